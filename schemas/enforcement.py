@@ -1,0 +1,122 @@
+"""Wire types of enforcement actions (执法措施): proposals, decisions, 法制审核 and 行刑衔接 clocks.
+
+Inspectors propose an action offline (:class:`ProposeEnforcement`); a supervisor
+decides; decisions above the configured thresholds wait for a second person's
+法制审核 before they take effect. The system itself proposes actions too: the
+hazard escalation ladder and the 安全生产法 §113 counter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from typing import Annotated
+
+import msgspec
+
+from schemas.base import Input, Mutation, Struct
+from schemas.vocab import EnforcementKind
+
+LongText = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+NoteText = Annotated[str, msgspec.Meta(max_length=4000)]
+Yuan = Annotated[int, msgspec.Meta(ge=1, le=10**10)]
+
+
+class ActionStatus(enum.StrEnum):
+    proposed = "proposed"  # 待决定
+    awaiting_review = "awaiting_review"  # 待法制审核
+    in_effect = "in_effect"  # 已生效
+    rejected = "rejected"  # 不予决定 / 审核未通过
+    transferred = "transferred"  # 已移送（行刑衔接）
+
+
+class ActionOrigin(enum.StrEnum):
+    inspector = "inspector"  # 检查人员提出
+    supervisor = "supervisor"  # 负责人直接提出
+    escalation = "escalation"  # 隐患逾期升级
+    section_113 = "section_113"  # 安全生产法第一百一十三条计数
+
+
+class EnforcementProposal(Input, kw_only=True):
+    """An action proposed for a check or a hazard; ``id`` is made on the phone."""
+
+    id: uuid.UUID
+    kind: EnforcementKind
+    reason: LongText
+    inspection_id: uuid.UUID | None = None
+    hazard_id: uuid.UUID | None = None
+    amount_yuan: Yuan | None = None
+    max_penalty: bool = False
+    legal_basis: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    deadline_date: dt.date | None = None
+
+
+class EnforcementDecision(Input, kw_only=True):
+    """A supervisor's decision on a proposal; refusing a 移送 needs its reasons in ``note``."""
+
+    approve: bool
+    note: NoteText = ""
+    amount_yuan: Yuan | None = None
+
+
+class LegalReview(Input, kw_only=True):
+    """法制审核 by a second person."""
+
+    approve: bool
+    opinion: LongText
+
+
+class TransferRecord(Input, kw_only=True):
+    """The case handed to the 公安 (行刑衔接)."""
+
+    receiving_agency: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    transferred_at: dt.datetime | None = None
+
+
+class Section113Finding(Struct, kw_only=True):
+    """Why the §113 counter proposed 提请关闭."""
+
+    rule: str  # "3_in_180_days" | "4_in_1_year"
+    penalties: int
+    window_start_date: dt.date
+    as_of_date: dt.date
+
+
+class EnforcementAction(Struct, kw_only=True):
+    id: uuid.UUID
+    enterprise_id: uuid.UUID
+    kind: EnforcementKind
+    status: ActionStatus
+    origin: ActionOrigin
+    reason: str
+    proposed_by: uuid.UUID | None
+    proposed_at: dt.datetime
+    inspection_id: uuid.UUID | None = None
+    hazard_id: uuid.UUID | None = None
+    amount_yuan: int | None = None
+    max_penalty: bool = False
+    legal_basis: str = ""
+    deadline_date: dt.date | None = None
+    needs_legal_review: bool = False
+    decided_by: uuid.UUID | None = None
+    decided_at: dt.datetime | None = None
+    decision_note: str = ""
+    reviewed_by: uuid.UUID | None = None
+    reviewed_at: dt.datetime | None = None
+    review_opinion: str = ""
+    effective_at: dt.datetime | None = None
+    # 行刑衔接 clocks (criminal_transfer only)
+    decision_due_at: dt.datetime | None = None
+    transfer_due_at: dt.datetime | None = None
+    transferred_at: dt.datetime | None = None
+    receiving_agency: str = ""
+    decision_overdue: bool = False
+    transfer_overdue: bool = False
+    section_113: Section113Finding | None = None
+
+
+class ProposeEnforcement(Mutation, kw_only=True, tag="propose_enforcement"):
+    """An inspector proposes an action on the phone."""
+
+    action: EnforcementProposal

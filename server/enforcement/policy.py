@@ -1,0 +1,137 @@
+"""Pure enforcement rules: proposal checks, 法制审核 thresholds, 行刑衔接 clocks, the §113 counter.
+
+Periods follow 民法典 §201/§203 as used in administrative practice: the day an
+event happens is not counted, and a period of years ends on the corresponding
+day (the month's last day when there is none). So a penalty exactly 180 days
+before today is still "within 180 days" and one 181 days before is not; one on
+the same calendar date a year ago is "within one year", one a day earlier is not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from schemas.enforcement import EnforcementProposal, Section113Finding
+from schemas.vocab import EnforcementKind
+from server.errors import InvalidInput
+
+#: Kinds that are 行政处罚 under the 安全生产法 and count towards §113.
+PENALTY_KINDS = frozenset({EnforcementKind.FINE, EnforcementKind.SUSPENSION})
+
+#: 行刑衔接 (应急〔2019〕54号): the head decides within 3 days; transfer within 24 h of approval.
+TRANSFER_DECISION_WINDOW = dt.timedelta(days=3)
+TRANSFER_WINDOW = dt.timedelta(hours=24)
+
+SECTION_113_SHORT_DAYS = 180
+SECTION_113_SHORT_COUNT = 3
+SECTION_113_YEAR_COUNT = 4
+
+@dataclass(frozen=True)
+class ReviewThresholds:
+    """Which decisions need 法制审核 (configurable; defaults from 长治's list, see DOMAIN research)."""
+
+    kinds: frozenset[EnforcementKind] = frozenset({EnforcementKind.SUSPENSION, EnforcementKind.CLOSURE_REQUEST})
+    fine_over_yuan: int = 100_000
+
+
+def parse_review_kinds(text: str) -> frozenset[EnforcementKind]:
+    """Read ``"suspension,closure_request"`` from settings."""
+    try:
+        return frozenset(EnforcementKind(p.strip()) for p in text.split(",") if p.strip())
+    except ValueError:
+        raise ValueError(f"unknown enforcement kind in {text!r}; known: {', '.join(EnforcementKind)}") from None
+
+
+def check_proposal(proposal: EnforcementProposal) -> None:
+    """Refuse a proposal whose fields do not fit its kind, naming the field."""
+    if proposal.inspection_id is None and proposal.hazard_id is None:
+        raise InvalidInput(
+            "执法措施须关联一次检查或一条隐患", "an action must refer to an inspection or a hazard", field="inspection_id"
+        )
+    if proposal.kind is EnforcementKind.FINE:
+        if proposal.amount_yuan is None:
+            raise InvalidInput("罚款须填写金额", "a fine needs an amount", field="amount_yuan")
+    else:
+        if proposal.amount_yuan is not None:
+            raise InvalidInput("只有罚款可填写金额", "only a fine has an amount", field="amount_yuan")
+        if proposal.max_penalty:
+            raise InvalidInput("上限处罚只适用于罚款", "the maximum-penalty flag applies to fines only", field="max_penalty")
+    if proposal.kind in (EnforcementKind.RECTIFY_ORDER, EnforcementKind.SUSPENSION) and proposal.deadline_date is None:
+        raise InvalidInput("责令整改或停产整顿须写明期限", "this order needs a deadline", field="deadline_date")
+
+
+def needs_legal_review(kind: EnforcementKind, amount_yuan: int | None, thresholds: ReviewThresholds) -> bool:
+    """Whether a decision waits for a second person's 法制审核 before taking effect."""
+    if kind in thresholds.kinds:
+        return True
+    return kind is EnforcementKind.FINE and amount_yuan is not None and amount_yuan > thresholds.fine_over_yuan
+
+
+@dataclass(frozen=True)
+class TransferClock:
+    decision_due_at: dt.datetime
+    transfer_due_at: dt.datetime | None
+    decision_overdue: bool
+    transfer_overdue: bool
+
+
+def transfer_clock(
+    *, proposed_at: dt.datetime, decided_at: dt.datetime | None, approved: bool, transferred_at: dt.datetime | None,
+    now: dt.datetime,
+) -> TransferClock:
+    """The two 行刑衔接 deadlines and whether each is missed as of ``now``."""
+    decision_due = proposed_at + TRANSFER_DECISION_WINDOW
+    decision_overdue = (decided_at or now) > decision_due
+    transfer_due = decided_at + TRANSFER_WINDOW if decided_at is not None and approved else None
+    transfer_overdue = transfer_due is not None and (transferred_at or now) > transfer_due
+    return TransferClock(decision_due, transfer_due, decision_overdue, transfer_overdue)
+
+
+# --- 安全生产法 §113 -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MajorHazardSpan:
+    """When a major hazard existed: from finding to closure (None = still open)."""
+
+    found_date: dt.date
+    closed_date: dt.date | None = None
+
+
+def one_year_before(day: dt.date) -> dt.date:
+    """The first day whose one-year period still reaches ``day``.
+
+    A period of a year from 28 Feb 2023 ends on 28 Feb 2024, so on 29 Feb 2024
+    the window starts on 1 Mar 2023.
+    """
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return dt.date(day.year - 1, 3, 1)
+
+
+def _hazard_in_window(spans: Iterable[MajorHazardSpan], start: dt.date, end: dt.date) -> bool:
+    return any(s.found_date <= end and (s.closed_date is None or s.closed_date >= start) for s in spans)
+
+
+def section_113(
+    major_hazards: Iterable[MajorHazardSpan], penalty_dates: Iterable[dt.date], today: dt.date
+) -> Section113Finding | None:
+    """§113 (一): a major hazard and penalties 3 times within 180 days or 4 times within a year.
+
+    Counts penalties dated up to ``today`` in the window ending today; the
+    major hazard must have existed at some point in that same window.
+    """
+    spans = list(major_hazards)
+    dates = sorted(d for d in penalty_dates if d <= today)
+    short_start = today - dt.timedelta(days=SECTION_113_SHORT_DAYS)
+    short = sum(1 for d in dates if d >= short_start)
+    if short >= SECTION_113_SHORT_COUNT and _hazard_in_window(spans, short_start, today):
+        return Section113Finding(rule="3_in_180_days", penalties=short, window_start_date=short_start, as_of_date=today)
+    year_start = one_year_before(today)
+    year = sum(1 for d in dates if d >= year_start)
+    if year >= SECTION_113_YEAR_COUNT and _hazard_in_window(spans, year_start, today):
+        return Section113Finding(rule="4_in_1_year", penalties=year, window_start_date=year_start, as_of_date=today)
+    return None

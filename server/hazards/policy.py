@@ -1,0 +1,278 @@
+"""The hazard state machine and the overdue escalation ladder: pure decisions, no I/O.
+
+    found ──start──▶ rectifying ──report──▶ rectification_reported
+      │                  ▲  │                        │
+      └──report──────────┼──┼────────────────────────┤
+                         │  └──recheck(any)──────────┤
+           recheck failed│                           ▼ recheck passed
+                         └──────────────────── rechecked ──close──▶ closed
+                                                                       │
+                          lookback recheck failed: closed ─▶ rectifying┘
+
+The only edge into ``closed`` leaves ``rechecked``, and the only edge into
+``rechecked`` is a passed recheck, so no path closes a hazard without one.
+A major hazard is refused at ``open_hazard`` unless its 五落实 is complete.
+Overdue is computed (:func:`is_overdue`); the service stores only which rungs
+of the ladder have already been applied (``escalation_level``), so each rung is
+applied exactly once however often :func:`escalate` runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import msgspec
+
+from schemas.hazards import EscalationStep, FiveInPlace
+from schemas.vocab import HazardLevel, HazardStatus, label
+from server.errors import InvalidInput, StateConflict
+
+#: States in which the enterprise still owes a fix: only these can be overdue or escalate.
+OPEN_STATES = frozenset({HazardStatus.FOUND, HazardStatus.RECTIFYING})
+
+STEP_LABELS = {
+    EscalationStep.supervision_notice: "督办通知",
+    EscalationStep.notice_or_talk: "通报/约谈",
+    EscalationStep.suspension_proposal: "提请责令停产停业整顿",
+    EscalationStep.closure_proposal: "提请关闭",
+}
+
+
+@dataclass(frozen=True)
+class HazardFacts:
+    """What the state machine needs to know about one hazard."""
+
+    status: HazardStatus
+    level: HazardLevel
+    deadline_date: dt.date
+    five_in_place: FiveInPlace | None = None
+    escalation_level: int = 0
+    recheck_passed: bool = False
+
+
+@dataclass(frozen=True)
+class Rung:
+    step: EscalationStep
+    days_overdue: int
+
+
+LADDER_ORDER = tuple(EscalationStep)
+DEFAULT_LADDER = (
+    Rung(EscalationStep.supervision_notice, 1),
+    Rung(EscalationStep.notice_or_talk, 8),
+    Rung(EscalationStep.suspension_proposal, 15),
+    Rung(EscalationStep.closure_proposal, 30),
+)
+
+
+def parse_ladder(text: str) -> tuple[Rung, ...]:
+    """Read ``"1,8,15,30"``: days overdue at which each rung applies, in ladder order.
+
+    Fewer numbers give a shorter ladder (the later rungs are never applied).
+    """
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not 1 <= len(parts) <= len(LADDER_ORDER):
+        raise ValueError(f"escalation ladder needs 1..{len(LADDER_ORDER)} day counts, got {text!r}")
+    try:
+        days = [int(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"escalation ladder must be integers, got {text!r}") from None
+    if days[0] < 1 or any(b < a for a, b in zip(days, days[1:])):
+        raise ValueError(f"escalation ladder days must be >= 1 and non-decreasing, got {text!r}")
+    return tuple(Rung(step, d) for step, d in zip(LADDER_ORDER, days))
+
+
+# --- opening -----------------------------------------------------------------
+
+
+def check_five_in_place(five: FiveInPlace | None, deadline_date: dt.date) -> None:
+    """Refuse an incomplete 五落实, naming the missing field."""
+    if five is None:
+        raise InvalidInput(
+            "重大事故隐患必须落实整改责任、措施、资金、时限和预案（五落实）",
+            "a major hazard needs its five-in-place (person, measures, funds, deadline, plan)",
+            field="five_in_place",
+        )
+    for name, what in (("responsible_person", "责任人"), ("measures", "整改措施"), ("contingency_plan", "应急预案")):
+        if not getattr(five, name).strip():
+            raise InvalidInput(f"五落实缺少{what}", f"five-in-place {name} is empty", field=f"five_in_place.{name}")
+    if five.deadline_date > deadline_date:
+        raise InvalidInput(
+            "五落实的整改时限不得晚于整改期限",
+            "the five-in-place deadline is later than the rectification deadline",
+            field="five_in_place.deadline_date",
+        )
+
+
+def open_hazard(
+    *,
+    level: HazardLevel,
+    deadline_date: dt.date,
+    found_date: dt.date,
+    five_in_place: FiveInPlace | None,
+    item_is_major: bool | None,
+) -> HazardFacts:
+    """A new hazard in ``found``; refuses a major one without its criterion item or 五落实.
+
+    ``item_is_major`` is whether the checklist item cited is a 重大事故隐患 criterion
+    (None: no item cited).
+    """
+    if deadline_date < found_date:
+        raise InvalidInput("整改期限不得早于发现日期", "the deadline is before the finding", field="deadline_date")
+    if level is HazardLevel.MAJOR:
+        if not item_is_major:
+            raise InvalidInput(
+                "重大事故隐患须对应判定标准中的检查项",
+                "a major hazard must cite the checklist item that makes it major",
+                field="checklist_item_id",
+            )
+        check_five_in_place(five_in_place, deadline_date)
+    elif item_is_major:
+        raise InvalidInput(
+            "该检查项属于重大事故隐患判定标准，隐患等级应为重大",
+            "this checklist item is a major-hazard criterion; the level must be major",
+            field="level",
+        )
+    return HazardFacts(
+        status=HazardStatus.FOUND, level=level, deadline_date=deadline_date, five_in_place=five_in_place
+    )
+
+
+def is_listed_supervision(facts: HazardFacts) -> bool:
+    """Major hazards are under 挂牌督办 until closed (摘牌销号)."""
+    return facts.level is HazardLevel.MAJOR and facts.status is not HazardStatus.CLOSED
+
+
+# --- transitions -------------------------------------------------------------
+
+
+def _refuse(facts: HazardFacts, action: str, action_en: str) -> StateConflict:
+    return StateConflict(
+        f"隐患当前状态为「{label(facts.status)}」，不能{action}",
+        f"cannot {action_en} a hazard in state {facts.status}",
+        field="status",
+    )
+
+
+def start_rectification(facts: HazardFacts) -> HazardFacts:
+    """The enterprise has been ordered to fix it and acknowledges."""
+    if facts.status is not HazardStatus.FOUND:
+        raise _refuse(facts, "开始整改", "start rectifying")
+    return dataclasses.replace(facts, status=HazardStatus.RECTIFYING)
+
+
+def report_rectification(facts: HazardFacts) -> HazardFacts:
+    """The enterprise reports the fix; a recheck must now verify it."""
+    if facts.status not in OPEN_STATES:
+        raise _refuse(facts, "报告整改完成", "report rectification of")
+    return dataclasses.replace(facts, status=HazardStatus.RECTIFICATION_REPORTED)
+
+
+def record_recheck(
+    facts: HazardFacts, *, passed: bool, new_deadline_date: dt.date | None, today: dt.date
+) -> HazardFacts:
+    """Apply a recheck result: passed → ``rechecked``; failed → back to ``rectifying``.
+
+    A failed recheck needs a new deadline when the old one has passed or when
+    the hazard had been closed (a failed 回头看 reopens it).
+    """
+    if facts.status is HazardStatus.RECHECKED:
+        raise _refuse(facts, "重复复查", "recheck again")
+    if passed:
+        if facts.status is HazardStatus.CLOSED:
+            return facts  # a passed look-back confirms the closure
+        return dataclasses.replace(facts, status=HazardStatus.RECHECKED, recheck_passed=True)
+    deadline = facts.deadline_date
+    if new_deadline_date is not None:
+        if new_deadline_date < today:
+            raise InvalidInput(
+                "新的整改期限不得早于今天", "the new deadline is in the past", field="new_deadline_date"
+            )
+        deadline = new_deadline_date
+    elif facts.status is HazardStatus.CLOSED or deadline < today:
+        raise InvalidInput(
+            "复查不合格，须重新确定整改期限", "a failed recheck needs a new deadline", field="new_deadline_date"
+        )
+    five = facts.five_in_place
+    if five is not None and five.deadline_date > deadline:
+        five = msgspec.structs.replace(five, deadline_date=deadline)
+    return dataclasses.replace(
+        facts, status=HazardStatus.RECTIFYING, deadline_date=deadline, five_in_place=five, recheck_passed=False
+    )
+
+
+def close_hazard(facts: HazardFacts) -> HazardFacts:
+    """销号: only after a passed recheck."""
+    if facts.status is not HazardStatus.RECHECKED or not facts.recheck_passed:
+        raise _refuse(facts, "销号（须经复查合格）", "close (a passed recheck is required)")
+    return dataclasses.replace(facts, status=HazardStatus.CLOSED)
+
+
+# --- overdue and escalation --------------------------------------------------
+
+
+def is_overdue(facts: HazardFacts, today: dt.date) -> bool:
+    """Past the deadline with the fix still owed."""
+    return facts.status in OPEN_STATES and today > facts.deadline_date
+
+
+def days_overdue(facts: HazardFacts, today: dt.date) -> int:
+    return max(0, (today - facts.deadline_date).days) if is_overdue(facts, today) else 0
+
+
+def due_steps(facts: HazardFacts, today: dt.date, ladder: Sequence[Rung]) -> tuple[EscalationStep, ...]:
+    """Rungs reached by ``today`` and not yet applied, in ladder order."""
+    overdue_days = days_overdue(facts, today)
+    if overdue_days == 0:
+        return ()
+    return tuple(
+        rung.step
+        for index, rung in enumerate(ladder)
+        if index >= facts.escalation_level and rung.days_overdue <= overdue_days
+    )
+
+
+def escalate(
+    facts: HazardFacts, today: dt.date, ladder: Sequence[Rung]
+) -> tuple[HazardFacts, tuple[EscalationStep, ...]]:
+    """Apply every due rung once; returns the new facts and the rungs applied now."""
+    steps = due_steps(facts, today, ladder)
+    return dataclasses.replace(facts, escalation_level=facts.escalation_level + len(steps)), steps
+
+
+def escalate_after_failed_recheck(
+    facts: HazardFacts, ladder: Sequence[Rung]
+) -> tuple[HazardFacts, tuple[EscalationStep, ...]]:
+    """A failed recheck climbs one rung at once (if any is left)."""
+    if facts.escalation_level >= len(ladder):
+        return facts, ()
+    step = ladder[facts.escalation_level].step
+    return dataclasses.replace(facts, escalation_level=facts.escalation_level + 1), (step,)
+
+
+def needs_deadline_recheck(facts: HazardFacts, today: dt.date, has_open_recheck: bool) -> bool:
+    """When the deadline passes a recheck is due, unless one is already waiting."""
+    return is_overdue(facts, today) and not has_open_recheck
+
+
+# --- recheck assignment ------------------------------------------------------
+
+
+def choose_recheckers(
+    pool: Iterable[uuid.UUID],
+    finders: Iterable[uuid.UUID],
+    load: Mapping[uuid.UUID, int],
+    count: int = 2,
+) -> list[uuid.UUID]:
+    """Pick ``count`` inspectors, preferring those who did not find the hazard, then the least busy.
+
+    Finders are used only when the pool has too few others. Deterministic:
+    ties break on the id.
+    """
+    finder_set = set(finders)
+    unique = sorted(set(pool), key=lambda u: (u in finder_set, load.get(u, 0), str(u)))
+    return unique[:count]
