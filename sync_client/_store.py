@@ -1,0 +1,304 @@
+"""The phone's local SQLite database: the replica of what the server shows, and the outbox.
+
+Tables
+    ``record``        the server's state of every record the phone holds (msgpack bytes)
+    ``record_scope``  through which scopes each record arrived; a record with none left is dropped
+    ``scope_cursor``  the pull cursor of each scope
+    ``outbox``        mutations not yet answered by the server, by device ``seq``
+    ``local_record``  what local writes made a record look like, until the server's state arrives
+    ``outcome``       rejections and conflicts the server sent, kept for ``status()``
+    ``meta``          device id, next seq, tokens, last sync time
+
+Every local write and its outbox entry are one SQLite transaction
+(``BEGIN IMMEDIATE`` … ``COMMIT`` with ``synchronous=FULL``): once a write
+call returns, a killed process loses nothing. A pull page and its cursors are
+one transaction too, so an interrupted initial sync resumes at the next page.
+
+A record that leaves every scope is kept while the outbox still has a
+mutation about it; it goes once that mutation has been answered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
+CREATE TABLE IF NOT EXISTS record (
+    entity_type TEXT NOT NULL, entity_id TEXT NOT NULL, data BLOB NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (entity_type, entity_id));
+CREATE TABLE IF NOT EXISTS record_scope (
+    scope TEXT NOT NULL, entity_type TEXT NOT NULL, entity_id TEXT NOT NULL,
+    PRIMARY KEY (scope, entity_type, entity_id));
+CREATE INDEX IF NOT EXISTS record_scope_entity ON record_scope (entity_type, entity_id);
+CREATE TABLE IF NOT EXISTS scope_cursor (scope TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, entity_type TEXT NOT NULL, entity_id TEXT NOT NULL,
+    payload BLOB NOT NULL, created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS outbox_entity ON outbox (entity_type, entity_id);
+CREATE TABLE IF NOT EXISTS local_record (
+    entity_type TEXT NOT NULL, entity_id TEXT NOT NULL, data BLOB NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (entity_type, entity_id));
+CREATE TABLE IF NOT EXISTS outcome (
+    seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, outcome TEXT NOT NULL, code TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL DEFAULT '', field TEXT, detail BLOB, at TEXT NOT NULL);
+"""
+
+
+class OutboxEntry(msgspec.Struct, frozen=True):
+    """One queued mutation, exactly as it will be sent."""
+
+    seq: int
+    kind: str
+    entity_type: str
+    entity_id: str
+    payload: bytes
+
+
+class StoredOutcome(msgspec.Struct, frozen=True):
+    """A rejection or conflict the server answered, kept for the person to see."""
+
+    seq: int
+    kind: str
+    outcome: str
+    code: str
+    message: str
+    field: str | None
+    detail: dict[str, Any] | None
+    at: str
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+class Store:
+    """The local database of one device. Not thread-safe; one per process."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._db = sqlite3.connect(self.path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        with self.transaction():
+            if self._meta("device_id") is None:
+                self._set_meta("device_id", str(uuid.uuid4()))
+                self._set_meta("next_seq", 1)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken up front so nothing else writes in between."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # --- meta ---------------------------------------------------------------
+
+    def _meta(self, key: str) -> Any:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else msgspec.msgpack.decode(row[0])
+
+    def _set_meta(self, key: str, value: Any) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, msgspec.msgpack.encode(value)),
+        )
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        value = self._meta(key)
+        return default if value is None else value
+
+    def set_meta(self, **values: Any) -> None:
+        with self.transaction():
+            for key, value in values.items():
+                self._set_meta(key, value)
+
+    @property
+    def device_id(self) -> uuid.UUID:
+        return uuid.UUID(self._meta("device_id"))
+
+    # --- local writes -------------------------------------------------------
+
+    def enqueue(
+        self,
+        make: Callable[[int], msgspec.Struct],
+        *,
+        entity_type: str,
+        entity_id: uuid.UUID,
+        overlays: Callable[[int], Iterable[tuple[str, uuid.UUID, dict[str, Any]]]] = lambda seq: (),
+    ) -> int:
+        """Record one mutation and what it makes the replica look like, in one transaction; its seq."""
+        with self.transaction():
+            seq = int(self._meta("next_seq"))
+            mutation = make(seq)
+            kind = type(mutation).__struct_config__.tag
+            self._db.execute(
+                "INSERT INTO outbox (seq, kind, entity_type, entity_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (seq, kind, entity_type, str(entity_id), msgspec.msgpack.encode(mutation), _now()),
+            )
+            for overlay_type, overlay_id, data in overlays(seq):
+                self._db.execute(
+                    "INSERT INTO local_record (entity_type, entity_id, data, seq) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (entity_type, entity_id) DO UPDATE SET data = excluded.data, seq = excluded.seq",
+                    (overlay_type, str(overlay_id), msgspec.msgpack.encode(data), seq),
+                )
+            self._set_meta("next_seq", seq + 1)
+        return seq
+
+    def pending(self, limit: int = 1000) -> list[OutboxEntry]:
+        """The oldest unanswered mutations, in seq order."""
+        rows = self._db.execute(
+            "SELECT seq, kind, entity_type, entity_id, payload FROM outbox ORDER BY seq LIMIT ?", (limit,)
+        ).fetchall()
+        return [OutboxEntry(*row) for row in rows]
+
+    def mark_attempt(self, seqs: Iterable[int]) -> None:
+        with self.transaction():
+            self._db.executemany("UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?", [(s,) for s in seqs])
+
+    def settle(self, answers: Iterable[tuple[int, str, str, str, str | None, dict[str, Any] | None]]) -> int:
+        """Drop answered mutations from the outbox, keeping rejections and conflicts; how many were pending.
+
+        Each answer is ``(seq, outcome, code, message, field, detail)``. An answer
+        for a seq no longer in the outbox (a duplicated response) is ignored.
+        """
+        settled = 0
+        with self.transaction():
+            for seq, outcome, code, message, field, detail in answers:
+                row = self._db.execute("SELECT kind FROM outbox WHERE seq = ?", (seq,)).fetchone()
+                if row is None:
+                    continue
+                settled += 1
+                self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+                if outcome != "applied":
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO outcome (seq, kind, outcome, code, message, field, detail, at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (seq, row[0], outcome, code, message, field,
+                         None if detail is None else msgspec.msgpack.encode(detail), _now()),
+                    )
+        return settled
+
+    # --- pull ---------------------------------------------------------------
+
+    def cursors(self) -> dict[str, int]:
+        return dict(self._db.execute("SELECT scope, seq FROM scope_cursor").fetchall())
+
+    def apply_page(
+        self,
+        puts: Iterable[tuple[str, str, str, int, bytes]],
+        removes: Iterable[tuple[str, str, str]],
+        cursors: dict[str, int],
+        dropped_scopes: Iterable[str],
+    ) -> None:
+        """Store one pull page and its cursors atomically (puts are ``(scope, type, id, seq, data)``)."""
+        db = self._db
+        with self.transaction():
+            for scope in dropped_scopes:
+                db.execute("DELETE FROM record_scope WHERE scope = ?", (scope,))
+                db.execute("DELETE FROM scope_cursor WHERE scope = ?", (scope,))
+            puts = list(puts)
+            db.executemany(
+                "INSERT INTO record (entity_type, entity_id, data, seq) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (entity_type, entity_id) DO UPDATE SET data = excluded.data, seq = excluded.seq "
+                "WHERE excluded.seq >= record.seq",
+                [(t, i, d, s) for _, t, i, s, d in puts],
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO record_scope (scope, entity_type, entity_id) VALUES (?, ?, ?)",
+                [(sc, t, i) for sc, t, i, _, _ in puts],
+            )
+            db.executemany(
+                "DELETE FROM record_scope WHERE scope = ? AND entity_type = ? AND entity_id = ?", list(removes)
+            )
+            db.executemany(
+                "INSERT INTO scope_cursor (scope, seq) VALUES (?, ?) "
+                "ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq",
+                list(cursors.items()),
+            )
+            self._drop_unreferenced()
+
+    def _drop_unreferenced(self) -> None:
+        # A record no scope holds any more goes, unless a queued mutation is still about it.
+        self._db.execute(
+            "DELETE FROM record WHERE NOT EXISTS (SELECT 1 FROM record_scope s "
+            "WHERE s.entity_type = record.entity_type AND s.entity_id = record.entity_id) "
+            "AND NOT EXISTS (SELECT 1 FROM outbox o "
+            "WHERE o.entity_type = record.entity_type AND o.entity_id = record.entity_id)"
+        )
+
+    def finish_pull(self) -> None:
+        """After a complete pull: local views of answered mutations give way to the server's state."""
+        with self.transaction():
+            self._db.execute(
+                "DELETE FROM local_record WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.seq = local_record.seq)"
+            )
+            self._drop_unreferenced()
+
+    # --- reads --------------------------------------------------------------
+
+    def records(self, entity_type: str) -> list[dict[str, Any]]:
+        """Every record of a type as the phone shows it: local writes over the server's state."""
+        server = dict(
+            self._db.execute("SELECT entity_id, data FROM record WHERE entity_type = ?", (entity_type,)).fetchall()
+        )
+        local = dict(
+            self._db.execute(
+                "SELECT entity_id, data FROM local_record WHERE entity_type = ?", (entity_type,)
+            ).fetchall()
+        )
+        server.update(local)
+        decode = msgspec.msgpack.decode
+        return [decode(data) for _, data in sorted(server.items())]
+
+    def record(self, entity_type: str, entity_id: uuid.UUID | str) -> dict[str, Any] | None:
+        """One record as the phone shows it, or None."""
+        for table in ("local_record", "record"):
+            row = self._db.execute(
+                f"SELECT data FROM {table} WHERE entity_type = ? AND entity_id = ?",  # noqa: S608 fixed names
+                (entity_type, str(entity_id)),
+            ).fetchone()
+            if row is not None:
+                return msgspec.msgpack.decode(row[0])
+        return None
+
+    def server_record(self, entity_type: str, entity_id: uuid.UUID | str) -> dict[str, Any] | None:
+        """The server's last known state of a record (what ``base_version`` refers to)."""
+        row = self._db.execute(
+            "SELECT data FROM record WHERE entity_type = ? AND entity_id = ?", (entity_type, str(entity_id))
+        ).fetchone()
+        return None if row is None else msgspec.msgpack.decode(row[0])
+
+    def server_records(self, entity_type: str) -> dict[str, dict[str, Any]]:
+        rows = self._db.execute("SELECT entity_id, data FROM record WHERE entity_type = ?", (entity_type,))
+        return {entity_id: msgspec.msgpack.decode(data) for entity_id, data in rows}
+
+    def outcomes(self) -> list[StoredOutcome]:
+        rows = self._db.execute(
+            "SELECT seq, kind, outcome, code, message, field, detail, at FROM outcome ORDER BY seq"
+        ).fetchall()
+        return [
+            StoredOutcome(s, k, o, c, m, f, None if d is None else msgspec.msgpack.decode(d), a)
+            for s, k, o, c, m, f, d, a in rows
+        ]
+
+    def counts(self) -> dict[str, int]:
+        pending = self._db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        records = self._db.execute("SELECT count(*) FROM record").fetchone()[0]
+        return {"pending": pending, "records": records}
