@@ -1,0 +1,1 @@
+"""Departments, users and their roles, registered devices, login and tokens."""

@@ -1,0 +1,275 @@
+"""Accounts: passwords, login with throttling, token rotation, departments and users."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from schemas import accounts as wire
+from schemas.problems import ErrorCode
+from schemas.vocab import Role
+from server.accounts import auth
+from server.accounts.policy import Actor
+from server.accounts.tables import Department, Device, RefreshToken, User
+from server.audit import service as audit_service
+from server.errors import FieldcheckError, InvalidInput, NotAuthenticated, NotFound, RateLimited, StateConflict
+from server.settings import AuthSettings
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so a wrong name costs as much as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def _verify_password(password_hash: str, password: str) -> bool:
+    def check() -> bool:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(check)
+
+
+def actor_of(user: dict, device_id: uuid.UUID | None = None) -> Actor:
+    return Actor(
+        user_id=user["id"],
+        role=Role(user["role"]),
+        department_id=user["department"],
+        districts=frozenset(user["districts"] or ()),
+        device_id=device_id,
+        username=user["username"],
+    )
+
+
+def to_me(user: dict) -> wire.Me:
+    return wire.Me(
+        id=user["id"],
+        username=user["username"],
+        display_name=user["display_name"],
+        role=Role(user["role"]),
+        department_id=user["department"],
+        districts=list(user["districts"] or []),
+        badge_number=user["badge_number"],
+    )
+
+
+@dataclass(frozen=True)
+class LoginRefused:
+    """A refused login; the caller commits the failure count first, then raises ``error``."""
+
+    error: FieldcheckError
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _issue_pair(user: dict, device_id: uuid.UUID | None, settings: AuthSettings, now: dt.datetime) -> wire.TokenPair:
+    actor = actor_of(user, device_id)
+    refresh = secrets.token_urlsafe(32)
+    await RefreshToken.insert(
+        RefreshToken(
+            id=uuid.uuid4(),
+            user=user["id"],
+            device=device_id,
+            token_hash=_hash_token(refresh),
+            expires_at=now + dt.timedelta(seconds=settings.refresh_ttl_s),
+            created_at=now,
+        )
+    )
+    return wire.TokenPair(
+        access_token=auth.issue_access_token(actor, secret=settings.secret_key, ttl_s=settings.access_ttl_s, now=now),
+        refresh_token=refresh,
+        expires_in=settings.access_ttl_s,
+        user=to_me(user),
+    )
+
+
+async def _register_device(user: dict, request: wire.LoginRequest, now: dt.datetime) -> uuid.UUID | None:
+    if request.device_id is None:
+        return None
+    device = await Device.select().where(Device.id == request.device_id).first()
+    if device is None:
+        await Device.insert(
+            Device(id=request.device_id, user=user["id"], name=request.device_name, registered_at=now, last_seen_at=now)
+        )
+        return request.device_id
+    if device["user"] != user["id"] or device["revoked"]:
+        # A device id belongs to one person; another account may not speak for it.
+        raise StateConflict("该设备已登记给其他账号或已停用", "device belongs to another user or is revoked", field="device_id")
+    await Device.update({Device.last_seen_at: now}).where(Device.id == request.device_id)
+    return request.device_id
+
+
+async def login(
+    request: wire.LoginRequest, settings: AuthSettings, *, now: dt.datetime | None = None
+) -> wire.TokenPair | LoginRefused:
+    """Check the password; throttle an account after ``max_failed_logins`` failures in a row."""
+    now = now or dt.datetime.now(dt.UTC)
+    user = await User.select().where(User.username == request.username).first()
+    if user is None:
+        await _verify_password(_DUMMY_HASH, request.password)
+        return LoginRefused(NotAuthenticated("用户名或密码错误", "wrong username or password", code=ErrorCode.BAD_CREDENTIALS))
+    system = actor_of(user)
+    if user["locked_until"] is not None and user["locked_until"] > now:
+        wait = int((user["locked_until"] - now).total_seconds()) + 1
+        audit_service.record(system, "auth.login_throttled", "user", user["id"], {"retry_after_s": wait})
+        return LoginRefused(
+            RateLimited(
+                f"登录失败次数过多，请 {wait} 秒后再试", "too many failed logins", retry_after_s=wait
+            )
+        )
+    if not user["active"] or not await _verify_password(user["password_hash"], request.password):
+        failures = user["failed_logins"] + 1
+        locked_until = now + dt.timedelta(seconds=settings.lockout_s) if failures >= settings.max_failed_logins else None
+        await User.update({User.failed_logins: failures, User.locked_until: locked_until}).where(User.id == user["id"])
+        audit_service.record(system, "auth.login_failed", "user", user["id"], {"failed_logins": failures})
+        return LoginRefused(NotAuthenticated("用户名或密码错误", "wrong username or password", code=ErrorCode.BAD_CREDENTIALS))
+    device_id = await _register_device(user, request, now)
+    await User.update({User.failed_logins: 0, User.locked_until: None}).where(User.id == user["id"])
+    audit_service.record(actor_of(user, device_id), "auth.login", "user", user["id"], {})
+    return await _issue_pair(user, device_id, settings, now)
+
+
+async def refresh(request: wire.RefreshRequest, settings: AuthSettings, *, now: dt.datetime | None = None) -> wire.TokenPair:
+    """Rotate a refresh token: the old one stops working, a new pair is issued."""
+    now = now or dt.datetime.now(dt.UTC)
+    token = await RefreshToken.select().where(RefreshToken.token_hash == _hash_token(request.refresh_token)).first()
+    if token is None or token["revoked_at"] is not None or token["expires_at"] <= now:
+        raise NotAuthenticated("登录已失效，请重新登录", "refresh token invalid, expired or revoked")
+    user = await User.select().where(User.id == token["user"]).first()
+    if user is None or not user["active"]:
+        raise NotAuthenticated("账号已停用", "account disabled")
+    await RefreshToken.update({RefreshToken.revoked_at: now}).where(RefreshToken.id == token["id"])
+    return await _issue_pair(user, token["device"], settings, now)
+
+
+async def logout(actor: Actor, request: wire.RefreshRequest, *, now: dt.datetime | None = None) -> None:
+    """Revoke the given refresh token (it must be the caller's)."""
+    now = now or dt.datetime.now(dt.UTC)
+    await RefreshToken.update({RefreshToken.revoked_at: now}).where(
+        (RefreshToken.token_hash == _hash_token(request.refresh_token))
+        & (RefreshToken.user == actor.user_id)
+        & RefreshToken.revoked_at.is_null()
+    )
+    audit_service.record(actor, "auth.logout", "user", actor.user_id or "", {})
+
+
+async def get_me(actor: Actor) -> wire.Me:
+    user = await User.select().where(User.id == actor.user_id).first()
+    if user is None:
+        raise NotFound("账号不存在", "user not found")
+    return to_me(user)
+
+
+def to_department(row: dict) -> wire.Department:
+    return wire.Department(id=row["id"], code=row["code"], name=row["name"])
+
+
+async def list_departments() -> list[wire.Department]:
+    return [to_department(r) for r in await Department.select().order_by(Department.code)]
+
+
+async def create_department(actor: Actor, data: wire.DepartmentCreate) -> wire.Department:
+    clash = await Department.select(Department.id).where(
+        (Department.code == data.code) | (Department.name == data.name)
+    ).first()
+    if clash:
+        raise StateConflict("科室编码或名称已存在", "department code or name exists", code=ErrorCode.DUPLICATE, field="code")
+    row = Department(id=uuid.uuid4(), code=data.code, name=data.name, created_at=dt.datetime.now(dt.UTC))
+    await Department.insert(row)
+    audit_service.record(actor, "department.create", "department", row.id, data)
+    return wire.Department(id=row.id, code=row.code, name=row.name)
+
+
+def to_user(row: dict) -> wire.User:
+    return wire.User(
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        role=Role(row["role"]),
+        department_id=row["department"],
+        badge_number=row["badge_number"],
+        districts=list(row["districts"] or []),
+        active=row["active"],
+        created_at=row["created_at"],
+    )
+
+
+async def _check_department(department_id: uuid.UUID | None) -> None:
+    if department_id is not None and not await Department.exists().where(Department.id == department_id):
+        raise InvalidInput("所属科室不存在", "unknown department", code=ErrorCode.UNKNOWN_REFERENCE, field="department_id")
+
+
+async def list_users(*, role: Role | None = None, department_id: uuid.UUID | None = None) -> list[wire.User]:
+    query = User.select().order_by(User.username)
+    if role is not None:
+        query = query.where(User.role == role)
+    if department_id is not None:
+        query = query.where(User.department == department_id)
+    return [to_user(r) for r in await query]
+
+
+async def create_user(actor: Actor, data: wire.UserCreate) -> wire.User:
+    if await User.exists().where(User.username == data.username):
+        raise StateConflict("用户名已存在", "username exists", code=ErrorCode.DUPLICATE, field="username")
+    await _check_department(data.department_id)
+    now = dt.datetime.now(dt.UTC)
+    row = User(
+        id=uuid.uuid4(),
+        username=data.username,
+        display_name=data.display_name,
+        password_hash=await hash_password(data.password),
+        role=data.role,
+        department=data.department_id,
+        badge_number=data.badge_number,
+        districts=[str(d) for d in data.districts],
+        created_at=now,
+        updated_at=now,
+    )
+    await User.insert(row)
+    audit_service.record(actor, "user.create", "user", row.id, {**_public(data), "password": "***"})
+    return to_user(await User.select().where(User.id == row.id).first())
+
+
+def _public(data: wire.UserCreate | wire.UserUpdate) -> dict:
+    import msgspec
+
+    return {k: v for k, v in msgspec.structs.asdict(data).items() if k != "password" and v is not msgspec.UNSET}
+
+
+async def update_user(actor: Actor, user_id: uuid.UUID, data: wire.UserUpdate) -> wire.User:
+    import msgspec
+
+    user = await User.select().where(User.id == user_id).first()
+    if user is None:
+        raise NotFound("账号不存在", "user not found")
+    values: dict = {}
+    for name, value in msgspec.structs.asdict(data).items():
+        if value is msgspec.UNSET:
+            continue
+        if name == "password":
+            values[User.password_hash] = await hash_password(value)
+        elif name == "department_id":
+            await _check_department(value)
+            values[User.department] = value
+        elif name == "districts":
+            values[User.districts] = [str(d) for d in value]
+        else:
+            values[getattr(User, name)] = value
+    if values:
+        values[User.updated_at] = dt.datetime.now(dt.UTC)
+        await User.update(values).where(User.id == user_id)
+        audit_service.record(actor, "user.update", "user", user_id, _public(data) | ({"password": "***"} if data.password is not msgspec.UNSET else {}))
+    return to_user(await User.select().where(User.id == user_id).first())

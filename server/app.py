@@ -1,0 +1,201 @@
+"""``create_app(settings)``: the whole API, built from settings and nothing else."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Request, Response, get
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from swagger_ui_bundle import swagger_ui_path
+
+from schemas.problems import ErrorCode, FieldError, Problem
+from server import database
+from server.accounts.auth import auth_middleware, provide_actor
+from server.accounts.controllers import AuthController, DepartmentController, UserController
+from server.errors import FieldcheckError, to_problem
+from server.settings import Settings
+
+log = logging.getLogger("fieldcheck")
+
+#: Every controller of the API. A new domain appends its controllers here.
+CONTROLLERS: list[Any] = [
+    AuthController,
+    DepartmentController,
+    UserController,
+]
+
+_STATUS_CODES = {
+    400: ErrorCode.INVALID_INPUT,
+    401: ErrorCode.NOT_AUTHENTICATED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.INVALID_INPUT,
+    409: ErrorCode.STATE_CONFLICT,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA,
+    429: ErrorCode.RATE_LIMITED,
+    503: ErrorCode.UNAVAILABLE,
+}
+_STATUS_MESSAGES = {
+    400: "请求格式有误",
+    401: "请先登录",
+    403: "无权执行此操作",
+    404: "请求的资源不存在",
+    405: "不支持该请求方法",
+    409: "当前状态不允许此操作",
+    413: "提交内容过大",
+    415: "不支持的内容类型",
+    429: "操作过于频繁，请稍后再试",
+    503: "服务暂时不可用，请稍后重试",
+}
+
+
+def _problem_response(problem: Problem) -> Response[Problem]:
+    headers = {"retry-after": str(problem.retry_after_s)} if problem.retry_after_s else None
+    return Response(content=problem, status_code=problem.status, headers=headers, media_type="application/problem+json")
+
+
+def _domain_error(_: Request, exc: FieldcheckError) -> Response[Problem]:
+    return _problem_response(to_problem(exc))
+
+
+_FIELD_PATTERNS = (
+    re.compile(r"at `\$\.([^`]+)`"),
+    re.compile(r"(?:unknown|missing required) field `([^`]+)`"),
+)
+
+
+def _field_of(message: str, fallback: str) -> str:
+    """msgspec names the failing path in its message (``… - at `$.items[2].text```)."""
+    for pattern in _FIELD_PATTERNS:
+        if match := pattern.search(message):
+            return match.group(1)
+    return fallback
+
+
+def _validation_error(_: Request, exc: ValidationException) -> Response[Problem]:
+    # Litestar reports msgspec's first decode error as extra=[{"message", "key", "source"}].
+    errors = [
+        FieldError(
+            field=_field_of(str(item.get("message", "")), str(item.get("key") or item.get("source") or "")),
+            message=str(item.get("message", "")),
+        )
+        for item in (exc.extra or [])
+        if isinstance(item, dict)
+    ]
+    first = errors[0] if errors else None
+    detail = first.message if first else exc.detail
+    return _problem_response(
+        Problem(
+            status=400,
+            code=ErrorCode.INVALID_INPUT,
+            message=f"请求数据有误：{detail}" + (f"（字段 {first.field}）" if first and first.field else ""),
+            message_en=f"validation failed: {detail}",
+            field=first.field if first else None,
+            errors=errors,
+        )
+    )
+
+
+def _http_error(_: Request, exc: HTTPException) -> Response[Problem]:
+    status = exc.status_code
+    return _problem_response(
+        Problem(
+            status=status,
+            code=_STATUS_CODES.get(status, ErrorCode.INTERNAL),
+            message=_STATUS_MESSAGES.get(status, "请求失败"),
+            message_en=str(exc.detail),
+        )
+    )
+
+
+def _internal_error(request: Request, exc: Exception) -> Response[Problem]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _problem_response(to_problem(FieldcheckError()))
+
+
+@get("/health", tags=["运维 ops"], security=[])
+async def health(request: Request) -> Response[dict]:
+    """健康检查：数据库与对象存储都可用时返回 200。"""
+    checks: dict[str, str] = {}
+    for name, check in request.app.state.health_checks.items():
+        try:
+            await check()
+            checks[name] = "ok"
+        except Exception as exc:  # a failing dependency is reported, not raised
+            checks[name] = f"error: {type(exc).__name__}"
+    healthy = all(v == "ok" for v in checks.values())
+    return Response({"status": "ok" if healthy else "degraded", "checks": checks}, status_code=200 if healthy else 503)
+
+
+async def _check_database() -> None:
+    await database.get_engine().run_ddl("SELECT 1")
+
+
+def _openapi_config() -> OpenAPIConfig:
+    local = "/static/swagger"
+    return OpenAPIConfig(
+        title="fieldcheck 安全生产检查执法系统 API",
+        version="1",
+        path="/schema",
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/",
+                js_url=f"{local}/swagger-ui-bundle.js",
+                css_url=f"{local}/swagger-ui.css",
+                standalone_preset_js_url=f"{local}/swagger-ui-standalone-preset.js",
+                favicon=f"<link rel='icon' type='image/png' href='{local}/favicon-32x32.png'>",
+            ),
+            JsonRenderPlugin(),
+        ],
+        components=Components(
+            security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+        ),
+        security=[{"BearerToken": []}],
+    )
+
+
+def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = None) -> Litestar:
+    """Build the API for ``settings``; the lifespan connects, migrates and disconnects."""
+    settings = settings.with_secrets()
+    health_checks: dict[str, Callable[[], Any]] = {"database": _check_database}
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await database.start(settings)
+        try:
+            yield
+        finally:
+            await database.stop()
+
+    static = create_static_files_router(path="/static/swagger", directories=[swagger_ui_path], include_in_schema=False)
+    app = Litestar(
+        route_handlers=[health, static, *CONTROLLERS, *(extra_route_handlers or [])],
+        lifespan=[lifespan],
+        middleware=[auth_middleware(settings.auth.secret_key)],
+        dependencies={
+            "actor": Provide(provide_actor),
+            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+        },
+        exception_handlers={
+            FieldcheckError: _domain_error,
+            ValidationException: _validation_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+        openapi_config=_openapi_config(),
+        request_max_body_size=settings.server.max_body_bytes,
+        debug=settings.server.debug,
+    )
+    app.state.settings = settings
+    app.state.health_checks = health_checks
+    return app

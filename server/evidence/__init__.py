@@ -1,0 +1,1 @@
+"""Photo and signature evidence: metadata, resumable verified uploads, immutable originals."""

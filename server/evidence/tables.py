@@ -1,0 +1,75 @@
+"""Evidence metadata, stored blobs and resumable upload sessions."""
+
+from piccolo.columns import (
+    JSON,
+    UUID,
+    BigInt,
+    Boolean,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.base import OnDelete
+from piccolo.table import Table
+
+from schemas.vocab import EvidenceKind
+from server.accounts.tables import Device, User
+from server.hazards.tables import Hazard
+from server.inspections.tables import Inspection
+from server.violations.tables import ViolationRecord
+
+
+class Blob(Table, tablename="blob"):
+    """Bytes stored once, addressed by their SHA-256 (verified by the server itself)."""
+
+    sha256 = Varchar(length=64, primary_key=True)
+    size = BigInt()
+    media_type = Varchar(length=64)
+    width = Integer(null=True, default=None)
+    height = Integer(null=True, default=None)
+    object_key = Varchar(length=256)
+    thumbnail_key = Varchar(length=256, null=True, default=None)
+    stored_at = Timestamptz()
+
+
+class Evidence(Table, tablename="evidence"):
+    """A photo or signature supporting a finding; ``pending`` until its bytes arrive and verify."""
+
+    id = UUID(primary_key=True)
+    kind = Varchar(length=16, choices=EvidenceKind)
+    inspection = ForeignKey(references=Inspection, on_delete=OnDelete.restrict, index=True)
+    hazard = ForeignKey(references=Hazard, on_delete=OnDelete.restrict, null=True, index=True)
+    violation = ForeignKey(references=ViolationRecord, on_delete=OnDelete.restrict, null=True, index=True)
+    sha256 = Varchar(length=64, index=True)
+    size = BigInt()
+    media_type = Varchar(length=64)
+    status = Varchar(length=16, index=True)
+    captured_at = Timestamptz()
+    longitude = DoublePrecision(null=True, default=None)
+    latitude = DoublePrecision(null=True, default=None)
+    exif_captured_at = Timestamptz(null=True, default=None)
+    exif_longitude = DoublePrecision(null=True, default=None)
+    exif_latitude = DoublePrecision(null=True, default=None)
+    exif_disagrees = Boolean(default=False)
+    device = ForeignKey(references=Device, on_delete=OnDelete.restrict, null=True)
+    created_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
+    created_at = Timestamptz()
+    completed_at = Timestamptz(null=True, default=None)
+
+
+class UploadSession(Table, tablename="upload_session"):
+    """A resumable upload of one blob in chunks; survives interruptions."""
+
+    id = UUID(primary_key=True)
+    sha256 = Varchar(length=64, index=True)
+    size = BigInt()
+    chunk_bytes = Integer()
+    received_bytes = BigInt(default=0)
+    parts = JSON(default=[])
+    backend_upload_id = Varchar(length=256, default="")
+    status = Varchar(length=16, index=True)
+    created_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
+    created_at = Timestamptz()
+    updated_at = Timestamptz(index=True)

@@ -1,0 +1,1 @@
+"""Inspections, their inspectors, item results, conflicts and amendments."""

@@ -1,0 +1,280 @@
+"""Typed, grouped settings: the only module that reads the environment.
+
+Each field is declared with :func:`setting`, which names its environment
+variable, its default and one line a person reads (the README's configuration
+table is generated from these). ``Settings.from_env()`` reads them once at
+start-up; tests build ``Settings`` directly and pass it to ``create_app``.
+
+Defaults give the embedded mode: SQLite and a filesystem object store under
+``FIELDCHECK_DATA_DIR``. Setting ``DATABASE_URL`` (postgresql://…) and
+``S3_ENDPOINT`` switches to production mode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_MISSING_SECRET = ""
+
+
+def setting(env: str, default: Any, doc: str) -> Any:
+    """Declare one settings field: its environment variable, default and description."""
+    if isinstance(default, (list, dict, set)):
+        return field(default_factory=lambda: type(default)(default), metadata={"env": env, "doc": doc})
+    return field(default=default, metadata={"env": env, "doc": doc})
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How the API process runs."""
+
+    host: str = setting("FIELDCHECK_HOST", "127.0.0.1", "监听地址 / address to listen on")
+    port: int = setting("FIELDCHECK_PORT", 8000, "监听端口 / port to listen on")
+    data_dir: Path = setting(
+        "FIELDCHECK_DATA_DIR", Path("./fieldcheck-data"), "嵌入模式数据目录（SQLite 与照片）/ data folder of the embedded mode"
+    )
+    max_body_bytes: int = setting(
+        "FIELDCHECK_MAX_BODY_BYTES", 2 * 1024 * 1024, "JSON 请求体上限（字节）/ largest JSON request body"
+    )
+    debug: bool = setting("FIELDCHECK_DEBUG", False, "调试模式（勿用于生产）/ debug mode, never in production")
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Where the records live."""
+
+    url: str = setting(
+        "DATABASE_URL", "", "PostgreSQL 连接串（postgresql://…）；留空则用数据目录下的 SQLite / empty = embedded SQLite"
+    )
+    pool_min: int = setting("DATABASE_POOL_MIN", 2, "PostgreSQL 连接池最小连接数 / pool minimum")
+    pool_max: int = setting("DATABASE_POOL_MAX", 20, "PostgreSQL 连接池最大连接数 / pool maximum")
+    statement_timeout_ms: int = setting(
+        "DATABASE_STATEMENT_TIMEOUT_MS", 30_000, "单条语句超时（毫秒）/ per-statement timeout on PostgreSQL"
+    )
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url.startswith(("postgres://", "postgresql://"))
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """Where photo and signature bytes live."""
+
+    endpoint: str = setting(
+        "S3_ENDPOINT", "", "MinIO/S3 地址（host:port）；留空则用数据目录下的文件存储 / empty = filesystem store"
+    )
+    access_key: str = setting("S3_ACCESS_KEY", "", "MinIO/S3 访问密钥 / access key")
+    secret_key: str = setting("S3_SECRET_KEY", "", "MinIO/S3 私密密钥 / secret key")
+    bucket: str = setting("S3_BUCKET", "fieldcheck-evidence", "证据存储桶 / evidence bucket")
+    secure: bool = setting("S3_SECURE", False, "使用 HTTPS 连接 MinIO/S3 / use TLS")
+    region: str = setting("S3_REGION", "us-east-1", "S3 区域 / region")
+    object_lock: bool = setting(
+        "S3_OBJECT_LOCK", False, "启用对象锁定（证据不可删改）/ create the bucket with object lock and retain originals"
+    )
+    retention_days: int = setting("S3_RETENTION_DAYS", 3650, "对象锁定保留天数 / retention of locked originals")
+
+    @property
+    def is_s3(self) -> bool:
+        return bool(self.endpoint)
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Tokens, passwords and login throttling."""
+
+    secret_key: str = setting(
+        "FIELDCHECK_SECRET_KEY", _MISSING_SECRET, "令牌签名密钥；留空时嵌入模式在数据目录生成并保存 / JWT signing key"
+    )
+    access_ttl_s: int = setting("FIELDCHECK_ACCESS_TTL_S", 15 * 60, "访问令牌有效期（秒）/ access token lifetime")
+    refresh_ttl_s: int = setting(
+        "FIELDCHECK_REFRESH_TTL_S", 30 * 24 * 3600, "刷新令牌有效期（秒）/ refresh token lifetime"
+    )
+    max_failed_logins: int = setting(
+        "FIELDCHECK_MAX_FAILED_LOGINS", 5, "锁定前允许的连续登录失败次数 / failed logins before throttling"
+    )
+    lockout_s: int = setting("FIELDCHECK_LOCKOUT_S", 300, "登录失败锁定时长（秒）/ throttling window")
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """Keys protecting personal data (三违 ID numbers)."""
+
+    id_hash_key: str = setting(
+        "FIELDCHECK_ID_HASH_KEY", _MISSING_SECRET, "身份证号匹配用的 HMAC 密钥 / key of the keyed hash that matches ID numbers"
+    )
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """Limits of the offline sync protocol."""
+
+    max_push_mutations: int = setting("SYNC_MAX_PUSH_MUTATIONS", 1000, "单次推送最多变更数 / mutations per push")
+    pull_page_size: int = setting("SYNC_PULL_PAGE_SIZE", 1000, "单页拉取最多记录数 / changes per pull page")
+
+
+@dataclass(frozen=True)
+class EvidenceSettings:
+    """Limits on photos and signatures."""
+
+    max_bytes: int = setting("EVIDENCE_MAX_BYTES", 25 * 1024 * 1024, "单个证据文件上限（字节）/ largest evidence file")
+    max_pixels: int = setting("EVIDENCE_MAX_PIXELS", 40_000_000, "图片像素上限（解码前检查）/ largest image, checked before decoding")
+    chunk_bytes: int = setting("EVIDENCE_CHUNK_BYTES", 5 * 1024 * 1024, "分片上传的分片大小（字节）/ upload chunk size")
+    gc_after_s: int = setting(
+        "EVIDENCE_GC_AFTER_S", 7 * 24 * 3600, "未完成上传的清理期限（秒）/ age after which unfinished uploads are collected"
+    )
+
+
+@dataclass(frozen=True)
+class HazardSettings:
+    """The hazard closed loop: the overdue ladder, recheck teams, the local calendar."""
+
+    escalation_days: str = setting(
+        "HAZARD_ESCALATION_DAYS",
+        "1,8,15,30",
+        "逾期第几天依次：督办通知、通报/约谈、提请停产停业整顿、提请关闭 / days overdue of each escalation rung",
+    )
+    recheck_team_size: int = setting("HAZARD_RECHECK_TEAM_SIZE", 2, "回头看复查指派人数 / inspectors per recheck")
+    recheck_days: int = setting("HAZARD_RECHECK_DAYS", 10, "复查应在几日内完成 / days allowed for a recheck")
+    timezone: str = setting("FIELDCHECK_TIMEZONE", "Asia/Shanghai", "计算期限与逾期的时区 / time zone of deadlines")
+
+
+@dataclass(frozen=True)
+class EnforcementSettings:
+    """Which enforcement decisions need a second person's 法制审核."""
+
+    review_kinds: str = setting(
+        "ENFORCEMENT_REVIEW_KINDS",
+        "suspension,closure_request",
+        "须法制审核的措施（逗号分隔）/ action kinds that always need legal review",
+    )
+    fine_review_over_yuan: int = setting(
+        "ENFORCEMENT_FINE_REVIEW_OVER_YUAN", 100_000, "罚款超过此金额须法制审核（元）/ fines above this need legal review"
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings, one group per concern."""
+
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    sync: SyncSettings = field(default_factory=SyncSettings)
+    evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
+    hazards: HazardSettings = field(default_factory=HazardSettings)
+    enforcement: EnforcementSettings = field(default_factory=EnforcementSettings)
+
+    @classmethod
+    def from_env(cls, environ: typing.Mapping[str, str] | None = None) -> Settings:
+        """Read every group from the environment (``os.environ`` unless given)."""
+        environ = os.environ if environ is None else environ
+        groups = {f.name: _load_group(f.type_cls, environ) for f in _group_fields(cls)}
+        return cls(**groups)
+
+    def with_secrets(self) -> Settings:
+        """Fill missing secret keys, persisting them in the data folder (embedded mode only).
+
+        In production (PostgreSQL) a missing secret is a configuration error: a
+        key made up at start-up would log everyone out and unmatch every 三违
+        record on the next restart.
+        """
+        missing = {
+            ("auth", "secret_key"): self.auth.secret_key,
+            ("privacy", "id_hash_key"): self.privacy.id_hash_key,
+        }
+        if all(missing.values()):
+            return self
+        if self.database.is_postgres:
+            names = [_env_name(g, n) for (g, n), v in missing.items() if not v]
+            raise ValueError(f"生产模式必须配置密钥 / secrets required in production: {', '.join(names)}")
+        key_dir = Path(self.server.data_dir)
+        key_dir.mkdir(parents=True, exist_ok=True)
+        auth, privacy = self.auth, self.privacy
+        if not auth.secret_key:
+            auth = dataclasses.replace(auth, secret_key=_persistent_secret(key_dir / "secret_key"))
+        if not privacy.id_hash_key:
+            privacy = dataclasses.replace(privacy, id_hash_key=_persistent_secret(key_dir / "id_hash_key"))
+        return dataclasses.replace(self, auth=auth, privacy=privacy)
+
+
+class _GroupField(typing.NamedTuple):
+    name: str
+    type_cls: type
+
+
+def _group_fields(cls: type) -> list[_GroupField]:
+    hints = typing.get_type_hints(cls)
+    return [_GroupField(f.name, hints[f.name]) for f in dataclasses.fields(cls)]
+
+
+def _env_name(group: str, name: str) -> str:
+    group_cls = typing.get_type_hints(Settings)[group]
+    return next(f.metadata["env"] for f in dataclasses.fields(group_cls) if f.name == name)
+
+
+def _load_group(group_cls: type, environ: typing.Mapping[str, str]) -> Any:
+    hints = typing.get_type_hints(group_cls)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(group_cls):
+        env = f.metadata["env"]
+        if env in environ:
+            values[f.name] = _convert(environ[env], hints[f.name], env)
+    return group_cls(**values)
+
+
+def _convert(raw: str, target: Any, env: str) -> Any:
+    if isinstance(target, types.UnionType):
+        target = next(t for t in typing.get_args(target) if t is not type(None))
+    if target is bool:
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off", ""}:
+            return False
+        raise ValueError(f"{env}: expected a boolean, got {raw!r}")
+    if target is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{env}: expected an integer, got {raw!r}") from None
+    if target is Path:
+        return Path(raw)
+    return raw
+
+
+def _persistent_secret(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def iter_documented_settings() -> typing.Iterator[tuple[str, str, Any, str]]:
+    """Yield ``(group, env var, default, doc)`` for every setting (used for the README table)."""
+    for group in _group_fields(Settings):
+        for f in dataclasses.fields(group.type_cls):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            yield group.name, f.metadata["env"], default, f.metadata["doc"]
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    global _settings
+    if _settings is None:
+        _settings = Settings.from_env()
+    return _settings

@@ -1,0 +1,1 @@
+"""Leaders' statistics: indicators, drill-down, exports and the dashboard page."""

@@ -1,0 +1,1 @@
+"""The offline sync protocol's server side: push, pull and the change feed."""

@@ -1,0 +1,44 @@
+"""Push dedupe records and the change feed pulls read.
+
+``change`` holds the *current* state of every record in every scope it is
+published to, one row per ``(scope, entity_type, entity_id)``; each publish
+gives the row a new ``seq``. A removal keeps the row with ``payload`` NULL (a
+tombstone) so a phone that held the record learns it left. Pull reads rows
+with ``seq`` above the phone's cursor for that scope: the history between two
+pulls is collapsed to the latest state, which is all a replica needs.
+"""
+
+from piccolo.columns import UUID, BigInt, Bytea, ForeignKey, Timestamptz, Varchar
+from piccolo.constraints import Unique
+from piccolo.table import Table
+
+from server.accounts.tables import Device
+
+
+class DeviceMutation(Table, tablename="device_mutation"):
+    """The outcome of mutation ``seq`` of ``device`` (MessagePack), stored in the push's own transaction."""
+
+    id = UUID(primary_key=True)
+    device = ForeignKey(references=Device, index=True)
+    seq = BigInt()
+    kind = Varchar(length=32)
+    outcome = Bytea()
+    created_at = Timestamptz()
+
+    unique_device_seq = Unique(["device", "seq"])
+
+
+class Change(Table, tablename="change"):
+    """The latest state of one record in one scope (``payload`` MessagePack, NULL = removed)."""
+
+    id = UUID(primary_key=True)
+    seq = BigInt(unique=True)
+    scope = Varchar(length=80)
+    entity_type = Varchar(length=32)
+    entity_id = UUID(index=True)
+    payload = Bytea(null=True, default=None)
+    updated_at = Timestamptz()
+
+    unique_scope_entity = Unique(["scope", "entity_type", "entity_id"])
+    # Serves "this scope after that seq, in seq order" (seq is unique, so the pair is too).
+    unique_scope_seq = Unique(["scope", "seq"])

@@ -1,0 +1,1 @@
+"""The 三违 register: per-person violation records across enterprises."""

@@ -1,0 +1,115 @@
+"""Login, tokens, throttling and role guards over HTTP on PostgreSQL."""
+
+import datetime as dt
+import uuid
+
+import jwt
+
+from schemas.vocab import Role
+from server.accounts.auth import issue_access_token
+from server.accounts.policy import Actor
+from server.accounts.tables import Department, User
+from server.audit.tables import AuditEntry
+from tests.conftest import PASSWORD, login, make_user, username_of
+
+
+async def test_login_returns_tokens_and_me(client):
+    user_id = await make_user(Role.INSPECTOR, username="inspector-a")
+    response = await client.post("/api/v1/auth/login", json={"username": "inspector-a", "password": PASSWORD})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["access_token"] and body["refresh_token"]
+    me = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.json()["id"] == str(user_id)
+
+
+async def test_wrong_password_is_401_with_stable_code(client):
+    await make_user(Role.INSPECTOR, username="inspector-b")
+    response = await client.post("/api/v1/auth/login", json={"username": "inspector-b", "password": "nope"})
+    assert response.status_code == 401
+    assert response.json()["code"] == "bad_credentials"
+    unknown = await client.post("/api/v1/auth/login", json={"username": "nobody", "password": "nope"})
+    assert unknown.status_code == 401 and unknown.json()["code"] == "bad_credentials"
+
+
+async def test_repeated_failures_throttle_the_account(client, settings):
+    await make_user(Role.INSPECTOR, username="inspector-c")
+    for _ in range(settings.auth.max_failed_logins):
+        response = await client.post("/api/v1/auth/login", json={"username": "inspector-c", "password": "wrong"})
+        assert response.status_code == 401
+    # Even the right password is refused while the account is throttled.
+    response = await client.post("/api/v1/auth/login", json={"username": "inspector-c", "password": PASSWORD})
+    assert response.status_code == 429
+    assert response.json()["code"] == "rate_limited"
+    assert int(response.headers["retry-after"]) > 0
+
+
+async def test_expired_and_tampered_tokens_are_401(client, settings):
+    user_id = await make_user(Role.ADMIN)
+    actor = Actor(user_id=user_id, role=Role.ADMIN)
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    expired = issue_access_token(actor, secret=settings.auth.secret_key, ttl_s=60, now=old)
+    response = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {expired}"})
+    assert response.status_code == 401 and response.json()["code"] == "token_expired"
+
+    forged = jwt.encode({"sub": str(user_id), "typ": "access", "role": "admin", "iat": 0, "exp": 2**31}, "another-signing-key-that-is-long-enough-0123456789")
+    response = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+
+    unsigned = jwt.encode({"sub": str(user_id), "typ": "access", "role": "admin", "iat": 0, "exp": 2**31}, None, algorithm="none")
+    response = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {unsigned}"})
+    assert response.status_code == 401
+
+
+async def test_refresh_rotates_and_logout_revokes(client):
+    await make_user(Role.INSPECTOR, username="inspector-d")
+    pair = (await client.post("/api/v1/auth/login", json={"username": "inspector-d", "password": PASSWORD})).json()
+    rotated = await client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert rotated.status_code == 200
+    reused = await client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert reused.status_code == 401
+    new = rotated.json()
+    headers = {"Authorization": f"Bearer {new['access_token']}"}
+    assert (await client.post("/api/v1/auth/logout", json={"refresh_token": new["refresh_token"]}, headers=headers)).status_code == 204
+    assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": new["refresh_token"]})).status_code == 401
+
+
+async def test_inspector_and_leader_cannot_call_admin_endpoints(client):
+    for role in (Role.INSPECTOR, Role.LEADER, Role.SUPERVISOR):
+        headers = await login(client, await username_of(await make_user(role)))
+        response = await client.post("/api/v1/departments/", json={"code": "x1", "name": "某科"}, headers=headers)
+        assert response.status_code == 403, role
+        assert response.json()["code"] == "forbidden"
+    assert await Department.count() == 0
+
+
+async def test_malformed_and_oversized_bodies_name_the_field_and_write_nothing(client, settings):
+    headers = await login(client, await username_of(await make_user(Role.ADMIN)))
+    before = await User.count()
+    bad_role = await client.post(
+        "/api/v1/users/",
+        json={"username": "u1", "display_name": "甲", "password": "longenough", "role": "king"},
+        headers=headers,
+    )
+    assert bad_role.status_code == 400 and bad_role.json()["field"] == "role"
+    privileged = await client.post(
+        "/api/v1/users/",
+        json={"username": "u1", "display_name": "甲", "password": "longenough", "role": "inspector", "id": str(uuid.uuid4())},
+        headers=headers,
+    )
+    assert privileged.status_code == 400 and privileged.json()["field"] == "id"
+    huge = await client.post(
+        "/api/v1/users/",
+        content=b'{"username": "' + b"a" * (settings.server.max_body_bytes + 10) + b'"}',
+        headers={**headers, "content-type": "application/json"},
+    )
+    assert huge.status_code == 413
+    assert await User.count() == before
+
+
+async def test_login_is_audited(client):
+    await make_user(Role.INSPECTOR, username="inspector-e")
+    await client.post("/api/v1/auth/login", json={"username": "inspector-e", "password": "bad"})
+    await client.post("/api/v1/auth/login", json={"username": "inspector-e", "password": PASSWORD})
+    actions = [r["action"] for r in await AuditEntry.select(AuditEntry.action).order_by(AuditEntry.seq)]
+    assert actions == ["auth.login_failed", "auth.login"]
