@@ -1,25 +1,13 @@
-"""Both object stores, each on a real backend: a folder, and moto's S3 server over HTTP."""
+"""Both object stores, each on a real backend: a folder, and moto's S3 server over HTTP (root ``s3_endpoint``)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from storage.filesystem import FilesystemStore
 from storage.minio import MinioStore
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """``host:port`` of a moto S3 server running in this process."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server._server.server_address[:2]  # noqa: SLF001 - moto exposes no public accessor
-    yield f"{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture
