@@ -24,18 +24,18 @@ Yuan = Annotated[int, msgspec.Meta(ge=1, le=10**10)]
 
 
 class ActionStatus(enum.StrEnum):
-    proposed = "proposed"  # 待决定
-    awaiting_review = "awaiting_review"  # 待法制审核
-    in_effect = "in_effect"  # 已生效
-    rejected = "rejected"  # 不予决定 / 审核未通过
-    transferred = "transferred"  # 已移送（行刑衔接）
+    PROPOSED = "proposed"  # 待决定
+    AWAITING_REVIEW = "awaiting_review"  # 待法制审核
+    IN_EFFECT = "in_effect"  # 已生效
+    REJECTED = "rejected"  # 不予决定 / 审核未通过
+    TRANSFERRED = "transferred"  # 已移送（行刑衔接）
 
 
 class ActionOrigin(enum.StrEnum):
-    inspector = "inspector"  # 检查人员提出
-    supervisor = "supervisor"  # 负责人直接提出
-    escalation = "escalation"  # 隐患逾期升级
-    section_113 = "section_113"  # 安全生产法第一百一十三条计数
+    INSPECTOR = "inspector"  # 检查人员提出
+    SUPERVISOR = "supervisor"  # 负责人直接提出
+    ESCALATION = "escalation"  # 隐患逾期升级
+    SECTION_113 = "section_113"  # 安全生产法第一百一十三条计数
 
 
 class EnforcementProposal(Input, kw_only=True):

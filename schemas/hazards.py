@@ -27,23 +27,23 @@ Yuan = Annotated[int, msgspec.Meta(ge=0, le=10**12)]
 class EscalationStep(enum.StrEnum):
     """Rungs of the overdue ladder, in order."""
 
-    supervision_notice = "supervision_notice"  # 督办通知
-    notice_or_talk = "notice_or_talk"  # 通报 / 约谈
-    suspension_proposal = "suspension_proposal"  # 提请责令停产停业整顿
-    closure_proposal = "closure_proposal"  # 提请关闭
+    SUPERVISION_NOTICE = "supervision_notice"  # 督办通知
+    NOTICE_OR_TALK = "notice_or_talk"  # 通报 / 约谈
+    SUSPENSION_PROPOSAL = "suspension_proposal"  # 提请责令停产停业整顿
+    CLOSURE_PROPOSAL = "closure_proposal"  # 提请关闭
 
 
 class RecheckReason(enum.StrEnum):
-    rectification_reported = "rectification_reported"  # 企业报告整改完成
-    deadline_passed = "deadline_passed"  # 整改期限届满
-    lookback = "lookback"  # 回头看专项
+    RECTIFICATION_REPORTED = "rectification_reported"  # 企业报告整改完成
+    DEADLINE_PASSED = "deadline_passed"  # 整改期限届满
+    LOOKBACK = "lookback"  # 回头看专项
 
 
 class RecheckStatus(enum.StrEnum):
-    pending = "pending"
-    passed = "passed"
-    failed = "failed"
-    cancelled = "cancelled"
+    PENDING = "pending"
+    PASSED = "passed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class FiveInPlace(Struct, kw_only=True):
@@ -67,7 +67,6 @@ class HazardCreate(Input, kw_only=True):
     checklist_item_id: uuid.UUID | None = None
     location: Annotated[str, msgspec.Meta(max_length=200)] = ""
     five_in_place: FiveInPlace | None = None
-    evidence_ids: EvidenceIds = msgspec.field(default_factory=list)
     found_at: dt.datetime | None = None
 
 

@@ -58,8 +58,8 @@ def check_proposal(proposal: EnforcementProposal) -> None:
             raise InvalidInput("只有罚款可填写金额", "only a fine has an amount", field="amount_yuan")
         if proposal.max_penalty:
             raise InvalidInput("上限处罚只适用于罚款", "the maximum-penalty flag applies to fines only", field="max_penalty")
-    if proposal.kind in (EnforcementKind.RECTIFY_ORDER, EnforcementKind.SUSPENSION) and proposal.deadline_date is None:
-        raise InvalidInput("责令整改或停产整顿须写明期限", "this order needs a deadline", field="deadline_date")
+    if proposal.kind is EnforcementKind.RECTIFY_ORDER and proposal.deadline_date is None:
+        raise InvalidInput("责令限期整改须写明整改期限", "a rectification order needs a deadline", field="deadline_date")
 
 
 def needs_legal_review(kind: EnforcementKind, amount_yuan: int | None, thresholds: ReviewThresholds) -> bool:

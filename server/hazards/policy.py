@@ -35,10 +35,10 @@ from server.errors import InvalidInput, StateConflict
 OPEN_STATES = frozenset({HazardStatus.FOUND, HazardStatus.RECTIFYING})
 
 STEP_LABELS = {
-    EscalationStep.supervision_notice: "督办通知",
-    EscalationStep.notice_or_talk: "通报/约谈",
-    EscalationStep.suspension_proposal: "提请责令停产停业整顿",
-    EscalationStep.closure_proposal: "提请关闭",
+    EscalationStep.SUPERVISION_NOTICE: "督办通知",
+    EscalationStep.NOTICE_OR_TALK: "通报/约谈",
+    EscalationStep.SUSPENSION_PROPOSAL: "提请责令停产停业整顿",
+    EscalationStep.CLOSURE_PROPOSAL: "提请关闭",
 }
 
 
@@ -62,10 +62,10 @@ class Rung:
 
 LADDER_ORDER = tuple(EscalationStep)
 DEFAULT_LADDER = (
-    Rung(EscalationStep.supervision_notice, 1),
-    Rung(EscalationStep.notice_or_talk, 8),
-    Rung(EscalationStep.suspension_proposal, 15),
-    Rung(EscalationStep.closure_proposal, 30),
+    Rung(EscalationStep.SUPERVISION_NOTICE, 1),
+    Rung(EscalationStep.NOTICE_OR_TALK, 8),
+    Rung(EscalationStep.SUSPENSION_PROPOSAL, 15),
+    Rung(EscalationStep.CLOSURE_PROPOSAL, 30),
 )
 
 

@@ -14,7 +14,6 @@ from piccolo.columns import (
     Varchar,
 )
 from piccolo.columns.base import OnDelete
-from piccolo.constraints import Unique
 from piccolo.table import Table
 
 from schemas.hazards import EscalationStep, RecheckReason, RecheckStatus
@@ -60,7 +59,7 @@ class Hazard(Table, tablename="hazard"):
 
 
 class HazardEscalation(Table, tablename="hazard_escalation"):
-    """One rung of the overdue ladder applied to a hazard; unique per rung so it happens once."""
+    """One rung of the overdue ladder applied to a hazard; unique (hazard, step) in m0002, so once per rung."""
 
     id = UUID(primary_key=True)
     hazard = ForeignKey(references=Hazard, on_delete=OnDelete.restrict, index=True)
@@ -70,8 +69,6 @@ class HazardEscalation(Table, tablename="hazard_escalation"):
     trigger = Varchar(length=16, default="overdue")  # overdue | recheck_failed
     enforcement_action_ids = Array(base_column=UUID())
     applied_at = Timestamptz()
-
-    unique_hazard_step = Unique(["hazard", "step"])
 
 
 class LookbackCampaign(Table, tablename="lookback_campaign"):
@@ -104,10 +101,8 @@ class Recheck(Table, tablename="recheck"):
 
 
 class RecheckAssignee(Table, tablename="recheck_assignee"):
-    """An inspector assigned to a recheck."""
+    """An inspector assigned to a recheck; unique (recheck, user) in m0002."""
 
     id = UUID(primary_key=True)
     recheck = ForeignKey(references=Recheck, on_delete=OnDelete.restrict, index=True)
     user = ForeignKey(references=User, on_delete=OnDelete.restrict, index=True)
-
-    unique_recheck_user = Unique(["recheck", "user"])

@@ -19,6 +19,7 @@ UNIQUE_INDEXES: list[tuple[str, str, tuple[str, ...]]] = [
     ("uq_inspection_inspector_inspection_user", "inspection_inspector", ("inspection", "user")),
     ("uq_item_result_inspection_item", "item_result", ("inspection", "item")),
     ("uq_hazard_escalation_hazard_step", "hazard_escalation", ("hazard", "step")),
+    ("uq_recheck_assignee_recheck_user", "recheck_assignee", ("recheck", "user")),
     ("uq_spot_check_draw_campaign_attempt", "spot_check_draw", ("campaign", "attempt")),
     ("uq_device_mutation_device_seq", "device_mutation", ("device", "seq")),
 ]

@@ -146,7 +146,7 @@ def proposal(**overrides):
         ({"kind": EnforcementKind.PUBLIC_NOTICE, "amount_yuan": 500}, "amount_yuan"),
         ({"kind": EnforcementKind.ADMONITION, "max_penalty": True}, "max_penalty"),
         ({"inspection_id": None, "amount_yuan": 500}, "inspection_id"),
-        ({"kind": EnforcementKind.SUSPENSION}, "deadline_date"),
+        ({"kind": EnforcementKind.RECTIFY_ORDER}, "deadline_date"),
     ],
 )
 def test_proposal_refusals_name_the_field(overrides, field):

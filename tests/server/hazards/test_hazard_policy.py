@@ -213,7 +213,7 @@ def test_default_ladder_days():
     facts = policy.HazardFacts(status=HazardStatus.FOUND, level=HazardLevel.GENERAL, deadline_date=BASE)
     assert policy.due_steps(facts, BASE, policy.DEFAULT_LADDER) == ()
     assert policy.due_steps(facts, BASE + dt.timedelta(days=1), policy.DEFAULT_LADDER) == (
-        EscalationStep.supervision_notice,
+        EscalationStep.SUPERVISION_NOTICE,
     )
     assert len(policy.due_steps(facts, BASE + dt.timedelta(days=30), policy.DEFAULT_LADDER)) == 4
 
