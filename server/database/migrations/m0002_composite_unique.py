@@ -22,6 +22,8 @@ UNIQUE_INDEXES: list[tuple[str, str, tuple[str, ...]]] = [
     ("uq_recheck_assignee_recheck_user", "recheck_assignee", ("recheck", "user")),
     ("uq_spot_check_draw_campaign_attempt", "spot_check_draw", ("campaign", "attempt")),
     ("uq_device_mutation_device_seq", "device_mutation", ("device", "seq")),
+    ("uq_change_scope_entity", "change", ("scope", "entity_type", "entity_id")),
+    ("uq_change_scope_seq", "change", ("scope", "seq")),
 ]
 
 

@@ -1,0 +1,193 @@
+"""The change feed: domains publish record states here; pulls read them back in commit order.
+
+Publishing
+    ``await publish(entity_type, entity_id, record, scope=...)`` inside the
+    writer's transaction, after the write it describes. ``record`` is the
+    domain's wire struct (what a phone stores), or ``None`` for a removal.
+    ``scope`` is one key or several (vocabulary: :mod:`server.sync.scopes`):
+    publish the record to every scope it is in now, and ``None`` to any scope
+    it has just left. Examples::
+
+        await sync_service.publish("item_result", row.id, item_result, scope=scopes.inspection(inspection_id))
+        await sync_service.publish("spot_check_task", task.id, redacted, scope=[scopes.user(u) for u in team])
+        await sync_service.publish("hazard", hazard.id, None, scope=scopes.hazard(hazard.id))  # closed: gone
+
+    Nothing is written at the call: entries are buffered in the unit of work
+    and written together just before commit, so a mutation rolled back to its
+    savepoint (``UnitOfWork.savepoint``) takes its entries with it, and a
+    thousand publishes cost one statement.
+
+Why a pull never skips a late commit
+    Positions (``change.seq``) are handed out by the ``before_commit`` hook,
+    which ``server.database`` runs while holding the chain lock
+    (``pg_advisory_xact_lock``; on SQLite the write transaction itself is
+    exclusive) until COMMIT. PostgreSQL releases a transaction's locks only
+    after its commit is visible, so the next writer numbers its rows after
+    every earlier number is committed (or rolled back, leaving a gap). Numbers
+    therefore become visible strictly in order: any snapshot sees *all*
+    positions up to the highest it sees. A pull first reads that highest
+    position ``hw``, then reads rows ``cursor < seq <= hw`` (a later statement
+    sees at least as much), and the next cursor never passes ``hw`` — so a
+    transaction that started early but commits late can never land below a
+    cursor already handed out. A plain ``updated_at`` or a sequence taken at
+    INSERT time (outside the lock) would allow exactly that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import msgspec
+
+from server import database
+from server.sync import sql
+
+_SCOPE = re.compile(r"^[a-z_]+:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+Entry = tuple[str, str, uuid.UUID, bytes | None]  # scope, entity_type, entity_id, payload
+
+
+@dataclass
+class _Publish:
+    """A ``before_commit`` hook carrying change entries; the first one to run writes them all."""
+
+    entries: list[Entry]
+    done: list[bool] = field(default_factory=lambda: [False])
+
+    async def __call__(self) -> None:
+        uow = database.current()
+        hooks = [hook for hook in uow.before_commit if isinstance(hook, _Publish)]
+        if self.done[0]:
+            return
+        for hook in hooks:
+            hook.done[0] = True
+        latest: dict[tuple[str, str, uuid.UUID], bytes | None] = {}
+        for hook in hooks:
+            for scope, entity_type, entity_id, payload in hook.entries:
+                latest.pop((scope, entity_type, entity_id), None)  # keep the last state, in its order
+                latest[(scope, entity_type, entity_id)] = payload
+        await _write(latest)
+
+
+def _scope_keys(scope: str | Iterable[str]) -> list[str]:
+    keys = [scope] if isinstance(scope, str) else list(scope)
+    for key in keys:
+        if not _SCOPE.match(key):
+            raise ValueError(f"not a scope key: {key!r}")
+    return keys
+
+
+async def publish(
+    entity_type: str,
+    entity_id: uuid.UUID,
+    record: msgspec.Struct | None,
+    *,
+    scope: str | Iterable[str],
+) -> None:
+    """Publish a record's new state (``None`` = removed) to one or more scopes, at commit."""
+    payload = None if record is None else msgspec.msgpack.encode(record)
+    entries = [(key, entity_type, entity_id, payload) for key in _scope_keys(scope)]
+    database.current().before_commit.append(_Publish(entries))
+
+
+def publish_many(entries: Iterable[tuple[str, uuid.UUID, msgspec.Struct | None, str | Iterable[str]]]) -> None:
+    """Publish many ``(entity_type, entity_id, record, scope)`` at once (bulk handlers)."""
+    encode = msgspec.msgpack.encode
+    flat: list[Entry] = []
+    for entity_type, entity_id, record, scope in entries:
+        payload = None if record is None else encode(record)
+        flat.extend((key, entity_type, entity_id, payload) for key in _scope_keys(scope))
+    if flat:
+        database.current().before_commit.append(_Publish(flat))
+
+
+async def _write(latest: dict[tuple[str, str, uuid.UUID], bytes | None]) -> None:
+    if not latest:
+        return
+    now = dt.datetime.now(dt.UTC)
+    keys = list(latest)
+    if database.is_postgres():
+        await sql.execute(
+            """
+            WITH head AS (SELECT coalesce(max(seq), 0) AS top FROM change)
+            INSERT INTO change (id, seq, scope, entity_type, entity_id, payload, updated_at)
+            SELECT gen_random_uuid(), head.top + t.ord, t.scope, t.entity_type, t.entity_id, t.payload, $5
+            FROM head, unnest($1::text[], $2::text[], $3::uuid[], $4::bytea[])
+                 WITH ORDINALITY AS t(scope, entity_type, entity_id, payload, ord)
+            ON CONFLICT (scope, entity_type, entity_id) DO UPDATE
+            SET seq = excluded.seq, payload = excluded.payload, updated_at = excluded.updated_at
+            """,
+            "",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+            [latest[k] for k in keys],
+            now,
+        )
+        return
+    top = await sql.fetchval("", "SELECT coalesce(max(seq), 0) FROM change") or 0
+    await sql.bulk(
+        "",
+        "INSERT INTO change (id, seq, scope, entity_type, entity_id, payload, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, entity_type, entity_id) DO UPDATE "
+        "SET seq = excluded.seq, payload = excluded.payload, updated_at = excluded.updated_at",
+        (),
+        [
+            (str(uuid.uuid4()), top + n, scope, entity_type, str(entity_id), latest[(scope, entity_type, entity_id)], now)
+            for n, (scope, entity_type, entity_id) in enumerate(keys, start=1)
+        ],
+    )
+
+
+async def high_watermark() -> int:
+    """The highest position visible now; every position below it is settled (see the module docstring)."""
+    return int(await sql.fetchval("SELECT coalesce(max(seq), 0) FROM change", "SELECT coalesce(max(seq), 0) FROM change") or 0)
+
+
+async def read(cursors: dict[str, int], hw: int, limit: int) -> list[tuple[int, str, str, uuid.UUID, bytes | None]]:
+    """Up to ``limit`` rows after each scope's cursor and at most ``hw``, in position order.
+
+    A scope read from 0 (new to the phone) skips tombstones: there is nothing to remove.
+    """
+    if not cursors:
+        return []
+    if database.is_postgres():
+        rows = await sql.fetch(
+            """
+            SELECT c.seq, c.scope, c.entity_type, c.entity_id, c.payload
+            FROM unnest($1::text[], $2::bigint[]) AS k(scope, after)
+            CROSS JOIN LATERAL (
+                SELECT seq, scope, entity_type, entity_id, payload FROM change
+                WHERE change.scope = k.scope AND change.seq > k.after AND change.seq <= $3
+                  AND (k.after > 0 OR change.payload IS NOT NULL)
+                ORDER BY change.seq LIMIT $4
+            ) AS c
+            ORDER BY c.seq LIMIT $4
+            """,
+            "",
+            list(cursors),
+            list(cursors.values()),
+            hw,
+            limit,
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+    rows: list = []
+    for scope, after in cursors.items():
+        rows.extend(
+            await sql.fetch(
+                "",
+                "SELECT seq, scope, entity_type, entity_id, payload FROM change "
+                "WHERE scope = ? AND seq > ? AND seq <= ? AND (? > 0 OR payload IS NOT NULL) ORDER BY seq LIMIT ?",
+                scope,
+                after,
+                hw,
+                after,
+                limit,
+            )
+        )
+    rows.sort(key=lambda r: r[0])
+    return [(r[0], r[1], r[2], r[3] if isinstance(r[3], uuid.UUID) else uuid.UUID(str(r[3])), r[4]) for r in rows[:limit]]

@@ -1,0 +1,48 @@
+"""Raw SQL on the current transaction's connection, for the few bulk paths an ORM makes slow.
+
+Each call takes the statement twice, in PostgreSQL (``$1`` placeholders,
+asyncpg) and SQLite (``?`` placeholders, aiosqlite) dialects, because bulk
+statements differ between them (``unnest`` arrays vs ``executemany``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from server import database
+
+
+def _connection() -> Any:
+    return database.current().transaction.connection
+
+
+async def fetch(pg: str, sqlite: str, *args: Any) -> list[Sequence[Any]]:
+    """Rows of a query run inside the current transaction."""
+    connection = _connection()
+    if database.is_postgres():
+        return await connection.fetch(pg, *args)
+    async with connection.execute(sqlite, args) as cursor:
+        return list(await cursor.fetchall())
+
+
+async def fetchval(pg: str, sqlite: str, *args: Any) -> Any:
+    rows = await fetch(pg, sqlite, *args)
+    return rows[0][0] if rows else None
+
+
+async def execute(pg: str, sqlite: str, *args: Any) -> None:
+    connection = _connection()
+    if database.is_postgres():
+        await connection.execute(pg, *args)
+    else:
+        await connection.execute(sqlite, args)
+
+
+async def bulk(pg: str, sqlite: str, columns: Sequence[Sequence[Any]], rows: Iterable[Sequence[Any]]) -> None:
+    """Write many rows in one round trip: PostgreSQL gets ``columns`` as arrays for ``unnest``, SQLite ``rows``."""
+    connection = _connection()
+    if database.is_postgres():
+        await connection.execute(pg, *columns)
+    else:
+        await connection.executemany(sqlite, list(rows))
