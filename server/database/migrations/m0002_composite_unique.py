@@ -24,6 +24,7 @@ UNIQUE_INDEXES: list[tuple[str, str, tuple[str, ...]]] = [
     ("uq_device_mutation_device_seq", "device_mutation", ("device", "seq")),
     ("uq_change_scope_entity", "change", ("scope", "entity_type", "entity_id")),
     ("uq_change_scope_seq", "change", ("scope", "seq")),
+    ("uq_upload_part_session_number", "upload_part", ("session", "number")),
 ]
 
 
