@@ -21,6 +21,8 @@ from schemas.problems import ErrorCode, FieldError, Problem
 from server import database
 from server.accounts.auth import auth_middleware, provide_actor
 from server.accounts.controllers import AuthController, DepartmentController, UserController
+from server.inspections.controllers import ConflictController, InspectionController
+from server.sync.controllers import SyncController
 from server.errors import FieldcheckError, to_problem
 from server.settings import Settings
 
@@ -31,6 +33,9 @@ CONTROLLERS: list[Any] = [
     AuthController,
     DepartmentController,
     UserController,
+    InspectionController,
+    ConflictController,
+    SyncController,
 ]
 
 _STATUS_CODES = {

@@ -1,0 +1,710 @@
+"""Inspections: assignment, the offline mutations that fill them, conflicts and amendments.
+
+Rules held here:
+
+- Only the assigned inspectors see and write an inspection; a covert
+  spot-check inspection is invisible to them too until its task is released.
+  Leaders read, never write; supervisors manage their own department's.
+- Item results merge field by field. A field another inspector changed after
+  the phone's ``base_version`` is a conflict when the values differ: the
+  server value stays, the phone's value is kept in an ``ItemResultConflict``
+  for a supervisor, and the phone is told. Nothing is dropped.
+- A submitted (signed) inspection is locked: later item results and notes are
+  stored as amendments beside it.
+- Every write is audited and published to the change feed
+  (``inspection:<id>`` scope) in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from schemas import sync as sync_wire
+from schemas.inspections import (
+    ITEM_RESULT_FIELDS,
+    AddNote,
+    Amendment,
+    ConflictResolution,
+    Inspection,
+    InspectionCreate,
+    ItemResult,
+    ItemResultConflict,
+    RecordItemResult,
+    StartInspection,
+    SubmitInspection,
+)
+from schemas.vocab import InspectionKind, InspectionStatus, Role
+from server import database
+from server.accounts.policy import Actor, may_manage_department, may_write, sees_all_departments
+from server.accounts.tables import User
+from server.audit import service as audit_service
+from server.checklists.tables import ChecklistItem
+from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
+from server.inspections.tables import Inspection as InspectionRow
+from server.inspections.tables import InspectionAmendment, InspectionInspector, ItemResultConflict as ConflictRow
+from server.inspections.tables import ItemResult as ItemResultRow
+from server.registry.tables import Enterprise
+from server.sync import scopes, sql
+from server.sync import service as sync_service
+
+#: Statuses in which an inspection is on its inspectors' phones.
+OPEN_STATUSES = (InspectionStatus.PLANNED, InspectionStatus.IN_PROGRESS, InspectionStatus.SUBMITTED)
+LOCKED_STATUSES = (InspectionStatus.SUBMITTED, InspectionStatus.REVIEWED)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# --- reading ------------------------------------------------------------------
+
+
+def _to_wire(row: dict[str, Any], team: Sequence[dict[str, Any]]) -> Inspection:
+    lead = next((m["user"] for m in team if m["is_lead"]), None)
+    return Inspection(
+        id=row["id"],
+        kind=row["kind"],
+        status=row["status"],
+        enterprise_id=row["enterprise"],
+        inspector_ids=sorted((m["user"] for m in team), key=str),
+        lead_inspector_id=lead,
+        template_id=row["template"],
+        department_id=row["department"],
+        spot_check_task_id=row["spot_check_task_id"],
+        recheck_of_hazard_id=row["recheck_of_hazard_id"],
+        planned_date=row["planned_date"],
+        started_at=row["started_at"],
+        submitted_at=row["submitted_at"],
+        longitude=row["longitude"],
+        latitude=row["latitude"],
+        summary=row["summary"],
+        signed_by_name=row["signed_by_name"],
+        version=row["version"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _item_wire(row: dict[str, Any]) -> ItemResult:
+    return ItemResult(
+        id=row["id"],
+        inspection_id=row["inspection"],
+        item_id=row["item"],
+        outcome=row["outcome"],
+        note=row["note"],
+        version=row["version"],
+        updated_by=row["updated_by"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _conflict_wire(row: dict[str, Any], inspection_id: uuid.UUID) -> ItemResultConflict:
+    return ItemResultConflict(
+        id=row["id"],
+        item_result_id=row["item_result"],
+        inspection_id=inspection_id,
+        field=row["field"],
+        server_value=row["server_value"],
+        client_value=row["client_value"],
+        client_user_id=row["client_user"],
+        client_device_id=row["client_device"],
+        created_at=row["created_at"],
+        resolved_at=row["resolved_at"],
+        resolved_by=row["resolved_by"],
+        resolution=row["resolution"],
+    )
+
+
+async def _team(inspection_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    teams: dict[uuid.UUID, list[dict[str, Any]]] = {i: [] for i in inspection_ids}
+    if inspection_ids:
+        rows = await InspectionInspector.select(
+            InspectionInspector.inspection, InspectionInspector.user, InspectionInspector.is_lead
+        ).where(InspectionInspector.inspection.is_in(list(inspection_ids)))
+        for row in rows:
+            teams[row["inspection"]].append(row)
+    return teams
+
+
+async def _hidden_covert(inspection_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Inspections whose covert spot-check task is not released yet (their target stays secret)."""
+    if not inspection_ids:
+        return set()
+    from server.spotchecks.tables import SpotCheckTask
+
+    rows = await SpotCheckTask.select(SpotCheckTask.inspection).where(
+        SpotCheckTask.inspection.is_in(list(inspection_ids)), SpotCheckTask.released_at.is_null()
+    )
+    return {r["inspection"] for r in rows if r["inspection"] is not None}
+
+
+async def _load(actor: Actor, inspection_id: uuid.UUID, *, write: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The inspection and its team if ``actor`` may see it (and write to it); NotFound/PermissionDenied otherwise."""
+    row = await InspectionRow.select().where(InspectionRow.id == inspection_id).first()
+    if row is None:
+        raise NotFound("检查记录不存在", "inspection not found", field="inspection_id")
+    team = (await _team([inspection_id]))[inspection_id]
+    on_team = any(m["user"] == actor.user_id for m in team)
+    if actor.role == Role.INSPECTOR:
+        if not on_team or inspection_id in await _hidden_covert([inspection_id]):
+            raise NotFound("检查记录不存在", "inspection not found", field="inspection_id")
+    elif not (sees_all_departments(actor) or may_manage_department(actor, row["department"]) or on_team):
+        raise NotFound("检查记录不存在", "inspection not found", field="inspection_id")
+    if write and (not may_write(actor) or (actor.role == Role.INSPECTOR and not on_team)):
+        raise PermissionDenied("无权修改该检查记录", "may not write this inspection")
+    return row, team
+
+
+async def get(actor: Actor, inspection_id: uuid.UUID) -> Inspection:
+    row, team = await _load(actor, inspection_id, write=False)
+    return _to_wire(row, team)
+
+
+async def list_for(actor: Actor, *, limit: int = 200) -> list[Inspection]:
+    """Inspections the actor works on (inspectors) or manages (supervisors, admins, leaders)."""
+    query = InspectionRow.select().order_by(InspectionRow.created_at, ascending=False).limit(limit)
+    if actor.role == Role.INSPECTOR:
+        mine = await InspectionInspector.select(InspectionInspector.inspection).where(
+            InspectionInspector.user == actor.user_id
+        )
+        ids = [m["inspection"] for m in mine]
+        hidden = await _hidden_covert(ids)
+        query = query.where(InspectionRow.id.is_in([i for i in ids if i not in hidden] or [uuid.uuid4()]))
+    elif not sees_all_departments(actor):
+        query = query.where(InspectionRow.department == actor.department_id)
+    rows = await query
+    teams = await _team([r["id"] for r in rows])
+    return [_to_wire(r, teams[r["id"]]) for r in rows]
+
+
+async def sync_scopes(actor: Actor) -> set[str]:
+    """The scope keys an actor's phone receives for inspections (see ``server.sync.scopes``)."""
+    if actor.role != Role.INSPECTOR or actor.user_id is None:
+        return set()
+    rows = await InspectionRow.select(
+        InspectionRow.id, InspectionRow.enterprise, InspectionRow.template
+    ).where(
+        InspectionRow.id.is_in(
+            InspectionInspector.select(InspectionInspector.inspection).where(InspectionInspector.user == actor.user_id)
+        ),
+        InspectionRow.status.is_in(list(OPEN_STATUSES)),
+    )
+    hidden = await _hidden_covert([r["id"] for r in rows])
+    keys: set[str] = set()
+    for row in rows:
+        if row["id"] in hidden:
+            continue
+        keys.add(scopes.inspection(row["id"]))
+        keys.add(scopes.enterprise(row["enterprise"]))
+        if row["template"] is not None:
+            keys.add(scopes.template(row["template"]))
+    return keys
+
+
+async def publish(inspection_id: uuid.UUID) -> Inspection:
+    """Publish an inspection's current state to its scope (after any write to it or its team)."""
+    row = await InspectionRow.select().where(InspectionRow.id == inspection_id).first()
+    team = (await _team([inspection_id]))[inspection_id]
+    record = _to_wire(row, team)
+    await sync_service.publish("inspection", inspection_id, record, scope=scopes.inspection(inspection_id))
+    return record
+
+
+# --- assignment -----------------------------------------------------------------
+
+
+async def create(actor: Actor, data: InspectionCreate) -> Inspection:
+    """A supervisor assigns a check of an enterprise to a team (the first inspector leads)."""
+    if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise PermissionDenied("只有科室/支队负责人可以分派检查", "only supervisors assign inspections")
+    if await Enterprise.count().where(Enterprise.id == data.enterprise_id) == 0:
+        raise InvalidInput("企业不存在", "unknown enterprise", field="enterprise_id")
+    if len(set(data.inspector_ids)) != len(data.inspector_ids):
+        raise InvalidInput("检查人员重复", "duplicate inspector", field="inspector_ids")
+    users = await User.select(User.id, User.role, User.active).where(User.id.is_in(list(data.inspector_ids)))
+    if len(users) != len(data.inspector_ids) or any(u["role"] != Role.INSPECTOR or not u["active"] for u in users):
+        raise InvalidInput("检查人员须为在职的执法检查人员", "inspectors must be active inspectors", field="inspector_ids")
+    if data.kind == InspectionKind.ENFORCEMENT and len(data.inspector_ids) < 2:
+        raise InvalidInput("执法检查至少需要两名执法人员", "an enforcement check needs two officers", field="inspector_ids")
+    now = _now()
+    inspection_id = data.id or uuid.uuid4()
+    await InspectionRow.insert(
+        InspectionRow(
+            id=inspection_id,
+            kind=data.kind,
+            status=InspectionStatus.PLANNED,
+            enterprise=data.enterprise_id,
+            template=data.template_id,
+            department=actor.department_id,
+            planned_date=data.planned_date,
+            created_by=actor.user_id,
+            created_at=now,
+            updated_at=now,
+            version=1,
+        )
+    )
+    await InspectionInspector.insert(
+        *[
+            InspectionInspector(id=uuid.uuid4(), inspection=inspection_id, user=u, is_lead=(n == 0), assigned_at=now)
+            for n, u in enumerate(data.inspector_ids)
+        ]
+    )
+    audit_service.record(actor, "inspection.create", "inspection", inspection_id, data)
+    return await publish(inspection_id)
+
+
+# --- offline mutations (registered in server/sync/mutations.py) -----------------
+
+
+async def apply_start_inspection(actor: Actor, mutation: StartInspection) -> sync_wire.Applied:
+    """Start an assigned inspection, or open a new 巡查 (the phone made its id)."""
+    exists = await InspectionRow.count().where(InspectionRow.id == mutation.inspection_id)
+    if not exists:
+        if mutation.enterprise_id is None:
+            raise NotFound("检查记录不存在", "inspection not found", field="inspection_id")
+        if actor.role != Role.INSPECTOR:
+            raise PermissionDenied("只有执法检查人员可以发起巡查", "only inspectors open patrols")
+        if await Enterprise.count().where(Enterprise.id == mutation.enterprise_id) == 0:
+            raise InvalidInput("企业不存在", "unknown enterprise", field="enterprise_id")
+        now = _now()
+        await InspectionRow.insert(
+            InspectionRow(
+                id=mutation.inspection_id,
+                kind=InspectionKind.ROUTINE,
+                status=InspectionStatus.IN_PROGRESS,
+                enterprise=mutation.enterprise_id,
+                template=mutation.template_id,
+                department=actor.department_id,
+                started_at=mutation.started_at,
+                longitude=mutation.longitude,
+                latitude=mutation.latitude,
+                created_by=actor.user_id,
+                created_at=now,
+                updated_at=now,
+                version=1,
+            )
+        )
+        await InspectionInspector.insert(
+            InspectionInspector(id=uuid.uuid4(), inspection=mutation.inspection_id, user=actor.user_id, is_lead=True, assigned_at=now)
+        )
+        audit_service.record(actor, "inspection.open_patrol", "inspection", mutation.inspection_id, mutation)
+    else:
+        row, _ = await _load(actor, mutation.inspection_id, write=True)
+        if row["status"] == InspectionStatus.CANCELLED:
+            raise StateConflict("该检查已取消", "inspection cancelled", field="inspection_id")
+        if row["status"] != InspectionStatus.PLANNED:
+            # Already started by a teammate (or submitted): starting again changes nothing.
+            return sync_wire.Applied(seq=mutation.seq, entity_type="inspection", entity_id=row["id"], version=row["version"])
+        await InspectionRow.update(
+            {
+                InspectionRow.status: InspectionStatus.IN_PROGRESS,
+                InspectionRow.started_at: mutation.started_at,
+                InspectionRow.longitude: mutation.longitude,
+                InspectionRow.latitude: mutation.latitude,
+                InspectionRow.updated_at: _now(),
+                InspectionRow.version: InspectionRow.version + 1,
+            }
+        ).where(InspectionRow.id == mutation.inspection_id)
+        audit_service.record(actor, "inspection.start", "inspection", mutation.inspection_id, mutation)
+    record = await publish(mutation.inspection_id)
+    return sync_wire.Applied(seq=mutation.seq, entity_type="inspection", entity_id=record.id, version=record.version)
+
+
+async def apply_submit_inspection(actor: Actor, mutation: SubmitInspection) -> sync_wire.Applied:
+    """Sign and submit: lock the inspection. Submitting an already submitted one is refused."""
+    row, _ = await _load(actor, mutation.inspection_id, write=True)
+    if row["status"] in LOCKED_STATUSES:
+        raise StateConflict("该检查已签字提交，不能再次提交", "already submitted", field="inspection_id")
+    if row["status"] == InspectionStatus.CANCELLED:
+        raise StateConflict("该检查已取消", "inspection cancelled", field="inspection_id")
+    await InspectionRow.update(
+        {
+            InspectionRow.status: InspectionStatus.SUBMITTED,
+            InspectionRow.submitted_at: mutation.submitted_at,
+            InspectionRow.started_at: row["started_at"] or mutation.submitted_at,
+            InspectionRow.summary: mutation.summary,
+            InspectionRow.signed_by_name: mutation.signed_by_name,
+            InspectionRow.updated_at: _now(),
+            InspectionRow.version: InspectionRow.version + 1,
+        }
+    ).where(InspectionRow.id == mutation.inspection_id)
+    audit_service.record(actor, "inspection.submit", "inspection", mutation.inspection_id, mutation)
+    record = await publish(mutation.inspection_id)
+    return sync_wire.Applied(seq=mutation.seq, entity_type="inspection", entity_id=record.id, version=record.version)
+
+
+async def apply_add_note(actor: Actor, mutation: AddNote) -> sync_wire.Applied:
+    """Append a note (an amendment once the inspection is signed). Append-only: a retry is recognised by id."""
+    row, _ = await _load(actor, mutation.inspection_id, write=True)
+    if await InspectionAmendment.count().where(InspectionAmendment.id == mutation.id):
+        raise InvalidInput("记录编号已被占用", "id already used", code=None, field="id")
+    locked = row["status"] in LOCKED_STATUSES
+    await _insert_amendment(actor, mutation.id, mutation.inspection_id, mutation.text,
+                            {"kind": "amendment" if locked else "note"}, mutation.created_at)
+    return sync_wire.Applied(seq=mutation.seq, entity_type="amendment", entity_id=mutation.id, amendment=locked)
+
+
+async def _insert_amendment(
+    actor: Actor, amendment_id: uuid.UUID, inspection_id: uuid.UUID, text: str, payload: dict[str, Any],
+    created_at: dt.datetime,
+) -> None:
+    await InspectionAmendment.insert(
+        InspectionAmendment(
+            id=amendment_id, inspection=inspection_id, author=actor.user_id, text=text, payload=payload, created_at=created_at
+        )
+    )
+    audit_service.record(actor, "inspection.amend" if payload.get("kind") == "amendment" else "inspection.note",
+                         "inspection", inspection_id, {"amendment_id": str(amendment_id), "text": text, **payload})
+    await sync_service.publish(
+        "amendment",
+        amendment_id,
+        Amendment(id=amendment_id, inspection_id=inspection_id, author_id=actor.user_id, text=text,
+                  payload=payload, created_at=created_at),
+        scope=scopes.inspection(inspection_id),
+    )
+
+
+# --- item results: validated in memory, written in bulk -------------------------
+
+
+@dataclass
+class _ItemState:
+    """One item result as the batch sees it (loaded, then changed by each accepted mutation)."""
+
+    id: uuid.UUID
+    inspection_id: uuid.UUID
+    item_id: uuid.UUID
+    outcome: str | None
+    note: str
+    field_versions: dict[str, Any]
+    version: int
+    updated_by: uuid.UUID | None
+    updated_at: dt.datetime
+    dirty: bool = False
+    new: bool = False
+
+
+@dataclass
+class _Batch:
+    inspections: dict[uuid.UUID, dict[str, Any]]
+    allowed: set[uuid.UUID]  # inspections the actor may write
+    template_items: dict[uuid.UUID, set[uuid.UUID]]
+    results: dict[tuple[uuid.UUID, uuid.UUID], _ItemState]
+    taken_ids: set[uuid.UUID]
+    started: dict[uuid.UUID, dt.datetime] = field(default_factory=dict)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def _load_batch(actor: Actor, mutations: Sequence[RecordItemResult]) -> _Batch:
+    inspection_ids = list({m.inspection_id for m in mutations})
+    rows = await InspectionRow.select(
+        InspectionRow.id, InspectionRow.status, InspectionRow.template, InspectionRow.department,
+        InspectionRow.started_at,
+    ).where(InspectionRow.id.is_in(inspection_ids))
+    inspections = {r["id"]: r for r in rows}
+    teams = await _team(list(inspections))
+    hidden = await _hidden_covert(list(inspections)) if actor.role == Role.INSPECTOR else set()
+    allowed = set()
+    for inspection_id, row in inspections.items():
+        on_team = any(m["user"] == actor.user_id for m in teams[inspection_id])
+        if actor.role == Role.INSPECTOR:
+            ok = on_team and inspection_id not in hidden
+        else:
+            ok = may_write(actor) and (on_team or may_manage_department(actor, row["department"]))
+        if ok:
+            allowed.add(inspection_id)
+    templates = list({r["template"] for r in rows if r["template"] is not None})
+    template_items: dict[uuid.UUID, set[uuid.UUID]] = {t: set() for t in templates}
+    if templates:
+        for item in await ChecklistItem.select(ChecklistItem.id, ChecklistItem.template).where(
+            ChecklistItem.template.is_in(templates)
+        ):
+            template_items[item["template"]].add(item["id"])
+    results: dict[tuple[uuid.UUID, uuid.UUID], _ItemState] = {}
+    if inspections:
+        for r in await ItemResultRow.select().where(ItemResultRow.inspection.is_in(list(inspections))).output(load_json=True):
+            results[(r["inspection"], r["item"])] = _ItemState(
+                id=r["id"], inspection_id=r["inspection"], item_id=r["item"], outcome=r["outcome"], note=r["note"],
+                field_versions=dict(r["field_versions"] or {}), version=r["version"], updated_by=r["updated_by"],
+                updated_at=r["updated_at"],
+            )
+    own_ids = {m.id for m in mutations}
+    taken = {r["id"] for r in await ItemResultRow.select(ItemResultRow.id).where(ItemResultRow.id.is_in(list(own_ids)))}
+    return _Batch(inspections, allowed, template_items, results, taken)
+
+
+def _apply_one(
+    actor: Actor, batch: _Batch, m: RecordItemResult, now: dt.datetime
+) -> sync_wire.Applied | sync_wire.Conflict | InvalidInput | NotFound | StateConflict | tuple[str, dict[str, Any]]:
+    """Decide one mutation against the batch state; change the state only if it is accepted.
+
+    Returns an outcome, a domain error to reject with, or ``("amend", payload)``
+    when the inspection is locked and the edit must become an amendment.
+    """
+    inspection = batch.inspections.get(m.inspection_id)
+    if inspection is None or m.inspection_id not in batch.allowed:
+        return NotFound("检查记录不存在", "inspection not found", field="inspection_id")
+    status = inspection["status"]
+    if status == InspectionStatus.CANCELLED:
+        return StateConflict("该检查已取消", "inspection cancelled", field="inspection_id")
+    template = inspection["template"]
+    if template is not None and m.item_id not in batch.template_items.get(template, set()):
+        return InvalidInput("检查项不属于该检查表", "item is not in the inspection's checklist", field="item_id")
+    changes = {f: msgspec.to_builtins(getattr(m, f)) for f in ITEM_RESULT_FIELDS if getattr(m, f) is not msgspec.UNSET}
+    if not changes:
+        return InvalidInput("没有要记录的内容", "nothing to record", field="outcome")
+    if status in LOCKED_STATUSES:
+        return ("amend", {"kind": "amendment", "mutation": "record_item_result", "item_id": str(m.item_id), "changes": changes})
+    state = batch.results.get((m.inspection_id, m.item_id))
+    user = str(actor.user_id)
+    if state is None:
+        if "outcome" not in changes:
+            return InvalidInput("首次记录检查项须填写结果", "the first record of an item needs an outcome", field="outcome")
+        if m.id in batch.taken_ids:
+            return InvalidInput("记录编号已被占用", "id already used", field="id")
+        state = _ItemState(
+            id=m.id, inspection_id=m.inspection_id, item_id=m.item_id, outcome=None, note="", field_versions={},
+            version=0, updated_by=actor.user_id, updated_at=now, new=True,
+        )
+        batch.results[(m.inspection_id, m.item_id)] = state
+        batch.taken_ids.add(m.id)
+    conflicted: list[tuple[str, Any, Any]] = []
+    applied: dict[str, Any] = {}
+    for name, value in changes.items():
+        current = getattr(state, name)
+        if current == value:
+            continue
+        written = state.field_versions.get(name) or {}
+        by_other = written.get("by") not in (None, user)
+        if written.get("v", 0) > m.base_version and by_other:
+            conflicted.append((name, current, value))
+        else:
+            applied[name] = value
+    if applied:
+        state.version += 1
+        for name, value in applied.items():
+            setattr(state, name, value)
+            state.field_versions[name] = {"v": state.version, "by": user}
+        state.updated_by, state.updated_at, state.dirty = actor.user_id, now, True
+        if status == InspectionStatus.PLANNED and m.inspection_id not in batch.started:
+            batch.started[m.inspection_id] = m.recorded_at or now
+            inspection["status"] = InspectionStatus.IN_PROGRESS
+    conflict_ids = []
+    for name, server_value, client_value in conflicted:
+        conflict_id = uuid.uuid4()
+        conflict_ids.append(conflict_id)
+        batch.conflicts.append(
+            {"id": conflict_id, "state": state, "field": name, "server_value": server_value, "client_value": client_value}
+        )
+    if conflicted:
+        return sync_wire.Conflict(
+            seq=m.seq, entity_type="item_result", entity_id=state.id, fields=[c[0] for c in conflicted],
+            conflict_ids=conflict_ids, server_version=state.version,
+            server_record=msgspec.to_builtins(_state_wire(state)),
+        )
+    return sync_wire.Applied(seq=m.seq, entity_type="item_result", entity_id=state.id, version=state.version)
+
+
+def _state_wire(state: _ItemState) -> ItemResult:
+    return ItemResult(
+        id=state.id, inspection_id=state.inspection_id, item_id=state.item_id, outcome=state.outcome, note=state.note,
+        version=state.version, updated_by=state.updated_by, updated_at=state.updated_at,
+    )
+
+
+async def apply_record_item_results(
+    actor: Actor, mutations: Sequence[RecordItemResult]
+) -> list[sync_wire.Applied | sync_wire.Conflict | Exception]:
+    """Apply many item results at once: read once, decide each in memory, write in bulk.
+
+    Returns one entry per mutation: an outcome, or the domain error that
+    rejects it (a rejected one changes nothing). The caller runs this inside a
+    savepoint and falls back to one mutation at a time if the bulk write fails.
+    """
+    now = _now()
+    batch = await _load_batch(actor, mutations)
+    decided: list[Any] = []
+    amendments: list[tuple[uuid.UUID, RecordItemResult, dict[str, Any]]] = []
+    for m in mutations:
+        result = _apply_one(actor, batch, m, now)
+        if isinstance(result, tuple):
+            # Derived from the mutation, so the amendment's id is the same whoever computes it.
+            amendment_id = uuid.uuid5(m.id, f"amend:{m.seq}")
+            amendments.append((amendment_id, m, result[1]))
+            result = sync_wire.Applied(seq=m.seq, entity_type="amendment", entity_id=amendment_id, amendment=True)
+        decided.append(result)
+    await _write_batch(actor, batch, now)
+    for amendment_id, m, payload in amendments:
+        await _insert_amendment(actor, amendment_id, m.inspection_id, "签字后修改检查项", payload, m.recorded_at or now)
+    for m, result in zip(mutations, decided, strict=True):
+        if not isinstance(result, Exception) and not (isinstance(result, sync_wire.Applied) and result.amendment):
+            audit_service.record(actor, "inspection.item_result", "item_result", result.entity_id,
+                                 {"inspection_id": str(m.inspection_id), "item_id": str(m.item_id),
+                                  "outcome": type(result).__struct_config__.tag,
+                                  **{f: msgspec.to_builtins(getattr(m, f)) for f in ITEM_RESULT_FIELDS
+                                     if getattr(m, f) is not msgspec.UNSET}})
+    return decided
+
+
+async def _write_batch(actor: Actor, batch: _Batch, now: dt.datetime) -> None:
+    dirty = [s for s in batch.results.values() if s.dirty]
+    if dirty:
+        encode = msgspec.json.encode
+        if database.is_postgres():
+            await sql.bulk(
+                """
+                INSERT INTO item_result (id, inspection, item, outcome, note, field_versions, version, updated_by, updated_at)
+                SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::json[],
+                                     $7::int[], $8::uuid[], $9::timestamptz[])
+                ON CONFLICT (inspection, item) DO UPDATE SET outcome = excluded.outcome, note = excluded.note,
+                    field_versions = excluded.field_versions, version = excluded.version,
+                    updated_by = excluded.updated_by, updated_at = excluded.updated_at
+                """,
+                "",
+                [
+                    [s.id for s in dirty], [s.inspection_id for s in dirty], [s.item_id for s in dirty],
+                    [s.outcome for s in dirty], [s.note for s in dirty],
+                    [encode(s.field_versions).decode() for s in dirty], [s.version for s in dirty],
+                    [s.updated_by for s in dirty], [s.updated_at for s in dirty],
+                ],
+                (),
+            )
+        else:
+            await sql.bulk(
+                "",
+                "INSERT INTO item_result (id, inspection, item, outcome, note, field_versions, version, updated_by, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (inspection, item) DO UPDATE SET "
+                "outcome = excluded.outcome, note = excluded.note, field_versions = excluded.field_versions, "
+                "version = excluded.version, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                (),
+                [
+                    (s.id, s.inspection_id, s.item_id, s.outcome, s.note, encode(s.field_versions).decode(), s.version,
+                     s.updated_by, s.updated_at)
+                    for s in dirty
+                ],
+            )
+    if batch.conflicts:
+        await ConflictRow.insert(
+            *[
+                ConflictRow(
+                    id=c["id"], item_result=c["state"].id, field=c["field"], server_value=c["server_value"],
+                    client_value=c["client_value"], client_user=actor.user_id, client_device=actor.device_id,
+                    created_at=now,
+                )
+                for c in batch.conflicts
+            ]
+        )
+    for inspection_id, started_at in batch.started.items():
+        await InspectionRow.update(
+            {
+                InspectionRow.status: InspectionStatus.IN_PROGRESS,
+                InspectionRow.started_at: started_at,
+                InspectionRow.updated_at: now,
+                InspectionRow.version: InspectionRow.version + 1,
+            }
+        ).where(InspectionRow.id == inspection_id, InspectionRow.status == InspectionStatus.PLANNED)
+        audit_service.record(actor, "inspection.start", "inspection", inspection_id, {"started_at": started_at})
+        await publish(inspection_id)
+    sync_service.publish_many(
+        [("item_result", s.id, _state_wire(s), scopes.inspection(s.inspection_id)) for s in dirty]
+        + [
+            (
+                "item_result_conflict",
+                c["id"],
+                ItemResultConflict(
+                    id=c["id"], item_result_id=c["state"].id, inspection_id=c["state"].inspection_id, field=c["field"],
+                    server_value=c["server_value"], client_value=c["client_value"], client_user_id=actor.user_id,
+                    client_device_id=actor.device_id, created_at=now,
+                ),
+                scopes.inspection(c["state"].inspection_id),
+            )
+            for c in batch.conflicts
+        ]
+    )
+    for c in batch.conflicts:
+        audit_service.record(actor, "inspection.item_conflict", "item_result", c["state"].id,
+                             {"conflict_id": str(c["id"]), "field": c["field"], "server_value": c["server_value"],
+                              "client_value": c["client_value"]})
+
+
+async def apply_record_item_result(actor: Actor, mutation: RecordItemResult) -> sync_wire.Applied | sync_wire.Conflict:
+    """One item result (the batch path with a batch of one); raises the error that rejects it."""
+    [result] = await apply_record_item_results(actor, [mutation])
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+# --- conflicts --------------------------------------------------------------------
+
+
+async def list_conflicts(actor: Actor, *, open_only: bool = True) -> list[ItemResultConflict]:
+    """Conflicts a supervisor may decide (their department's; all for admins and leaders)."""
+    if actor.role == Role.INSPECTOR:
+        raise PermissionDenied("只有负责人可以查看冲突列表", "supervisors only")
+    query = ConflictRow.select(
+        ConflictRow.all_columns(), ConflictRow.item_result.inspection.as_alias("inspection_id"),
+        ConflictRow.item_result.inspection.department.as_alias("department_id"),
+    ).order_by(ConflictRow.created_at)
+    if open_only:
+        query = query.where(ConflictRow.resolved_at.is_null())
+    rows = await query.output(load_json=True)
+    visible = [r for r in rows if sees_all_departments(actor) or may_manage_department(actor, r["department_id"])]
+    return [_conflict_wire(r, r["inspection_id"]) for r in visible]
+
+
+async def resolve_conflict(actor: Actor, conflict_id: uuid.UUID, decision: ConflictResolution) -> ItemResultConflict:
+    """A supervisor keeps the server value, takes the phone's, or sets another; both values stay on record."""
+    row = await ConflictRow.select().where(ConflictRow.id == conflict_id).output(load_json=True).first()
+    if row is None:
+        raise NotFound("冲突记录不存在", "conflict not found")
+    result = await ItemResultRow.select().where(ItemResultRow.id == row["item_result"]).output(load_json=True).first()
+    inspection = await InspectionRow.select().where(InspectionRow.id == result["inspection"]).first()
+    if not may_manage_department(actor, inspection["department"]) or actor.role == Role.LEADER:
+        raise PermissionDenied("只有本科室负责人可以裁定冲突", "only the department's supervisor resolves conflicts")
+    if row["resolved_at"] is not None:
+        raise StateConflict("该冲突已裁定", "already resolved")
+    value = {"server": row["server_value"], "client": row["client_value"], "other": decision.value}[decision.choose]
+    field_name = row["field"]
+    if field_name == "outcome":
+        from schemas.vocab import ItemOutcome
+
+        try:
+            value = str(ItemOutcome(value))
+        except ValueError:
+            raise InvalidInput("检查结果取值无效", "invalid outcome", field="value") from None
+    elif not isinstance(value, str) or len(value) > 4000:
+        raise InvalidInput("备注取值无效", "invalid note", field="value")
+    now = _now()
+    if inspection["status"] in LOCKED_STATUSES:
+        await _insert_amendment(actor, uuid.uuid4(), inspection["id"], "负责人裁定冲突",
+                                {"kind": "amendment", "conflict_id": str(conflict_id), "field": field_name, "value": value}, now)
+    elif result[field_name] != value:
+        versions = dict(result["field_versions"] or {})
+        versions[field_name] = {"v": result["version"] + 1, "by": str(actor.user_id)}
+        await ItemResultRow.update(
+            {
+                getattr(ItemResultRow, field_name): value,
+                ItemResultRow.field_versions: versions,
+                ItemResultRow.version: result["version"] + 1,
+                ItemResultRow.updated_by: actor.user_id,
+                ItemResultRow.updated_at: now,
+            }
+        ).where(ItemResultRow.id == result["id"])
+        fresh = await ItemResultRow.select().where(ItemResultRow.id == result["id"]).first()
+        await sync_service.publish("item_result", result["id"], _item_wire(fresh), scope=scopes.inspection(inspection["id"]))
+    resolution = {"choose": decision.choose, "value": value, "reason": decision.reason}
+    await ConflictRow.update(
+        {ConflictRow.resolved_at: now, ConflictRow.resolved_by: actor.user_id, ConflictRow.resolution: resolution}
+    ).where(ConflictRow.id == conflict_id)
+    audit_service.record(actor, "inspection.resolve_conflict", "item_result", result["id"],
+                         {"conflict_id": str(conflict_id), **resolution})
+    fresh_conflict = await ConflictRow.select().where(ConflictRow.id == conflict_id).output(load_json=True).first()
+    record = _conflict_wire(fresh_conflict, inspection["id"])
+    await sync_service.publish("item_result_conflict", conflict_id, record, scope=scopes.inspection(inspection["id"]))
+    return record

@@ -1,0 +1,106 @@
+"""HTTP for push and pull: content negotiation (JSON / MessagePack) and gzip both ways."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, post
+from litestar.status_codes import HTTP_200_OK
+
+from schemas import sync as wire
+from schemas.vocab import Role
+from server import database
+from server.accounts.auth import requires_role
+from server.deps import AppSettings, CurrentActor
+from server.errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
+from server.sync import pull as pull_service
+from server.sync import push as push_service
+
+MSGPACK = "application/msgpack"
+JSON = "application/json"
+#: Responses above this many bytes are gzip-compressed when the client accepts it.
+GZIP_MIN_BYTES = 1024
+
+
+def _encoding_of(content_type: str) -> str:
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media in (MSGPACK, "application/x-msgpack", "application/vnd.msgpack"):
+        return "msgpack"
+    if media in (JSON, ""):
+        return "json"
+    raise UnsupportedMedia("仅支持 JSON 或 MessagePack", f"unsupported content type {media}")
+
+
+def _inflate(body: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error:
+        raise InvalidInput("压缩数据损坏", "corrupt gzip body") from None
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise PayloadTooLarge("解压后的请求体过大", "inflated body too large")
+    return data
+
+
+async def _decode(request: Request, type_: Any, limit: int) -> tuple[Any, str]:
+    encoding = _encoding_of(request.headers.get("content-type", JSON))
+    body = await request.body()
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        body = _inflate(body, limit)
+    try:
+        if encoding == "msgpack":
+            return msgspec.msgpack.decode(body, type=type_), encoding
+        return msgspec.json.decode(body, type=type_), encoding
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        text = str(exc)
+        field = text.split("at `$.", 1)[1].split("`", 1)[0] if "at `$." in text else None
+        raise InvalidInput(f"请求数据有误：{text}", f"invalid body: {text}", field=field) from None
+
+
+def _respond(request: Request, value: Any) -> Response[bytes]:
+    if _response_encoding(request) == "msgpack":
+        body, media = msgspec.msgpack.encode(value), MSGPACK
+    else:
+        body, media = msgspec.json.encode(value), JSON
+    headers = {"vary": "accept, accept-encoding"}
+    if len(body) >= GZIP_MIN_BYTES and "gzip" in request.headers.get("accept-encoding", ""):
+        body = gzip.compress(body, compresslevel=5)
+        headers["content-encoding"] = "gzip"
+    return Response(content=body, media_type=media, status_code=HTTP_200_OK, headers=headers)
+
+
+def _response_encoding(request: Request) -> str:
+    accept = request.headers.get("accept", "")
+    if MSGPACK in accept:
+        return "msgpack"
+    if "json" in accept:
+        return "json"
+    return _encoding_of(request.headers.get("content-type", JSON))
+
+
+class SyncController(Controller):
+    path = "/api/v1/sync"
+    tags = ["离线同步 sync"]
+
+    @post(
+        "/push",
+        guards=[requires_role(Role.INSPECTOR, Role.SUPERVISOR, Role.ADMIN)],
+        summary="上传离线记录",
+    )
+    async def push(self, request: Request, actor: CurrentActor, settings: AppSettings) -> Response[bytes]:
+        """上传离线记录（JSON 或 MessagePack，可 gzip）：一次事务内逐条处理，每条返回 applied / rejected / conflict。"""
+        data, encoding = await _decode(request, wire.PushRequest, settings.server.max_body_bytes * 16)
+        async with database.transaction():
+            result = await push_service.push(actor, data, encoding=encoding)
+        return _respond(request, result)
+
+    @post("/pull", summary="拉取变更")
+    async def pull(self, request: Request, actor: CurrentActor, settings: AppSettings) -> Response[bytes]:
+        """按游标分页拉取本人可见范围内的变更；离开范围的记录以 remove 下发。"""
+        data, _ = await _decode(request, wire.PullRequest, settings.server.max_body_bytes * 16)
+        async with database.transaction():
+            result = await pull_service.pull(actor, data, encoding=_response_encoding(request))
+        return _respond(request, result)

@@ -1,0 +1,225 @@
+"""Push: apply a device's mutations exactly once, each with its own typed outcome.
+
+The caller opens one transaction for the whole push. Inside it:
+
+1. pushes of the same device are serialised (an advisory lock on the device
+   id on PostgreSQL; SQLite write transactions are exclusive anyway), so a
+   duplicated request arriving while the first is still running waits and then
+   finds the stored outcomes;
+2. ``(device, seq)`` pairs already answered get their stored outcome back and
+   are not applied again;
+3. each new mutation is decoded on its own (one that does not decode is
+   rejected, the rest go on) and applied in a savepoint
+   (``UnitOfWork.savepoint``): a domain error rolls back its writes, its audit
+   entries and its published changes, and becomes a ``rejected`` outcome;
+4. runs of consecutive mutations of a kind with a bulk handler are applied in
+   one go (see :mod:`server.sync.mutations`);
+5. the new outcomes are stored in ``device_mutation`` in the same
+   transaction, so the effects and the record that they happened commit or
+   vanish together: a crash mid-push leaves nothing half-applied, and the
+   retry applies the whole batch once.
+
+Errors that may pass (``Unavailable``, a lost connection, a deadlock) are not
+turned into rejections: they fail the push, the transaction rolls back, and
+the phone retries later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sqlite3
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from schemas import sync as wire
+from schemas.problems import ErrorCode
+from server import database
+from server.accounts.policy import Actor, may_write
+from server.errors import FieldcheckError, InvalidInput, PermissionDenied
+from server.sync import mutations, sql
+
+log = logging.getLogger("fieldcheck.sync")
+
+#: Namespace (first key) of the per-device push lock; distinct from the chain lock's one-key space.
+_DEVICE_LOCK_CLASS = 0x5359
+
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.QueryCanceledError,
+    ConnectionError,
+    sqlite3.OperationalError,
+)
+
+_OUTCOME = msgspec.msgpack.Decoder(wire.Outcome)
+_HEADS = {"msgpack": msgspec.msgpack.Decoder(wire.MutationHead), "json": msgspec.json.Decoder(wire.MutationHead)}
+_MUTATIONS = {"msgpack": msgspec.msgpack.Decoder(wire.AnyMutation), "json": msgspec.json.Decoder(wire.AnyMutation)}
+
+
+def _rejected(seq: int, error: FieldcheckError) -> wire.Rejected:
+    return wire.Rejected(seq=seq, code=str(error.code), message=error.message, message_en=error.message_en, field=error.field)
+
+
+def _decode_error(seq: int, error: Exception) -> wire.Rejected:
+    text = str(error)
+    field = text.split("at `$.", 1)[1].split("`", 1)[0] if "at `$." in text else None
+    return wire.Rejected(
+        seq=seq, code=str(ErrorCode.INVALID_INPUT), message=f"数据格式有误，服务器无法识别：{text}",
+        message_en=f"cannot decode mutation: {text}", field=field,
+    )
+
+
+async def push(actor: Actor, request: wire.PushRequest, *, encoding: str = "msgpack") -> wire.PushResponse:
+    """Apply a batch (inside the caller's transaction) and answer every mutation in it."""
+    if request.protocol > wire.PROTOCOL_VERSION:
+        raise InvalidInput("客户端协议版本高于服务器，请等待服务器升级", "protocol version not supported", field="protocol")
+    if not may_write(actor):
+        raise PermissionDenied("当前角色只读，不能提交离线记录", "read-only role")
+    if actor.device_id is None or request.device_id != actor.device_id:
+        raise PermissionDenied("设备与登录凭证不符，请在本设备重新登录", "device does not match the token", field="device_id")
+    heads: list[wire.MutationHead] = []
+    for index, raw in enumerate(request.mutations):
+        try:
+            heads.append(_HEADS[encoding].decode(raw))
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise InvalidInput(f"第 {index + 1} 条记录缺少序号或类型", f"mutation {index} has no seq/kind: {exc}",
+                               field=f"mutations[{index}]") from None
+
+    uow = database.current()
+    device = request.device_id
+    if database.is_postgres():
+        await sql.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", "", _DEVICE_LOCK_CLASS, str(device))
+    outcomes = await _stored(device, sorted({h.seq for h in heads}))
+    todo: list[tuple[wire.MutationHead, Any]] = []
+    queued: set[int] = set()
+    for head, raw in zip(heads, request.mutations, strict=True):
+        if head.seq in outcomes or head.seq in queued:
+            continue
+        queued.add(head.seq)
+        try:
+            todo.append((head, _MUTATIONS[encoding].decode(raw)))
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            outcomes[head.seq] = _decode_error(head.seq, exc)
+            todo.append((head, None))
+
+    fresh: list[tuple[int, str, wire.Outcome]] = []
+    index = 0
+    while index < len(todo):
+        head, mutation = todo[index]
+        if mutation is None:
+            fresh.append((head.seq, head.kind, outcomes[head.seq]))
+            index += 1
+            continue
+        bulk = mutations.batch_handler(head.kind)
+        end = index + 1
+        if bulk is not None:
+            while end < len(todo) and todo[end][1] is not None and todo[end][0].kind == head.kind:
+                end += 1
+        run = [m for _, m in todo[index:end]]
+        results = await _apply_run(uow, actor, head.kind, run, bulk) if bulk and len(run) > 1 else [
+            await _apply_one(uow, actor, head.kind, run[0])
+        ]
+        for m, result in zip(run, results, strict=True):
+            outcomes[m.seq] = result
+            fresh.append((m.seq, head.kind, result))
+        index = end
+    await _store(device, fresh)
+    return wire.PushResponse(outcomes=[outcomes[h.seq] for h in heads], server_time=dt.datetime.now(dt.UTC))
+
+
+def _outcome_of(seq: int, result: wire.Applied | wire.Conflict | None) -> wire.Outcome:
+    return wire.Applied(seq=seq) if result is None else result
+
+
+async def _apply_one(uow: database.UnitOfWork, actor: Actor, kind: str, mutation: Any) -> wire.Outcome:
+    handler = mutations.handler(kind)
+    if handler is None:
+        return wire.Rejected(seq=mutation.seq, code=str(ErrorCode.INVALID_INPUT),
+                             message=f"服务器暂不支持此类记录（{kind}）", message_en=f"no handler for {kind}", field="kind")
+    try:
+        async with uow.savepoint():
+            return _outcome_of(mutation.seq, await handler(actor, mutation))
+    except FieldcheckError as error:
+        if error.retryable:
+            raise
+        return _rejected(mutation.seq, error)
+    except _TRANSIENT:
+        raise
+    except Exception as error:  # a bug in one handler must not block the device's queue forever
+        log.exception("mutation %s seq %s failed", kind, mutation.seq)
+        return wire.Rejected(seq=mutation.seq, code=str(ErrorCode.INTERNAL), message="服务器处理此记录时出错，已记录",
+                             message_en=f"internal error: {type(error).__name__}")
+
+
+async def _apply_run(
+    uow: database.UnitOfWork, actor: Actor, kind: str, run: Sequence[Any], bulk: mutations.BatchHandler
+) -> list[wire.Outcome]:
+    try:
+        async with uow.savepoint():
+            results = await bulk(actor, run)
+    except FieldcheckError as error:
+        if error.retryable:
+            raise
+        results = None
+    except _TRANSIENT:
+        raise
+    except Exception:
+        log.exception("bulk %s of %d failed; applying one at a time", kind, len(run))
+        results = None
+    if results is None:
+        return [await _apply_one(uow, actor, kind, m) for m in run]
+    outcomes: list[wire.Outcome] = []
+    for m, result in zip(run, results, strict=True):
+        if isinstance(result, FieldcheckError):
+            outcomes.append(_rejected(m.seq, result))
+        elif isinstance(result, Exception):
+            outcomes.append(wire.Rejected(seq=m.seq, code=str(ErrorCode.INTERNAL), message="服务器处理此记录时出错",
+                                          message_en=f"internal error: {type(result).__name__}"))
+        else:
+            outcomes.append(_outcome_of(m.seq, result))
+    return outcomes
+
+
+async def _stored(device: uuid.UUID, seqs: list[int]) -> dict[int, wire.Outcome]:
+    if not seqs:
+        return {}
+    if database.is_postgres():
+        rows = await sql.fetch(
+            "SELECT seq, outcome FROM device_mutation WHERE device = $1 AND seq = ANY($2::bigint[])", "", device, seqs
+        )
+    else:
+        rows = []
+        for start in range(0, len(seqs), 500):
+            chunk = seqs[start : start + 500]
+            rows += await sql.fetch(
+                "",
+                f"SELECT seq, outcome FROM device_mutation WHERE device = ? AND seq IN ({','.join('?' * len(chunk))})",
+                str(device),
+                *chunk,
+            )
+    return {int(seq): _OUTCOME.decode(outcome) for seq, outcome in rows}
+
+
+async def _store(device: uuid.UUID, fresh: list[tuple[int, str, wire.Outcome]]) -> None:
+    if not fresh:
+        return
+    now = dt.datetime.now(dt.UTC)
+    encode = msgspec.msgpack.encode
+    ids = [uuid.uuid4() for _ in fresh]
+    await sql.bulk(
+        """
+        INSERT INTO device_mutation (id, device, seq, kind, outcome, created_at)
+        SELECT id, $2, seq, kind, outcome, $6
+        FROM unnest($1::uuid[], $3::bigint[], $4::text[], $5::bytea[]) AS t(id, seq, kind, outcome)
+        """,
+        "INSERT INTO device_mutation (id, device, seq, kind, outcome, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [ids, device, [f[0] for f in fresh], [f[1] for f in fresh], [encode(f[2]) for f in fresh], now],
+        [(str(i), str(device), seq, kind, encode(o), now) for i, (seq, kind, o) in zip(ids, fresh, strict=True)],
+    )
