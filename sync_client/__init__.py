@@ -1,0 +1,33 @@
+"""The phone-side sync library of fieldcheck: an offline replica, an outbox, and ``sync()``.
+
+    async with SyncClient("https://fieldcheck.example", "phone.sqlite3") as client:
+        await client.login("zhang.san", password)
+        await client.sync()                                   # pull assignments
+        [job] = await client.assignments()
+        await client.start_inspection(job["id"])
+        await client.record_item_result(job["id"], item_id, outcome="fail", note="消防通道堵塞")
+        report = await client.sync()                          # whenever there is a network
+        status = await client.status()                        # pending, rejections, conflicts
+
+Everything recorded is on disk (replica + outbox, one SQLite transaction)
+before the call returns. ``sync()`` pushes the outbox and pulls changes; it
+retries with backoff and jitter, pauses on an expired login without losing
+anything, and keeps every rejection and conflict for ``status()``.
+"""
+
+from sync_client._client import SyncClient, SyncReport, SyncStatus
+from sync_client._errors import AuthenticationRequired, NetworkError, RequestRefused, SyncError
+from sync_client._store import StoredOutcome
+from sync_client._transport import RetryPolicy
+
+__all__ = [
+    "AuthenticationRequired",
+    "NetworkError",
+    "RequestRefused",
+    "RetryPolicy",
+    "StoredOutcome",
+    "SyncClient",
+    "SyncError",
+    "SyncReport",
+    "SyncStatus",
+]

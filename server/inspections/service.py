@@ -592,8 +592,10 @@ async def _write_batch(actor: Actor, batch: _Batch, now: dt.datetime) -> None:
         await ConflictRow.insert(
             *[
                 ConflictRow(
-                    id=c["id"], item_result=c["state"].id, field=c["field"], server_value=c["server_value"],
-                    client_value=c["client_value"], client_user=actor.user_id, client_device=actor.device_id,
+                    id=c["id"], item_result=c["state"].id, field=c["field"],
+                    # JSON columns take JSON text: a bare string value would be read as JSON source.
+                    server_value=msgspec.json.encode(c["server_value"]).decode(),
+                    client_value=msgspec.json.encode(c["client_value"]).decode(), client_user=actor.user_id, client_device=actor.device_id,
                     created_at=now,
                 )
                 for c in batch.conflicts

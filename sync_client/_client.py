@@ -1,0 +1,437 @@
+"""``SyncClient``: what an inspector's app calls. Local writes are instant; ``sync()`` does the network."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import mimetypes
+import random
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from schemas import sync as wire
+from schemas.evidence import AttachEvidence
+from schemas.hazards import AddHazard, FiveInPlace, HazardCreate
+from schemas.inspections import AddNote, RecordItemResult, StartInspection, SubmitInspection
+from schemas.violations import AddViolation, ViolationCreate
+from sync_client import _protocol as protocol
+from sync_client._errors import AuthenticationRequired, NetworkError, RequestRefused, SyncError
+from sync_client._store import Store, StoredOutcome
+from sync_client._transport import RetryPolicy, Transport
+
+UNSET = msgspec.UNSET
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class SyncReport:
+    """What one ``sync()`` did. ``complete`` is False when it stopped early (``error`` says why)."""
+
+    pushed: int = 0
+    pulled: int = 0
+    rejected: int = 0
+    conflicts: int = 0
+    complete: bool = False
+    error: str | None = None
+
+
+@dataclass
+class SyncStatus:
+    """The phone's sync state, for the screen that says whether everything is safe on the server."""
+
+    pending_mutations: int
+    pending_uploads: int
+    last_sync_at: str | None
+    last_error: str | None
+    auth_required: bool
+    rejections: list[StoredOutcome] = field(default_factory=list)
+    conflicts: list[StoredOutcome] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[StoredOutcome]:
+        """Every answer that needs a person: rejections and conflicts, oldest first."""
+        return sorted(self.rejections + self.conflicts, key=lambda o: o.seq)
+
+    @property
+    def all_synced(self) -> bool:
+        """True when nothing recorded on this phone is still waiting for the server."""
+        return self.pending_mutations == 0 and self.pending_uploads == 0
+
+
+class SyncClient:
+    """An inspector's offline replica and outbox, and the sync with the server.
+
+    Use as ``async with SyncClient(base_url, store_path) as client:``. Every
+    write (``start_inspection``, ``record_item_result``, …) is stored locally
+    with its outbox entry in one SQLite transaction and returns at once; it
+    reaches the server at the next ``sync()``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        store_path: str | Path,
+        *,
+        transport: Any = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        rng: random.Random | None = None,
+        push_batch: int = 500,
+        pull_limit: int = 2000,
+    ) -> None:
+        self._base_url = base_url
+        self._store_path = Path(store_path)
+        self._transport_arg = transport
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._rng = rng
+        self._push_batch = min(push_batch, wire.MAX_PUSH_MUTATIONS)
+        self._pull_limit = min(pull_limit, wire.MAX_PULL_LIMIT)
+        self._store: Store | None = None
+        self._net: Transport | None = None
+        self._lock = asyncio.Lock()
+        self._uploads: Any = None
+
+    # --- lifecycle -----------------------------------------------------------
+
+    async def __aenter__(self) -> SyncClient:
+        self._store_path.parent.mkdir(parents=True, exist_ok=True)
+        self._store = Store(self._store_path)
+        self._net = Transport(
+            self._base_url,
+            transport=self._transport_arg,
+            retry=self._retry,
+            sleep=self._sleep,
+            rng=self._rng,
+            tokens=self._tokens,
+            refreshed=self._save_tokens,
+        )
+        self._uploads = _upload_queue(self)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._net is not None:
+            await self._net.close()
+        if self._store is not None:
+            self._store.close()
+        self._store = self._net = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise SyncError("SyncClient is not open: use `async with SyncClient(...)`")
+        return self._store
+
+    @property
+    def device_id(self) -> uuid.UUID:
+        return self.store.device_id
+
+    @property
+    def user_id(self) -> uuid.UUID | None:
+        value = self.store.get_meta("user_id")
+        return uuid.UUID(value) if value else None
+
+    def _tokens(self) -> tuple[str | None, str | None]:
+        return self.store.get_meta("access_token"), self.store.get_meta("refresh_token")
+
+    def _save_tokens(self, pair: dict[str, Any]) -> None:
+        user = pair.get("user") or {}
+        values = {"access_token": pair["access_token"], "refresh_token": pair["refresh_token"], "auth_required": False}
+        if user:
+            values.update(user_id=str(user["id"]), role=str(user.get("role", "")), username=str(user.get("username", "")))
+        self.store.set_meta(**values)
+
+    # --- auth ----------------------------------------------------------------
+
+    async def login(self, username: str, password: str) -> dict[str, Any]:
+        """Log in on this device (registering it); the user's profile. Queued work is kept."""
+        assert self._net is not None
+        previous = self.store.get_meta("user_id")
+        pair = await self._net.login(
+            {"username": username, "password": password, "device_id": str(self.device_id), "device_name": "sync_client"}
+        )
+        if previous and previous != str(pair["user"]["id"]) and self.store.counts()["pending"]:
+            raise SyncError("本机还有其他账号未同步的记录，请先用该账号同步 / another user's work is still queued here")
+        self._save_tokens(pair)
+        return pair["user"]
+
+    # --- sync ------------------------------------------------------------------
+
+    async def sync(self) -> SyncReport:
+        """Push the outbox, then pull until caught up. Never raises for network or auth trouble: see the report."""
+        report = SyncReport()
+        async with self._lock:
+            try:
+                await self._push(report)
+                await self._pull(report)
+                if self._uploads is not None:
+                    await self._uploads.run()
+            except AuthenticationRequired as exc:
+                self.store.set_meta(auth_required=True, last_error=f"需要重新登录：{exc}")
+                report.error = f"auth: {exc}"
+                return report
+            except (NetworkError, RequestRefused) as exc:
+                self.store.set_meta(last_error=str(exc))
+                report.error = str(exc)
+                return report
+            self.store.set_meta(last_sync_at=_now().isoformat(), last_error=None)
+            report.complete = True
+            return report
+
+    async def _push(self, report: SyncReport) -> None:
+        assert self._net is not None
+        while True:
+            entries = self.store.pending(self._push_batch)
+            if not entries:
+                return
+            request = protocol.push_request(self.device_id, [e.payload for e in entries])
+            self.store.mark_attempt(e.seq for e in entries)
+            response = await self._net.call("/api/v1/sync/push", request, wire.PushResponse)
+            answers = protocol.answers(response)
+            settled = self.store.settle(answers)
+            report.pushed += settled
+            report.rejected += sum(1 for a in answers if a[1] == "rejected")
+            report.conflicts += sum(1 for a in answers if a[1] == "conflict")
+            if settled == 0:
+                raise NetworkError("the server answered none of the pushed mutations")
+
+    async def _pull(self, report: SyncReport) -> None:
+        assert self._net is not None
+        while True:
+            request = wire.PullRequest(device_id=self.device_id, cursors=self.store.cursors(), limit=self._pull_limit)
+            response = await self._net.call("/api/v1/sync/pull", request, wire.PullResponse)
+            page = protocol.page(response, protocol.MSGPACK)
+            self.store.apply_page(page.puts, page.removes, page.cursors, page.dropped_scopes)
+            report.pulled += len(page.puts) + len(page.removes)
+            if not page.has_more:
+                break
+        self.store.finish_pull()
+
+    # --- reading ------------------------------------------------------------------
+
+    async def status(self) -> SyncStatus:
+        outcomes = self.store.outcomes()
+        return SyncStatus(
+            pending_mutations=self.store.counts()["pending"],
+            pending_uploads=self._uploads.pending() if self._uploads is not None else 0,
+            last_sync_at=self.store.get_meta("last_sync_at"),
+            last_error=self.store.get_meta("last_error"),
+            auth_required=bool(self.store.get_meta("auth_required", False)),
+            rejections=[o for o in outcomes if o.outcome == "rejected"],
+            conflicts=[o for o in outcomes if o.outcome == "conflict"],
+        )
+
+    async def records(self, kind: str) -> list[dict[str, Any]]:
+        """Records of one entity type (``inspection``, ``item_result``, ``hazard``, ``enterprise``, …) as shown here."""
+        return self.store.records(kind)
+
+    async def assignments(self) -> list[dict[str, Any]]:
+        """This inspector's inspections that are not yet submitted, planned date first."""
+        me = str(self.user_id) if self.user_id else None
+        rows = [
+            r for r in self.store.records("inspection")
+            if r.get("status") in ("planned", "in_progress") and (me is None or me in [str(i) for i in r.get("inspector_ids", [])])
+        ]
+        return sorted(rows, key=lambda r: (str(r.get("planned_date") or ""), str(r["id"])))
+
+    # --- writes (local first) -------------------------------------------------------
+
+    async def start_inspection(
+        self,
+        inspection_id: uuid.UUID | None = None,
+        *,
+        enterprise_id: uuid.UUID | None = None,
+        template_id: uuid.UUID | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+    ) -> uuid.UUID:
+        """Start an assigned inspection, or (with ``enterprise_id``) open a new 巡查; the inspection id."""
+        inspection_id = inspection_id or uuid.uuid4()
+        started_at = _now()
+        current = self.store.record("inspection", inspection_id)
+        if current is None and enterprise_id is None:
+            raise ValueError("unknown inspection: pass enterprise_id to open a new patrol")
+        user = str(self.user_id) if self.user_id else None
+        changes: dict[str, Any] = {"status": "in_progress", "started_at": started_at}
+        if enterprise_id is not None:
+            changes.update(enterprise_id=str(enterprise_id), template_id=str(template_id) if template_id else None)
+        self.store.enqueue(
+            lambda seq: StartInspection(seq=seq, inspection_id=inspection_id, started_at=started_at,
+                                        enterprise_id=enterprise_id, template_id=template_id,
+                                        longitude=longitude, latitude=latitude),
+            entity_type="inspection",
+            entity_id=inspection_id,
+            overlays=lambda seq: [("inspection", inspection_id,
+                                   protocol.inspection_overlay(current, inspection_id=inspection_id, user_id=user, **changes))],
+        )
+        return inspection_id
+
+    async def record_item_result(
+        self, inspection_id: uuid.UUID, item_id: uuid.UUID, *, outcome: Any = UNSET, note: Any = UNSET
+    ) -> uuid.UUID:
+        """Record (part of) one checklist item's result; only the fields given change. The result's id."""
+        server = protocol.find_item_result(self.store.server_records("item_result").values(), inspection_id, item_id)
+        local = protocol.find_item_result(self.store.records("item_result"), inspection_id, item_id)
+        result_id = uuid.UUID(str((server or local or {}).get("id") or uuid.uuid4()))
+        base_version = int(server["version"]) if server else 0
+        mutation_fields = {"outcome": outcome, "note": note}
+        user = str(self.user_id) if self.user_id else None
+
+        def make(seq: int) -> RecordItemResult:
+            return RecordItemResult(seq=seq, id=result_id, inspection_id=inspection_id, item_id=item_id,
+                                    base_version=base_version, recorded_at=_now(), **mutation_fields)
+
+        self.store.enqueue(
+            make,
+            entity_type="item_result",
+            entity_id=result_id,
+            overlays=lambda seq: [("item_result", result_id, protocol.item_result_overlay(local or server, make(seq), user_id=user))],
+        )
+        return result_id
+
+    async def add_hazard(
+        self,
+        inspection_id: uuid.UUID,
+        *,
+        grade: str,
+        description: str,
+        deadline_date: dt.date,
+        checklist_item_id: uuid.UUID | None = None,
+        location: str = "",
+        five_in_place: FiveInPlace | None = None,
+        evidence_ids: list[uuid.UUID] | None = None,
+    ) -> uuid.UUID:
+        """Record a hazard found during the inspection; its id."""
+        hazard = HazardCreate(
+            id=uuid.uuid4(), inspection_id=inspection_id, grade=grade, description=description,
+            deadline_date=deadline_date, checklist_item_id=checklist_item_id, location=location,
+            five_in_place=five_in_place, evidence_ids=evidence_ids or [], found_at=_now(),
+        )
+        view = {**msgspec.to_builtins(hazard), "status": "found", "found_by": str(self.user_id) if self.user_id else None}
+        self.store.enqueue(
+            lambda seq: AddHazard(seq=seq, hazard=hazard),
+            entity_type="hazard", entity_id=hazard.id,
+            overlays=lambda seq: [("hazard", hazard.id, view)],
+        )
+        return hazard.id
+
+    async def add_violation(
+        self,
+        inspection_id: uuid.UUID,
+        *,
+        person_name: str,
+        id_number: str,
+        violation_type: str,
+        description: str,
+        post: str = "",
+        certificate_required: bool = False,
+        certificate_held: bool = True,
+        disposition: str = "",
+    ) -> uuid.UUID:
+        """Record a 三违 (the person's ID number is validated on the server; shown masked here); its id."""
+        violation = ViolationCreate(
+            id=uuid.uuid4(), inspection_id=inspection_id, person_name=person_name, id_number=id_number,
+            violation_type=violation_type, description=description, post=post,
+            certificate_required=certificate_required, certificate_held=certificate_held,
+            disposition=disposition, recorded_at=_now(),
+        )
+        masked = id_number[:3] + "*" * max(len(id_number) - 7, 0) + id_number[-4:] if len(id_number) > 7 else "****"
+        view = {**msgspec.to_builtins(violation), "id_number": masked}
+        self.store.enqueue(
+            lambda seq: AddViolation(seq=seq, violation=violation),
+            entity_type="violation", entity_id=violation.id,
+            overlays=lambda seq: [("violation", violation.id, view)],
+        )
+        return violation.id
+
+    async def attach_photo(
+        self,
+        inspection_id: uuid.UUID,
+        path: str | Path,
+        *,
+        hazard_id: uuid.UUID | None = None,
+        violation_id: uuid.UUID | None = None,
+        caption: str = "",
+        longitude: float | None = None,
+        latitude: float | None = None,
+        captured_at: dt.datetime | None = None,
+    ) -> uuid.UUID:
+        """Record a photo (its SHA-256 is taken now) and queue its bytes for upload; the evidence id."""
+        data = Path(path).read_bytes()
+        evidence_id = uuid.uuid4()
+        media_type = mimetypes.guess_type(str(path))[0] or "image/jpeg"
+        mutation_args = dict(
+            id=evidence_id, inspection_id=inspection_id, hazard_id=hazard_id, violation_id=violation_id,
+            sha256=hashlib.sha256(data).hexdigest(), size=len(data), media_type=media_type,
+            captured_at=captured_at or _now(), longitude=longitude, latitude=latitude, caption=caption,
+        )
+        view = {**msgspec.to_builtins(AttachEvidence(seq=1, **mutation_args)), "status": "pending"}
+        view.pop("seq", None)
+        view.pop("kind", None)
+        self.store.enqueue(
+            lambda seq: AttachEvidence(seq=seq, **mutation_args),
+            entity_type="evidence", entity_id=evidence_id,
+            overlays=lambda seq: [("evidence", evidence_id, view)],
+        )
+        if self._uploads is not None:
+            self._uploads.enqueue(evidence_id, Path(path), mutation_args["sha256"], len(data), media_type)
+        return evidence_id
+
+    async def submit_inspection(
+        self,
+        inspection_id: uuid.UUID,
+        *,
+        summary: str = "",
+        signed_by_name: str = "",
+        signature_evidence_id: uuid.UUID | None = None,
+    ) -> None:
+        """Sign and submit: after this, edits to the inspection become amendments on the server."""
+        submitted_at = _now()
+        current = self.store.record("inspection", inspection_id)
+        user = str(self.user_id) if self.user_id else None
+        self.store.enqueue(
+            lambda seq: SubmitInspection(seq=seq, inspection_id=inspection_id, summary=summary,
+                                         signed_by_name=signed_by_name, signature_evidence_id=signature_evidence_id,
+                                         submitted_at=submitted_at),
+            entity_type="inspection",
+            entity_id=inspection_id,
+            overlays=lambda seq: [("inspection", inspection_id, protocol.inspection_overlay(
+                current, inspection_id=inspection_id, user_id=user, status="submitted", submitted_at=submitted_at,
+                summary=summary, signed_by_name=signed_by_name))],
+        )
+
+    async def add_note(self, inspection_id: uuid.UUID, text: str) -> uuid.UUID:
+        """Append a note (an amendment, once the inspection is signed); its id."""
+        note_id, created_at = uuid.uuid4(), _now()
+        view = {"id": str(note_id), "inspection_id": str(inspection_id), "author_id": str(self.user_id) if self.user_id else None,
+                "text": text, "created_at": created_at.isoformat()}
+        self.store.enqueue(
+            lambda seq: AddNote(seq=seq, id=note_id, inspection_id=inspection_id, text=text, created_at=created_at),
+            entity_type="amendment", entity_id=note_id,
+            overlays=lambda seq: [("amendment", note_id, view)],
+        )
+        return note_id
+
+
+def _upload_queue(client: SyncClient) -> Any:
+    """The evidence bytes queue (``sync_client._uploads``), if this build has it."""
+    try:
+        from sync_client import _uploads
+    except ImportError:
+        return None
+    factory = getattr(_uploads, "UploadQueue", None)
+    if factory is None:
+        return None
+    try:
+        return factory(client)
+    except TypeError:
+        return None

@@ -1,0 +1,80 @@
+"""Item results merge field by field; same-field conflicts between inspectors are kept for a supervisor."""
+
+from __future__ import annotations
+
+import uuid
+
+from schemas import sync as wire
+from schemas.inspections import RecordItemResult
+from server.inspections.tables import ItemResult, ItemResultConflict
+from tests.server.sync.conftest import make_phone, team  # noqa: F401  (fixture)
+
+
+async def test_different_fields_from_the_same_base_merge_without_conflict(client, team):
+    inspection = await team.assign(client)
+    a, b = [await make_phone(client, u) for u in team.inspectors]
+    item = team.items[0]
+    [first] = await a.push([RecordItemResult(seq=1, id=uuid.uuid4(), inspection_id=inspection, item_id=item, outcome="pass")])
+    base = first.version
+    [x] = await a.push([RecordItemResult(seq=2, id=uuid.uuid4(), inspection_id=inspection, item_id=item, base_version=base,
+                                         outcome="fail")])
+    [y] = await b.push([RecordItemResult(seq=1, id=uuid.uuid4(), inspection_id=inspection, item_id=item, base_version=base,
+                                         note="安全出口堵塞")])
+    assert isinstance(x, wire.Applied) and isinstance(y, wire.Applied)
+    row = await ItemResult.select().where(ItemResult.inspection == inspection).first()
+    assert (row["outcome"], row["note"]) == ("fail", "安全出口堵塞")
+    assert await ItemResultConflict.count() == 0
+
+
+async def test_same_field_different_values_keeps_both_and_tells_the_phone(client, team):
+    inspection = await team.assign(client)
+    a, b = [await make_phone(client, u) for u in team.inspectors]
+    item = team.items[1]
+    # Both were offline and recorded the same item without having seen each other's record.
+    [x] = await a.push([RecordItemResult(seq=1, id=uuid.uuid4(), inspection_id=inspection, item_id=item, outcome="pass")])
+    [y] = await b.push([RecordItemResult(seq=1, id=uuid.uuid4(), inspection_id=inspection, item_id=item, outcome="fail",
+                                         note="配电箱无防护")])
+    assert isinstance(x, wire.Applied)
+    assert isinstance(y, wire.Conflict)
+    assert y.fields == ["outcome"] and y.server_record["outcome"] == "pass"
+    row = await ItemResult.select().where(ItemResult.inspection == inspection).first()
+    assert (row["outcome"], row["note"]) == ("pass", "配电箱无防护")  # the note merged, the outcome waits
+    [conflict] = await ItemResultConflict.select().output(load_json=True)
+    assert (conflict["server_value"], conflict["client_value"], conflict["client_user"]) == ("pass", "fail", b.user_id)
+
+    listed = await client.get("/api/v1/item-result-conflicts/", headers=team.supervisor)
+    assert [c["id"] for c in listed.json()] == [str(y.conflict_ids[0])]
+    decided = await client.post(f"/api/v1/item-result-conflicts/{y.conflict_ids[0]}/resolve",
+                                json={"choose": "client", "reason": "现场照片显示不合格"}, headers=team.supervisor)
+    assert decided.status_code == 200, decided.text
+    row = await ItemResult.select().where(ItemResult.inspection == inspection).first()
+    assert row["outcome"] == "fail"
+    assert (await client.get("/api/v1/item-result-conflicts/", headers=team.supervisor)).json() == []
+    # an inspector cannot decide
+    inspector_headers = a.headers
+    refused = await client.post(f"/api/v1/item-result-conflicts/{y.conflict_ids[0]}/resolve",
+                                json={"choose": "server"}, headers=inspector_headers)
+    assert refused.status_code == 403
+
+
+async def test_the_same_inspector_writing_twice_offline_is_not_a_conflict(client, team):
+    inspection = await team.assign(client)
+    a = await make_phone(client, team.inspectors[0])
+    item = team.items[2]
+    outcomes = await a.push([
+        RecordItemResult(seq=1, id=uuid.uuid4(), inspection_id=inspection, item_id=item, outcome="pass"),
+        RecordItemResult(seq=2, id=uuid.uuid4(), inspection_id=inspection, item_id=item, outcome="fail"),
+    ])
+    assert all(isinstance(o, wire.Applied) for o in outcomes)
+    row = await ItemResult.select().where(ItemResult.inspection == inspection).first()
+    assert row["outcome"] == "fail" and row["version"] == 2
+
+
+async def test_equal_values_from_two_inspectors_do_not_conflict(client, team):
+    inspection = await team.assign(client)
+    a, b = [await make_phone(client, u) for u in team.inspectors]
+    item = team.items[3]
+    await a.push([RecordItemResult(seq=1, id=uuid.uuid4(), inspection_id=inspection, item_id=item, outcome="fail")])
+    [y] = await b.push([RecordItemResult(seq=1, id=uuid.uuid4(), inspection_id=inspection, item_id=item, outcome="fail")])
+    assert isinstance(y, wire.Applied)
+    assert await ItemResultConflict.count() == 0

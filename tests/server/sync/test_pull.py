@@ -1,0 +1,108 @@
+"""Pull: scoped, paged and resumable, removals on leaving scope, covert targets hidden, both encodings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import uuid
+
+import msgspec
+
+from schemas import sync as wire
+from schemas.inspections import RecordItemResult
+from schemas.vocab import InspectionStatus
+from server.inspections.tables import Inspection
+from server.spotchecks.tables import SpotCheckTask
+from server.sync import scopes
+from tests.server.sync.conftest import make_phone
+
+
+async def test_initial_pull_pages_resume_and_bring_exactly_the_assigned_work(client, team):
+    mine = [await team.assign(client, [team.inspectors[0]]) for _ in range(3)]
+    other = await team.assign(client, [team.inspectors[1]])
+    phone = await make_phone(client, team.inspectors[0])
+    for n, inspection in enumerate(mine):
+        await phone.push([RecordItemResult(seq=phone.seq(), id=uuid.uuid4(), inspection_id=inspection,
+                                           item_id=item, outcome="pass") for item in team.items])
+
+    # page by page, as if the phone died between pages: each page's cursors are all it keeps
+    records, cursors, pages = {}, {}, 0
+    while True:
+        page = await phone.pull(cursors, limit=4)
+        pages += 1
+        for change in page.changes:
+            assert isinstance(change, wire.Put)
+            key = (change.entity_type, str(change.entity_id))
+            assert key not in records or change.entity_type == "inspection"
+            records[key] = msgspec.msgpack.decode(change.record)
+        cursors = page.cursors
+        if not page.has_more:
+            break
+    assert pages > 3
+    inspections = {k[1] for k in records if k[0] == "inspection"}
+    assert inspections == {str(i) for i in mine}
+    assert str(other) not in {r.get("inspection_id") for r in records.values()}
+    assert sum(1 for k in records if k[0] == "item_result") == 3 * len(team.items)
+    assert set(cursors) == {scopes.user(phone.user_id), *(scopes.inspection(i) for i in mine),
+                            scopes.enterprise(team.enterprise_id), scopes.template(team.template_id)}
+
+    again = await phone.pull(cursors)
+    assert again.changes == [] and not again.has_more
+
+
+async def test_records_leaving_scope_arrive_as_dropped_scopes_and_the_rest_stays(client, team):
+    keep, leave = await team.assign(client, [team.inspectors[0]]), await team.assign(client, [team.inspectors[0]])
+    phone = await make_phone(client, team.inspectors[0])
+    replica, cursors = await phone.pull_all()
+    assert ("inspection", str(leave)) in replica
+    await Inspection.update({Inspection.status: InspectionStatus.CANCELLED}).where(Inspection.id == leave)
+    page = await phone.pull(cursors)
+    assert page.dropped_scopes == [scopes.inspection(leave)]
+    replica, _ = await phone.pull_all()
+    assert ("inspection", str(keep)) in replica and ("inspection", str(leave)) not in replica
+
+
+async def test_a_covert_target_reaches_no_phone_before_release(client, team):
+    inspection = await team.assign(client, [team.inspectors[0]], kind="covert")
+    phone = await make_phone(client, team.inspectors[0])
+    now = dt.datetime.now(dt.UTC)
+    from server.spotchecks.tables import Campaign, Draw
+
+    campaign, draw = uuid.uuid4(), uuid.uuid4()
+    await Campaign.insert(Campaign(id=campaign, name="暗访", covert=True, period_start=now.date(), period_end=now.date(),
+                                   status="active", created_at=now))
+    await Draw.insert(Draw(id=draw, campaign=campaign, attempt=1, algorithm_version="v1", seed_hex="00", seed_hash="0",
+                           pool_snapshot=[], pool_hash="0", result=[], result_hash="0", drawn_at=now))
+    task = uuid.uuid4()
+    await SpotCheckTask.insert(SpotCheckTask(id=task, campaign=campaign, draw=draw, enterprise=team.enterprise_id,
+                                             district="shapotou", inspection=inspection, team=[], planned_date=now.date(),
+                                             release_at=now + dt.timedelta(days=1), status="drawn"))
+    await Inspection.update({Inspection.spot_check_task_id: task}).where(Inspection.id == inspection)
+    replica, cursors = await phone.pull_all()
+    assert not any(k[0] in ("inspection", "enterprise") for k in replica)
+    assert all(not k.startswith(("inspection:", "enterprise:")) for k in cursors)
+    listed = await client.get("/api/v1/inspections/", headers=phone.headers)
+    assert listed.json() == []
+
+    await SpotCheckTask.update({SpotCheckTask.released_at: now}).where(SpotCheckTask.id == task)
+    replica, _ = await phone.pull_all(cursors)
+    assert ("inspection", str(inspection)) in replica
+
+
+async def test_json_and_gzip_by_negotiation(client, team):
+    for _ in range(3):
+        await team.assign(client, [team.inspectors[0]])
+    phone = await make_phone(client, team.inspectors[0])
+    body = msgspec.json.encode(wire.PullRequest(device_id=phone.device_id))
+    response = await client.post("/api/v1/sync/pull", content=gzip.compress(body), headers={
+        **phone.headers, "content-type": "application/json", "content-encoding": "gzip",
+        "accept": "application/json", "accept-encoding": "gzip"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.headers.get("content-encoding") == "gzip"  # httpx inflated it for us
+    page = msgspec.json.decode(response.content, type=wire.PullResponse)
+    as_json = [msgspec.json.decode(c.record) for c in page.changes if isinstance(c, wire.Put)]
+    assert sum(1 for r in as_json if "enterprise_id" in r) == 3
+
+    packed = await phone.pull({})
+    assert len(packed.changes) == len(page.changes)
