@@ -119,7 +119,7 @@ class Hazard(Struct, kw_only=True):
     deadline_date: dt.date
     overdue: bool
     listed_supervision: bool
-    found_by: uuid.UUID
+    found_by: uuid.UUID | None
     found_at: dt.datetime
     checklist_item_id: uuid.UUID | None = None
     location: str = ""
@@ -141,6 +141,7 @@ class Recheck(Struct, kw_only=True):
     status: RecheckStatus
     assignee_ids: list[uuid.UUID]
     created_at: dt.datetime
+    due_date: dt.date | None = None
     campaign_id: uuid.UUID | None = None
     note: str = ""
     evidence_ids: list[uuid.UUID] = msgspec.field(default_factory=list)

@@ -47,7 +47,7 @@ from typing import Annotated, Any, Union
 
 import msgspec
 
-from schemas import hazards, inspections
+from schemas import enforcement, hazards, inspections, violations
 from schemas.base import Input, Mutation, Seq, Struct
 
 #: Version of this protocol; the server accepts any version up to its own.
@@ -66,6 +66,8 @@ MUTATION_TYPES: tuple[type[Mutation], ...] = (
     hazards.AddHazard,
     hazards.ReportRectification,
     hazards.ReportRecheck,
+    violations.AddViolation,
+    enforcement.ProposeEnforcement,
 )
 
 #: The tagged union of all mutations (tag field ``kind``).

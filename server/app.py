@@ -23,8 +23,11 @@ from server.accounts.auth import auth_middleware, provide_actor
 from server.accounts.controllers import AuthController, DepartmentController, UserController
 from server.inspections.controllers import ConflictController, InspectionController
 from server.sync.controllers import SyncController
+from server.enforcement.controllers import EnforcementController
 from server.errors import FieldcheckError, to_problem
-from server.settings import Settings
+from server.hazards.controllers import HazardController, LookbackController, RecheckController
+from server.violations.controllers import ViolationController
+from server.settings import Settings, use_settings
 
 log = logging.getLogger("fieldcheck")
 
@@ -36,6 +39,11 @@ CONTROLLERS: list[Any] = [
     InspectionController,
     ConflictController,
     SyncController,
+    HazardController,
+    RecheckController,
+    LookbackController,
+    ViolationController,
+    EnforcementController,
 ]
 
 _STATUS_CODES = {
@@ -172,6 +180,7 @@ def _openapi_config() -> OpenAPIConfig:
 def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = None) -> Litestar:
     """Build the API for ``settings``; the lifespan connects, migrates and disconnects."""
     settings = settings.with_secrets()
+    use_settings(settings)
     health_checks: dict[str, Callable[[], Any]] = {"database": _check_database}
 
     @asynccontextmanager

@@ -278,3 +278,13 @@ def get_settings() -> Settings:
     if _settings is None:
         _settings = Settings.from_env()
     return _settings
+
+
+def use_settings(settings: Settings) -> None:
+    """Make ``settings`` the process-wide ones (``create_app`` does), for code with no request at hand.
+
+    Sync mutation handlers receive only the actor and the mutation; they read
+    the app's settings (time zone, escalation ladder, ID-number key) here.
+    """
+    global _settings
+    _settings = settings

@@ -42,6 +42,8 @@ HANDLERS: dict[str, str] = {
     "add_hazard": "server.hazards.service:apply_add_hazard",
     "report_rectification": "server.hazards.service:apply_report_rectification",
     "report_recheck": "server.hazards.service:apply_report_recheck",
+    "add_violation": "server.violations.service:apply_add_violation",
+    "propose_enforcement": "server.enforcement.service:apply_propose_enforcement",
 }
 
 #: kind → "module:function" of an optional bulk handler.

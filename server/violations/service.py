@@ -1,0 +1,288 @@
+"""The 三违 register: record a violation by a named person, show it masked, find repeat offenders.
+
+The full ID number is checked (GB 11643) before anything is written, stored
+only sealed, never audited or published in clear, and opened only for
+supervisors through :func:`reveal_id_number`, which is itself audited.
+The caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from schemas import violations as wire
+from schemas.problems import ErrorCode
+from schemas.vocab import InspectionStatus, Role, ViolationType
+from server import database
+from server.accounts.policy import Actor, may_manage_department
+from server.audit import service as audit_service
+from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
+from server.hazards import service as hazards_service
+from server.inspections.tables import Inspection, InspectionInspector
+from schemas import sync as sync_wire
+from server.settings import Settings, get_settings
+from server.sync import scopes
+from server.sync import service as sync_service
+from server.violations import policy
+from server.violations.tables import ViolationRecord
+
+ENTITY = "violation"
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or dt.datetime.now(dt.UTC)
+
+
+async def _evidence_ids(violation_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    from server.evidence.tables import Evidence
+
+    out: dict[uuid.UUID, list[uuid.UUID]] = {}
+    if violation_ids:
+        rows = await Evidence.select(Evidence.id, Evidence.violation).where(Evidence.violation.is_in(violation_ids))
+        for r in rows:
+            out.setdefault(r["violation"], []).append(r["id"])
+    return out
+
+
+async def to_wire(rows: list[dict[str, Any]]) -> list[wire.Violation]:
+    evidence = await _evidence_ids([r["id"] for r in rows])
+    return [
+        wire.Violation(
+            id=r["id"],
+            enterprise_id=r["enterprise"],
+            person_key=r["id_number_hash"],
+            person_name=r["person_name"],
+            id_number_masked=r["id_number_masked"],
+            violation_type=ViolationType(r["violation_type"]),
+            description=r["description"],
+            recorded_by=r["recorded_by"],
+            recorded_at=r["recorded_at"],
+            inspection_id=r["inspection"],
+            post=r["post"],
+            certificate_required=r["certificate_required"],
+            certificate_held=r["certificate_held"],
+            disposition=r["disposition"],
+            evidence_ids=evidence.get(r["id"], []),
+        )
+        for r in rows
+    ]
+
+
+async def _one(violation_id: uuid.UUID) -> dict[str, Any]:
+    row = await ViolationRecord.select().where(ViolationRecord.id == violation_id).first()
+    if row is None:
+        raise NotFound("三违记录不存在", "violation not found", field="violation_id")
+    return row
+
+
+async def _department_of(row: dict[str, Any]) -> uuid.UUID | None:
+    if row["inspection"] is None:
+        return None
+    inspection = await Inspection.select(Inspection.department).where(Inspection.id == row["inspection"]).first()
+    return inspection["department"] if inspection else None
+
+
+async def _check_may_see(actor: Actor, row: dict[str, Any]) -> None:
+    if actor.role in (Role.LEADER, Role.ADMIN):
+        return
+    if actor.role == Role.SUPERVISOR and may_manage_department(actor, await _department_of(row)):
+        return
+    if actor.role == Role.INSPECTOR and row["inspection"] is not None:
+        if await InspectionInspector.exists().where(
+            (InspectionInspector.inspection == row["inspection"]) & (InspectionInspector.user == actor.user_id)
+        ):
+            return
+    raise NotFound("三违记录不存在", "violation not found", field="violation_id")
+
+
+async def record_violation(
+    actor: Actor, data: wire.ViolationCreate, settings: Settings, *, now: dt.datetime | None = None
+) -> wire.Violation:
+    """An inspector records a 三违 found in an inspection."""
+    now = _now(now)
+    number = policy.check_id_number(data.id_number)
+    inspection = await Inspection.select().where(Inspection.id == data.inspection_id).first()
+    if inspection is None:
+        raise InvalidInput("检查记录不存在", "unknown inspection", code=ErrorCode.UNKNOWN_REFERENCE, field="inspection_id")
+    await hazards_service.check_may_record(actor, inspection)
+    if inspection["status"] == InspectionStatus.CANCELLED:
+        raise StateConflict("检查已取消，不能记录三违", "the inspection is cancelled", field="inspection_id")
+    if await ViolationRecord.exists().where(ViolationRecord.id == data.id):
+        raise StateConflict("该三违记录已登记", "violation already recorded", code=ErrorCode.DUPLICATE, field="id")
+    key = policy.person_key(settings.privacy.id_hash_key, number)
+    masked = policy.masked(number)
+    await ViolationRecord.insert(
+        ViolationRecord(
+            id=data.id,
+            inspection=inspection["id"],
+            enterprise=inspection["enterprise"],
+            person_name=data.person_name.strip(),
+            id_number_hash=key,
+            id_number_masked=masked,
+            id_number_protected=policy.seal(settings.privacy.id_hash_key, number, key),
+            post=data.post,
+            certificate_required=data.certificate_required,
+            certificate_held=data.certificate_held,
+            violation_type=data.violation_type,
+            description=data.description,
+            disposition=data.disposition,
+            recorded_by=actor.user_id,
+            recorded_at=data.recorded_at or now,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    audit_service.record(
+        actor,
+        "violation.record",
+        ENTITY,
+        data.id,
+        {
+            "inspection_id": inspection["id"],
+            "enterprise_id": inspection["enterprise"],
+            "person_name": data.person_name,
+            "person_key": key,
+            "id_number_masked": masked,
+            "violation_type": data.violation_type,
+            "post": data.post,
+            "certificate_required": data.certificate_required,
+            "certificate_held": data.certificate_held,
+            "description": data.description,
+            "disposition": data.disposition,
+        },
+    )
+    (record,) = await to_wire([await _one(data.id)])
+    await sync_service.publish(ENTITY, record.id, record, scope=scopes.inspection(inspection["id"]))
+    return record
+
+
+async def get_violation(actor: Actor, violation_id: uuid.UUID) -> wire.Violation:
+    row = await _one(violation_id)
+    await _check_may_see(actor, row)
+    return (await to_wire([row]))[0]
+
+
+async def list_violations(
+    actor: Actor,
+    *,
+    enterprise_id: uuid.UUID | None = None,
+    person_key: str | None = None,
+    violation_type: ViolationType | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[wire.Violation]:
+    """Records the actor may see, newest first (ID numbers masked)."""
+    query = ViolationRecord.select()
+    if actor.role == Role.SUPERVISOR:
+        if actor.department_id is None:
+            return []
+        query = query.where(ViolationRecord.inspection.department == actor.department_id)
+    elif actor.role == Role.INSPECTOR:
+        teams = await InspectionInspector.select(InspectionInspector.inspection).where(
+            InspectionInspector.user == actor.user_id
+        )
+        if not teams:
+            return []
+        query = query.where(ViolationRecord.inspection.is_in([t["inspection"] for t in teams]))
+    if enterprise_id is not None:
+        query = query.where(ViolationRecord.enterprise == enterprise_id)
+    if person_key is not None:
+        query = query.where(ViolationRecord.id_number_hash == person_key)
+    if violation_type is not None:
+        query = query.where(ViolationRecord.violation_type == violation_type)
+    rows = await query.order_by(ViolationRecord.recorded_at, ascending=False).limit(limit).offset(offset)
+    return await to_wire(rows)
+
+
+async def reveal_id_number(actor: Actor, violation_id: uuid.UUID, settings: Settings) -> wire.ViolationIdNumber:
+    """The full ID number, for the supervisor who must issue a decision naming the person; audited."""
+    row = await _one(violation_id)
+    if actor.role != Role.SUPERVISOR or not may_manage_department(actor, await _department_of(row)):
+        raise PermissionDenied("只有本科室负责人可以查看完整身份证号码", "only the department's supervisor sees the full number")
+    number = policy.unseal(settings.privacy.id_hash_key, row["id_number_protected"], row["id_number_hash"])
+    audit_service.record(actor, "violation.reveal_id_number", ENTITY, violation_id, {"person_key": row["id_number_hash"]})
+    return wire.ViolationIdNumber(violation_id=violation_id, id_number=number)
+
+
+async def set_disposition(
+    actor: Actor, violation_id: uuid.UUID, data: wire.DispositionUpdate, *, now: dt.datetime | None = None
+) -> wire.Violation:
+    """A supervisor records how the violation was dealt with."""
+    now = _now(now)
+    query = ViolationRecord.select().where(ViolationRecord.id == violation_id)
+    if database.is_postgres():
+        query = query.lock_rows("UPDATE")
+    row = await query.first()
+    if row is None:
+        raise NotFound("三违记录不存在", "violation not found", field="violation_id")
+    if actor.role != Role.SUPERVISOR or not may_manage_department(actor, await _department_of(row)):
+        raise PermissionDenied("只有本科室负责人可以登记处理结果", "only the department's supervisor records the disposition")
+    await ViolationRecord.update({ViolationRecord.disposition: data.disposition, ViolationRecord.updated_at: now}).where(
+        ViolationRecord.id == violation_id
+    )
+    audit_service.record(actor, "violation.disposition", ENTITY, violation_id, {"disposition": [row["disposition"], data.disposition]})
+    (record,) = await to_wire([await _one(violation_id)])
+    if row["inspection"] is not None:
+        await sync_service.publish(ENTITY, record.id, record, scope=scopes.inspection(row["inspection"]))
+    return record
+
+
+async def repeat_offenders(
+    actor: Actor, *, min_records: int = 2, min_enterprises: int = 1, since: dt.datetime | None = None
+) -> list[wire.RepeatOffender]:
+    """People with at least ``min_records`` records at ``min_enterprises`` or more enterprises (盯人).
+
+    Matched by the keyed hash of the ID number, so the same person is one row
+    whoever recorded them and wherever. Supervisors and leaders see the whole
+    bureau here: following a person across departments is the point.
+    """
+    if actor.role not in (Role.SUPERVISOR, Role.LEADER, Role.ADMIN):
+        raise PermissionDenied("当前角色不能查询重复违章人员", "this role does not query repeat offenders")
+    query = ViolationRecord.select(
+        ViolationRecord.id_number_hash,
+        ViolationRecord.person_name,
+        ViolationRecord.id_number_masked,
+        ViolationRecord.enterprise,
+        ViolationRecord.violation_type,
+        ViolationRecord.certificate_required,
+        ViolationRecord.certificate_held,
+        ViolationRecord.recorded_at,
+    )
+    if since is not None:
+        query = query.where(ViolationRecord.recorded_at >= since)
+    people: dict[str, list[dict[str, Any]]] = {}
+    for row in await query.order_by(ViolationRecord.recorded_at):
+        people.setdefault(row["id_number_hash"], []).append(row)
+    out = []
+    for key, rows in people.items():
+        enterprises = list(dict.fromkeys(r["enterprise"] for r in rows))
+        if len(rows) < min_records or len(enterprises) < min_enterprises:
+            continue
+        by_type: dict[str, int] = {}
+        for r in rows:
+            by_type[r["violation_type"]] = by_type.get(r["violation_type"], 0) + 1
+        out.append(
+            wire.RepeatOffender(
+                person_key=key,
+                person_name=rows[-1]["person_name"],
+                id_number_masked=rows[-1]["id_number_masked"],
+                records=len(rows),
+                enterprise_ids=enterprises,
+                first_recorded_at=rows[0]["recorded_at"],
+                last_recorded_at=rows[-1]["recorded_at"],
+                by_type=by_type,
+                without_certificate=sum(1 for r in rows if r["certificate_required"] and not r["certificate_held"]),
+            )
+        )
+    out.sort(key=lambda o: (-o.records, -len(o.enterprise_ids), o.person_key))
+    return out
+
+
+# --- offline mutations (registered in server/sync/mutations.py) ---------------------
+
+
+async def apply_add_violation(actor: Actor, mutation: wire.AddViolation) -> sync_wire.Applied:
+    record = await record_violation(actor, mutation.violation, get_settings())
+    return sync_wire.Applied(seq=mutation.seq, entity_type=ENTITY, entity_id=record.id)
