@@ -21,6 +21,8 @@ from schemas.problems import ErrorCode, FieldError, Problem
 from server import database
 from server.accounts.auth import auth_middleware, provide_actor
 from server.accounts.controllers import AuthController, DepartmentController, UserController
+from server.checklists.controllers import ChecklistController
+from server.registry.controllers import ConflictOfInterestController, EnterpriseController
 from server.inspections.controllers import ConflictController, InspectionController
 from server.sync.controllers import SyncController
 from server.enforcement.controllers import EnforcementController
@@ -36,6 +38,9 @@ CONTROLLERS: list[Any] = [
     AuthController,
     DepartmentController,
     UserController,
+    EnterpriseController,
+    ConflictOfInterestController,
+    ChecklistController,
     InspectionController,
     ConflictController,
     SyncController,
@@ -91,7 +96,10 @@ def _field_of(message: str, fallback: str) -> str:
     """msgspec names the failing path in its message (``… - at `$.items[2].text```)."""
     for pattern in _FIELD_PATTERNS:
         if match := pattern.search(message):
-            return match.group(1)
+            name = match.group(1)
+            # An unknown/missing field inside a nested object: Litestar gives the object's path as the key.
+            nested = pattern is _FIELD_PATTERNS[1] and fallback not in ("", "data", "body", name)
+            return f"{fallback}.{name}" if nested else name
     return fallback
 
 

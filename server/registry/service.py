@@ -1,0 +1,406 @@
+"""The enterprise registry and declared conflicts of interest (回避): rules, queries, audit.
+
+Who sees what:
+
+- admins, supervisors and leaders read the whole registry; admins and
+  supervisors change it (the role guards say so, the services check again);
+- an inspector reads only the enterprises of their own assignments
+  (:func:`visible_enterprise_ids`), and a covert target only once its task is
+  released. Other domains that give inspectors work extend that function.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import sqlite3
+import uuid
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from schemas import registry as wire
+from schemas.identifiers import is_valid_credit_code
+from schemas.problems import ErrorCode
+from schemas.vocab import District, InspectionKind, OperatingStatus, RiskGrade, Role, Sector, StandardizationLevel
+from server import database
+from server.accounts.policy import Actor, may_manage_department, may_write
+from server.accounts.tables import User
+from server.audit import service as audit_service
+from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
+from server.registry.tables import ConflictOfInterest, Enterprise
+
+#: Largest page a registry search returns, whatever ``limit`` asks for.
+MAX_PAGE = 200
+DEFAULT_PAGE = 50
+
+_REGISTRY_WRITERS = frozenset({Role.ADMIN, Role.SUPERVISOR})
+_REGISTRY_READERS = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LEADER})
+
+
+# --------------------------------------------------------------------- shared helpers
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """True for a UNIQUE constraint failure on either engine (they raise different types)."""
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return True
+    return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)
+
+
+def normalize_credit_code(code: str) -> str:
+    """Codes are printed upper-case; people type them with spaces and lower case."""
+    return code.strip().replace(" ", "").upper()
+
+
+def _checked_credit_code(code: str) -> str:
+    normalized = normalize_credit_code(code)
+    if not is_valid_credit_code(normalized):
+        raise InvalidInput(
+            "统一社会信用代码无效：应为 18 位，且校验位须符合 GB 32100-2015",
+            "invalid unified social credit code (GB 32100 check character)",
+            code=ErrorCode.INVALID_CREDIT_CODE,
+            field="credit_code",
+        )
+    return normalized
+
+
+def to_enterprise(row: dict[str, Any]) -> wire.Enterprise:
+    return wire.Enterprise(
+        id=row["id"],
+        credit_code=row["credit_code"],
+        name=row["name"],
+        sector=Sector(row["sector"]),
+        district=District(row["district"]),
+        address=row["address"],
+        longitude=row["longitude"],
+        latitude=row["latitude"],
+        risk_grade=RiskGrade(row["risk_grade"]),
+        standardization_level=StandardizationLevel(row["standardization_level"]),
+        major_hazard_source=bool(row["major_hazard_source"]),
+        operating_status=OperatingStatus(row["operating_status"]),
+        contact_name=row["contact_name"],
+        contact_phone=row["contact_phone"],
+        notes=row["notes"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+# --------------------------------------------------------------------- visibility
+
+
+async def visible_enterprise_ids(actor: Actor, *, now: dt.datetime | None = None) -> set[uuid.UUID]:
+    """Enterprises an inspector's work lets them see.
+
+    Today: the enterprises of inspections they are assigned to (a covert
+    inspection's target only after its spot-check task is released) and of
+    rechecks assigned to them. A domain that gives inspectors other work adds
+    its source here.
+    """
+    from server.hazards.tables import Recheck, RecheckAssignee
+    from server.inspections.tables import Inspection, InspectionInspector
+    from server.spotchecks.tables import SpotCheckTask
+
+    now = now or dt.datetime.now(dt.UTC)
+    inspection_ids = InspectionInspector.select(InspectionInspector.inspection).where(
+        InspectionInspector.user == actor.user_id
+    )
+    inspections = await Inspection.select(Inspection.enterprise, Inspection.kind, Inspection.spot_check_task_id).where(
+        Inspection.id.is_in(inspection_ids)
+    )
+    ids: set[uuid.UUID] = set()
+    covert_tasks: dict[uuid.UUID, uuid.UUID] = {}
+    for row in inspections:
+        task_id = row["spot_check_task_id"]
+        if row["kind"] == InspectionKind.COVERT and task_id is not None:
+            covert_tasks[task_id] = row["enterprise"]
+        elif row["kind"] == InspectionKind.COVERT:
+            continue  # a covert check without its task cannot prove it was released
+        else:
+            ids.add(row["enterprise"])
+    if covert_tasks:
+        released = await SpotCheckTask.select(SpotCheckTask.id).where(
+            SpotCheckTask.id.is_in(list(covert_tasks))
+            & (SpotCheckTask.released_at.is_not_null() | (SpotCheckTask.release_at <= now))
+        )
+        ids.update(covert_tasks[r["id"]] for r in released)
+    rechecks = await Recheck.select(Recheck.enterprise).where(
+        Recheck.id.is_in(RecheckAssignee.select(RecheckAssignee.recheck).where(RecheckAssignee.user == actor.user_id))
+    )
+    ids.update(r["enterprise"] for r in rechecks)
+    return ids
+
+
+async def can_see_enterprise(actor: Actor, enterprise_id: uuid.UUID) -> bool:
+    """Whether ``actor`` may read this enterprise (and so know that it exists)."""
+    if actor.role in _REGISTRY_READERS:
+        return True
+    if actor.role == Role.INSPECTOR and actor.user_id is not None:
+        return enterprise_id in await visible_enterprise_ids(actor)
+    return False
+
+
+def _require_writer(actor: Actor) -> None:
+    if actor.role not in _REGISTRY_WRITERS:
+        raise PermissionDenied("仅管理员和科室负责人可以维护企业名录", "only admins and supervisors change the registry")
+
+
+# --------------------------------------------------------------------- enterprises
+
+
+async def get(actor: Actor, enterprise_id: uuid.UUID) -> wire.Enterprise:
+    """One enterprise; 404 also when the caller may not see it (its existence is not revealed)."""
+    if not await can_see_enterprise(actor, enterprise_id):
+        raise NotFound("企业不存在", "enterprise not found")
+    row = await Enterprise.select().where(Enterprise.id == enterprise_id).first()
+    if row is None:
+        raise NotFound("企业不存在", "enterprise not found")
+    return to_enterprise(row)
+
+
+class EnterpriseFilter(msgspec.Struct, kw_only=True):
+    """Search terms of :func:`list_enterprises`; ``None`` means "any"."""
+
+    q: str | None = None
+    sector: Sector | None = None
+    district: District | None = None
+    risk_grade: RiskGrade | None = None
+    standardization_level: StandardizationLevel | None = None
+    major_hazard_source: bool | None = None
+    operating_status: OperatingStatus | None = None
+
+
+def encode_cursor(name: str, enterprise_id: uuid.UUID) -> str:
+    raw = msgspec.json.encode([name, str(enterprise_id)])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        name, enterprise_id = msgspec.json.decode(raw, type=tuple[str, str])
+        return name, uuid.UUID(enterprise_id)
+    except (binascii.Error, msgspec.DecodeError, ValueError, TypeError):
+        raise InvalidInput("分页游标无效，请从第一页重新查询", "invalid cursor", field="cursor") from None
+
+
+def _search_term(q: str) -> str:
+    # LIKE wildcards typed by a person are taken literally by dropping them.
+    return "".join(c for c in q.strip() if c not in "%_\\")
+
+
+async def list_enterprises(
+    actor: Actor, filters: EnterpriseFilter, *, cursor: str | None = None, limit: int = DEFAULT_PAGE
+) -> wire.EnterprisePage:
+    """Search the registry by name or credit code, filter, and page by (name, id) keyset."""
+    limit = max(1, min(limit, MAX_PAGE))
+    query = Enterprise.select()
+    if actor.role == Role.INSPECTOR:
+        visible = await visible_enterprise_ids(actor)
+        if not visible:
+            return wire.EnterprisePage(items=[])
+        query = query.where(Enterprise.id.is_in(sorted(visible)))
+    elif actor.role not in _REGISTRY_READERS:
+        raise PermissionDenied("无权查看企业名录", "may not read the registry")
+    if filters.q and (term := _search_term(filters.q)):
+        by_name = Enterprise.name.ilike(f"%{term}%") if database.is_postgres() else Enterprise.name.like(f"%{term}%")
+        query = query.where(by_name | Enterprise.credit_code.like(f"{normalize_credit_code(term)}%"))
+    for column, value in (
+        (Enterprise.sector, filters.sector),
+        (Enterprise.district, filters.district),
+        (Enterprise.risk_grade, filters.risk_grade),
+        (Enterprise.standardization_level, filters.standardization_level),
+        (Enterprise.major_hazard_source, filters.major_hazard_source),
+        (Enterprise.operating_status, filters.operating_status),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if cursor:
+        last_name, last_id = decode_cursor(cursor)
+        query = query.where(
+            (Enterprise.name > last_name) | ((Enterprise.name == last_name) & (Enterprise.id > last_id))
+        )
+    rows = await query.order_by(Enterprise.name, Enterprise.id).limit(limit + 1)
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1]["name"], page[-1]["id"]) if len(rows) > limit else None
+    return wire.EnterprisePage(items=[to_enterprise(r) for r in page], next_cursor=next_cursor)
+
+
+async def _refuse_duplicate(credit_code: str, *, except_id: uuid.UUID | None = None) -> None:
+    query = Enterprise.select(Enterprise.id).where(Enterprise.credit_code == credit_code)
+    if except_id is not None:
+        query = query.where(Enterprise.id != except_id)
+    if await query.first():
+        raise StateConflict(
+            "该统一社会信用代码已登记", "an enterprise with this credit code exists", code=ErrorCode.DUPLICATE, field="credit_code"
+        )
+
+
+async def create(actor: Actor, data: wire.EnterpriseCreate) -> wire.Enterprise:
+    """Register an enterprise; the credit code must be valid and not yet registered."""
+    _require_writer(actor)
+    credit_code = _checked_credit_code(data.credit_code)
+    await _refuse_duplicate(credit_code)
+    now = dt.datetime.now(dt.UTC)
+    values = msgspec.structs.asdict(data) | {"credit_code": credit_code, "name": data.name.strip()}
+    row = Enterprise(id=uuid.uuid4(), version=1, created_at=now, updated_at=now, **values)
+    try:
+        await Enterprise.insert(row)
+    except Exception as exc:
+        if is_unique_violation(exc):  # a concurrent registration won the race
+            raise StateConflict(
+                "该统一社会信用代码已登记", "an enterprise with this credit code exists", code=ErrorCode.DUPLICATE, field="credit_code"
+            ) from None
+        raise
+    audit_service.record(actor, "enterprise.create", "enterprise", row.id, values)
+    return to_enterprise(await Enterprise.select().where(Enterprise.id == row.id).first())
+
+
+async def update(actor: Actor, enterprise_id: uuid.UUID, data: wire.EnterpriseUpdate) -> wire.Enterprise:
+    """Change an enterprise; the audit entry records each changed field as ``[old, new]``."""
+    _require_writer(actor)
+    current = await Enterprise.select().where(Enterprise.id == enterprise_id).first()
+    if current is None:
+        raise NotFound("企业不存在", "enterprise not found")
+    fields = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+    expected = fields.pop("expected_version", None)
+    if expected is not None and expected != current["version"]:
+        raise StateConflict(
+            "企业信息已被他人修改，请刷新后重试",
+            "the enterprise changed since it was read",
+            code=ErrorCode.VERSION_CONFLICT,
+            field="expected_version",
+        )
+    if "credit_code" in fields:
+        fields["credit_code"] = _checked_credit_code(fields["credit_code"])
+        await _refuse_duplicate(fields["credit_code"], except_id=enterprise_id)
+    if "name" in fields:
+        fields["name"] = fields["name"].strip()
+    changes = {k: [_plain(current[k]), _plain(v)] for k, v in fields.items() if _plain(current[k]) != _plain(v)}
+    if not changes:
+        return to_enterprise(current)
+    values = {getattr(Enterprise, k): v for k, v in fields.items() if k in changes}
+    values[Enterprise.version] = current["version"] + 1
+    values[Enterprise.updated_at] = dt.datetime.now(dt.UTC)
+    try:
+        # The version in the WHERE makes two concurrent updates of the same read conflict, not overwrite.
+        updated = await Enterprise.update(values).where(
+            (Enterprise.id == enterprise_id) & (Enterprise.version == current["version"])
+        ).returning(Enterprise.id)
+    except Exception as exc:
+        if is_unique_violation(exc):
+            raise StateConflict(
+                "该统一社会信用代码已登记", "an enterprise with this credit code exists", code=ErrorCode.DUPLICATE, field="credit_code"
+            ) from None
+        raise
+    if not updated:
+        raise StateConflict(
+            "企业信息已被他人修改，请刷新后重试", "the enterprise changed concurrently", code=ErrorCode.VERSION_CONFLICT
+        )
+    audit_service.record(actor, "enterprise.update", "enterprise", enterprise_id, changes)
+    return to_enterprise(await Enterprise.select().where(Enterprise.id == enterprise_id).first())
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, (Sector, District, RiskGrade, StandardizationLevel, OperatingStatus)) else value
+
+
+# --------------------------------------------------------------------- conflicts of interest (回避)
+
+
+def to_conflict(row: dict[str, Any]) -> wire.ConflictOfInterest:
+    return wire.ConflictOfInterest(
+        id=row["id"],
+        user_id=row["user"],
+        enterprise_id=row["enterprise"],
+        reason=row["reason"],
+        declared_at=row["declared_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+async def _may_manage_user(actor: Actor, user_id: uuid.UUID) -> bool:
+    if actor.role == Role.ADMIN or actor.user_id == user_id:
+        return True
+    if actor.role != Role.SUPERVISOR:
+        return False
+    user = await User.select(User.department).where(User.id == user_id).first()
+    return user is not None and may_manage_department(actor, user["department"])
+
+
+async def declare_conflict(actor: Actor, data: wire.ConflictOfInterestCreate) -> wire.ConflictOfInterest:
+    """Record a 回避: anyone who writes may declare their own; supervisors for their department; admins for all."""
+    if not may_write(actor) or not await _may_manage_user(actor, data.user_id):
+        raise PermissionDenied("只能为本人或本科室人员申报回避", "may declare conflicts only for yourself or your department")
+    if not await User.exists().where(User.id == data.user_id):
+        raise InvalidInput("人员不存在", "unknown user", code=ErrorCode.UNKNOWN_REFERENCE, field="user_id")
+    if not await Enterprise.exists().where(Enterprise.id == data.enterprise_id):
+        raise InvalidInput("企业不存在", "unknown enterprise", code=ErrorCode.UNKNOWN_REFERENCE, field="enterprise_id")
+    now = dt.datetime.now(dt.UTC)
+    existing = await ConflictOfInterest.select().where(
+        (ConflictOfInterest.user == data.user_id) & (ConflictOfInterest.enterprise == data.enterprise_id)
+    ).first()
+    if existing is not None and existing["revoked_at"] is None:
+        raise StateConflict("该回避关系已申报", "this conflict is already declared", code=ErrorCode.DUPLICATE, field="enterprise_id")
+    if existing is not None:
+        # One row per (user, enterprise): declaring again reactivates it.
+        conflict_id = existing["id"]
+        await ConflictOfInterest.update(
+            {ConflictOfInterest.reason: data.reason, ConflictOfInterest.declared_at: now, ConflictOfInterest.revoked_at: None}
+        ).where(ConflictOfInterest.id == conflict_id)
+    else:
+        conflict_id = uuid.uuid4()
+        await ConflictOfInterest.insert(
+            ConflictOfInterest(id=conflict_id, user=data.user_id, enterprise=data.enterprise_id, reason=data.reason, declared_at=now)
+        )
+    audit_service.record(actor, "conflict.declare", "conflict_of_interest", conflict_id, data)
+    return to_conflict(await ConflictOfInterest.select().where(ConflictOfInterest.id == conflict_id).first())
+
+
+async def revoke_conflict(actor: Actor, conflict_id: uuid.UUID) -> wire.ConflictOfInterest:
+    """End a 回避. Only admins and supervisors: an inspector must not free themselves to be drawn."""
+    row = await ConflictOfInterest.select().where(ConflictOfInterest.id == conflict_id).first()
+    if row is None:
+        raise NotFound("回避记录不存在", "conflict not found")
+    if actor.role not in _REGISTRY_WRITERS or not await _may_manage_user(actor, row["user"]):
+        raise PermissionDenied("无权撤销该回避", "may not revoke this conflict")
+    if row["revoked_at"] is not None:
+        raise StateConflict("该回避已撤销", "conflict already revoked")
+    now = dt.datetime.now(dt.UTC)
+    await ConflictOfInterest.update({ConflictOfInterest.revoked_at: now}).where(ConflictOfInterest.id == conflict_id)
+    audit_service.record(actor, "conflict.revoke", "conflict_of_interest", conflict_id, {"revoked_at": now.isoformat()})
+    return to_conflict(await ConflictOfInterest.select().where(ConflictOfInterest.id == conflict_id).first())
+
+
+async def list_conflicts(
+    actor: Actor,
+    *,
+    user_id: uuid.UUID | None = None,
+    enterprise_id: uuid.UUID | None = None,
+    include_revoked: bool = False,
+) -> list[wire.ConflictOfInterest]:
+    """Declared conflicts; inspectors see only their own."""
+    query = ConflictOfInterest.select().order_by(ConflictOfInterest.declared_at)
+    if actor.role == Role.INSPECTOR:
+        if user_id is not None and user_id != actor.user_id:
+            raise PermissionDenied("只能查看本人的回避申报", "inspectors see only their own conflicts")
+        user_id = actor.user_id
+    if user_id is not None:
+        query = query.where(ConflictOfInterest.user == user_id)
+    if enterprise_id is not None:
+        query = query.where(ConflictOfInterest.enterprise == enterprise_id)
+    if not include_revoked:
+        query = query.where(ConflictOfInterest.revoked_at.is_null())
+    return [to_conflict(r) for r in await query]
+
+
+async def conflicted_user_ids(enterprise_id: uuid.UUID) -> set[uuid.UUID]:
+    """Users with an active 回避 for this enterprise (for draws and assignments)."""
+    rows = await ConflictOfInterest.select(ConflictOfInterest.user).where(
+        (ConflictOfInterest.enterprise == enterprise_id) & ConflictOfInterest.revoked_at.is_null()
+    )
+    return {r["user"] for r in rows}
