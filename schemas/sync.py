@@ -47,7 +47,7 @@ from typing import Annotated, Any, Union
 
 import msgspec
 
-from schemas import enforcement, hazards, inspections, violations
+from schemas import enforcement, evidence, hazards, inspections, violations
 from schemas.base import Input, Mutation, Seq, Struct
 
 #: Version of this protocol; the server accepts any version up to its own.
@@ -68,7 +68,22 @@ MUTATION_TYPES: tuple[type[Mutation], ...] = (
     hazards.ReportRecheck,
     violations.AddViolation,
     enforcement.ProposeEnforcement,
+    evidence.AttachEvidence,
 )
+
+#: entity_type of a pulled record → its wire struct, so a phone reads every field (defaults are
+#: omitted on the wire). Append a line when a domain publishes a new entity type.
+RECORD_TYPES: dict[str, type[Struct]] = {
+    "inspection": inspections.Inspection,
+    "item_result": inspections.ItemResult,
+    "item_result_conflict": inspections.ItemResultConflict,
+    "amendment": inspections.Amendment,
+    "hazard": hazards.Hazard,
+    "recheck": hazards.Recheck,
+    "violation": violations.Violation,
+    "evidence": evidence.Evidence,
+    "enforcement_action": enforcement.EnforcementAction,
+}
 
 #: The tagged union of all mutations (tag field ``kind``).
 AnyMutation = Union[MUTATION_TYPES]  # type: ignore[valid-type]

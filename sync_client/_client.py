@@ -73,7 +73,9 @@ class SyncClient:
     Use as ``async with SyncClient(base_url, store_path) as client:``. Every
     write (``start_inspection``, ``record_item_result``, …) is stored locally
     with its outbox entry in one SQLite transaction and returns at once; it
-    reaches the server at the next ``sync()``.
+    reaches the server at the next ``sync()``. Each outbox entry names the
+    inspection it belongs to, so that inspection stays on the phone while
+    anything about it is queued, even if it left the user's scope meanwhile.
     """
 
     def __init__(
@@ -232,13 +234,13 @@ class SyncClient:
 
     async def records(self, kind: str) -> list[dict[str, Any]]:
         """Records of one entity type (``inspection``, ``item_result``, ``hazard``, ``enterprise``, …) as shown here."""
-        return self.store.records(kind)
+        return self.store.records(kind, protocol.record_decoder(kind))
 
     async def assignments(self) -> list[dict[str, Any]]:
         """This inspector's inspections that are not yet submitted, planned date first."""
         me = str(self.user_id) if self.user_id else None
         rows = [
-            r for r in self.store.records("inspection")
+            r for r in self.store.records("inspection", protocol.record_decoder("inspection"))
             if r.get("status") in ("planned", "in_progress") and (me is None or me in [str(i) for i in r.get("inspector_ids", [])])
         ]
         return sorted(rows, key=lambda r: (str(r.get("planned_date") or ""), str(r["id"])))
@@ -279,8 +281,14 @@ class SyncClient:
         self, inspection_id: uuid.UUID, item_id: uuid.UUID, *, outcome: Any = UNSET, note: Any = UNSET
     ) -> uuid.UUID:
         """Record (part of) one checklist item's result; only the fields given change. The result's id."""
-        server = protocol.find_item_result(self.store.server_records("item_result").values(), inspection_id, item_id)
-        local = protocol.find_item_result(self.store.records("item_result"), inspection_id, item_id)
+        decode = protocol.record_decoder("item_result")
+        server = protocol.find_item_result(
+            [decode(msgspec.msgpack.encode(r)) for r in self.store.server_records("item_result").values()],
+            inspection_id, item_id,
+        )
+        local = protocol.find_item_result(
+            self.store.records("item_result", protocol.record_decoder("item_result")), inspection_id, item_id
+        )
         result_id = uuid.UUID(str((server or local or {}).get("id") or uuid.uuid4()))
         base_version = int(server["version"]) if server else 0
         mutation_fields = {"outcome": outcome, "note": note}
@@ -292,8 +300,8 @@ class SyncClient:
 
         self.store.enqueue(
             make,
-            entity_type="item_result",
-            entity_id=result_id,
+            entity_type="inspection",
+            entity_id=inspection_id,
             overlays=lambda seq: [("item_result", result_id, protocol.item_result_overlay(local or server, make(seq), user_id=user))],
         )
         return result_id
@@ -319,7 +327,7 @@ class SyncClient:
         view = {**msgspec.to_builtins(hazard), "status": "found", "found_by": str(self.user_id) if self.user_id else None}
         self.store.enqueue(
             lambda seq: AddHazard(seq=seq, hazard=hazard),
-            entity_type="hazard", entity_id=hazard.id,
+            entity_type="inspection", entity_id=inspection_id,
             overlays=lambda seq: [("hazard", hazard.id, view)],
         )
         return hazard.id
@@ -348,7 +356,7 @@ class SyncClient:
         view = {**msgspec.to_builtins(violation), "id_number": masked}
         self.store.enqueue(
             lambda seq: AddViolation(seq=seq, violation=violation),
-            entity_type="violation", entity_id=violation.id,
+            entity_type="inspection", entity_id=inspection_id,
             overlays=lambda seq: [("violation", violation.id, view)],
         )
         return violation.id
@@ -379,7 +387,7 @@ class SyncClient:
         view.pop("kind", None)
         self.store.enqueue(
             lambda seq: AttachEvidence(seq=seq, **mutation_args),
-            entity_type="evidence", entity_id=evidence_id,
+            entity_type="inspection", entity_id=inspection_id,
             overlays=lambda seq: [("evidence", evidence_id, view)],
         )
         if self._uploads is not None:
@@ -416,7 +424,7 @@ class SyncClient:
                 "text": text, "created_at": created_at.isoformat()}
         self.store.enqueue(
             lambda seq: AddNote(seq=seq, id=note_id, inspection_id=inspection_id, text=text, created_at=created_at),
-            entity_type="amendment", entity_id=note_id,
+            entity_type="inspection", entity_id=inspection_id,
             overlays=lambda seq: [("amendment", note_id, view)],
         )
         return note_id

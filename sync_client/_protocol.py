@@ -115,6 +115,23 @@ def page(response: sync.PullResponse, content_type: str) -> Page:
     return Page(puts, removes, dict(response.cursors), list(response.dropped_scopes), response.has_more)
 
 
+def record_decoder(entity_type: str) -> Any:
+    """A decoder of stored records of one type into plain dicts with every field (defaults included)."""
+    struct = sync.RECORD_TYPES.get(entity_type)
+    if struct is None:
+        return msgspec.msgpack.decode
+    decoder = msgspec.msgpack.Decoder(struct)
+
+    def decode(data: bytes) -> dict[str, Any]:
+        try:
+            value = decoder.decode(data)
+        except msgspec.ValidationError:  # a newer server's shape: show what arrived
+            return msgspec.msgpack.decode(data)
+        return {f: msgspec.to_builtins(getattr(value, f)) for f in value.__struct_fields__}
+
+    return decode
+
+
 # --- failures -------------------------------------------------------------------
 
 

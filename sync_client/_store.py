@@ -253,19 +253,17 @@ class Store:
 
     # --- reads --------------------------------------------------------------
 
-    def records(self, entity_type: str) -> list[dict[str, Any]]:
+    def records(
+        self, entity_type: str, decode_server: Callable[[bytes], dict[str, Any]] = msgspec.msgpack.decode
+    ) -> list[dict[str, Any]]:
         """Every record of a type as the phone shows it: local writes over the server's state."""
-        server = dict(
-            self._db.execute("SELECT entity_id, data FROM record WHERE entity_type = ?", (entity_type,)).fetchall()
-        )
-        local = dict(
-            self._db.execute(
-                "SELECT entity_id, data FROM local_record WHERE entity_type = ?", (entity_type,)
-            ).fetchall()
-        )
-        server.update(local)
-        decode = msgspec.msgpack.decode
-        return [decode(data) for _, data in sorted(server.items())]
+        rows = {
+            entity_id: decode_server(data)
+            for entity_id, data in self._db.execute("SELECT entity_id, data FROM record WHERE entity_type = ?", (entity_type,))
+        }
+        for entity_id, data in self._db.execute("SELECT entity_id, data FROM local_record WHERE entity_type = ?", (entity_type,)):
+            rows[entity_id] = msgspec.msgpack.decode(data)
+        return [record for _, record in sorted(rows.items())]
 
     def record(self, entity_type: str, entity_id: uuid.UUID | str) -> dict[str, Any] | None:
         """One record as the phone shows it, or None."""
