@@ -1,13 +1,3 @@
-"""Fixtures of the closed-loop tests (shared with the violations and enforcement tests)."""
+"""Fixtures: the closed-loop world (department, people, enterprises, a checklist with a major criterion)."""
 
-from __future__ import annotations
-
-import httpx
-import pytest
-
-from tests.server.hazards.factories import World, make_world
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient) -> World:
-    return await make_world(client)
+from tests.server.hazards.factories import world  # noqa: F401  (a fixture, found by pytest by name)

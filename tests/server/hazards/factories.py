@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 
 from schemas.vocab import District, Role, Sector
 from server.checklists.tables import ChecklistItem, ChecklistTemplate
 from tests.conftest import login, make_department, make_enterprise, make_user, username_of
 from tests.server.sync.conftest import Phone, make_phone
 
-__all__ = ["World", "make_world", "Phone", "make_phone", "five_in_place"]
+__all__ = ["World", "make_world", "world", "Phone", "make_phone", "five_in_place"]
 
 
 def five_in_place(deadline: dt.date) -> dict[str, Any]:
@@ -90,3 +91,9 @@ async def make_world(client: httpx.AsyncClient, n_inspectors: int = 4) -> World:
         general_item=general_item,
         major_item=major_item,
     )
+
+
+@pytest.fixture
+async def world(client: httpx.AsyncClient) -> World:
+    """A fresh world for one test (the ``client`` fixture has emptied every table)."""
+    return await make_world(client)
