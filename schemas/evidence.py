@@ -131,10 +131,11 @@ class UploadSession(Struct, kw_only=True):
     chunk_bytes: int
     part_count: int
     status: UploadStatus
-    received_parts: list[int] = msgspec.field(default_factory=list)
-    received_bytes: int = 0
-    #: Evidence records (visible to the caller) now stored because of these bytes.
-    evidence_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
+    # No defaults: always sent, so an empty list reads as "nothing yet", not "field missing".
+    received_parts: list[int]
+    received_bytes: int
+    #: The caller's evidence records stored because of these bytes.
+    evidence_ids: list[uuid.UUID]
     expires_at: dt.datetime | None = None
 
 

@@ -25,6 +25,8 @@ from server.checklists.controllers import ChecklistController
 from server.registry.controllers import ConflictOfInterestController, EnterpriseController
 from server.inspections.controllers import ConflictController, InspectionController
 from server.sync.controllers import SyncController
+from server.evidence import service as evidence_service
+from server.evidence.controllers import EvidenceController
 from server.enforcement.controllers import EnforcementController
 from server.errors import FieldcheckError, to_problem
 from server.hazards.controllers import HazardController, LookbackController, RecheckController
@@ -44,6 +46,7 @@ CONTROLLERS: list[Any] = [
     InspectionController,
     ConflictController,
     SyncController,
+    EvidenceController,
     HazardController,
     RecheckController,
     LookbackController,
@@ -220,4 +223,5 @@ def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = N
     )
     app.state.settings = settings
     app.state.health_checks = health_checks
+    evidence_service.install(app, settings)
     return app

@@ -44,6 +44,7 @@ HANDLERS: dict[str, str] = {
     "report_recheck": "server.hazards.service:apply_report_recheck",
     "add_violation": "server.violations.service:apply_add_violation",
     "propose_enforcement": "server.enforcement.service:apply_propose_enforcement",
+    "attach_evidence": "server.evidence.service:apply_attach_evidence",
 }
 
 #: kind → "module:function" of an optional bulk handler.

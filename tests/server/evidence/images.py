@@ -40,7 +40,7 @@ def photo(fmt: str = "JPEG", size: tuple[int, int] = (640, 480), *, exif: bool =
 
 def big_jpeg(target_bytes: int, *, seed: int = 0) -> bytes:
     """A real JPEG of about ``target_bytes`` (noise compresses badly, so size tracks pixels)."""
-    side = int((target_bytes / 1.6) ** 0.5)
+    side = int((target_bytes / 0.93) ** 0.5)
     image = Image.effect_noise((side, side), 60 + seed).convert("RGB")
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=95, exif=exif_block())

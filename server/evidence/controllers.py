@@ -1,0 +1,145 @@
+"""HTTP for evidence: records, resumable chunk uploads, downloads and thumbnails."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post, put
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.response import Redirect, Stream
+from litestar.status_codes import HTTP_200_OK, HTTP_307_TEMPORARY_REDIRECT
+
+from schemas import evidence as wire
+from schemas.problems import ErrorCode
+from schemas.vocab import Role
+from server import database
+from server.accounts.auth import requires_role
+from server.deps import AppSettings, CurrentActor
+from server.errors import InvalidInput, PayloadTooLarge
+from server.evidence import service as evidence_service
+from storage.base import ObjectStore
+
+_WRITERS = requires_role(Role.INSPECTOR, Role.SUPERVISOR, Role.ADMIN)
+_SAFE_HEADERS = {"x-content-type-options": "nosniff", "cache-control": "private, no-store"}
+
+
+def _store(request: Request[Any, Any, Any]) -> ObjectStore:
+    return request.app.state.evidence_store
+
+
+async def _read_chunk(request: Request[Any, Any, Any], limit: int) -> bytes:
+    """The raw body, refused as soon as it grows past one chunk (memory stays bounded by the chunk size)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"分片超过 {limit} 字节", f"chunk over {limit} bytes", field="body")
+    body = bytearray()
+    async for piece in request.stream():
+        body += piece
+        if len(body) > limit:
+            raise PayloadTooLarge(f"分片超过 {limit} 字节", f"chunk over {limit} bytes", field="body")
+    return bytes(body)
+
+
+class EvidenceController(Controller):
+    path = "/api/v1/evidence"
+    tags = ["证据 evidence"]
+
+    @get("/")
+    async def list_evidence(self, actor: CurrentActor, inspection_id: FromQuery[uuid.UUID]) -> list[wire.Evidence]:
+        """某次检查的全部证据（照片、签名）。"""
+        return await evidence_service.list_for_inspection(actor, inspection_id)
+
+    @get("/{evidence_id:uuid}")
+    async def get_evidence(self, actor: CurrentActor, evidence_id: FromPath[uuid.UUID]) -> wire.Evidence:
+        """一条证据记录（含服务器读取的 EXIF 时间、位置及与 App 记录是否不符）。"""
+        return await evidence_service.get(actor, evidence_id)
+
+    @get("/{evidence_id:uuid}/content", status_code=HTTP_200_OK)
+    async def download(self, request: Request, actor: CurrentActor, evidence_id: FromPath[uuid.UUID]) -> Response:
+        """下载原始文件（未经改动）：对象存储给出 5 分钟有效的链接，文件存储直接传输。"""
+        async with database.transaction():
+            found = await evidence_service.download(actor, _store(request), evidence_id)
+        if found.url is not None:
+            return Redirect(found.url, status_code=HTTP_307_TEMPORARY_REDIRECT, headers=_SAFE_HEADERS)
+        return Stream(
+            found.chunks,
+            media_type=found.media_type,
+            headers={
+                **_SAFE_HEADERS,
+                "content-length": str(found.size),
+                "content-disposition": f'attachment; filename="{found.filename}"',
+            },
+        )
+
+    @get("/{evidence_id:uuid}/thumbnail", status_code=HTTP_200_OK)
+    async def thumbnail(
+        self, request: Request, actor: CurrentActor, settings: AppSettings, evidence_id: FromPath[uuid.UUID]
+    ) -> Response[bytes]:
+        """网页缩略图（JPEG，已去除 EXIF/GPS 等全部元数据）。"""
+        data = await evidence_service.thumbnail(actor, _store(request), evidence_id, limits=settings.evidence)
+        return Response(data, media_type="image/jpeg", headers=_SAFE_HEADERS)
+
+    @post("/uploads", guards=[_WRITERS], status_code=HTTP_200_OK)
+    async def open_upload(
+        self, actor: CurrentActor, settings: AppSettings, data: JSONBody[wire.UploadCreate]
+    ) -> wire.UploadSession:
+        """开始（或继续）上传某个文件：返回已收到的分片，已存储过的文件直接返回 complete。"""
+        async with database.transaction():
+            return await evidence_service.open_upload(actor, data, limits=settings.evidence)
+
+    @get("/uploads/{session_id:uuid}", guards=[_WRITERS])
+    async def get_upload(
+        self, actor: CurrentActor, settings: AppSettings, session_id: FromPath[uuid.UUID]
+    ) -> wire.UploadSession:
+        """上传进度：已存储的分片序号，断点续传从缺的分片开始。"""
+        return await evidence_service.get_upload(actor, session_id, limits=settings.evidence)
+
+    @put(
+        "/uploads/{session_id:uuid}/parts/{number:int}",
+        guards=[_WRITERS],
+        status_code=HTTP_200_OK,
+        request_max_body_size=None,  # bounded by _read_chunk at the configured chunk size
+    )
+    async def put_part(
+        self,
+        request: Request,
+        actor: CurrentActor,
+        settings: AppSettings,
+        session_id: FromPath[uuid.UUID],
+        number: FromPath[int],
+        chunk_sha256: Annotated[
+            str, HeaderParameter(name=wire.CHUNK_HASH_HEADER, min_length=64, max_length=64, pattern="^[0-9a-fA-F]{64}$")
+        ],
+    ) -> wire.UploadSession:
+        """上传第 number 个分片（原始字节，X-Chunk-SHA256 为该分片的哈希）；最后一个分片到达即校验并完成。"""
+        if not 1 <= number <= 10_000:
+            raise InvalidInput("分片序号无效", "invalid chunk number", code=ErrorCode.EVIDENCE_CHUNK_MISMATCH, field="number")
+        body = await _read_chunk(request, settings.evidence.chunk_bytes)
+        async with database.transaction():
+            outcome = await evidence_service.put_part(
+                actor, _store(request), session_id, number, body, chunk_sha256, limits=settings.evidence
+            )
+        if outcome.refusal is not None:
+            raise outcome.refusal
+        return outcome.session
+
+    @post("/uploads/{session_id:uuid}/complete", guards=[_WRITERS], status_code=HTTP_200_OK)
+    async def complete_upload(
+        self, request: Request, actor: CurrentActor, settings: AppSettings, session_id: FromPath[uuid.UUID]
+    ) -> wire.UploadSession:
+        """所有分片到齐后完成上传（可重复调用）：服务器读回文件，哈希与大小一致才保存。"""
+        async with database.transaction():
+            outcome = await evidence_service.complete_upload(actor, _store(request), session_id, limits=settings.evidence)
+        if outcome.refusal is not None:
+            raise outcome.refusal
+        return outcome.session
+
+    @post("/gc", guards=[requires_role(Role.ADMIN)], status_code=HTTP_200_OK)
+    async def collect_garbage(self, request: Request, settings: AppSettings) -> wire.GarbageReport:
+        """清理过期未完成的上传与无记录引用的文件（已完成的证据永不清理）。"""
+        async with database.transaction():
+            return await evidence_service.collect_garbage(
+                _store(request), older_than=dt.timedelta(seconds=settings.evidence.gc_after_s)
+            )
