@@ -9,7 +9,6 @@ pulls is collapsed to the latest state, which is all a replica needs.
 """
 
 from piccolo.columns import UUID, BigInt, Bytea, ForeignKey, Timestamptz, Varchar
-from piccolo.constraints import Unique
 from piccolo.table import Table
 
 from server.accounts.tables import Device
@@ -24,8 +23,7 @@ class DeviceMutation(Table, tablename="device_mutation"):
     kind = Varchar(length=32)
     outcome = Bytea()
     created_at = Timestamptz()
-
-    unique_device_seq = Unique(["device", "seq"])
+    # Unique (device, seq): m0002_composite_unique (SQLite cannot add Piccolo's Unique constraints).
 
 
 class Change(Table, tablename="change"):
@@ -39,6 +37,5 @@ class Change(Table, tablename="change"):
     payload = Bytea(null=True, default=None)
     updated_at = Timestamptz()
 
-    unique_scope_entity = Unique(["scope", "entity_type", "entity_id"])
-    # Serves "this scope after that seq, in seq order" (seq is unique, so the pair is too).
-    unique_scope_seq = Unique(["scope", "seq"])
+    # Unique (scope, entity_type, entity_id) and (scope, seq), the latter serving "this scope after
+    # that seq, in seq order": both in m0002_composite_unique (SQLite cannot add Piccolo's Unique constraints).
