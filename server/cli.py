@@ -1,0 +1,198 @@
+"""The ``fieldcheck`` command line (stdlib argparse).
+
+    fieldcheck serve [--host H] [--port P] [--data-dir D]   run the API (embedded SQLite + files by default)
+    fieldcheck demo [--password P]                          load the demo world (idempotent)
+    fieldcheck verify-audit                                 check the audit hash chain
+
+Settings come from the environment (``server.settings``), as for the server;
+``--data-dir`` etc. override single fields.
+
+Adding a subcommand: write a function ``run(args) -> int`` in your domain
+(e.g. ``server/spotchecks/commands.py``) and register it at import time::
+
+    from server.cli import command
+
+    @command("verify-draw", "复核一次抽签 / re-run a recorded draw and compare",
+             arguments=lambda p: p.add_argument("draw_id"))
+    def verify_draw(args: argparse.Namespace) -> int:
+        ...
+
+then add the module's name to :data:`COMMAND_MODULES` below (one line).
+Commands that touch the database use :func:`open_database` so they run on
+the same engine and migrations as the server. The exit code is what ``run``
+returns: 0 for success, non-zero for a failure a script should notice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import importlib
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from server.settings import Settings
+
+#: Modules that register subcommands with :func:`command` when imported.
+COMMAND_MODULES: list[str] = [
+    "server.cli",
+]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    run: Callable[[argparse.Namespace], int]
+    arguments: Callable[[argparse.ArgumentParser], object] | None = None
+
+
+_COMMANDS: dict[str, Command] = {}
+
+
+def command(
+    name: str, help: str, *, arguments: Callable[[argparse.ArgumentParser], object] | None = None
+) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
+    """Register ``run`` as ``fieldcheck <name>``; ``arguments`` adds its options to the subparser."""
+
+    def register(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        if name in _COMMANDS and _COMMANDS[name].run is not run:
+            raise ValueError(f"subcommand {name!r} registered twice")
+        _COMMANDS[name] = Command(name, help, run, arguments)
+        return run
+
+    return register
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, with the options every command shares applied on top."""
+    settings = Settings.from_env()
+    data_dir = getattr(args, "data_dir", None)
+    if data_dir is not None:
+        settings = dataclasses.replace(settings, server=dataclasses.replace(settings.server, data_dir=Path(data_dir)))
+    return settings
+
+
+@asynccontextmanager
+async def open_database(settings: Settings, *, migrate: bool = True) -> AsyncIterator[None]:
+    """Connect to the configured database for a command (applying migrations unless ``migrate=False``)."""
+    from server import database
+
+    if migrate:
+        await database.start(settings)
+    else:
+        database.configure(settings)
+    try:
+        yield
+    finally:
+        await database.stop()
+
+
+# --------------------------------------------------------------------- serve
+
+
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="监听地址 / address (default FIELDCHECK_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="监听端口 / port (default FIELDCHECK_PORT or 8000)")
+
+
+@command("serve", "运行 API 服务 / run the API server", arguments=_serve_arguments)
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    settings = settings_from(args)
+    host = args.host or settings.server.host
+    port = args.port if args.port is not None else settings.server.port
+    mode = "PostgreSQL" if settings.database.is_postgres else f"SQLite in {settings.server.data_dir}"
+    print(f"fieldcheck: {mode}; http://{host}:{port}/schema", flush=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False)
+    return 0
+
+
+# --------------------------------------------------------------------- demo
+
+
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    from server.demo import DEFAULT_PASSWORD
+
+    parser.add_argument(
+        "--password", default=DEFAULT_PASSWORD, help=f"演示账号的密码 / password of every demo account (default {DEFAULT_PASSWORD})"
+    )
+
+
+@command("demo", "载入演示数据（可重复执行）/ load the demo world (idempotent)", arguments=_demo_arguments)
+def demo(args: argparse.Namespace) -> int:
+    from server import demo as demo_world
+
+    if len(args.password) < 8:
+        print("fieldcheck demo: --password must be at least 8 characters", file=sys.stderr)
+        return 2
+
+    async def load() -> demo_world.DemoReport:
+        async with open_database(settings_from(args)):
+            return await demo_world.load(password=args.password)
+
+    report = asyncio.run(load())
+    print(report.summary())
+    return 0
+
+
+# --------------------------------------------------------------------- verify-audit
+
+
+@command("verify-audit", "校验审计日志哈希链 / verify the audit hash chain")
+def verify_audit(args: argparse.Namespace) -> int:
+    from server.audit import service as audit_service
+
+    async def check() -> audit_service.VerifyReport:
+        async with open_database(settings_from(args), migrate=False):
+            return await audit_service.verify()
+
+    try:
+        report = asyncio.run(check())
+    except Exception as exc:  # an unreachable or empty database is a failure, reported plainly
+        print(f"ERROR: cannot read the audit log: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    if report.ok:
+        print(f"OK: {report.checked} audit entries, chain intact")
+        return 0
+    print(
+        f"BROKEN: seq={report.broken_seq} id={report.broken_id or '-'} reason: {report.reason} "
+        f"({report.checked} entries before it are intact)"
+    )
+    return 1
+
+
+# --------------------------------------------------------------------- entry point
+
+
+def build_parser() -> argparse.ArgumentParser:
+    for module in COMMAND_MODULES:
+        importlib.import_module(module)
+    parser = argparse.ArgumentParser(prog="fieldcheck", description="fieldcheck 安全生产检查执法系统")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for cmd in sorted(_COMMANDS.values(), key=lambda c: c.name):
+        sub = subparsers.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        sub.add_argument("--data-dir", help="数据目录 / data folder (default FIELDCHECK_DATA_DIR or ./fieldcheck-data)")
+        if cmd.arguments is not None:
+            cmd.arguments(sub)
+        sub.set_defaults(_run=cmd.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args._run(args))
+
+
+if __name__ == "__main__":
+    # Run the imported module's main so commands registered by other modules land in the same table.
+    from server.cli import main as _main
+
+    sys.exit(_main())

@@ -1,0 +1,157 @@
+"""``fieldcheck demo``: load the demo world through the same services the API uses.
+
+Every record is looked up by its natural key (department code, username,
+credit code, template code) and created only when missing, so a second run
+writes nothing, not even an audit entry. Everything created is audited as the
+system actor, like any other change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from schemas import accounts as accounts_wire
+from schemas import checklists as checklists_wire
+from schemas import registry as registry_wire
+from server import database
+from server.accounts import service as accounts_service
+from server.accounts.policy import SYSTEM
+from server.accounts.tables import Department, User
+from server.checklists import service as checklists_service
+from server.checklists.tables import ChecklistTemplate
+from server.demo import checklists as demo_checklists
+from server.demo import world
+from server.registry import service as registry_service
+from server.registry.tables import ConflictOfInterest, Enterprise
+
+#: Password of every demo account unless ``--password`` says otherwise (documented in the README).
+DEFAULT_PASSWORD = "fieldcheck-demo"
+
+
+@dataclass
+class DemoReport:
+    """How many records of each kind were created now, and how many were already there."""
+
+    created: dict[str, int] = field(default_factory=dict)
+    existing: dict[str, int] = field(default_factory=dict)
+
+    def count(self, kind: str, created: bool) -> None:
+        target = self.created if created else self.existing
+        target[kind] = target.get(kind, 0) + 1
+
+    def summary(self) -> str:
+        kinds = ("departments", "users", "enterprises", "checklists", "conflicts")
+        lines = ["演示数据 / demo world:"]
+        for kind in kinds:
+            lines.append(f"  {kind}: {self.created.get(kind, 0)} created, {self.existing.get(kind, 0)} already present")
+        lines.append("  accounts: admin, supervisor1, leader1, inspector1 … inspector12")
+        return "\n".join(lines)
+
+
+async def _departments(report: DemoReport) -> dict[str, object]:
+    ids: dict[str, object] = {}
+    for department in world.DEPARTMENTS:
+        row = await Department.select(Department.id).where(Department.code == department.code).first()
+        if row is None:
+            created = await accounts_service.create_department(
+                SYSTEM, accounts_wire.DepartmentCreate(code=department.code, name=department.name)
+            )
+            ids[department.code] = created.id
+        else:
+            ids[department.code] = row["id"]
+        report.count("departments", row is None)
+    return ids
+
+
+async def _users(report: DemoReport, departments: dict[str, object], password: str) -> dict[str, object]:
+    ids: dict[str, object] = {}
+    for user in world.USERS:
+        row = await User.select(User.id).where(User.username == user.username).first()
+        if row is None:
+            created = await accounts_service.create_user(
+                SYSTEM,
+                accounts_wire.UserCreate(
+                    username=user.username,
+                    display_name=user.display_name,
+                    password=password,
+                    role=user.role,
+                    department_id=departments[user.department_code] if user.department_code else None,  # type: ignore[arg-type]
+                    badge_number=user.badge_number,
+                    districts=list(user.districts),
+                ),
+            )
+            ids[user.username] = created.id
+        else:
+            ids[user.username] = row["id"]
+        report.count("users", row is None)
+    return ids
+
+
+async def _enterprises(report: DemoReport) -> list[object]:
+    ids: list[object] = []
+    for enterprise in world.enterprises():
+        row = await Enterprise.select(Enterprise.id).where(Enterprise.credit_code == enterprise.credit_code).first()
+        if row is None:
+            created = await registry_service.create(
+                SYSTEM, registry_wire.EnterpriseCreate(**dataclasses.asdict(enterprise))
+            )
+            ids.append(created.id)
+        else:
+            ids.append(row["id"])
+        report.count("enterprises", row is None)
+    return ids
+
+
+async def _checklists(report: DemoReport) -> None:
+    for template in demo_checklists.TEMPLATES:
+        exists = await ChecklistTemplate.exists().where(ChecklistTemplate.code == template.code)
+        if not exists:
+            await checklists_service.create(
+                SYSTEM,
+                checklists_wire.ChecklistTemplateCreate(
+                    code=template.code,
+                    sector=template.sector,
+                    title=template.title,
+                    basis=template.basis,
+                    items=[
+                        checklists_wire.ChecklistItemInput(
+                            code=item.code,
+                            category=item.category,
+                            text=item.text,
+                            legal_basis=item.legal_basis,
+                            is_major_criterion=item.major,
+                        )
+                        for item in template.items
+                    ],
+                ),
+            )
+        report.count("checklists", not exists)
+
+
+async def _conflicts(report: DemoReport, users: dict[str, object], enterprises: list[object]) -> None:
+    for username, index, reason in world.CONFLICTS:
+        user_id, enterprise_id = users[username], enterprises[index]
+        exists = await ConflictOfInterest.exists().where(
+            (ConflictOfInterest.user == user_id) & (ConflictOfInterest.enterprise == enterprise_id)
+        )
+        if not exists:
+            await registry_service.declare_conflict(
+                SYSTEM,
+                registry_wire.ConflictOfInterestCreate(user_id=user_id, enterprise_id=enterprise_id, reason=reason),  # type: ignore[arg-type]
+            )
+        report.count("conflicts", not exists)
+
+
+async def load(*, password: str = DEFAULT_PASSWORD) -> DemoReport:
+    """Create whatever part of the demo world is missing (the database must be started)."""
+    report = DemoReport()
+    async with database.transaction():
+        departments = await _departments(report)
+        users = await _users(report, departments, password)
+    async with database.transaction():
+        enterprises = await _enterprises(report)
+    async with database.transaction():
+        await _checklists(report)
+        await _conflicts(report, users, enterprises)
+    return report
