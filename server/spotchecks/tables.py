@@ -64,6 +64,7 @@ class SpotCheckTask(Table, tablename="spot_check_task"):
     id = UUID(primary_key=True)
     campaign = ForeignKey(references=Campaign, on_delete=OnDelete.restrict, index=True)
     draw = ForeignKey(references=Draw, on_delete=OnDelete.restrict, index=True)
+    position = Integer(default=0)
     enterprise = ForeignKey(references=Enterprise, on_delete=OnDelete.restrict, index=True)
     district = Varchar(length=32, choices=District)
     inspection = ForeignKey(references=Inspection, on_delete=OnDelete.restrict, null=True)
