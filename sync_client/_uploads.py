@@ -1,0 +1,286 @@
+"""The photo queue: evidence bytes uploaded in verified chunks, resumed, retried, never lost.
+
+Interface (used by ``SyncClient``; nothing else needs to know about it)::
+
+    queue = UploadQueue(client)                  # once, when the client opens
+    queue.enqueue(evidence_id, path, sha256, size, media_type)   # in attach_photo(), no I/O
+    await queue.run()                            # in sync(), after push and pull
+    queue.pending() -> int                       # photos not yet verified on the server
+    queue.statuses() -> list[PhotoUpload]        # one line per photo, for status()
+
+``enqueue`` copies the photo into a folder beside the phone's database
+(``<store>.uploads/<sha256>``) and records it in the ``upload`` table of the
+same SQLite file, in one step, so the camera app may delete its file at once
+and a killed process loses nothing. The copy is removed once the server has
+verified the bytes.
+
+``run`` works through the due photos, oldest first. For each it opens (or
+re-opens) the server's upload session for its hash — the server answers with
+the chunks it already holds — and sends only the missing ones, each with its
+SHA-256, one chunk in memory at a time. An interrupted upload therefore resumes
+at the first missing chunk, never from zero. Failures are sorted per photo:
+
+- the network failed (after the transport's own quick retries): this photo
+  waits ``backoff`` (exponential, full jitter, kept in the table across
+  restarts), and ``run`` stops — the next photos would fail the same way;
+  ``NetworkError`` reaches ``sync()``, whose record push already happened;
+- the evidence record is not on the server yet (its mutation is still queued or
+  was rejected): the photo waits with backoff, other photos go on;
+- the server refused the bytes for good (not an image, too large, a pixel
+  bomb): the photo is ``failed`` with the server's code and message, kept for
+  the person to see, and never blocks the others;
+- the server found the assembled bytes wrong (``evidence_hash_mismatch``): the
+  local copy is re-hashed; the upload starts over (a few times at most);
+- the login expired: ``AuthenticationRequired`` propagates; nothing is lost.
+
+Status per photo (:class:`PhotoUpload`): ``queued``, ``uploading`` (some chunks
+on the server), ``done`` (server verified hash and size), ``failed``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import random
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sync_client import _protocol as protocol
+from sync_client._errors import AuthenticationRequired, NetworkError, RequestRefused
+
+CHUNK_HASH_HEADER = "X-Chunk-SHA256"
+#: How often a photo may start over after the server found the whole wrong.
+MAX_RESTARTS = 3
+#: Backoff of one photo between syncs: full jitter under base·2^attempts, capped.
+BACKOFF_BASE_S = 5.0
+BACKOFF_CAP_S = 15 * 60.0
+#: Codes that will not change by retrying the same bytes.
+_PERMANENT = {"unsupported_media", "image_too_many_pixels", "payload_too_large", "invalid_input"}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS upload (
+    evidence_id TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL, media_type TEXT NOT NULL,
+    status TEXT NOT NULL, sent_bytes INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,
+    restarts INTEGER NOT NULL DEFAULT 0, next_attempt_at REAL NOT NULL DEFAULT 0,
+    code TEXT NOT NULL DEFAULT '', message TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL,
+    updated_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS upload_due ON upload (status, next_attempt_at);
+"""
+
+QUEUED = "queued"
+UPLOADING = "uploading"
+DONE = "done"
+FAILED = "failed"
+
+
+@dataclasses.dataclass(frozen=True)
+class PhotoUpload:
+    """Where one photo's bytes are, as the phone knows it."""
+
+    evidence_id: uuid.UUID
+    sha256: str
+    size: int
+    status: str
+    sent_bytes: int
+    attempts: int
+    code: str = ""
+    message: str = ""
+    next_attempt_at: float = 0.0
+
+
+class _Refused(Exception):
+    """The server answered this photo's request with a problem (4xx other than 401)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code, self.message = status, code, message
+
+
+class UploadQueue:
+    """Durable queue of evidence bytes for one ``SyncClient`` (see the module docstring)."""
+
+    def __init__(self, client: Any, *, clock: Callable[[], float] = time.time) -> None:
+        self._client = client
+        #: Wall clock of the backoff schedule (seconds); the seam tests use to let time pass.
+        self.clock = clock
+        self._rng = getattr(client, "_rng", None) or random.Random()
+        store = client.store
+        self._folder = Path(store.path).with_suffix(".uploads")
+        self._folder.mkdir(parents=True, exist_ok=True)
+        with store.transaction() as db:
+            for statement in filter(str.strip, _SCHEMA.split(";")):  # executescript would commit early
+                db.execute(statement)
+
+    # --- what SyncClient calls ------------------------------------------------
+
+    def enqueue(self, evidence_id: uuid.UUID, path: Path, sha256: str, size: int, media_type: str) -> None:
+        """Keep a copy of the photo and queue it (idempotent per evidence id)."""
+        copy = self._folder / sha256
+        if not copy.exists():
+            tmp = copy.with_suffix(".tmp")
+            shutil.copyfile(path, tmp)
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, copy)
+        now = self.clock()
+        with self._client.store.transaction() as db:
+            db.execute(
+                "INSERT INTO upload (evidence_id, sha256, size, media_type, status, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (evidence_id) DO NOTHING",
+                (str(evidence_id), sha256, size, media_type, QUEUED, now, now),
+            )
+
+    def pending(self) -> int:
+        """Photos whose bytes the server has not verified yet (failed ones included: they need a person)."""
+        with self._client.store.transaction() as db:
+            return db.execute("SELECT count(*) FROM upload WHERE status != ?", (DONE,)).fetchone()[0]
+
+    def statuses(self) -> list[PhotoUpload]:
+        """Every photo this phone queued, oldest first."""
+        with self._client.store.transaction() as db:
+            rows = db.execute(
+                "SELECT evidence_id, sha256, size, status, sent_bytes, attempts, code, message, next_attempt_at "
+                "FROM upload ORDER BY created_at, evidence_id"
+            ).fetchall()
+        return [PhotoUpload(uuid.UUID(r[0]), *r[1:]) for r in rows]
+
+    async def run(self) -> int:
+        """Upload every due photo; how many the server verified in this run."""
+        verified = 0
+        for evidence_id, sha256, size, media_type in self._due():
+            try:
+                await self._upload(evidence_id, sha256, size, media_type)
+            except NetworkError as error:
+                self._wait(evidence_id, "network", str(error))
+                raise  # the network is down: the next photos would fail the same way
+            except _Refused as refusal:
+                if refusal.status == 404:  # the evidence record has not reached the server (yet)
+                    self._wait(evidence_id, refusal.code, refusal.message)
+                else:
+                    self._fail(evidence_id, refusal.code, refusal.message)
+                continue
+            verified += 1
+        return verified
+
+    # --- one photo ------------------------------------------------------------
+
+    def _due(self) -> list[tuple[str, str, int, str]]:
+        with self._client.store.transaction() as db:
+            return db.execute(
+                "SELECT evidence_id, sha256, size, media_type FROM upload "
+                "WHERE status IN (?, ?) AND next_attempt_at <= ? ORDER BY created_at, evidence_id",
+                (QUEUED, UPLOADING, self.clock()),
+            ).fetchall()
+
+    async def _upload(self, evidence_id: str, sha256: str, size: int, media_type: str) -> None:
+        copy = self._folder / sha256
+        if not copy.exists() or _file_sha256(copy) != sha256:
+            raise _Refused(0, "local_copy_damaged", "本机保存的照片副本已损坏或丢失 / the local copy is damaged or gone")
+        while True:
+            session = await self._request("POST", "/api/v1/evidence/uploads",
+                                          json={"sha256": sha256, "size": size, "media_type": media_type})
+            try:
+                await self._send_missing(evidence_id, copy, session)
+            except _Refused as refusal:
+                if refusal.code != "evidence_hash_mismatch" or not self._restart(evidence_id):
+                    raise
+                continue  # the server discarded the assembly; start this photo over
+            break
+        self._set(evidence_id, status=DONE, sent_bytes=size, code="", message="", next_attempt_at=0)
+        if not self._shared(sha256, evidence_id):
+            copy.unlink(missing_ok=True)
+
+    async def _send_missing(self, evidence_id: str, copy: Path, session: dict[str, Any]) -> None:
+        chunk = int(session["chunk_bytes"])
+        received = set(session.get("received_parts") or [])
+        self._set(evidence_id, status=UPLOADING, sent_bytes=int(session.get("received_bytes") or 0))
+        if session["status"] == "complete":
+            return
+        if session["status"] != "open":
+            raise _Refused(409, "upload_" + str(session["status"]), "上传会话已结束 / upload session ended")
+        for number in range(1, int(session["part_count"]) + 1):
+            if number in received:
+                continue
+            with open(copy, "rb") as handle:
+                handle.seek((number - 1) * chunk)
+                body = handle.read(chunk)
+            state = await self._request(
+                "PUT", f"/api/v1/evidence/uploads/{session['id']}/parts/{number}", content=body,
+                headers={CHUNK_HASH_HEADER: hashlib.sha256(body).hexdigest(), "content-type": "application/octet-stream"},
+            )
+            self._set(evidence_id, sent_bytes=int(state.get("received_bytes") or 0))
+            if state["status"] == "complete":
+                return
+        raise _Refused(409, "upload_incomplete", "服务器未确认全部分片 / the server did not confirm every chunk")
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """One API call through the client's transport (token refresh, quick retries); the JSON answer."""
+        transport = self._client._net  # the client's one network seam (sibling private module)
+        http: httpx.AsyncClient = transport._http
+        headers = kwargs.pop("headers", {})
+
+        def send() -> Any:
+            access, _ = self._client._tokens()  # read on every attempt: a refresh may have replaced it
+            return http.request(method, path, headers={**headers, "authorization": f"Bearer {access}"}, **kwargs)
+
+        try:
+            response = await transport._send(send, authenticated=True)
+        except RequestRefused as refused:
+            raise _Refused(refused.status, refused.code, refused.message) from None
+        except AuthenticationRequired:
+            raise
+        return response.json()
+
+    # --- bookkeeping ------------------------------------------------------------
+
+    def _set(self, evidence_id: str, **values: Any) -> None:
+        values["updated_at"] = self.clock()
+        columns = ", ".join(f"{k} = ?" for k in values)
+        with self._client.store.transaction() as db:
+            db.execute(f"UPDATE upload SET {columns} WHERE evidence_id = ?", (*values.values(), evidence_id))
+
+    def _attempts(self, evidence_id: str) -> int:
+        with self._client.store.transaction() as db:
+            return db.execute("SELECT attempts FROM upload WHERE evidence_id = ?", (evidence_id,)).fetchone()[0]
+
+    def _wait(self, evidence_id: str, code: str, message: str) -> None:
+        attempts = self._attempts(evidence_id) + 1
+        delay = protocol.backoff_delay(attempts - 1, base=BACKOFF_BASE_S, cap=BACKOFF_CAP_S, rng=self._rng)
+        self._set(evidence_id, attempts=attempts, code=code, message=message, next_attempt_at=self.clock() + delay)
+
+    def _fail(self, evidence_id: str, code: str, message: str) -> None:
+        status = FAILED if code in _PERMANENT or code == "local_copy_damaged" else None
+        if status is None:  # an unexpected refusal: keep trying, slowly
+            self._wait(evidence_id, code, message)
+            return
+        self._set(evidence_id, status=FAILED, code=code, message=message, attempts=self._attempts(evidence_id) + 1)
+
+    def _restart(self, evidence_id: str) -> bool:
+        with self._client.store.transaction() as db:
+            restarts = db.execute("SELECT restarts FROM upload WHERE evidence_id = ?", (evidence_id,)).fetchone()[0]
+            if restarts >= MAX_RESTARTS:
+                return False
+            db.execute("UPDATE upload SET restarts = ?, sent_bytes = 0 WHERE evidence_id = ?", (restarts + 1, evidence_id))
+        return True
+
+    def _shared(self, sha256: str, evidence_id: str) -> bool:
+        """True if another queued photo still needs the same local copy."""
+        with self._client.store.transaction() as db:
+            return bool(db.execute(
+                "SELECT 1 FROM upload WHERE sha256 = ? AND evidence_id != ? AND status != ?", (sha256, evidence_id, DONE)
+            ).fetchone())
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
