@@ -1,0 +1,38 @@
+# Quick start (see README.md):
+#   make serve   # the embedded default: SQLite + files under ./fieldcheck-data, API on http://127.0.0.1:8000
+#   make test    # the whole suite (needs PostgreSQL on 127.0.0.1:5432; .ci/run starts it)
+# Both create .venv and install the project into it when missing or when pyproject.toml changed.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.fieldcheck-installed
+# pytest's own exit code, kept for .ci/run (make itself reports every failure as 2).
+TEST_RC_FILE := $(VENV)/pytest-exit-code
+PYTEST_FLAGS ?= -q -p tests._ci_plugin --durations=15
+
+.PHONY: install serve demo test verify-audit clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/fieldcheck serve
+
+demo: $(STAMP)
+	$(BIN)/fieldcheck demo
+
+verify-audit: $(STAMP)
+	$(BIN)/fieldcheck verify-audit
+
+test: $(STAMP)
+	rm -f $(TEST_RC_FILE)
+	PYTHONPATH=. timeout 1500 $(BIN)/pytest $(PYTEST_FLAGS); rc=$$?; echo $$rc > $(TEST_RC_FILE); exit $$rc
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info
