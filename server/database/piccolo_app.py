@@ -19,6 +19,7 @@ TABLE_MODULES = [
     "server.evidence.tables",
     "server.sync.tables",
     "server.audit.tables",
+    "server.stats.tables",
 ]
 
 APP_CONFIG = AppConfig(

@@ -1,0 +1,83 @@
+"""Monthly rollups of the base records, and the queue of months to recount.
+
+The rollups are a cache: every row can be recomputed from the base tables
+(``server.stats.service.refresh``), and nothing else writes them. Triggers
+on the base tables (migration ``m0003_stats_triggers``) append the months a
+write touched to :class:`StatsDirtyMonth`; the next statistics read recounts
+those months before answering, so a figure always includes the latest sync.
+
+Columns of the two monthly tables are generated from
+``server.stats.definitions.MEASURES``: one ``BigInt`` per measure.
+"""
+
+from piccolo.columns import UUID, BigInt, Date, Integer, Serial, Timestamptz, Varchar
+from piccolo.table import Table
+
+from server.stats.definitions import MEASURES
+
+
+def _measure_columns() -> dict[str, BigInt]:
+    return {key: BigInt(default=0) for key in MEASURES}
+
+
+def _rollup_table(class_name: str, tablename: str, doc: str, dims: dict[str, object]) -> type[Table]:
+    """A monthly rollup: id, the dimension columns, then one fresh column per measure."""
+    namespace: dict[str, object] = {"__doc__": doc, "__module__": __name__, "id": Serial(primary_key=True)}
+    namespace.update(dims)
+    namespace.update(_measure_columns())
+    return type(class_name, (Table,), namespace, tablename=tablename)
+
+
+StatsMonthly = _rollup_table(
+    "StatsMonthly",
+    "stats_monthly",
+    "One source's counts for one month × district × sector × department.",
+    {
+        "source": Varchar(length=16),
+        "month": Date(index=True),
+        "district": Varchar(length=32),
+        "sector": Varchar(length=32),
+        "department_id": UUID(null=True, default=None),
+    },
+)
+
+StatsInspectorMonthly = _rollup_table(
+    "StatsInspectorMonthly",
+    "stats_inspector_monthly",
+    "The same counts credited to each inspector (a check counts once for every team member).",
+    {
+        "source": Varchar(length=16),
+        "month": Date(index=True),
+        "inspector_id": UUID(null=True, default=None),
+        "district": Varchar(length=32),
+        "sector": Varchar(length=32),
+        "department_id": UUID(null=True, default=None),
+    },
+)
+
+
+class StatsCoverage(Table, tablename="stats_coverage"):
+    """Distinct enterprises inspected per period, for every combination of district, sector and department.
+
+    ``grouping`` is PostgreSQL's ``GROUPING(district, sector, department_id)``:
+    a set bit means that dimension is summed over (its column is NULL).
+    """
+
+    id = Serial(primary_key=True)
+    grain = Varchar(length=8)
+    period_start = Date(index=True)
+    grouping = Integer()
+    district = Varchar(length=32, null=True, default=None)
+    sector = Varchar(length=32, null=True, default=None)
+    department_id = UUID(null=True, default=None)
+    enterprises = BigInt(default=0)
+    enterprises_in_registry = BigInt(default=0)
+
+
+class StatsDirtyMonth(Table, tablename="stats_dirty_month"):
+    """A month whose rollup rows are stale; ``month`` NULL means recount everything."""
+
+    id = Serial(primary_key=True)
+    month = Date(null=True, default=None)
+    marked_at = Timestamptz()
+
