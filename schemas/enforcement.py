@@ -74,10 +74,17 @@ class TransferRecord(Input, kw_only=True):
     transferred_at: dt.datetime | None = None
 
 
+class RefusalRecord(Input, kw_only=True):
+    """The enterprise refuses to carry out a 停产停业整顿 decision (安全生产法 §113 (四))."""
+
+    note: LongText
+    observed_at: dt.datetime | None = None
+
+
 class Section113Finding(Struct, kw_only=True):
     """Why the §113 counter proposed 提请关闭."""
 
-    rule: str  # "3_in_180_days" | "4_in_1_year"
+    rule: str  # "3_in_180_days" | "4_in_1_year" | "refused_suspension"
     penalties: int
     window_start_date: dt.date
     as_of_date: dt.date

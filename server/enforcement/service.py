@@ -422,6 +422,52 @@ async def record_transfer(
     return await _publish(action_id, now)
 
 
+async def record_refusal(
+    actor: Actor, action_id: uuid.UUID, data: wire.RefusalRecord, *, now: dt.datetime | None = None
+) -> wire.EnforcementAction:
+    """§113 (四): the enterprise refuses a 停产停业整顿 in effect → the system proposes 提请关闭.
+
+    Returns the proposed closure request (or the live one already proposed).
+    """
+    now = _now(now)
+    row = await _locked(action_id)
+    await _check_supervisor_of(actor, row)
+    if row["kind"] != EnforcementKind.SUSPENSION or row["status"] != ActionStatus.IN_EFFECT:
+        raise StateConflict("只有已生效的停产停业整顿决定可以登记拒不执行", "only a suspension in effect can be refused", field="status")
+    observed_at = data.observed_at or now
+    audit_service.record(
+        actor, "enforcement.refusal", ENTITY, action_id, {"note": data.note, "observed_at": observed_at.isoformat()}
+    )
+    live = await _live_closure(row["enterprise"])
+    if live is not None:
+        return await get_action(actor, live, now=now)
+    closure_id = await propose_system(
+        kind=EnforcementKind.CLOSURE_REQUEST,
+        enterprise_id=row["enterprise"],
+        inspection_id=row["inspection"],
+        hazard_id=row["hazard"],
+        origin=ActionOrigin.SECTION_113,
+        reason=f"拒不执行停产停业整顿决定（{data.note}），依据安全生产法第一百一十三条提请关闭",
+        now=now,
+        section_113=wire.Section113Finding(
+            rule="refused_suspension",
+            penalties=0,
+            window_start_date=hazard_policy.local_date(row["effective_at"] or now, get_settings().hazards.timezone),
+            as_of_date=hazard_policy.local_date(observed_at, get_settings().hazards.timezone),
+        ),
+    )
+    return await _publish(closure_id, now)
+
+
+async def _live_closure(enterprise_id: uuid.UUID) -> uuid.UUID | None:
+    row = await EnforcementAction.select(EnforcementAction.id).where(
+        (EnforcementAction.enterprise == enterprise_id)
+        & (EnforcementAction.kind == EnforcementKind.CLOSURE_REQUEST)
+        & EnforcementAction.status.is_in(list(LIVE_STATES))
+    ).first()
+    return row["id"] if row else None
+
+
 # --- reading ----------------------------------------------------------------------------
 
 
@@ -504,11 +550,7 @@ async def check_section_113(
     )
     if finding is None:
         return None
-    if await EnforcementAction.exists().where(
-        (EnforcementAction.enterprise == enterprise_id)
-        & (EnforcementAction.kind == EnforcementKind.CLOSURE_REQUEST)
-        & EnforcementAction.status.is_in(list(LIVE_STATES))
-    ):
+    if await _live_closure(enterprise_id) is not None:
         return None
     rule = "180日内三次" if finding.rule == "3_in_180_days" else "一年内四次"
     latest = majors[0]

@@ -173,3 +173,27 @@ async def test_proposal_offline_through_sync(client: httpx.AsyncClient, world: W
     assert [a["kind"] for a in listed.json()] == ["rectify_order"]
     outsider = await world.headers(world.inspectors[3])
     assert (await client.get("/api/v1/enforcement-actions/", headers=outsider)).json() == []
+
+
+async def test_refusing_a_suspension_proposes_closure(client: httpx.AsyncClient, world: World):
+    inspection = await world.inspection()
+    supervisor = await world.headers(world.supervisor_id)
+    suspension = await propose(client, world, inspection, kind="suspension", reason="重大事故隐患逾期未整改")
+    refused_early = await client.post(f"/api/v1/enforcement-actions/{suspension['id']}/refusal",
+                                      json={"note": "夜间仍在生产"}, headers=supervisor)
+    assert refused_early.status_code == 409  # not in effect yet
+    await client.post(f"/api/v1/enforcement-actions/{suspension['id']}/decision", json={"approve": True}, headers=supervisor)
+    await client.post(f"/api/v1/enforcement-actions/{suspension['id']}/legal-review",
+                      json={"approve": True, "opinion": "同意"}, headers=await world.headers(world.second_supervisor_id))
+    assert (await client.post(f"/api/v1/enforcement-actions/{suspension['id']}/refusal", json={"note": "夜间仍在生产"},
+                              headers=await world.headers(world.inspectors[0]))).status_code == 403
+    response = await client.post(f"/api/v1/enforcement-actions/{suspension['id']}/refusal",
+                                 json={"note": "暗访发现夜间仍在生产"}, headers=supervisor)
+    assert response.status_code == 200, response.text
+    closure = response.json()
+    assert closure["kind"] == "closure_request" and closure["origin"] == "section_113"
+    assert closure["section_113"]["rule"] == "refused_suspension" and closure["status"] == "proposed"
+    again = await client.post(f"/api/v1/enforcement-actions/{suspension['id']}/refusal",
+                              json={"note": "再次发现生产"}, headers=supervisor)
+    assert again.json()["id"] == closure["id"]
+    assert await EnforcementAction.count().where(EnforcementAction.kind == EnforcementKind.CLOSURE_REQUEST) == 1
