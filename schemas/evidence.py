@@ -16,6 +16,11 @@ The record and the bytes travel separately:
    (and the content checks pass) the evidence becomes ``stored``. A mismatch is
    refused (``evidence_hash_mismatch``) and the session starts over.
 
+A file of one chunk or less may skip the session: ``PUT
+/api/v1/evidence/blobs/{sha256}`` with the bytes opens the session and stores
+its only chunk in one request (same checks; a larger file is refused with
+``evidence_chunk_mismatch``).
+
 Bytes already on the server (the same photo attached twice) are never sent
 again: the session comes back ``complete`` at once.
 """

@@ -116,16 +116,21 @@ class MinioStore:
 
     async def put(self, key: str, data: bytes, *, content_type: str, lock: bool = False) -> ObjectInfo:
         _check_key(key)
-        headers = genheaders(None, None, None, self._retention(lock), False)
+        retention = self._retention(lock)
+        headers = genheaders(None, None, None, retention, False)
         headers.update(_checksum_headers(data))
         headers["Content-Type"] = content_type
         headers["If-None-Match"] = "*"
-
-        def write() -> ObjectInfo:
-            self._client._put_object(self.bucket, key, data, headers=headers)
-            return self._info(key, self._stat_sync(key))
-
-        return await _run(write, key=key)
+        await _run(self._client._put_object, self.bucket, key, data, headers, key=key)
+        # The write is acknowledged whole; its facts are known without another round trip.
+        return ObjectInfo(
+            key=key,
+            size=len(data),
+            modified_at=dt.datetime.now(dt.UTC),
+            content_type=content_type,
+            locked_until=retention.retain_until_date if retention else None,
+            locked=retention is not None,
+        )
 
     async def get(self, key: str) -> bytes:
         def read() -> bytes:

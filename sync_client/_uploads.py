@@ -14,11 +14,13 @@ same SQLite file, in one step, so the camera app may delete its file at once
 and a killed process loses nothing. The copy is removed once the server has
 verified the bytes.
 
-``run`` works through the due photos, oldest first. For each it opens (or
-re-opens) the server's upload session for its hash — the server answers with
-the chunks it already holds — and sends only the missing ones, each with its
-SHA-256, one chunk in memory at a time. An interrupted upload therefore resumes
-at the first missing chunk, never from zero. Failures are sorted per photo:
+``run`` works through the due photos, oldest first. A photo of at most 5 MiB
+goes in one request on its first try (``PUT /api/v1/evidence/blobs/{sha256}``).
+Otherwise, and on every retry, the queue opens (or re-opens) the server's upload
+session for the hash — the server answers with the chunks it already holds —
+and sends only the missing ones, each with its SHA-256, one chunk in memory at
+a time. An interrupted upload therefore resumes at the first missing chunk,
+never from zero. Failures are sorted per photo:
 
 - the network failed (after the transport's own quick retries): this photo
   waits ``backoff`` (exponential, full jitter, kept in the table across
@@ -61,6 +63,8 @@ MAX_RESTARTS = 3
 #: Backoff of one photo between syncs: full jitter under base·2^attempts, capped.
 BACKOFF_BASE_S = 5.0
 BACKOFF_CAP_S = 15 * 60.0
+#: Files up to this size go in one request (S3's smallest part, so never above the server's chunk size).
+SINGLE_REQUEST_BYTES = 5 * 1024 * 1024
 #: Codes that will not change by retrying the same bytes.
 _PERMANENT = {"unsupported_media", "image_too_many_pixels", "payload_too_large", "invalid_input"}
 
@@ -183,6 +187,25 @@ class UploadQueue:
         copy = self._folder / sha256
         if not copy.exists() or _file_sha256(copy) != sha256:
             raise _Refused(0, "local_copy_damaged", "本机保存的照片副本已损坏或丢失 / the local copy is damaged or gone")
+        if not (size <= SINGLE_REQUEST_BYTES and self._first_try(evidence_id) and await self._send_whole(sha256, copy)):
+            await self._send_in_chunks(evidence_id, sha256, size, media_type, copy)
+        self._set(evidence_id, status=DONE, sent_bytes=size, code="", message="", next_attempt_at=0)
+        if not self._shared(sha256, evidence_id):
+            copy.unlink(missing_ok=True)
+
+    async def _send_whole(self, sha256: str, copy: Path) -> bool:
+        """A small photo in one round trip; False if the server wants it chunk by chunk."""
+        try:
+            await self._request("PUT", f"/api/v1/evidence/blobs/{sha256}", content=copy.read_bytes(),
+                                headers={"content-type": "application/octet-stream"})
+        except _Refused as refusal:
+            if refusal.code not in ("evidence_chunk_mismatch", "payload_too_large"):  # bigger than the server's chunk
+                raise
+            return False
+        return True
+
+    async def _send_in_chunks(self, evidence_id: str, sha256: str, size: int, media_type: str, copy: Path) -> None:
+        """Ask the server which chunks it holds, send the rest; start over if it found the whole wrong."""
         while True:
             session = await self._request("POST", "/api/v1/evidence/uploads",
                                           json={"sha256": sha256, "size": size, "media_type": media_type})
@@ -192,10 +215,7 @@ class UploadQueue:
                 if refusal.code != "evidence_hash_mismatch" or not self._restart(evidence_id):
                     raise
                 continue  # the server discarded the assembly; start this photo over
-            break
-        self._set(evidence_id, status=DONE, sent_bytes=size, code="", message="", next_attempt_at=0)
-        if not self._shared(sha256, evidence_id):
-            copy.unlink(missing_ok=True)
+            return
 
     async def _send_missing(self, evidence_id: str, copy: Path, session: dict[str, Any]) -> None:
         chunk = int(session["chunk_bytes"])
@@ -269,6 +289,12 @@ class UploadQueue:
                 return False
             db.execute("UPDATE upload SET restarts = ?, sent_bytes = 0 WHERE evidence_id = ?", (restarts + 1, evidence_id))
         return True
+
+    def _first_try(self, evidence_id: str) -> bool:
+        """True until anything went wrong; afterwards the phone always asks the server what it holds first."""
+        with self._client.store.transaction() as db:
+            row = db.execute("SELECT attempts, restarts FROM upload WHERE evidence_id = ?", (evidence_id,)).fetchone()
+        return row == (0, 0)
 
     def _shared(self, sha256: str, evidence_id: str) -> bool:
         """True if another queued photo still needs the same local copy."""

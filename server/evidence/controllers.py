@@ -7,7 +7,7 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, PathParameter
 from litestar.response import Redirect, Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_307_TEMPORARY_REDIRECT
 
@@ -121,6 +121,27 @@ class EvidenceController(Controller):
             outcome = await evidence_service.put_part(
                 actor, _store(request), session_id, number, body, chunk_sha256, limits=settings.evidence
             )
+        if outcome.refusal is not None:
+            raise outcome.refusal
+        return outcome.session
+
+    @put(
+        "/blobs/{sha256:str}",
+        guards=[_WRITERS],
+        status_code=HTTP_200_OK,
+        request_max_body_size=None,  # bounded by _read_chunk at the configured chunk size
+    )
+    async def upload_whole(
+        self,
+        request: Request,
+        actor: CurrentActor,
+        settings: AppSettings,
+        sha256: Annotated[str, PathParameter(min_length=64, max_length=64, pattern="^[0-9a-f]{64}$")],
+    ) -> wire.UploadSession:
+        """一次请求上传不超过一个分片的整个文件（路径为其 SHA-256）；更大的文件请用上传会话分片上传。"""
+        body = await _read_chunk(request, settings.evidence.chunk_bytes)
+        async with database.transaction():
+            outcome = await evidence_service.upload_whole(actor, _store(request), sha256, body, limits=settings.evidence)
         if outcome.refusal is not None:
             raise outcome.refusal
         return outcome.session

@@ -425,7 +425,7 @@ async def put_part(
         )
     count = policy.part_count(row["size"], row["chunk_bytes"])
     if count == 1:
-        return await _finish_single(actor, store, row, data, limits=limits)
+        return await _finish_single(actor, store, row, data, digest, limits=limits)
     staging = keys.staging_key(row["id"].hex)
     if not row["backend_upload_id"]:
         row["backend_upload_id"] = await _store_call(store.create_upload(staging, content_type=row["media_type"]))
@@ -442,6 +442,25 @@ async def put_part(
     if await UploadPart.count().where(UploadPart.session == row["id"]) == count:
         return await _finish_multipart(actor, store, row, limits=limits)
     return UploadOutcome(await _session_wire(row, gc_after_s=limits.gc_after_s))
+
+
+async def upload_whole(
+    actor: Actor, store: ObjectStore, sha256: str, data: bytes, *, limits: EvidenceSettings
+) -> UploadOutcome:
+    """A file of one chunk or less in a single request: open the session and store its only chunk.
+
+    Same checks as the chunked path (it *is* that path, in one round trip). A
+    larger file is refused with ``evidence_chunk_mismatch``: use a session.
+    """
+    session = await open_upload(actor, UploadCreate(sha256=sha256, size=len(data)), limits=limits)
+    if session.status != UploadStatus.OPEN:
+        return UploadOutcome(session)
+    if session.part_count != 1:
+        raise InvalidInput(
+            f"文件超过 {limits.chunk_bytes} 字节，请分片上传", "file is larger than one chunk: use an upload session",
+            code=ErrorCode.EVIDENCE_CHUNK_MISMATCH, field="body",
+        )
+    return await put_part(actor, store, session.id, 1, data, sha256, limits=limits)
 
 
 async def complete_upload(
@@ -462,10 +481,10 @@ async def complete_upload(
 
 
 async def _finish_single(
-    actor: Actor, store: ObjectStore, row: dict[str, Any], data: bytes, *, limits: EvidenceSettings
+    actor: Actor, store: ObjectStore, row: dict[str, Any], data: bytes, digest: str, *, limits: EvidenceSettings
 ) -> UploadOutcome:
-    """One chunk is the whole file: check it in memory, store it once, read it back, verify."""
-    if hashlib.sha256(data).hexdigest() != row["sha256"]:
+    """One chunk (``digest`` is its SHA-256) is the whole file: check it in memory, store it once, read it back, verify."""
+    if digest != row["sha256"]:
         return await _refuse_mismatch(store, row, limits=limits)
     try:
         facts = await asyncio.to_thread(policy.inspect_image, data, max_pixels=limits.max_pixels)

@@ -317,3 +317,28 @@ async def test_garbage_collection_removes_unfinished_uploads_and_orphans_but_nev
     assert hashlib.sha256(await store.get(keys.blob_key(hashlib.sha256(kept).hexdigest()))).hexdigest() == hashlib.sha256(
         kept
     ).hexdigest()
+
+
+async def test_a_small_file_goes_in_one_request_with_the_same_checks(field: Field) -> None:
+    data = images.photo(seed=47)
+    evidence_id = _applied(await field.attach(data))
+    digest = hashlib.sha256(data).hexdigest()
+    headers = {**field.phone.headers, "content-type": "application/octet-stream"}
+    client = field.env.client
+    damaged = bytearray(data)
+    damaged[len(data) // 2] ^= 0x01
+    response = await client.put(f"/api/v1/evidence/blobs/{digest}", content=bytes(damaged), headers=headers)
+    assert response.status_code == 422 and response.json()["code"] == "evidence_chunk_mismatch"
+    assert (await field.evidence(evidence_id))["status"] == "pending"
+    response = await client.put(f"/api/v1/evidence/blobs/{digest}", content=data, headers=headers)
+    assert response.status_code == 200 and response.json()["status"] == "complete"
+    assert (await field.evidence(evidence_id))["status"] == "stored"
+    assert (await field.download(evidence_id)).content == data
+    # A file larger than one chunk must use a session; a cut-off one does not match its record.
+    big = images.big_jpeg(6 * 1024 * 1024, seed=48)
+    _applied(await field.attach(big))
+    path = f"/api/v1/evidence/blobs/{hashlib.sha256(big).hexdigest()}"
+    response = await client.put(path, content=big, headers=headers)
+    assert response.status_code == 413 and response.json()["code"] == "payload_too_large"
+    response = await client.put(path, content=big[: 5 * 1024 * 1024], headers=headers)
+    assert response.status_code == 422 and response.json()["code"] == "evidence_hash_mismatch"
