@@ -31,6 +31,8 @@ from server.accounts.tables import User
 from server.audit import service as audit_service
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
 from server.registry.tables import ConflictOfInterest, Enterprise
+from server.sync import scopes
+from server.sync import service as sync_service
 
 #: Largest page a registry search returns, whatever ``limit`` asks for.
 MAX_PAGE = 200
@@ -302,7 +304,10 @@ async def update(actor: Actor, enterprise_id: uuid.UUID, data: wire.EnterpriseUp
             "企业信息已被他人修改，请刷新后重试", "the enterprise changed concurrently", code=ErrorCode.VERSION_CONFLICT
         )
     audit_service.record(actor, "enterprise.update", "enterprise", enterprise_id, changes)
-    return to_enterprise(await Enterprise.select().where(Enterprise.id == enterprise_id).first())
+    result = to_enterprise(await Enterprise.select().where(Enterprise.id == enterprise_id).first())
+    # Phones holding this enterprise (through a visible inspection) receive the new state on their next pull.
+    await sync_service.publish("enterprise", enterprise_id, result, scope=scopes.enterprise(enterprise_id))
+    return result
 
 
 def _plain(value: Any) -> Any:

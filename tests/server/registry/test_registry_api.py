@@ -9,6 +9,7 @@ from server.audit.tables import AuditEntry
 from server.inspections.tables import Inspection, InspectionInspector
 from server.registry.tables import ConflictOfInterest, Enterprise
 from server.spotchecks.tables import Campaign, Draw, SpotCheckTask
+from server.sync.tables import Change
 from tests.conftest import login, make_department, make_enterprise, make_user, random_credit_code, username_of
 
 
@@ -45,6 +46,8 @@ async def test_admin_and_supervisor_register_and_update_with_audit(client):
         )
         assert updated.status_code == 200, updated.text
         assert updated.json()["risk_grade"] == "D" and updated.json()["version"] == 2
+    published = await Change.select(Change.scope).where(Change.entity_type == "enterprise")
+    assert len(published) == 2 and all(p["scope"].startswith("enterprise:") for p in published)
     entries = await AuditEntry.select().where(AuditEntry.entity_type == "enterprise").order_by(AuditEntry.seq).output(load_json=True)
     assert [e["action"] for e in entries] == ["enterprise.create", "enterprise.update"] * 2
     assert entries[1]["changes"]["risk_grade"] == ["C", "D"]
