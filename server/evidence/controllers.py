@@ -42,6 +42,13 @@ async def _read_chunk(request: Request[Any, Any, Any], limit: int) -> bytes:
     return bytes(body)
 
 
+def _answer(outcome: evidence_service.UploadOutcome) -> wire.UploadSession:
+    """The session, or, once the transaction has committed what the refusal changed, the refusal."""
+    if outcome.refusal is not None:
+        raise outcome.refusal
+    return outcome.session
+
+
 class EvidenceController(Controller):
     path = "/api/v1/evidence"
     tags = ["证据 evidence"]
@@ -121,9 +128,7 @@ class EvidenceController(Controller):
             outcome = await evidence_service.put_part(
                 actor, _store(request), session_id, number, body, chunk_sha256, limits=settings.evidence
             )
-        if outcome.refusal is not None:
-            raise outcome.refusal
-        return outcome.session
+        return _answer(outcome)
 
     @put(
         "/blobs/{sha256:str}",
@@ -142,9 +147,7 @@ class EvidenceController(Controller):
         body = await _read_chunk(request, settings.evidence.chunk_bytes)
         async with database.transaction():
             outcome = await evidence_service.upload_whole(actor, _store(request), sha256, body, limits=settings.evidence)
-        if outcome.refusal is not None:
-            raise outcome.refusal
-        return outcome.session
+        return _answer(outcome)
 
     @post("/uploads/{session_id:uuid}/complete", guards=[_WRITERS], status_code=HTTP_200_OK)
     async def complete_upload(
@@ -153,9 +156,7 @@ class EvidenceController(Controller):
         """所有分片到齐后完成上传（可重复调用）：服务器读回文件，哈希与大小一致才保存。"""
         async with database.transaction():
             outcome = await evidence_service.complete_upload(actor, _store(request), session_id, limits=settings.evidence)
-        if outcome.refusal is not None:
-            raise outcome.refusal
-        return outcome.session
+        return _answer(outcome)
 
     @post("/gc", guards=[requires_role(Role.ADMIN)], status_code=HTTP_200_OK)
     async def collect_garbage(self, request: Request, settings: AppSettings) -> wire.GarbageReport:
