@@ -1,4 +1,11 @@
 # The fieldcheck API image (used by docker-compose.yml). Build: docker build -t fieldcheck .
+
+# The dashboard's chart library, installed from the lock file and served by the API itself (no CDN).
+FROM node:20-slim AS assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -13,13 +20,15 @@ COPY server ./server
 COPY storage ./storage
 COPY sync_client ./sync_client
 RUN pip install .
+COPY --from=assets /assets/node_modules/echarts/dist /opt/fieldcheck/echarts
 
 RUN useradd --system --create-home --home-dir /var/lib/fieldcheck fieldcheck
 USER fieldcheck
 
 ENV FIELDCHECK_HOST=0.0.0.0 \
     FIELDCHECK_PORT=8000 \
-    FIELDCHECK_DATA_DIR=/var/lib/fieldcheck
+    FIELDCHECK_DATA_DIR=/var/lib/fieldcheck \
+    FIELDCHECK_ECHARTS_DIR=/opt/fieldcheck/echarts
 EXPOSE 8000
 VOLUME ["/var/lib/fieldcheck"]
 

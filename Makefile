@@ -7,17 +7,23 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.fieldcheck-installed
+# The dashboard's chart library (npm package echarts), served locally: no CDN on an air-gapped intranet.
+NODE_STAMP := node_modules/.fieldcheck-installed
 # pytest's own exit code, kept for .ci/run (make itself reports every failure as 2).
 TEST_RC_FILE := $(VENV)/pytest-exit-code
 PYTEST_FLAGS ?= -q -p tests._ci_plugin --durations=15
 
 .PHONY: install serve demo test verify-audit clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(NODE_STAMP)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
 
 install: $(STAMP)
 

@@ -17,6 +17,8 @@ BEGIN, END = "<!-- settings-table:begin -->", "<!-- settings-table:end -->"
 
 
 def _default(value: Any) -> str:
+    if isinstance(value, Path) and value.is_absolute() and value.is_relative_to(README.parent):
+        value = value.relative_to(README.parent)  # the same on every clone
     if isinstance(value, bool):
         return "`true`" if value else "`false`"
     text = str(value)
