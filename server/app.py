@@ -28,6 +28,8 @@ from server.sync.controllers import SyncController
 from server.evidence import service as evidence_service
 from server.evidence.controllers import EvidenceController
 from server.enforcement.controllers import EnforcementController
+from server.spotchecks import service as spotchecks_service
+from server.spotchecks.controllers import SpotCheckController
 from server.errors import FieldcheckError, to_problem
 from server.hazards.controllers import HazardController, LookbackController, RecheckController
 from server.violations.controllers import ViolationController
@@ -52,6 +54,7 @@ CONTROLLERS: list[Any] = [
     LookbackController,
     ViolationController,
     EnforcementController,
+    SpotCheckController,
 ]
 
 _STATUS_CODES = {
@@ -224,4 +227,5 @@ def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = N
     app.state.settings = settings
     app.state.health_checks = health_checks
     evidence_service.install(app, settings)
+    spotchecks_service.install(app, settings)
     return app

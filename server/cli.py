@@ -40,6 +40,7 @@ from server.settings import Settings
 #: Modules that register subcommands with :func:`command` when imported.
 COMMAND_MODULES: list[str] = [
     "server.cli",
+    "server.spotchecks.commands",
     "server.hazards.commands",
 ]
 

@@ -161,6 +161,15 @@ class EnforcementSettings:
 
 
 @dataclass(frozen=True)
+class SpotCheckSettings:
+    """Random spot checks (双随机): how often covert tasks due for release are released."""
+
+    release_interval_s: int = setting(
+        "SPOTCHECK_RELEASE_INTERVAL_S", 60, "检查到期暗访任务并发布的间隔（秒）/ how often due covert tasks are released"
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings, one group per concern."""
 
@@ -173,6 +182,7 @@ class Settings:
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     hazards: HazardSettings = field(default_factory=HazardSettings)
     enforcement: EnforcementSettings = field(default_factory=EnforcementSettings)
+    spotchecks: SpotCheckSettings = field(default_factory=SpotCheckSettings)
 
     @classmethod
     def from_env(cls, environ: typing.Mapping[str, str] | None = None) -> Settings:

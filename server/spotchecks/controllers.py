@@ -1,0 +1,101 @@
+"""HTTP for random spot checks (双随机、一公开)."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, Response, get, post
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from schemas import spotchecks as wire
+from schemas.vocab import Role
+from server import database
+from server.accounts.auth import requires_role
+from server.deps import CurrentActor
+from server.spotchecks import service as spotchecks_service
+
+_READERS = (Role.SUPERVISOR, Role.LEADER, Role.ADMIN)
+
+
+class SpotCheckController(Controller):
+    path = "/api/v1/spot-checks"
+    tags = ["双随机抽查 spot checks"]
+
+    @post("/campaigns", guards=[requires_role(Role.SUPERVISOR)], status_code=HTTP_201_CREATED)
+    async def create_campaign(self, data: JSONBody[wire.CampaignCreate], actor: CurrentActor) -> wire.Campaign:
+        """新建抽查计划：期间、标签（如重点时段）、检查对象筛选与排除、抽查数量或比例、分层、执法人员库、组员人数、暗访或公开。"""
+        async with database.transaction():
+            return await spotchecks_service.create_campaign(actor, data)
+
+    @get("/campaigns", guards=[requires_role(*_READERS)])
+    async def list_campaigns(self, actor: CurrentActor) -> list[wire.Campaign]:
+        """抽查计划列表（不含抽查对象）。"""
+        return await spotchecks_service.list_campaigns(actor)
+
+    @get("/campaigns/{campaign_id:uuid}", guards=[requires_role(*_READERS)])
+    async def get_campaign(self, campaign_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.Campaign:
+        """抽查计划详情（不含抽查对象）。"""
+        return await spotchecks_service.get_campaign(actor, campaign_id)
+
+    @post("/campaigns/{campaign_id:uuid}/draws", guards=[requires_role(Role.SUPERVISOR)], status_code=HTTP_201_CREATED)
+    async def draw(
+        self, campaign_id: FromPath[uuid.UUID], data: JSONBody[wire.DrawRequest], actor: CurrentActor
+    ) -> wire.Draw:
+        """抽取：先把种子哈希、名录快照哈希和算法版本写入审计链并提交，再揭晓结果。重新抽取须填写理由。"""
+        # Two units of work on purpose: the commitment is durable before any result exists.
+        async with database.transaction():
+            committed = await spotchecks_service.commit_draw(actor, campaign_id, data)
+        async with database.transaction():
+            return await spotchecks_service.reveal_draw(actor, committed.id)
+
+    @get("/campaigns/{campaign_id:uuid}/draws", guards=[requires_role(*_READERS)])
+    async def list_draws(self, campaign_id: FromPath[uuid.UUID], actor: CurrentActor) -> list[wire.Draw]:
+        """该计划的全部抽取记录（含被取代的）。"""
+        return await spotchecks_service.list_draws(actor, campaign_id)
+
+    @get("/draws/{draw_id:uuid}", guards=[requires_role(*_READERS)])
+    async def get_draw(self, draw_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.Draw:
+        """一次抽取的承诺与结果摘要；计划负责人可见种子。"""
+        return await spotchecks_service.get_draw(actor, draw_id)
+
+    @post("/draws/{draw_id:uuid}/reveal", guards=[requires_role(Role.SUPERVISOR)], status_code=HTTP_200_OK)
+    async def reveal(self, draw_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.Draw:
+        """揭晓一次已承诺但尚未揭晓的抽取（抽取中断后继续）。"""
+        async with database.transaction():
+            return await spotchecks_service.reveal_draw(actor, draw_id)
+
+    @get("/draws/{draw_id:uuid}/verify", guards=[requires_role(*_READERS)])
+    async def verify(self, draw_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.DrawVerification:
+        """复核：用记录的输入重新运行抽取，逐项比对；不一致时列出差异所在。"""
+        return await spotchecks_service.verify_draw(actor, draw_id)
+
+    @get("/campaigns/{campaign_id:uuid}/tasks", guards=[requires_role(Role.SUPERVISOR)])
+    async def list_tasks(self, campaign_id: FromPath[uuid.UUID], actor: CurrentActor) -> list[wire.SpotCheckTask]:
+        """抽中的检查对象、检查组和日期（仅本计划负责人可见）。"""
+        return await spotchecks_service.list_tasks(actor, campaign_id)
+
+    @get("/campaigns/{campaign_id:uuid}/progress", guards=[requires_role(*_READERS)])
+    async def progress(self, campaign_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.CampaignProgress:
+        """进度：已抽取、已发布、已完成、逾期。"""
+        return await spotchecks_service.progress(actor, campaign_id)
+
+    @get("/campaigns/{campaign_id:uuid}/results", guards=[requires_role(*_READERS)])
+    async def results(self, campaign_id: FromPath[uuid.UUID], actor: CurrentActor) -> list[wire.PublicResult]:
+        """一公开：已完成检查的企业、日期与结果（不含个人信息）。"""
+        return await spotchecks_service.public_results(actor, campaign_id)
+
+    @get("/campaigns/{campaign_id:uuid}/results.csv", guards=[requires_role(*_READERS)], media_type="text/csv")
+    async def results_csv(self, campaign_id: FromPath[uuid.UUID], actor: CurrentActor) -> Response[str]:
+        """一公开结果的 CSV 文件。"""
+        rows = await spotchecks_service.public_results(actor, campaign_id)
+        return Response(
+            spotchecks_service.results_csv(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="spot-check-results-{campaign_id}.csv"'},
+        )
+
+    @get("/my-tasks", guards=[requires_role(Role.INSPECTOR)])
+    async def my_tasks(self, actor: CurrentActor) -> list[wire.AssignedTask]:
+        """本人的抽查任务：暗访任务发布前只显示日期和区县。"""
+        return await spotchecks_service.my_tasks(actor)
