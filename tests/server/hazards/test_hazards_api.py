@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from zoneinfo import ZoneInfo
@@ -331,3 +332,24 @@ async def test_inspectors_cannot_run_escalation(client: httpx.AsyncClient, world
     assert response.status_code == 403
     response = await client.post("/api/v1/hazards/escalate", headers=await world.headers(world.supervisor_id))
     assert response.status_code == 200 and response.json()["escalations"] == 0
+
+
+async def test_concurrent_escalation_runs_apply_each_rung_once(client: httpx.AsyncClient, world: World, settings: Settings):
+    inspection = await world.inspection()
+    inspector = await world.headers(world.inspectors[0])
+    deadline = today() + dt.timedelta(days=1)
+    ids = [
+        uuid.UUID((await client.post("/api/v1/hazards/", json=body(inspection, deadline_date=deadline.isoformat()),
+                                     headers=inspector)).json()["id"])
+        for _ in range(3)
+    ]
+    moment = dt.datetime.combine(deadline + dt.timedelta(days=10), dt.time(9), TZ)
+
+    async def run() -> hz.EscalationRun:
+        async with database.transaction():
+            return await hazards_service.escalate_overdue(settings, now=moment)
+
+    runs = await asyncio.gather(*(run() for _ in range(4)))
+    assert sum(r.escalations for r in runs) == 3 * 2  # two rungs due (day 1 and day 8), per hazard, once
+    assert sum(r.rechecks_created for r in runs) == 3
+    assert await HazardEscalation.count().where(HazardEscalation.hazard.is_in(ids)) == 6
