@@ -33,6 +33,7 @@ from server.spotchecks.controllers import SpotCheckController
 from server.errors import FieldcheckError, to_problem
 from server.hazards.controllers import HazardController, LookbackController, RecheckController
 from server.violations.controllers import ViolationController
+from server.stats.controllers import DashboardController, StatsController
 from server.settings import Settings, use_settings
 
 log = logging.getLogger("fieldcheck")
@@ -55,6 +56,8 @@ CONTROLLERS: list[Any] = [
     ViolationController,
     EnforcementController,
     SpotCheckController,
+    StatsController,
+    DashboardController,
 ]
 
 _STATUS_CODES = {

@@ -170,6 +170,17 @@ class SpotCheckSettings:
 
 
 @dataclass(frozen=True)
+class StatsSettings:
+    """The leader dashboard: where its charting library (npm package ``echarts``) is installed."""
+
+    echarts_dir: Path = setting(
+        "FIELDCHECK_ECHARTS_DIR",
+        Path(__file__).resolve().parent.parent / "node_modules" / "echarts" / "dist",
+        "ECharts 的 dist 目录（npm ci 安装，本地提供，不走 CDN）/ folder holding echarts.min.js",
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings, one group per concern."""
 
@@ -182,6 +193,7 @@ class Settings:
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     hazards: HazardSettings = field(default_factory=HazardSettings)
     enforcement: EnforcementSettings = field(default_factory=EnforcementSettings)
+    stats: StatsSettings = field(default_factory=StatsSettings)
     spotchecks: SpotCheckSettings = field(default_factory=SpotCheckSettings)
 
     @classmethod

@@ -129,3 +129,27 @@ def change_ratio(current: float | None, previous: float | None) -> float | None:
     if current is None or previous is None or previous == 0:
         return None
     return (current - previous) / previous
+
+
+@dataclass(frozen=True)
+class Span:
+    """Any run of whole months ``[start, end)`` (a multi-year trend is one)."""
+
+    start: dt.date
+    end: dt.date
+
+    def start_at(self) -> dt.datetime:
+        return dt.datetime.combine(self.start, dt.time(), TZ)
+
+    def end_at(self) -> dt.datetime:
+        return dt.datetime.combine(self.end, dt.time(), TZ)
+
+
+def trend_spans(period: Period, grain: Grain) -> tuple[Span, Span, list[Period]]:
+    """What a trend of ``period`` split by ``grain`` reads: its own span, the 同比 span before it, the buckets."""
+    buckets = period.subperiods(grain)
+    current = Span(buckets[0].start, buckets[-1].end)
+    earlier = Span(add_months(current.start, -12), current.start) if grain is Grain.YEAR else Span(
+        add_months(current.start, -12), add_months(current.end, -12)
+    )
+    return current, earlier, buckets

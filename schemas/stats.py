@@ -1,0 +1,95 @@
+"""Leader statistics: indicator definitions, figures with 同比, breakdowns and drill-downs (read-only)."""
+
+from __future__ import annotations
+
+import uuid
+
+from schemas.base import Struct
+
+
+class IndicatorDefinition(Struct, kw_only=True):
+    """One indicator and its written 指标口径."""
+
+    key: str
+    name: str
+    unit: str
+    definition: str
+    group: str
+    kind: str  # count | ratio | live
+    dims: list[str] = []
+
+
+class Scope(Struct, kw_only=True):
+    """What a view counts: the period and the filters (a supervisor's department is always set)."""
+
+    period: str
+    period_label: str
+    previous_period: str
+    previous_label: str
+    district: str | None = None
+    sector: str | None = None
+    department_id: uuid.UUID | None = None
+
+
+class Figure(Struct, kw_only=True):
+    """One indicator's value, last year's value for the same period, and the 同比 change (a fraction)."""
+
+    key: str
+    value: float | None = None
+    previous: float | None = None
+    change: float | None = None
+
+
+class Summary(Struct, kw_only=True):
+    scope: Scope
+    figures: list[Figure]
+    generated_at: str
+
+
+class BreakdownRow(Struct, kw_only=True):
+    """The figures of one group (a district, a month, an inspector, …)."""
+
+    group: str | None  # the value to drill into (district code, department id, period key, …); None = 未指定
+    label: str
+    figures: list[Figure]
+
+
+class Breakdown(Struct, kw_only=True):
+    scope: Scope
+    by: str
+    by_label: str
+    rows: list[BreakdownRow]
+
+
+class Dashboard(Struct, kw_only=True):
+    """Everything the dashboard page shows for one scope, computed in one call."""
+
+    summary: Summary
+    trend: Breakdown
+    by_district: Breakdown
+    by_sector: Breakdown
+    by_department: Breakdown
+    by_inspector: Breakdown
+    headline: list[str]
+
+
+class DrillDown(Struct, kw_only=True):
+    """The records behind one figure, one page at a time.
+
+    ``counted`` (ratios and coverage) says for each row whether it is in the
+    numerator; every row is in the denominator.
+    """
+
+    indicator: str
+    title: str
+    scope: Scope
+    by: str | None = None
+    group: str | None = None
+    value: float | None = None
+    distinct_people: int | None = None
+    columns: list[str]
+    rows: list[list[str]]
+    counted: list[bool] | None = None
+    total: int
+    page: int
+    page_size: int

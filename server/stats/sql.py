@@ -1,0 +1,206 @@
+"""SQL text for the statistics, generated from ``definitions`` (pure: strings and parameter lists).
+
+Parameters are numbered ``$n`` (asyncpg). Every builder takes a :class:`Params`
+and returns text that refers to the values it appended.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from server.stats.definitions import INSPECTION, MEASURES, Dim, Measure, Source
+from server.stats.periods import TIMEZONE, Grain, Period, Span
+
+#: Sentinel a drill-down or export uses for "no department recorded".
+NONE_GROUP = "none"
+
+
+class Params:
+    """Collects positional parameters; calling it with a value returns its placeholder."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def __call__(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+@dataclass(frozen=True)
+class Filters:
+    district: str | None = None
+    sector: str | None = None
+    department_id: uuid.UUID | None = None
+
+
+def measures_of(source: Source) -> list[Measure]:
+    return [m for m in MEASURES.values() if m.source is source]
+
+
+def sum_columns(measures: list[Measure]) -> str:
+    return ", ".join(f"SUM(CASE WHEN {m.condition} THEN {m.value} ELSE 0 END)::bigint AS {m.key}" for m in measures)
+
+
+def moment_range(source: Source, periods: list[Period | Span], p: Params) -> str:
+    """Records whose moment falls in any of ``periods``."""
+    parts = []
+    for period in periods:
+        if source.moment_is_date:
+            parts.append(f"({source.moment} >= {p(period.start)} AND {source.moment} < {p(period.end)})")
+        else:
+            parts.append(f"({source.moment} >= {p(period.start_at())} AND {source.moment} < {p(period.end_at())})")
+    return "(" + " OR ".join(parts) + ")"
+
+
+def base_filters(source: Source, filters: Filters, p: Params) -> list[str]:
+    out = []
+    if filters.district:
+        out.append(f"e.district = {p(filters.district)}")
+    if filters.sector:
+        out.append(f"e.sector = {p(filters.sector)}")
+    if filters.department_id:
+        out.append(f"{source.department} = {p(filters.department_id)}")
+    return out
+
+
+def rollup_filters(filters: Filters, p: Params) -> list[str]:
+    out = []
+    if filters.district:
+        out.append(f"district = {p(filters.district)}")
+    if filters.sector:
+        out.append(f"sector = {p(filters.sector)}")
+    if filters.department_id:
+        out.append(f"department_id = {p(filters.department_id)}")
+    return out
+
+
+def base_group(source: Source, dim: Dim | None, grain: Grain) -> str | None:
+    """The group expression over a base source; None when the source cannot be split so."""
+    if dim is None:
+        return "NULL::text"
+    if dim is Dim.PERIOD:
+        return f"date_trunc('{grain}', {source.month_sql()})::date::text"
+    if dim is Dim.DISTRICT:
+        return "e.district"
+    if dim is Dim.SECTOR:
+        return "e.sector"
+    if dim is Dim.DEPARTMENT:
+        return f"{source.department}::text"
+    return f"{source.inspector}::text" if source.inspector else None
+
+
+def rollup_group(dim: Dim | None, grain: Grain) -> str:
+    if dim is None:
+        return "NULL::text"
+    if dim is Dim.PERIOD:
+        return f"date_trunc('{grain}', month)::date::text"
+    if dim is Dim.DEPARTMENT:
+        return "department_id::text"
+    if dim is Dim.INSPECTOR:
+        return "inspector_id::text"
+    return str(dim)
+
+
+def from_clause(source: Source, dim: Dim | None) -> str:
+    """The source's joins, plus the inspector attribution when splitting by inspector."""
+    if dim is Dim.INSPECTOR and source.inspector_join:
+        return f"{source.from_sql} {source.inspector_join}"
+    return source.from_sql
+
+
+def current_flag(source: Source, current: Period | Span, p: Params) -> str:
+    if source.moment_is_date:
+        return f"({source.moment} >= {p(current.start)})"
+    return f"({source.moment} >= {p(current.start_at())})"
+
+
+def base_aggregate(
+    source: Source, current: Period | Span, previous: Period | Span, filters: Filters, dim: Dim | None, grain: Grain, p: Params
+) -> str | None:
+    """The naive count: one GROUP BY over the base tables for this period and last year's."""
+    group = base_group(source, dim, grain)
+    if group is None:
+        return None
+    where = [source.where, moment_range(source, [previous, current], p), *base_filters(source, filters, p)]
+    return (
+        f"SELECT {current_flag(source, current, p)} AS cur, {group} AS grp, {sum_columns(measures_of(source))} "
+        f"FROM {from_clause(source, dim)} WHERE {' AND '.join(where)} GROUP BY 1, 2"
+    )
+
+
+def rollup_aggregate(
+    current: Period | Span, previous: Period | Span, filters: Filters, dim: Dim | None, grain: Grain, p: Params
+) -> str:
+    """The same sums from the monthly rollup (the inspector table when splitting by inspector)."""
+    table = "stats_inspector_monthly" if dim is Dim.INSPECTOR else "stats_monthly"
+    sums = ", ".join(f"SUM({key})::bigint AS {key}" for key in MEASURES)
+    where = [
+        f"((month >= {p(previous.start)} AND month < {p(previous.end)}) OR "
+        f"(month >= {p(current.start)} AND month < {p(current.end)}))",
+        *rollup_filters(filters, p),
+    ]
+    return (
+        f"SELECT (month >= {p(current.start)}) AS cur, {rollup_group(dim, grain)} AS grp, {sums} "
+        f"FROM {table} WHERE {' AND '.join(where)} GROUP BY 1, 2"
+    )
+
+
+def month_range(month: dt.date | None, source: Source, p: Params) -> str:
+    if month is None:
+        return "TRUE"
+    return moment_range(source, [Period(month, Grain.MONTH)], p)
+
+
+def rollup_insert(source: Source, month: dt.date | None, p: Params) -> str:
+    """Recount ``source`` into ``stats_monthly`` for one month (or all months when ``month`` is None)."""
+    measures = measures_of(source)
+    columns = ", ".join(m.key for m in measures)
+    return (
+        f"INSERT INTO stats_monthly (source, month, district, sector, department_id, {columns}) "
+        f"SELECT '{source.key}', {source.month_sql()}, e.district, e.sector, {source.department}, {sum_columns(measures)} "
+        f"FROM {source.from_sql} WHERE {source.where} AND {month_range(month, source, p)} GROUP BY 2, 3, 4, 5"
+    )
+
+
+def inspector_rollup_insert(source: Source, month: dt.date | None, p: Params) -> str | None:
+    if source.inspector is None:
+        return None
+    measures = measures_of(source)
+    columns = ", ".join(m.key for m in measures)
+    return (
+        f"INSERT INTO stats_inspector_monthly (source, month, inspector_id, district, sector, department_id, {columns}) "
+        f"SELECT '{source.key}', {source.month_sql()}, {source.inspector}, e.district, e.sector, {source.department}, "
+        f"{sum_columns(measures)} FROM {from_clause(source, Dim.INSPECTOR)} "
+        f"WHERE {source.where} AND {month_range(month, source, p)} GROUP BY 2, 3, 4, 5, 6"
+    )
+
+
+def coverage_insert(grain: Grain, period: Period | None, p: Params) -> str:
+    """Distinct inspected enterprises for one period (or every period of ``grain``), over the CUBE of dims."""
+    bucket = f"date_trunc('{grain}', {INSPECTION.month_sql()})::date"
+    where = [INSPECTION.where]
+    if period is not None:
+        where.append(moment_range(INSPECTION, [period], p))
+    return (
+        "INSERT INTO stats_coverage (grain, period_start, grouping, district, sector, department_id, "
+        "enterprises, enterprises_in_registry) "
+        f"SELECT '{grain}', {bucket}, GROUPING(e.district, e.sector, i.department), e.district, e.sector, i.department, "
+        "COUNT(DISTINCT i.enterprise), COUNT(DISTINCT i.enterprise) FILTER (WHERE e.operating_status <> 'closed') "
+        f"FROM {INSPECTION.from_sql} WHERE {' AND '.join(where)} "
+        f"GROUP BY {bucket}, CUBE (e.district, e.sector, i.department)"
+    )
+
+
+def coverage_grouping(filters: Filters, dim: Dim | None) -> int:
+    """The GROUPING() bits of the cube row that answers these filters split by ``dim``."""
+    keep_district = bool(filters.district) or dim is Dim.DISTRICT
+    keep_sector = bool(filters.sector) or dim is Dim.SECTOR
+    keep_department = bool(filters.department_id) or dim is Dim.DEPARTMENT
+    return (0 if keep_district else 4) | (0 if keep_sector else 2) | (0 if keep_department else 1)
+
+
+def local_day(ts: str) -> str:
+    return f"(({ts}) AT TIME ZONE '{TIMEZONE}')::date"

@@ -1,0 +1,261 @@
+"""Every indicator against a hand count of the fixture city, the naive recount, and its drill-down rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from schemas.vocab import Role
+from server.accounts.policy import Actor
+from server.stats import service as stats_service
+from server.stats.definitions import INDICATORS, MEASURES, Dim, Kind
+from server.stats.periods import Grain
+from tests.server.stats.conftest import City, at
+
+#: 2025, whole city, counted by hand from conftest.build_city.
+HAND: dict[str, float] = {
+    "enterprises_inspected": 3,  # E1, E3, E4 (E2 only in 2024 and in progress)
+    "registry_enterprises": 4,  # E4 is closed
+    "coverage_rate": 50.0,  # E1, E3 of E1, E2, E3, E5
+    "checks": 5,  # I1 I2 I3 I4 I7
+    "checks_routine": 1,
+    "checks_spot_check": 1,
+    "checks_covert": 1,
+    "checks_recheck": 1,
+    "checks_campaign": 0,
+    "checks_enforcement": 1,
+    "hazards_found": 4,
+    "hazards_general": 2,
+    "hazards_major": 2,
+    "hazards_rectified": 2,
+    "rectification_rate": 50.0,
+    "hazards_rectified_on_time": 1,  # H1; H2 closed after its deadline
+    "on_time_rate": 25.0,
+    "hazards_overdue": 1,  # H3; H4's deadline is in the future
+    "major_listed": 2,
+    "major_closed": 1,
+    "major_open": 1,
+    "major_clearance_rate": 50.0,
+    "violations": 4,
+    "violations_illegal_command": 1,
+    "violations_illegal_operation": 2,
+    "violations_labor_discipline": 1,
+    "repeat_offenders": 1,  # P1 at E1 and at E3
+    "actions": 3,  # the proposed fine is not counted
+    "actions_rectify_order": 0,
+    "actions_fine": 1,
+    "actions_suspension": 1,
+    "actions_closure_request": 0,
+    "actions_judicial_transfer": 1,
+    "actions_admonition": 0,
+    "actions_public_notice": 0,
+    "fines_yuan": 50000,
+    "rechecks_done": 3,
+    "rechecks_passed": 2,
+    "recheck_pass_rate": 2 / 3 * 100,
+    "spot_tasks": 3,  # the cancelled task is not planned work
+    "spot_tasks_done": 2,
+    "spot_completion_rate": 2 / 3 * 100,
+    "spot_tasks_covert": 2,
+    "items_checked": 3,  # not_applicable is not checked; I5 is not submitted
+    "items_failed": 2,
+    "item_fail_rate": 2 / 3 * 100,
+    "per_thousand_hazards": 800.0,
+    "per_thousand_major": 400.0,
+    "per_thousand_violations": 800.0,
+}
+
+#: Ratios: the rows a drill-down lists (the denominator) and how many of them are in the numerator.
+RATIO_ROWS = {
+    "coverage_rate": (4, 2),
+    "rectification_rate": (4, 2),
+    "on_time_rate": (4, 1),
+    "major_clearance_rate": (2, 1),
+    "recheck_pass_rate": (3, 2),
+    "spot_completion_rate": (3, 2),
+    "item_fail_rate": (3, 2),
+}
+#: 每千家次: the drill-down lists the numerator's records.
+PER_THOUSAND_ROWS = {"per_thousand_hazards": 4, "per_thousand_major": 2, "per_thousand_violations": 4}
+
+LEADER = Actor(user_id=None, role=Role.LEADER)
+
+
+def test_every_indicator_has_a_hand_count() -> None:
+    assert set(HAND) == set(INDICATORS)
+    assert all(INDICATORS[k].definition for k in INDICATORS)
+
+
+def _figure(body: dict, key: str) -> float | None:
+    return next(f.get("value") for f in body["figures"] if f["key"] == key)
+
+
+@pytest.mark.parametrize("key", sorted(HAND))
+async def test_indicator_matches_hand_count_and_drilldown(city: City, key: str) -> None:
+    response = await city.get("L", "summary", period="2025")
+    assert response.status_code == 200, response.text
+    assert _figure(response.json(), key) == pytest.approx(HAND[key])
+
+    naive = await stats_service.summary(LEADER, stats_service.query_from("2025"), backend="base")
+    assert next(f.value for f in naive.figures if f.key == key) == pytest.approx(HAND[key])
+
+    drill = await city.get("L", "drilldown", period="2025", indicator=key, page_size=500)
+    assert drill.status_code == 200, drill.text
+    body = drill.json()
+    assert len(body["rows"]) == body["total"]
+    assert all(len(row) == len(body["columns"]) for row in body["rows"])
+    indicator = INDICATORS[key]
+    if key in RATIO_ROWS:
+        denominator, numerator = RATIO_ROWS[key]
+        assert body["total"] == denominator
+        assert sum(body["counted"]) == numerator
+        assert numerator / denominator * INDICATORS[key].scale == pytest.approx(HAND[key])
+    elif key in PER_THOUSAND_ROWS:
+        assert body["total"] == PER_THOUSAND_ROWS[key]
+        assert body["total"] / HAND["checks"] * 1000 == pytest.approx(HAND[key])
+    elif key == "repeat_offenders":
+        assert body["distinct_people"] == HAND[key]
+        assert body["total"] == 2  # P1's two records
+    elif key == "fines_yuan":
+        column = body["columns"].index("罚款金额（元）")
+        assert sum(int(r[column]) for r in body["rows"]) == HAND[key]
+    else:
+        assert indicator.kind in (Kind.COUNT, Kind.LIVE)
+        assert body["total"] == HAND[key]
+
+
+async def test_drilldown_rows_read_in_chinese(city: City) -> None:
+    body = (await city.get("L", "drilldown", period="2025", indicator="hazards_major")).json()
+    assert body["columns"][:3] == ["隐患编号", "发现时间", "企业名称"]
+    levels = {row[body["columns"].index("隐患等级")] for row in body["rows"]}
+    districts = {row[body["columns"].index("区县")] for row in body["rows"]}
+    assert levels == {"重大隐患"} and districts == {"沙坡头区", "中宁县"}
+    assert body["title"] == "发现重大隐患数（2025年）"
+
+
+async def test_drilldown_pages(city: City) -> None:
+    first = (await city.get("L", "drilldown", period="2025", indicator="checks", page_size=2)).json()
+    second = (await city.get("L", "drilldown", period="2025", indicator="checks", page_size=2, page=3)).json()
+    assert first["total"] == 5 and len(first["rows"]) == 2 and len(second["rows"]) == 1
+    assert first["rows"][0][0] == str(city.inspections["I1"])  # ordered by time
+
+
+async def test_year_on_year(city: City) -> None:
+    body = (await city.get("L", "summary", period="2025")).json()
+    checks = next(f for f in body["figures"] if f["key"] == "checks")
+    assert (checks["value"], checks["previous"], checks["change"]) == (5, 1, 4.0)
+    rect = next(f for f in body["figures"] if f["key"] == "rectification_rate")
+    assert rect["previous"] == 100.0 and rect["change"] == pytest.approx(-0.5)
+    assert body["scope"]["previous_label"] == "2024年"
+
+
+async def test_beijing_midnight_decides_the_quarter(city: City) -> None:
+    q1 = (await city.get("L", "summary", period="2025-Q1")).json()
+    q2 = (await city.get("L", "summary", period="2025-Q2")).json()
+    assert _figure(q1, "checks") == 1 and _figure(q2, "checks") == 3  # I2 at 00:30 on 1 April counts in Q2
+    assert _figure(q2, "checks_covert") == 1
+    april = (await city.get("L", "summary", period="2025-04")).json()
+    assert _figure(april, "checks") == 1 and april["scope"]["period_label"] == "2025年4月"
+
+
+def _row(body: dict, group: str) -> dict[str, float | None]:
+    row = next(r for r in body["rows"] if r["group"] == group)
+    return {f["key"]: f.get("value") for f in row["figures"]}
+
+
+async def test_breakdown_by_district_sector_department_inspector(city: City) -> None:
+    district = (await city.get("L", "breakdown", by="district", period="2025")).json()
+    assert [r["label"] for r in district["rows"]] == ["沙坡头区", "中宁县", "海原县"]
+    assert _row(district, "shapotou")["checks"] == 2 and _row(district, "zhongning")["checks"] == 2
+    assert _row(district, "shapotou")["registry_enterprises"] == 2
+    assert _row(district, "shapotou")["coverage_rate"] == 50.0  # E1 of E1, E2
+    assert _row(district, "zhongning")["coverage_rate"] == 50.0  # E3 of E3, E5
+    assert _row(district, "haiyuan")["coverage_rate"] is None  # no enterprise in the registry
+    assert _row(district, "shapotou")["violations"] == 2
+
+    sector = (await city.get("L", "breakdown", by="sector", period="2025")).json()
+    assert _row(sector, "metallurgy")["hazards_major"] == 1 and _row(sector, "coal_mining")["checks"] == 0
+
+    department = (await city.get("L", "breakdown", by="department", period="2025")).json()
+    d1, d2 = str(city.departments["D1"]), str(city.departments["D2"])
+    assert _row(department, d1)["checks"] == 3 and _row(department, d2)["checks"] == 2
+    assert _row(department, d1)["violations"] == 2  # V4 has no inspection: the recorder's department
+    assert _row(department, d1)["enterprises_inspected"] == 2  # E1, E4
+
+    inspector = (await city.get("L", "breakdown", by="inspector", period="2025")).json()
+    a, b, c = (str(city.users[k]) for k in "ABC")
+    assert _row(inspector, a)["checks"] == 3  # I1, I2, I4 as a team member
+    assert _row(inspector, b)["checks"] == 1 and _row(inspector, c)["checks"] == 2
+    assert _row(inspector, c)["hazards_found"] == 2 and _row(inspector, c)["hazards_overdue"] == 1
+    assert _row(inspector, a)["coverage_rate"] is None  # not split by inspector
+    drill = (await city.get("L", "drilldown", period="2025", indicator="checks", by="inspector", group=a)).json()
+    assert drill["total"] == 3
+
+
+async def test_trend_by_month_quarter_and_year(city: City) -> None:
+    months = (await city.get("L", "breakdown", by="period", period="2025", grain="month")).json()
+    assert [r["group"] for r in months["rows"]][:3] == ["2025-01", "2025-02", "2025-03"]
+    march = next(r for r in months["rows"] if r["group"] == "2025-03")
+    checks = next(f for f in march["figures"] if f["key"] == "checks")
+    assert (checks["value"], checks["previous"]) == (1, 1)  # I1 vs I6 in March 2024
+    quarters = (await city.get("L", "breakdown", by="period", period="2025", grain="quarter")).json()
+    assert [_row(quarters, f"2025-Q{q}")["checks"] for q in (1, 2, 3, 4)] == [1, 3, 1, 0]
+    assert _row(quarters, "2025-Q2")["enterprises_inspected"] == 3
+    years = (await city.get("L", "breakdown", by="period", period="2025", grain="year")).json()
+    assert [r["group"] for r in years["rows"]] == ["2021", "2022", "2023", "2024", "2025"]
+    assert _row(years, "2024")["checks"] == 1 and _row(years, "2025")["checks"] == 5
+    drill = (await city.get("L", "drilldown", period="2025", indicator="checks", by="period", group="2025-Q2")).json()
+    assert drill["total"] == 3
+
+
+@pytest.mark.parametrize("by", [None, *Dim])
+async def test_rollup_equals_naive_recount(city: City, by: Dim | None) -> None:
+    for period in ("2025", "2025-Q2", "2024-03"):
+        query = stats_service.query_from(period)
+        if by is None:
+            fast = await stats_service.summary(LEADER, query)
+            slow = await stats_service.summary(LEADER, query, backend="base")
+            assert fast.figures == slow.figures
+        else:
+            fast_b = await stats_service.breakdown(LEADER, query, by, grain=Grain.QUARTER)
+            slow_b = await stats_service.breakdown(LEADER, query, by, grain=Grain.QUARTER, backend="base")
+            assert [(r.group, r.figures) for r in fast_b.rows] == [(r.group, r.figures) for r in slow_b.rows]
+
+
+async def test_filters_narrow_every_view(city: City) -> None:
+    body = (await city.get("L", "summary", period="2025", district="zhongning")).json()
+    assert _figure(body, "checks") == 2 and _figure(body, "registry_enterprises") == 2
+    assert _figure(body, "repeat_offenders") == 0  # P1's second record is in shapotou
+    body = (await city.get("L", "summary", period="2025", sector="hazardous_chemicals")).json()
+    assert _figure(body, "checks") == 2 and _figure(body, "fines_yuan") == 50000
+    drill = (await city.get("L", "drilldown", period="2025", indicator="violations", district="zhongning")).json()
+    assert drill["total"] == 2
+
+
+async def test_figures_include_new_records_at_once(city: City) -> None:
+    """Freshness: a write queues its month; the next read recounts it (no job, no delay)."""
+    before = (await city.get("L", "summary", period="2025")).json()
+    await city.add_inspection("I8", "E5", "campaign", "D2", at("2025-11-02"), ["C"])
+    await city.add_hazard("H6", "I8", "E5", "major", at("2025-11-02"), dt.date(2025, 11, 5), listed=True, by="C")
+    after = (await city.get("L", "summary", period="2025")).json()
+    assert _figure(after, "checks") == _figure(before, "checks") + 1
+    assert _figure(after, "enterprises_inspected") == 4 and _figure(after, "coverage_rate") == 75.0
+    assert _figure(after, "hazards_overdue") == 2 and _figure(after, "major_listed") == 3
+
+    # A closure (an UPDATE of an old month) is recounted too.
+    from server.hazards.tables import Hazard
+
+    await Hazard.update({Hazard.status: "closed", Hazard.closed_at: at("2025-05-19")}).where(
+        Hazard.id == city.hazards["H3"]
+    )
+    closed = (await city.get("L", "summary", period="2025")).json()
+    assert _figure(closed, "major_closed") == 2 and _figure(closed, "hazards_overdue") == 1
+    assert _figure(closed, "hazards_rectified_on_time") == 2
+    # …and moving an enterprise to another district recounts everything.
+    from server.registry.tables import Enterprise
+
+    await Enterprise.update({Enterprise.district: "haiyuan"}).where(Enterprise.id == city.enterprises["E1"])
+    moved = (await city.get("L", "breakdown", by="district", period="2025")).json()
+    assert _row(moved, "haiyuan")["checks"] == 3 and _row(moved, "shapotou")["checks"] == 0
+    assert set(MEASURES) <= {f["key"] for f in closed["figures"]} | {"fines_yuan"}
