@@ -85,6 +85,11 @@ async def target_traces(enterprise_id: uuid.UUID) -> list[bytes]:
 
 @pytest.fixture
 async def world(client: httpx.AsyncClient) -> World:
+    return await make_world(client)
+
+
+async def make_world(client: httpx.AsyncClient) -> World:
+    """One department: a supervisor, four certified officers, six 危化 enterprises and their checklist."""
     department = await make_department()
     supervisor_id = await make_user(Role.SUPERVISOR, department_id=department)
     inspectors = [await make_user(Role.INSPECTOR, department_id=department, districts=[District.SHAPOTOU]) for _ in range(4)]

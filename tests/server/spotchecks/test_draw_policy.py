@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import uuid
 from collections import Counter
 
@@ -419,3 +420,47 @@ def test_inspectors_are_drawn_uniformly() -> None:
         counts.update(m for t in policy.draw(snapshot, seed).tasks for m in t.team)
     expected = {p.id: runs * 2 / 20 for p in snapshot.inspectors}
     assert chi_square(counts, expected) < CHI2_19_999
+
+
+# --- the docstring is the specification ---------------------------------------
+
+
+def test_an_independent_reading_of_the_specification_gives_the_same_draw() -> None:
+    """Steps 5–8 re-implemented from the module docstring alone, with hashlib/hmac only."""
+    import hmac
+
+    snapshot = fixed_pool(12, inspectors_count=6, sample_size=4)
+    seed = hashlib.sha256(b"spec").digest()
+
+    def r(*parts: str) -> bytes:
+        return hmac.new(seed, "\x1f".join(parts).encode(), hashlib.sha256).digest()
+
+    ranked = sorted(snapshot.enterprises, key=lambda e: (r("target", e.id), e.id))
+    targets = [e.id for e in ranked[:4]]
+    load = {p.id: 0 for p in snapshot.inspectors}
+    teams = []
+    for target in targets:
+        order = sorted(load, key=lambda i: (load[i], r("inspector", target, i)))
+        team = order[:2]
+        for member in team:
+            load[member] += 1
+        teams.append(tuple(team))
+    days = [AS_OF + dt.timedelta(days=n) for n in range(31) if (AS_OF + dt.timedelta(days=n)).isoweekday() <= 5]
+    busy: Counter[tuple[str, dt.date]] = Counter()
+    per_day: Counter[dt.date] = Counter()
+    dates = []
+    for target, team in zip(targets, teams):
+        day = min(days, key=lambda d: (sum(busy[(m, d)] for m in team), per_day[d], r("date", target, d.isoformat())))
+        busy.update((m, day) for m in team)
+        per_day[day] += 1
+        dates.append(day)
+    release = [dt.datetime.combine(d, dt.time(7), tzinfo=dt.timezone(dt.timedelta(hours=8))) for d in dates]
+
+    result = policy.draw(snapshot, seed)
+    assert [t.enterprise_id for t in result.tasks] == targets
+    assert [t.team for t in result.tasks] == teams
+    assert [t.planned_date for t in result.tasks] == dates
+    assert [t.release_at for t in result.tasks] == release
+    assert result.pool_hash == hashlib.sha256(
+        json.dumps(msgspec.to_builtins(snapshot), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).hexdigest()
