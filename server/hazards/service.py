@@ -25,6 +25,7 @@ from schemas.enforcement import ActionOrigin
 from schemas.hazards import EscalationStep, RecheckReason, RecheckStatus
 from schemas.problems import ErrorCode
 from schemas.vocab import EnforcementKind, HazardLevel, HazardStatus, InspectionStatus, Role
+from schemas import sync as sync_wire
 from server import database
 from server.accounts.policy import SYSTEM, Actor, may_manage_department
 from server.accounts.tables import User
@@ -36,7 +37,6 @@ from server.hazards import policy
 from server.hazards.tables import Hazard, HazardEscalation, LookbackCampaign, Recheck, RecheckAssignee
 from server.inspections.tables import Inspection, InspectionInspector
 from server.registry.tables import ConflictOfInterest, Enterprise
-from schemas import sync as sync_wire
 from server.settings import Settings, get_settings
 from server.sync import scopes
 from server.sync import service as sync_service
@@ -259,26 +259,32 @@ async def _one(hazard_id: uuid.UUID, settings: Settings, now: dt.datetime | None
 # --- publishing to phones -------------------------------------------------------
 
 
-async def _recheckers(hazard_id: uuid.UUID) -> set[uuid.UUID]:
-    """Everyone ever assigned to recheck the hazard: their phones hold it and must see how it ends."""
-    rows = await RecheckAssignee.select(RecheckAssignee.user).where(RecheckAssignee.recheck.hazard == hazard_id)
-    return {r["user"] for r in rows}
+async def sync_scopes(actor: Actor) -> set[str]:
+    """Scope keys an inspector's phone receives for rechecks: each pending task, its hazard and enterprise."""
+    if actor.role != Role.INSPECTOR or actor.user_id is None:
+        return set()
+    rows = await Recheck.select(Recheck.id, Recheck.hazard, Recheck.enterprise).where(
+        Recheck.id.is_in(RecheckAssignee.select(RecheckAssignee.recheck).where(RecheckAssignee.user == actor.user_id))
+        & (Recheck.status == RecheckStatus.PENDING)
+    )
+    keys: set[str] = set()
+    for row in rows:
+        keys.update((scopes.recheck(row["id"]), scopes.hazard(row["hazard"]), scopes.enterprise(row["enterprise"])))
+    return keys
 
 
 async def _publish_hazard(hazard_id: uuid.UUID, settings: Settings, now: dt.datetime) -> wire.Hazard:
-    """Send the hazard to its inspection's team, its own scope and the inspectors rechecking it."""
+    """Send the hazard to its inspection's team and to the inspectors rechecking it (``hazard:`` scope)."""
     record = await _one(hazard_id, settings, now)
     keys = [scopes.inspection(record.inspection_id), scopes.hazard(record.id)]
-    keys += [scopes.user(u) for u in sorted(await _recheckers(hazard_id), key=str)]
     await sync_service.publish(ENTITY, record.id, record, scope=keys)
     return record
 
 
 async def _publish_recheck(recheck_id: uuid.UUID) -> wire.Recheck:
-    """Send a recheck task to each assignee's phone (``user:`` scope) and the task's own scope."""
+    """Send a recheck task to its assignees' phones (``recheck:`` scope, in their set while it is pending)."""
     record = await get_recheck_record(recheck_id)
-    keys = [scopes.recheck(record.id), *(scopes.user(u) for u in record.assignee_ids)]
-    await sync_service.publish(RECHECK_ENTITY, record.id, record, scope=keys)
+    await sync_service.publish(RECHECK_ENTITY, record.id, record, scope=scopes.recheck(record.id))
     return record
 
 

@@ -40,9 +40,15 @@ async def _inspections(actor: Actor) -> Iterable[str]:
     return await inspections_service.sync_scopes(actor)
 
 
+async def _rechecks(actor: Actor) -> Iterable[str]:
+    from server.hazards import service as hazards_service
+
+    return await hazards_service.sync_scopes(actor)
+
+
 #: Functions giving the scope keys a user's phone receives. A domain that needs
 #: more (e.g. rechecks: ``hazard:``/``recheck:`` keys of the assignee) appends one.
-PROVIDERS: list[Callable[[Actor], Awaitable[Iterable[str]]]] = [_personal, _inspections]
+PROVIDERS: list[Callable[[Actor], Awaitable[Iterable[str]]]] = [_personal, _inspections, _rechecks]
 
 
 async def scopes_for(actor: Actor) -> set[str]:

@@ -21,6 +21,7 @@ from server.enforcement.tables import EnforcementAction
 from server.hazards import service as hazards_service
 from server.hazards.tables import Hazard, HazardEscalation, Recheck
 from server.settings import Settings
+from server.sync import scopes
 from tests.server.hazards.factories import World, five_in_place, make_phone
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -162,9 +163,13 @@ async def test_offline_loop_closes_only_through_a_recheck_by_other_inspectors(cl
 
     # The task reaches the rechecker's phone through sync, with the hazard.
     rechecker = await make_phone(client, world.inspectors[2])
-    replica, _ = await rechecker.pull_all()
+    replica, cursors = await rechecker.pull_all()
     assert ("recheck", str(recheck_id)) in replica and ("hazard", str(hazard_id)) in replica
     assert replica[("recheck", str(recheck_id))]["status"] == "pending"
+    assert replica[("hazard", str(hazard_id))]["status"] == "rectification_reported"
+    # A finder's phone does not receive the task.
+    finder_replica, _ = await phone.pull_all()
+    assert ("recheck", str(recheck_id)) not in finder_replica
 
     # A finder may not report the recheck; an assignee may.
     refused = await phone.push([hz.ReportRecheck(seq=phone.seq(), recheck_id=recheck_id, result=hz.RecheckResult(passed=True))])
@@ -178,8 +183,9 @@ async def test_offline_loop_closes_only_through_a_recheck_by_other_inspectors(cl
     assert await audit_actions(hazard_id) == [
         "hazard.open", "hazard.report_rectification", "hazard.recheck", "hazard.close",
     ]
-    replica, _ = await rechecker.pull_all()
-    assert replica[("hazard", str(hazard_id))]["status"] == "closed"
+    # Done: the task leaves the rechecker's phone with its hazard.
+    page = await rechecker.pull(cursors)
+    assert scopes.recheck(recheck_id) in page.dropped_scopes and scopes.hazard(hazard_id) in page.dropped_scopes
 
 
 async def test_major_hazard_waits_for_supervisor_after_passed_recheck(client: httpx.AsyncClient, world: World, settings: Settings):
