@@ -393,3 +393,29 @@ async def test_inspectors_and_leaders_cannot_run_or_read_draws(world: World) -> 
         assert response.status_code == 403
     assert (await world.client.get(f"{BASE}/campaigns", headers=inspector)).status_code == 403
     assert (await world.client.get(f"{BASE}/my-tasks", headers=world.supervisor)).status_code == 403
+
+
+async def test_the_server_releases_due_tasks_by_itself(world: World, app, settings) -> None:
+    import dataclasses
+
+    from server.app import create_app
+    from server.settings import SpotCheckSettings, use_settings
+
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+    campaign = await world.campaign(period_start=today, period_end=today, rules={"sample_size": 2, "release_time": "00:00"})
+    await world.draw(campaign["id"])
+    assert {t["status"] for t in await world.tasks(campaign["id"])} == {"drawn"}
+
+    server = create_app(dataclasses.replace(settings, spotchecks=SpotCheckSettings(release_interval_s=1)))
+    try:
+        for hook in server.on_startup:
+            await hook()
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            if {t["status"] for t in await world.tasks(campaign["id"])} == {"released"}:
+                break
+        assert {t["status"] for t in await world.tasks(campaign["id"])} == {"released"}
+    finally:
+        for hook in server.on_shutdown:
+            await hook()
+        use_settings(app.state.settings)
