@@ -36,7 +36,8 @@ from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflic
 from server.hazards import policy
 from server.hazards.tables import Hazard, HazardEscalation, LookbackCampaign, Recheck, RecheckAssignee
 from server.inspections.tables import Inspection, InspectionInspector
-from server.registry.tables import ConflictOfInterest, Enterprise
+from server.registry import service as registry_service
+from server.registry.tables import Enterprise
 from server.settings import Settings, get_settings
 from server.sync import scopes
 from server.sync import service as sync_service
@@ -517,12 +518,7 @@ async def _recheck_pool(hazard: dict[str, Any]) -> tuple[list[uuid.UUID], set[uu
     """Active inspectors covering the enterprise's district (minus 回避), and the finders."""
     enterprise = await Enterprise.select(Enterprise.district).where(Enterprise.id == hazard["enterprise"]).first()
     district = enterprise["district"] if enterprise else None
-    conflicted = {
-        r["user"]
-        for r in await ConflictOfInterest.select(ConflictOfInterest.user).where(
-            (ConflictOfInterest.enterprise == hazard["enterprise"]) & ConflictOfInterest.revoked_at.is_null()
-        )
-    }
+    conflicted = await registry_service.conflicted_user_ids(hazard["enterprise"])
     inspectors = await User.select(User.id, User.districts, User.department).where(
         (User.role == Role.INSPECTOR) & (User.active == True)  # noqa: E712 (SQL comparison)
     )

@@ -12,16 +12,18 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from piccolo.query.functions.aggregate import Count
+
 from schemas import violations as wire
 from schemas.problems import ErrorCode
 from schemas.vocab import InspectionStatus, Role, ViolationType
+from schemas import sync as sync_wire
 from server import database
 from server.accounts.policy import Actor, may_manage_department
 from server.audit import service as audit_service
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
 from server.hazards import service as hazards_service
 from server.inspections.tables import Inspection, InspectionInspector
-from schemas import sync as sync_wire
 from server.settings import Settings, get_settings
 from server.sync import scopes
 from server.sync import service as sync_service
@@ -240,6 +242,15 @@ async def repeat_offenders(
     """
     if actor.role not in (Role.SUPERVISOR, Role.LEADER, Role.ADMIN):
         raise PermissionDenied("当前角色不能查询重复违章人员", "this role does not query repeat offenders")
+    window = ViolationRecord.recorded_at >= since if since is not None else None
+    counted = ViolationRecord.select(ViolationRecord.id_number_hash, Count(ViolationRecord.id, alias="n")).group_by(
+        ViolationRecord.id_number_hash
+    )
+    if window is not None:
+        counted = counted.where(window)
+    keys = [r["id_number_hash"] for r in await counted if r["n"] >= min_records]
+    if not keys:
+        return []
     query = ViolationRecord.select(
         ViolationRecord.id_number_hash,
         ViolationRecord.person_name,
@@ -249,9 +260,9 @@ async def repeat_offenders(
         ViolationRecord.certificate_required,
         ViolationRecord.certificate_held,
         ViolationRecord.recorded_at,
-    )
-    if since is not None:
-        query = query.where(ViolationRecord.recorded_at >= since)
+    ).where(ViolationRecord.id_number_hash.is_in(keys))
+    if window is not None:
+        query = query.where(window)
     people: dict[str, list[dict[str, Any]]] = {}
     for row in await query.order_by(ViolationRecord.recorded_at):
         people.setdefault(row["id_number_hash"], []).append(row)

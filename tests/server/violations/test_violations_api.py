@@ -119,6 +119,9 @@ async def test_same_person_at_two_enterprises_offline_is_one_repeat_offender(cli
     across = (await client.get("/api/v1/violations/repeat-offenders?min_enterprises=2",
                                headers=await world.headers(world.leader_id))).json()
     assert [p["person_key"] for p in across] == [person["person_key"]]
+    later = await client.get("/api/v1/violations/repeat-offenders", params={"since": "2023-06-02T00:00:00+08:00"},
+                             headers=supervisor)
+    assert later.status_code == 200 and later.json() == []  # both records fall before the window
     history = (await client.get(f"/api/v1/violations/?person_key={person['person_key']}", headers=supervisor)).json()
     assert len(history) == 2
     assert (await client.get("/api/v1/violations/repeat-offenders",
