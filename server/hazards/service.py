@@ -108,7 +108,7 @@ async def check_may_record(actor: Actor, inspection: dict[str, Any]) -> None:
         if not may_manage_department(actor, inspection["department"]):
             raise PermissionDenied("只能处理本科室的检查", "not your department's inspection", field="inspection_id")
     else:
-        raise PermissionDenied("当前角色不能记录隐患", "this role does not record hazards")
+        raise PermissionDenied("当前角色不能记录检查发现", "this role does not record findings")
 
 
 async def _check_may_see(actor: Actor, hazard: dict[str, Any]) -> None:
@@ -647,12 +647,15 @@ async def record_recheck(
 ) -> wire.Recheck:
     """An assigned inspector records the result: passed closes (a major hazard waits for 摘牌), failed escalates."""
     now = _now(now)
+    found = await Recheck.select(Recheck.hazard).where(Recheck.id == recheck_id).first()
+    if found is None:
+        raise NotFound("复查任务不存在", "recheck not found", field="recheck_id")
+    # Lock order everywhere: the hazard, then its rechecks.
+    row = await _locked_hazard(found["hazard"])
     query = Recheck.select().where(Recheck.id == recheck_id)
     if database.is_postgres():
         query = query.lock_rows("UPDATE")
     recheck = await query.first()
-    if recheck is None:
-        raise NotFound("复查任务不存在", "recheck not found", field="recheck_id")
     assignees = {
         a["user"] for a in await RecheckAssignee.select(RecheckAssignee.user).where(RecheckAssignee.recheck == recheck_id)
     }
@@ -660,7 +663,6 @@ async def record_recheck(
         raise PermissionDenied("只有被指派的复查人员可以填报复查结果", "not assigned to this recheck", field="recheck_id")
     if recheck["status"] != RecheckStatus.PENDING:
         raise StateConflict("该复查任务已完成或已取消", "the recheck is no longer pending", field="recheck_id")
-    row = await _locked_hazard(recheck["hazard"])
     today = local_date(result.checked_at or now, settings)
     before = facts_of(row)
     new = policy.record_recheck(before, passed=result.passed, new_deadline_date=result.new_deadline_date, today=today)
