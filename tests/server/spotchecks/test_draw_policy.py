@@ -124,6 +124,7 @@ def by_id(snapshot: PoolSnapshot) -> dict[str, PoolEnterprise]:
 # --- determinism and hashes ---------------------------------------------------
 
 
+@settings(deadline=None)
 @given(snapshots(), seeds)
 def test_same_inputs_give_the_same_draw(snapshot: PoolSnapshot, seed: bytes) -> None:
     first = policy.draw(snapshot, seed)
@@ -135,6 +136,7 @@ def test_same_inputs_give_the_same_draw(snapshot: PoolSnapshot, seed: bytes) -> 
     assert policy.verify(recorded, seed, msgspec.json.decode(policy.canonical(first))) == []
 
 
+@settings(deadline=None)
 @given(snapshots(), seeds, st.data())
 def test_any_change_to_the_pool_changes_the_pool_hash(snapshot: PoolSnapshot, seed: bytes, data: st.DataObject) -> None:
     e = data.draw(st.sampled_from(snapshot.enterprises))
@@ -165,6 +167,7 @@ def test_any_change_to_the_pool_changes_the_pool_hash(snapshot: PoolSnapshot, se
     assert result.seed_hash == hashlib.sha256(seed).hexdigest()
 
 
+@settings(deadline=None)
 @given(snapshots(), seeds, seeds)
 def test_a_different_seed_changes_the_seed_hash(snapshot: PoolSnapshot, seed: bytes, other: bytes) -> None:
     assume(seed != other)
@@ -174,7 +177,7 @@ def test_a_different_seed_changes_the_seed_hash(snapshot: PoolSnapshot, seed: by
 # --- the rules every draw obeys -----------------------------------------------
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(snapshots(), seeds)
 def test_teams_respect_conflicts_size_pairs_and_pool_rules(snapshot: PoolSnapshot, seed: bytes) -> None:
     rules = snapshot.rules
@@ -196,7 +199,7 @@ def test_teams_respect_conflicts_size_pairs_and_pool_rules(snapshot: PoolSnapsho
             assert (task.enterprise_id, a, b) not in forbidden, "a pair repeated at the same enterprise"
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(snapshots(), seeds)
 def test_caps_exclusions_and_sample_size_hold(snapshot: PoolSnapshot, seed: bytes) -> None:
     rules = snapshot.rules
@@ -226,7 +229,7 @@ def test_caps_exclusions_and_sample_size_hold(snapshot: PoolSnapshot, seed: byte
         assert result.sample_size == min(result.eligible_count, -(-result.eligible_count * rules.sample_bp // 10_000))
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(snapshots(), seeds)
 def test_dates_fall_in_the_period_and_release_on_the_day(snapshot: PoolSnapshot, seed: bytes) -> None:
     rules = snapshot.rules
@@ -244,7 +247,7 @@ def test_dates_fall_in_the_period_and_release_on_the_day(snapshot: PoolSnapshot,
             assert task.release_at is None
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(snapshots(history=False), seeds)
 def test_workload_is_balanced_without_conflicts(snapshot: PoolSnapshot, seed: bytes) -> None:
     rules = msgspec.structs.replace(
