@@ -226,9 +226,12 @@ async def create_campaign(actor: Actor, data: wire.CampaignCreate) -> wire.Campa
     return _campaign_wire(row)
 
 
-async def _campaign(actor: Actor, campaign_id: uuid.UUID) -> dict[str, Any]:
+async def _campaign(actor: Actor, campaign_id: uuid.UUID, *, lock: bool = False) -> dict[str, Any]:
     """A campaign the actor may read (its settings and counts, not its targets)."""
-    row = await Campaign.select().where(Campaign.id == campaign_id).output(load_json=True).first()
+    query = Campaign.select().where(Campaign.id == campaign_id).output(load_json=True)
+    if lock and database.is_postgres():
+        query = query.lock_rows("UPDATE")
+    row = await query.first()
     if row is None or not _may_read(actor, row):
         raise NotFound("抽查计划不存在", "campaign not found", field="campaign_id")
     return row
@@ -240,9 +243,12 @@ def _may_read(actor: Actor, row: dict[str, Any]) -> bool:
     return actor.role == Role.SUPERVISOR and row["department"] is not None and row["department"] == actor.department_id
 
 
-async def _owned_campaign(actor: Actor, campaign_id: uuid.UUID) -> dict[str, Any]:
-    """A campaign whose targets the actor may see and whose draws they may make: its own supervisor's."""
-    row = await _campaign(actor, campaign_id)
+async def _owned_campaign(actor: Actor, campaign_id: uuid.UUID, *, lock: bool = False) -> dict[str, Any]:
+    """A campaign whose targets the actor may see and whose draws they may make: its own supervisor's.
+
+    ``lock`` holds the campaign row until commit, so two draws of one campaign run one after the other.
+    """
+    row = await _campaign(actor, campaign_id, lock=lock)
     if row["created_by"] != actor.user_id or actor.role != Role.SUPERVISOR:
         raise PermissionDenied("只有本抽查计划的负责人可以查看抽查对象或抽取", "only the campaign's supervisor sees its targets")
     return row
@@ -440,7 +446,7 @@ async def _cancel_tasks(draw_id: uuid.UUID) -> None:
 async def commit_draw(actor: Actor, campaign_id: uuid.UUID, data: wire.DrawRequest) -> wire.Draw:
     """Freeze the pool, take a fresh seed and commit both hashes to the audit chain (nothing revealed yet)."""
     _require_supervisor(actor)
-    row = await _owned_campaign(actor, campaign_id)
+    row = await _owned_campaign(actor, campaign_id, lock=True)
     earlier = await _draw_rows(campaign_id)
     live = [d for d in earlier if not d["superseded"]]
     reason = data.reason.strip()
@@ -521,7 +527,8 @@ async def reveal_draw(actor: Actor, draw_id: uuid.UUID) -> wire.Draw:
     row = await Draw.select().where(Draw.id == draw_id).output(load_json=True).first()
     if row is None:
         raise NotFound("抽取记录不存在", "draw not found", field="draw_id")
-    campaign = await _owned_campaign(actor, row["campaign"])
+    campaign = await _owned_campaign(actor, row["campaign"], lock=True)
+    row = await Draw.select().where(Draw.id == draw_id).output(load_json=True).first()  # as of the lock
     if row["superseded"]:
         raise StateConflict("该次抽取已被重新抽取取代", "this draw was superseded", field="draw_id")
     if row["result_hash"]:
@@ -665,9 +672,13 @@ async def _release(task: dict[str, Any], campaign: dict[str, Any], now: dt.datet
 async def release_due_tasks(now: dt.datetime | None = None) -> int:
     """Release every drawn task whose release time has come (run periodically; ``now`` for tests)."""
     now = now or _now()
-    due = await SpotCheckTask.select().where(
+    query = SpotCheckTask.select().where(
         (SpotCheckTask.status == "drawn") & (SpotCheckTask.release_at <= now)
     ).order_by(SpotCheckTask.release_at).output(load_json=True)
+    if database.is_postgres():
+        # Two servers running the job release each task once: the other one skips the rows held here.
+        query = query.lock_rows("UPDATE", skip_locked=True)
+    due = await query
     campaigns: dict[uuid.UUID, dict[str, Any]] = {}
     for task in due:
         if task["campaign"] not in campaigns:

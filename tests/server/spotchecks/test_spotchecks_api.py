@@ -419,3 +419,14 @@ async def test_the_server_releases_due_tasks_by_itself(world: World, app, settin
         for hook in server.on_shutdown:
             await hook()
         use_settings(app.state.settings)
+
+
+async def test_two_release_jobs_at_once_release_each_task_once(world: World) -> None:
+    campaign = await world.campaign(rules={"sample_size": 4})
+    await world.draw(campaign["id"])
+    tasks = await world.tasks(campaign["id"])
+    late = max(parse_instant(t["release_at"]) for t in tasks)
+    counts = await asyncio.gather(*(spotchecks_service.release_once(late) for _ in range(3)))
+    assert sum(counts) == 4
+    made = await Inspection.select(Inspection.spot_check_task_id).where(Inspection.spot_check_task_id.is_not_null())
+    assert sorted(str(r["spot_check_task_id"]) for r in made) == sorted(t["id"] for t in tasks)
