@@ -138,3 +138,18 @@ def _flatten(node):  # type: ignore[no-untyped-def]
             yield from _flatten(value)
     elif isinstance(node, str):
         yield node
+
+
+def test_dockerfile_environment_is_made_of_documented_settings():
+    dockerfile = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    names = set()
+    for line in dockerfile.splitlines():
+        if line.startswith("ENV "):
+            names |= set(re.findall(r"([A-Z][A-Z0-9_]*)=", line))
+    app_settings = {n for n in names if n.startswith(("FIELDCHECK_", "DATABASE_", "S3_", "EVIDENCE_", "HAZARD_", "SYNC_", "SPOTCHECK_", "ENFORCEMENT_"))}
+    assert {"FIELDCHECK_HOST", "FIELDCHECK_PORT", "FIELDCHECK_DATA_DIR"} <= app_settings
+    assert app_settings <= set(DOCUMENTED), sorted(app_settings - set(DOCUMENTED))
+    # The chart library is copied to the folder the setting names.
+    echarts = re.search(r"FIELDCHECK_ECHARTS_DIR=(\S+)", dockerfile)
+    if echarts:
+        assert re.search(rf"COPY --from=assets \S+ {re.escape(echarts.group(1))}\b", dockerfile)
