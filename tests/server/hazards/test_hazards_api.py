@@ -16,6 +16,7 @@ from schemas import sync as sync_wire
 from schemas.hazards import RecheckReason, RecheckStatus
 from schemas.vocab import HazardLevel, HazardStatus
 from server import database
+from server.audit import service as audit_service
 from server.audit.tables import AuditEntry
 from server.enforcement.tables import EnforcementAction
 from server.hazards import service as hazards_service
@@ -183,6 +184,8 @@ async def test_offline_loop_closes_only_through_a_recheck_by_other_inspectors(cl
     assert await audit_actions(hazard_id) == [
         "hazard.open", "hazard.report_rectification", "hazard.recheck", "hazard.close",
     ]
+    assert (await audit_service.verify()).ok  # every step landed in the hash-chained audit log
+
     # Done: the task leaves the rechecker's phone with its hazard.
     page = await rechecker.pull(cursors)
     assert scopes.recheck(recheck_id) in page.dropped_scopes and scopes.hazard(hazard_id) in page.dropped_scopes
