@@ -21,6 +21,7 @@ from schemas import enforcement as wire
 from schemas.enforcement import ActionOrigin, ActionStatus
 from schemas.problems import ErrorCode
 from schemas.vocab import EnforcementKind, HazardLevel, Role
+from schemas import sync as sync_wire
 from server import database
 from server.accounts.policy import SYSTEM, Actor, may_manage_department
 from server.audit import service as audit_service
@@ -30,7 +31,6 @@ from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflic
 from server.hazards import policy as hazard_policy
 from server.hazards.tables import Hazard
 from server.inspections.tables import Inspection, InspectionInspector
-from schemas import sync as sync_wire
 from server.settings import Settings, get_settings
 from server.sync import scopes
 from server.sync import service as sync_service
