@@ -67,6 +67,12 @@ class ViolationIdNumber(Struct, kw_only=True):
     id_number: str
 
 
+class PersonLookup(Input, kw_only=True):
+    """Find one person's 三违 history by ID number (the number is hashed, never stored or logged)."""
+
+    id_number: IdNumberText
+
+
 class DispositionUpdate(Input, kw_only=True):
     """A supervisor records how the violation was dealt with (处理结果)."""
 

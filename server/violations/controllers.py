@@ -53,6 +53,14 @@ class ViolationController(Controller):
             actor, min_records=min_records, min_enterprises=min_enterprises, since=since
         )
 
+    @post("/person-lookup", status_code=HTTP_200_OK, guards=[requires_role(Role.SUPERVISOR, Role.LEADER, Role.ADMIN)])
+    async def person_history(
+        self, data: JSONBody[wire.PersonLookup], actor: CurrentActor, settings: AppSettings
+    ) -> list[wire.Violation]:
+        """按身份证号查询某人在各企业的全部三违记录（号码只做匹配，不保存；查询记入审计）。"""
+        async with database.transaction():
+            return await violations_service.person_history(actor, data, settings)
+
     @get("/{violation_id:uuid}", guards=[EVERYONE])
     async def get_violation(self, violation_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.Violation:
         """一条三违记录。"""

@@ -198,6 +198,16 @@ async def list_violations(
     return await to_wire(rows)
 
 
+async def person_history(actor: Actor, data: wire.PersonLookup, settings: Settings) -> list[wire.Violation]:
+    """Every record of the person with this ID number, at any enterprise (盯人); the lookup is audited."""
+    if actor.role not in (Role.SUPERVISOR, Role.LEADER, Role.ADMIN):
+        raise PermissionDenied("当前角色不能按身份证号查询违章记录", "this role does not look people up")
+    key = policy.person_key(settings.privacy.id_hash_key, policy.check_id_number(data.id_number))
+    rows = await ViolationRecord.select().where(ViolationRecord.id_number_hash == key).order_by(ViolationRecord.recorded_at)
+    audit_service.record(actor, "violation.person_lookup", "person", key, {"records": len(rows)})
+    return await to_wire(rows)
+
+
 async def reveal_id_number(actor: Actor, violation_id: uuid.UUID, settings: Settings) -> wire.ViolationIdNumber:
     """The full ID number, for the supervisor who must issue a decision naming the person; audited."""
     row = await _one(violation_id)

@@ -127,6 +127,14 @@ async def test_same_person_at_two_enterprises_offline_is_one_repeat_offender(cli
     assert (await client.get("/api/v1/violations/repeat-offenders",
                              headers=await world.headers(world.inspectors[0]))).status_code == 403
 
+    # Looking the person up by number finds both records, wherever recorded; a bad number is refused.
+    found = await client.post("/api/v1/violations/person-lookup", json={"id_number": spaced}, headers=supervisor)
+    assert found.status_code == 200 and len(found.json()) == 2 and PERSON not in found.text
+    wrong = await client.post("/api/v1/violations/person-lookup", json={"id_number": PERSON[:16] + "00"}, headers=supervisor)
+    assert wrong.status_code == 422 and wrong.json()["field"] == "id_number"
+    assert (await client.post("/api/v1/violations/person-lookup", json={"id_number": PERSON},
+                              headers=await world.headers(world.inspectors[0]))).status_code == 403
+
     # Offline, an invalid number comes back to the phone as rejected with the field named.
     bad = await phone_a.push([add(phone_a, first, PERSON[:17] + "0" if PERSON[17] != "0" else PERSON[:17] + "1",
                                   "王五", ViolationType.ILLEGAL_OPERATION)])
