@@ -19,6 +19,7 @@ both must equal the number of rows :func:`drilldown` returns.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from collections import defaultdict
@@ -175,9 +176,8 @@ async def rebuild(conn: asyncpg.Connection | None = None) -> None:
 
 async def _rebuild(conn: asyncpg.Connection) -> None:
     await conn.execute("TRUNCATE stats_monthly, stats_inspector_monthly, stats_coverage")
-    for source in SOURCES.values():
-        await _run(conn, lambda p, s=source: sql.rollup_insert(s, None, p))
-        await _run(conn, lambda p, s=source: sql.inspector_rollup_insert(s, None, p))
+    await _run(conn, lambda p: sql.rollup_insert(None, p))
+    await _run(conn, lambda p: sql.inspector_rollup_insert(None, p))
     for grain in Grain:
         await _run(conn, lambda p, g=grain: sql.coverage_insert(g, None, p))
 
@@ -185,9 +185,8 @@ async def _rebuild(conn: asyncpg.Connection) -> None:
 async def _recount_month(conn: asyncpg.Connection, month: dt.date) -> None:
     await conn.execute("DELETE FROM stats_monthly WHERE month = $1", month)
     await conn.execute("DELETE FROM stats_inspector_monthly WHERE month = $1", month)
-    for source in SOURCES.values():
-        await _run(conn, lambda p, s=source: sql.rollup_insert(s, month, p))
-        await _run(conn, lambda p, s=source: sql.inspector_rollup_insert(s, month, p))
+    await _run(conn, lambda p: sql.rollup_insert(month, p))
+    await _run(conn, lambda p: sql.inspector_rollup_insert(month, p))
     for grain in Grain:
         period = period_of(month, grain)
         await conn.execute("DELETE FROM stats_coverage WHERE grain = $1 AND period_start = $2", str(grain), period.start)
@@ -549,18 +548,28 @@ async def dashboard(
 ) -> wire.Dashboard:
     """Everything the dashboard page shows: the summary, the trend and four breakdowns."""
     query = _scoped(actor, query)
-    async with _connection() as conn:
-        if backend == "rollup":
-            await refresh(conn)
-        return wire.Dashboard(
-            summary=await _summary(conn, query, backend),
-            trend=await _breakdown(conn, query, Dim.PERIOD, trend_grain, backend),
-            by_district=await _breakdown(conn, query, Dim.DISTRICT, None, backend),
-            by_sector=await _breakdown(conn, query, Dim.SECTOR, None, backend),
-            by_department=await _breakdown(conn, query, Dim.DEPARTMENT, None, backend),
-            by_inspector=await _breakdown(conn, query, Dim.INSPECTOR, None, backend),
-            headline=list(HEADLINE),
-        )
+    if backend == "rollup":
+        await refresh()
+
+    async def view(dim: Dim | None, grain: Grain | None = None) -> Any:
+        # Each view on its own pooled connection, so PostgreSQL runs them side by side.
+        async with _connection() as conn:
+            if dim is None:
+                return await _summary(conn, query, backend)
+            return await _breakdown(conn, query, dim, grain, backend)
+
+    summary_view, trend, *splits = await asyncio.gather(
+        view(None), view(Dim.PERIOD, trend_grain), view(Dim.DISTRICT), view(Dim.SECTOR), view(Dim.DEPARTMENT), view(Dim.INSPECTOR)
+    )
+    return wire.Dashboard(
+        summary=summary_view,
+        trend=trend,
+        by_district=splits[0],
+        by_sector=splits[1],
+        by_department=splits[2],
+        by_inspector=splits[3],
+        headline=list(HEADLINE),
+    )
 
 
 # ------------------------------------------------------------------ drill-down

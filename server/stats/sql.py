@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from server.stats.definitions import INSPECTION, MEASURES, Dim, Measure, Source
+from server.stats.definitions import INSPECTION, MEASURES, SOURCES, Dim, Measure, Source
 from server.stats.periods import TIMEZONE, Grain, Period, Span
 
 #: Sentinel a drill-down or export uses for "no department recorded".
@@ -154,27 +154,47 @@ def month_range(month: dt.date | None, source: Source, p: Params) -> str:
     return moment_range(source, [Period(month, Grain.MONTH)], p)
 
 
-def rollup_insert(source: Source, month: dt.date | None, p: Params) -> str:
-    """Recount ``source`` into ``stats_monthly`` for one month (or all months when ``month`` is None)."""
-    measures = measures_of(source)
-    columns = ", ".join(m.key for m in measures)
-    return (
-        f"INSERT INTO stats_monthly (source, month, district, sector, department_id, {columns}) "
-        f"SELECT '{source.key}', {source.month_sql()}, e.district, e.sector, {source.department}, {sum_columns(measures)} "
-        f"FROM {source.from_sql} WHERE {source.where} AND {month_range(month, source, p)} GROUP BY 2, 3, 4, 5"
+def _all_columns(source: Source) -> str:
+    """Every measure column, this source's summed and the others' zero, so sources can be UNIONed."""
+    own = {m.key for m in measures_of(source)}
+    return ", ".join(
+        f"SUM(CASE WHEN {m.condition} THEN {m.value} ELSE 0 END)::bigint AS {m.key}" if m.key in own else f"0::bigint AS {m.key}"
+        for m in MEASURES.values()
     )
 
 
-def inspector_rollup_insert(source: Source, month: dt.date | None, p: Params) -> str | None:
-    if source.inspector is None:
-        return None
-    measures = measures_of(source)
-    columns = ", ".join(m.key for m in measures)
+def rollup_insert(month: dt.date | None, p: Params) -> str:
+    """Recount ``stats_monthly`` for one month (or all months when ``month`` is None): one row per cell, all sources."""
+    parts = [
+        f"SELECT {source.month_sql()} AS month, e.district, e.sector, {source.department} AS department_id, "
+        f"{_all_columns(source)} FROM {source.from_sql} "
+        f"WHERE {source.where} AND {month_range(month, source, p)} GROUP BY 1, 2, 3, 4"
+        for source in SOURCES.values()
+    ]
+    columns = ", ".join(MEASURES)
+    sums = ", ".join(f"SUM({key})" for key in MEASURES)
     return (
-        f"INSERT INTO stats_inspector_monthly (source, month, inspector_id, district, sector, department_id, {columns}) "
-        f"SELECT '{source.key}', {source.month_sql()}, {source.inspector}, e.district, e.sector, {source.department}, "
-        f"{sum_columns(measures)} FROM {from_clause(source, Dim.INSPECTOR)} "
-        f"WHERE {source.where} AND {month_range(month, source, p)} GROUP BY 2, 3, 4, 5, 6"
+        f"INSERT INTO stats_monthly (month, district, sector, department_id, {columns}) "
+        f"SELECT month, district, sector, department_id, {sums} FROM ({' UNION ALL '.join(parts)}) cells "
+        "GROUP BY 1, 2, 3, 4"
+    )
+
+
+def inspector_rollup_insert(month: dt.date | None, p: Params) -> str:
+    """The same for ``stats_inspector_monthly``, over the sources that credit inspectors."""
+    parts = [
+        f"SELECT {source.month_sql()} AS month, {source.inspector} AS inspector_id, e.district, e.sector, "
+        f"{source.department} AS department_id, {_all_columns(source)} FROM {from_clause(source, Dim.INSPECTOR)} "
+        f"WHERE {source.where} AND {month_range(month, source, p)} GROUP BY 1, 2, 3, 4, 5"
+        for source in SOURCES.values()
+        if source.inspector is not None
+    ]
+    columns = ", ".join(MEASURES)
+    sums = ", ".join(f"SUM({key})" for key in MEASURES)
+    return (
+        f"INSERT INTO stats_inspector_monthly (month, inspector_id, district, sector, department_id, {columns}) "
+        f"SELECT month, inspector_id, district, sector, department_id, {sums} FROM ({' UNION ALL '.join(parts)}) cells "
+        "GROUP BY 1, 2, 3, 4, 5"
     )
 
 

@@ -31,9 +31,8 @@ def _rollup_table(class_name: str, tablename: str, doc: str, dims: dict[str, obj
 StatsMonthly = _rollup_table(
     "StatsMonthly",
     "stats_monthly",
-    "One source's counts for one month × district × sector × department.",
+    "Every source's counts for one month × district × sector × department.",
     {
-        "source": Varchar(length=16),
         "month": Date(index=True),
         "district": Varchar(length=32),
         "sector": Varchar(length=32),
@@ -46,7 +45,6 @@ StatsInspectorMonthly = _rollup_table(
     "stats_inspector_monthly",
     "The same counts credited to each inspector (a check counts once for every team member).",
     {
-        "source": Varchar(length=16),
         "month": Date(index=True),
         "inspector_id": UUID(null=True, default=None),
         "district": Varchar(length=32),
