@@ -142,6 +142,7 @@ class Recheck(Struct, kw_only=True):
     assignee_ids: list[uuid.UUID]
     created_at: dt.datetime
     due_date: dt.date | None = None
+    overdue: bool = False
     campaign_id: uuid.UUID | None = None
     note: str = ""
     evidence_ids: list[uuid.UUID] = msgspec.field(default_factory=list)

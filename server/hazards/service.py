@@ -590,6 +590,7 @@ async def get_recheck_record(recheck_id: uuid.UUID) -> wire.Recheck:
 
 
 async def _rechecks_to_wire(rows: Sequence[dict[str, Any]]) -> list[wire.Recheck]:
+    today = local_date(_now(None), get_settings())
     ids = [r["id"] for r in rows]
     assignees: dict[uuid.UUID, list[uuid.UUID]] = {}
     if ids:
@@ -605,6 +606,7 @@ async def _rechecks_to_wire(rows: Sequence[dict[str, Any]]) -> list[wire.Recheck
             assignee_ids=sorted(assignees.get(r["id"], []), key=str),
             created_at=r["created_at"],
             due_date=r["due_date"],
+            overdue=r["status"] == RecheckStatus.PENDING and r["due_date"] < today,
             campaign_id=r["campaign"],
             note=r["note"],
             evidence_ids=list(r["evidence_ids"] or []),

@@ -156,6 +156,11 @@ async def test_offline_loop_closes_only_through_a_recheck_by_other_inspectors(cl
     recheck_id = rechecks[0]["id"]
     listed = await client.get("/api/v1/rechecks/", headers=await world.headers(world.supervisor_id))
     assignees = {uuid.UUID(a) for a in listed.json()[0]["assignee_ids"]}
+    assert listed.json()[0]["due_date"] == (today() + dt.timedelta(days=10)).isoformat()
+    assert not listed.json()[0].get("overdue", False)
+    await Recheck.update({Recheck.due_date: today() - dt.timedelta(days=1)}).where(Recheck.id == recheck_id)
+    late = await client.get("/api/v1/rechecks/?status=pending", headers=await world.headers(world.supervisor_id))
+    assert late.json()[0]["overdue"] is True
     assert assignees == set(world.inspectors[2:])
 
     # The supervisor cannot close it yet: no recheck has passed.
