@@ -79,7 +79,7 @@ from server.settings import EvidenceSettings, Settings, get_settings
 from server.sync import scopes
 from server.sync import service as sync_service
 from storage import keys
-from storage.base import ObjectExists, ObjectLocked, ObjectNotFound, ObjectStore, StorageError, StoredPart
+from storage.base import MIN_PART_BYTES, ObjectExists, ObjectLocked, ObjectNotFound, ObjectStore, StorageError, StoredPart
 from storage.filesystem import FilesystemStore
 
 #: Lifetime of a presigned download link.
@@ -99,6 +99,9 @@ def build_store(settings: Settings) -> ObjectStore:
     s3 = settings.storage
     if s3.is_s3:
         from storage.minio import MinioStore  # the SDK is loaded only in S3 mode
+
+        if settings.evidence.chunk_bytes < MIN_PART_BYTES:
+            raise ValueError(f"EVIDENCE_CHUNK_BYTES must be at least {MIN_PART_BYTES} with S3 (its smallest multipart part)")
 
         return MinioStore(
             s3.endpoint,
@@ -325,7 +328,7 @@ async def _session_wire(row: dict[str, Any], *, gc_after_s: int, evidence_ids: S
 async def open_upload(actor: Actor, body: UploadCreate, *, limits: EvidenceSettings) -> UploadSession:
     """Open the upload of these bytes, or return the caller's open one (resume), or ``complete`` if stored."""
     policy.check_size(body.size, limits.max_bytes)
-    claims = await EvidenceRow.select(EvidenceRow.id, EvidenceRow.size).where(
+    claims = await EvidenceRow.select(EvidenceRow.id, EvidenceRow.size, EvidenceRow.status).where(
         EvidenceRow.sha256 == body.sha256, EvidenceRow.created_by == actor.user_id
     )
     if not claims:
@@ -361,7 +364,7 @@ async def open_upload(actor: Actor, body: UploadCreate, *, limits: EvidenceSetti
             "updated_at": now,
         }
         await SessionRow.insert(SessionRow(**existing))
-    ids = [c["id"] for c in claims] if stored else []
+    ids = [c["id"] for c in claims if c["status"] == EvidenceStatus.STORED]
     return await _session_wire(existing, gc_after_s=limits.gc_after_s, evidence_ids=ids)
 
 
