@@ -40,8 +40,10 @@ from server.settings import Settings
 #: Modules that register subcommands with :func:`command` when imported.
 COMMAND_MODULES: list[str] = [
     "server.cli",
-    "server.spotchecks.commands",
+    "server.evidence.commands",
     "server.hazards.commands",
+    "server.spotchecks.commands",
+    "server.stats.commands",
 ]
 
 
