@@ -197,6 +197,19 @@ class DrawVerification(Struct, kw_only=True):
     differences: list[DrawDifference] = []
 
 
+class DrawInputs(Struct, kw_only=True):
+    """A draw's recorded inputs and result, to re-run it with any implementation of its algorithm."""
+
+    draw_id: uuid.UUID
+    algorithm_version: str
+    seed_hex: str
+    seed_hash: str
+    pool_hash: str
+    result_hash: str
+    pool_snapshot: Any
+    result: Any
+
+
 class PublicResult(Struct, kw_only=True):
     """One line of the 一公开 list: enterprise, date, outcome; nothing personal."""
 

@@ -70,6 +70,11 @@ class SpotCheckController(Controller):
         """复核：用记录的输入重新运行抽取，逐项比对；不一致时列出差异所在。"""
         return await spotchecks_service.verify_draw(actor, draw_id)
 
+    @get("/draws/{draw_id:uuid}/inputs", guards=[requires_role(*_READERS)])
+    async def inputs(self, draw_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.DrawInputs:
+        """抽取的全部输入（名录快照、种子）与结果，供任何人按公开算法独立复算；发布前仅本计划负责人可取。"""
+        return await spotchecks_service.draw_inputs(actor, draw_id)
+
     @get("/campaigns/{campaign_id:uuid}/tasks", guards=[requires_role(Role.SUPERVISOR)])
     async def list_tasks(self, campaign_id: FromPath[uuid.UUID], actor: CurrentActor) -> list[wire.SpotCheckTask]:
         """抽中的检查对象、检查组和日期（仅本计划负责人可见）。"""

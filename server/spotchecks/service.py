@@ -880,20 +880,50 @@ def results_csv(results: Sequence[wire.PublicResult]) -> str:
 # --- verification ---------------------------------------------------------------------------
 
 
-async def verify_draw(actor: Actor | None, draw_id: uuid.UUID) -> wire.DrawVerification:
-    """Re-run a recorded draw from its recorded inputs and compare everything stored about it.
+async def _draw_with_targets(actor: Actor | None, draw_id: uuid.UUID) -> dict[str, Any]:
+    """A draw row, if ``actor`` may see its targets (``None``: the operator at the command line).
 
-    ``actor`` None is the operator at the command line. Otherwise the campaign's
-    supervisor, or a leader/admin once every task is released.
+    The campaign's supervisor always; leaders and admins once no task of the
+    campaign is still waiting for release.
     """
     row = await Draw.select().where(Draw.id == draw_id).output(load_json=True).first()
     if row is None:
         raise NotFound("抽取记录不存在", "draw not found", field="draw_id")
     if actor is not None:
         campaign = await _campaign(actor, row["campaign"])
-        unreleased = await SpotCheckTask.count().where((SpotCheckTask.draw == draw_id) & (SpotCheckTask.status == "drawn"))
-        if campaign["created_by"] != actor.user_id and not (sees_all_departments(actor) and unreleased == 0):
-            raise PermissionDenied("抽查对象发布前只有本计划负责人可以复核", "only the campaign's supervisor verifies before release")
+        waiting = await SpotCheckTask.count().where(
+            (SpotCheckTask.campaign == row["campaign"]) & (SpotCheckTask.status == "drawn")
+        )
+        owner = campaign["created_by"] == actor.user_id and actor.role == Role.SUPERVISOR
+        if not owner and not (sees_all_departments(actor) and waiting == 0 and row["result_hash"]):
+            raise PermissionDenied("抽查对象发布前只有本计划负责人可以查看或复核", "only the campaign's supervisor sees a draw before release")
+    return row
+
+
+async def draw_inputs(actor: Actor, draw_id: uuid.UUID) -> wire.DrawInputs:
+    """Everything needed to re-run a draw elsewhere: the snapshot, the seed and the recorded result."""
+    row = await _draw_with_targets(actor, draw_id)
+    if not row["result_hash"]:
+        raise StateConflict("该次抽取尚未揭晓", "the draw is not revealed yet", field="draw_id")
+    return wire.DrawInputs(
+        draw_id=row["id"],
+        algorithm_version=row["algorithm_version"],
+        seed_hex=row["seed_hex"],
+        seed_hash=row["seed_hash"],
+        pool_hash=row["pool_hash"],
+        result_hash=row["result_hash"],
+        pool_snapshot=row["pool_snapshot"],
+        result=row["result"],
+    )
+
+
+async def verify_draw(actor: Actor | None, draw_id: uuid.UUID) -> wire.DrawVerification:
+    """Re-run a recorded draw from its recorded inputs and compare everything stored about it.
+
+    ``actor`` None is the operator at the command line. Otherwise the campaign's
+    supervisor, or a leader/admin once every task is released.
+    """
+    row = await _draw_with_targets(actor, draw_id)
     checks: list[wire.VerifyCheck] = []
     differences: list[wire.DrawDifference] = []
 

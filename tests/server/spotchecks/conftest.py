@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
 from schemas.vocab import District, Role, Sector
@@ -79,7 +80,9 @@ async def target_traces(enterprise_id: uuid.UUID) -> list[bytes]:
             traces.append(row[key].encode())
     for key in ("longitude", "latitude"):
         if row[key] is not None:
-            traces += [repr(row[key]).encode(), struct.pack(">d", row[key])]  # JSON text, MessagePack float64
+            # As a whole JSON number (105.1 must not match inside 105.12) and as a MessagePack float64.
+            number = msgspec.json.encode(row[key])
+            traces += [b":" + number + b",", b":" + number + b"}", b":" + number + b"]", struct.pack(">d", row[key])]
     return traces
 
 

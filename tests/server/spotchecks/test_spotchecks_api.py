@@ -256,6 +256,11 @@ async def test_before_release_no_trace_of_the_target_reaches_the_team(world: Wor
             pulls = await raw_pulls(world, member)
             target = task["enterprise_id"]
             by_type = changes(pulls[1])
+            # The detector sees the target once it may be seen: id, name, code, address and place, in both encodings.
+            traces_of_target = await target_traces(uuid.UUID(target))
+            seen = set(leaks(pulls, traces_of_target))
+            assert set(traces_of_target[:1] + traces_of_target[3:6]) <= seen  # id, name, code, address
+            assert len(seen) == 8  # … and longitude, latitude as JSON numbers and as MessagePack floats
             assert by_type[("spot_check_task", task["id"])]["enterprise_id"] == target
             enterprise = by_type[("enterprise", target)]
             assert enterprise["name"].startswith("中卫市暗访目标化工")
@@ -430,3 +435,23 @@ async def test_two_release_jobs_at_once_release_each_task_once(world: World) -> 
     assert sum(counts) == 4
     made = await Inspection.select(Inspection.spot_check_task_id).where(Inspection.spot_check_task_id.is_not_null())
     assert sorted(str(r["spot_check_task_id"]) for r in made) == sorted(t["id"] for t in tasks)
+
+
+async def test_anyone_allowed_can_rerun_a_draw_from_its_published_inputs(world: World) -> None:
+    from server.spotchecks import policy
+
+    campaign = await world.campaign()
+    draw = await world.draw(campaign["id"])
+    leader = await world.as_user(await make_user(Role.LEADER))
+    assert (await world.client.get(f"{BASE}/draws/{draw['id']}/inputs", headers=leader)).status_code == 403
+
+    inputs = (await world.client.get(f"{BASE}/draws/{draw['id']}/inputs", headers=world.supervisor)).json()
+    snapshot = msgspec.convert(inputs["pool_snapshot"], policy.PoolSnapshot)
+    rerun = policy.draw(snapshot, bytes.fromhex(inputs["seed_hex"]))
+    assert msgspec.json.decode(policy.canonical(rerun)) == inputs["result"]
+    assert policy.result_hash(rerun) == inputs["result_hash"] == draw["result_hash"]
+
+    await release(max(parse_instant(t["release_at"]) for t in await world.tasks(campaign["id"])))
+    after = await world.client.get(f"{BASE}/draws/{draw['id']}/inputs", headers=leader)
+    assert after.status_code == 200 and after.json()["pool_hash"] == draw["pool_hash"]
+    assert (await world.client.get(f"{BASE}/draws/{draw['id']}/verify", headers=leader)).json()["ok"] is True
