@@ -3,10 +3,16 @@
 Interface (used by ``SyncClient``; nothing else needs to know about it)::
 
     queue = UploadQueue(client)                  # once, when the client opens
-    queue.enqueue(evidence_id, path, sha256, size, media_type)   # in attach_photo(), no I/O
+    queue.enqueue(evidence_id, path, sha256, size, media_type, inspection_id=None)  # in attach_photo()
     await queue.run()                            # in sync(), after push and pull
     queue.pending() -> int                       # photos not yet verified on the server
     queue.statuses() -> list[PhotoUpload]        # one line per photo, for status()
+    queue.pending_inspections() -> set[UUID]     # inspections with photos not yet verified
+
+The server refuses to submit an inspection while its evidence is pending
+(``evidence_pending``). A phone records photos and the submit offline and
+syncs them together, so ``sync()`` should hold back ``submit_inspection`` for
+the inspections in ``pending_inspections()``, run the queue, then push again.
 
 ``enqueue`` copies the photo into a folder beside the phone's database
 (``<store>.uploads/<sha256>``) and records it in the ``upload`` table of the
@@ -70,7 +76,7 @@ _PERMANENT = {"unsupported_media", "image_too_many_pixels", "payload_too_large",
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS upload (
-    evidence_id TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL, media_type TEXT NOT NULL,
+    evidence_id TEXT PRIMARY KEY, inspection_id TEXT, sha256 TEXT NOT NULL, size INTEGER NOT NULL, media_type TEXT NOT NULL,
     status TEXT NOT NULL, sent_bytes INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,
     restarts INTEGER NOT NULL DEFAULT 0, next_attempt_at REAL NOT NULL DEFAULT 0,
     code TEXT NOT NULL DEFAULT '', message TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL,
@@ -124,8 +130,17 @@ class UploadQueue:
 
     # --- what SyncClient calls ------------------------------------------------
 
-    def enqueue(self, evidence_id: uuid.UUID, path: Path, sha256: str, size: int, media_type: str) -> None:
-        """Keep a copy of the photo and queue it (idempotent per evidence id)."""
+    def enqueue(
+        self,
+        evidence_id: uuid.UUID,
+        path: Path,
+        sha256: str,
+        size: int,
+        media_type: str,
+        *,
+        inspection_id: uuid.UUID | None = None,
+    ) -> None:
+        """Keep a copy of the photo and queue it (idempotent per evidence id; a later call may add the inspection)."""
         copy = self._folder / sha256
         if not copy.exists():
             tmp = copy.with_suffix(".tmp")
@@ -136,15 +151,25 @@ class UploadQueue:
         now = self.clock()
         with self._client.store.transaction() as db:
             db.execute(
-                "INSERT INTO upload (evidence_id, sha256, size, media_type, status, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (evidence_id) DO NOTHING",
-                (str(evidence_id), sha256, size, media_type, QUEUED, now, now),
+                "INSERT INTO upload (evidence_id, inspection_id, sha256, size, media_type, status, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (evidence_id) DO UPDATE"
+                " SET inspection_id = coalesce(excluded.inspection_id, upload.inspection_id)",
+                (str(evidence_id), str(inspection_id) if inspection_id else None, sha256, size, media_type, QUEUED,
+                 now, now),
             )
 
     def pending(self) -> int:
         """Photos whose bytes the server has not verified yet (failed ones included: they need a person)."""
         with self._client.store.transaction() as db:
             return db.execute("SELECT count(*) FROM upload WHERE status != ?", (DONE,)).fetchone()[0]
+
+    def pending_inspections(self) -> set[uuid.UUID]:
+        """Inspections (named at ``enqueue``) that still have photos the server has not verified."""
+        with self._client.store.transaction() as db:
+            rows = db.execute(
+                "SELECT DISTINCT inspection_id FROM upload WHERE status != ? AND inspection_id IS NOT NULL", (DONE,)
+            ).fetchall()
+        return {uuid.UUID(r[0]) for r in rows}
 
     def statuses(self) -> list[PhotoUpload]:
         """Every photo this phone queued, oldest first."""

@@ -168,3 +168,19 @@ async def test_the_queue_survives_a_restart_of_the_app(client, app, team, tmp_pa
         assert (await sc.status()).all_synced
     row = await EvidenceRow.select().where(EvidenceRow.id == evidence_id).first()
     assert row["status"] == "stored"
+
+
+async def test_pending_inspections_name_the_submits_that_must_wait_for_their_photos(client, app, team, tmp_path):
+    data = images.photo(seed=12)
+    path = tmp_path / "p.jpg"
+    path.write_bytes(data)
+    async with _phone(app, tmp_path) as sc:
+        inspection = await _ready(sc, team, client)
+        evidence_id = await sc.attach_photo(inspection, path)
+        queue = sc._uploads
+        queue.enqueue(evidence_id, path, hashlib.sha256(data).hexdigest(), len(data), "image/jpeg",
+                      inspection_id=inspection)
+        assert queue.pending_inspections() == {inspection}
+        assert len(queue.statuses()) == 1  # the same photo, not a second one
+        assert (await sc.sync()).complete
+        assert queue.pending_inspections() == set()
