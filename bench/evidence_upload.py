@@ -13,8 +13,10 @@ evidence in an object-lock bucket on that moto server. Then, in one run:
      request; larger files go through a session chunk by chunk); the server checks the bytes, inspects the image header and EXIF,
      stores it under object lock, reads it back to verify hash and size, and
      marks the evidence stored.
-   Rounds alternate baseline and API; each is run one photo at a time and with
-   4 at once. Prints medians, MB/s and the ratio API / direct (goal >= 0.7).
+   - context: ``put_object`` followed by ``get_object`` and a SHA-256 of what
+     came back, i.e. the least any store-then-verify path must do.
+   Rounds alternate the modes; each is run one photo at a time and with 4 at
+   once. Prints medians, MB/s and the ratio API / direct (goal >= 0.7).
 2. Peak memory of the API process during one ``--big-mb`` upload in 5 MB
    chunks: its peak RSS is reset (``/proc/<pid>/clear_refs``) before the upload
    and read after (``VmHWM``); printed against the chunk and the file size.
@@ -252,6 +254,19 @@ async def main() -> int:
             async def direct(data: bytes) -> None:
                 await asyncio.to_thread(direct_put, data)
 
+            def verified_put(data: bytes) -> None:
+                key = f"verified/{uuid.uuid4().hex}"
+                s3.put_object("bench-direct", key, io.BytesIO(data), len(data), content_type="image/jpeg")
+                response = s3.get_object("bench-direct", key)
+                try:
+                    assert hashlib.sha256(response.read()).hexdigest() == hashlib.sha256(data).hexdigest()
+                finally:
+                    response.close()
+                    response.release_conn()
+
+            async def verified(data: bytes) -> None:
+                await asyncio.to_thread(verified_put, data)
+
             print(f"photos: {args.photos} per round and mode, {args.rounds} rounds; moto_server and the API are child "
                   f"processes on loopback; {os.cpu_count()} CPUs", flush=True)
             results: dict[tuple[str, int], list[list[float]]] = {}
@@ -263,20 +278,22 @@ async def main() -> int:
                     size_total = sum(len(p) for p in photos)
                     await phone.attach(photos)  # the records sync first, as on a phone; not timed
                     results.setdefault(("direct", concurrency), []).append(await timed(direct, photos, concurrency))
+                    results.setdefault(("put+get", concurrency), []).append(await timed(verified, photos, concurrency))
                     results.setdefault(("api", concurrency), []).append(await timed(phone.upload, photos, concurrency))
             mb = size_total / 1e6
             print(f"2 MB photos ({size_total / args.photos / 1e6:.2f} MB average):")
             for concurrency in (1, 4):
                 row = {}
-                for mode in ("direct", "api"):
+                for mode in ("direct", "put+get", "api"):
                     runs = results[(mode, concurrency)]
                     per_photo = statistics.median(t for run in runs for t in run[:-1]) * 1000
                     throughput = statistics.median(mb / run[-1] for run in runs)
                     row[mode] = throughput
-                    print(f"  {mode:6} x{concurrency}: median {per_photo:6.1f} ms/photo, {throughput:6.1f} MB/s "
+                    print(f"  {mode:7} x{concurrency}: median {per_photo:6.1f} ms/photo, {throughput:6.1f} MB/s "
                           f"(median of {len(runs)} rounds)")
                 print(f"  ratio API / direct put_object, {concurrency} in flight: {row['api'] / row['direct']:.2f}x "
-                      f"(goal >= 0.70)")
+                      f"(goal >= 0.70); API / (put + read-back hash, the floor of a verified store): "
+                      f"{row['api'] / row['put+get']:.2f}x")
 
             big = noise_jpeg(args.big_mb * 1024 * 1024, seed=7)
             await phone.attach([big])
