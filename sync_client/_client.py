@@ -260,8 +260,6 @@ class SyncClient:
         inspection_id = inspection_id or uuid.uuid4()
         started_at = _now()
         current = self.store.record("inspection", inspection_id)
-        if current is None and enterprise_id is None:
-            raise ValueError("unknown inspection: pass enterprise_id to open a new patrol")
         user = str(self.user_id) if self.user_id else None
         changes: dict[str, Any] = {"status": "in_progress", "started_at": started_at}
         if enterprise_id is not None:

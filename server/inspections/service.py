@@ -541,13 +541,20 @@ async def apply_record_item_results(
     await _write_batch(actor, batch, now)
     for amendment_id, m, payload in amendments:
         await _insert_amendment(actor, amendment_id, m.inspection_id, "签字后修改检查项", payload, m.recorded_at or now)
+    # One audit entry per inspection per batch, listing every item result written in it (with the
+    # device's seq): the trail stays complete while a 1,000-mutation push appends ~10 entries, not 1,000.
+    per_inspection: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for m, result in zip(mutations, decided, strict=True):
         if not isinstance(result, Exception) and not (isinstance(result, sync_wire.Applied) and result.amendment):
-            audit_service.record(actor, "inspection.item_result", "item_result", result.entity_id,
-                                 {"inspection_id": str(m.inspection_id), "item_id": str(m.item_id),
-                                  "outcome": type(result).__struct_config__.tag,
-                                  **{f: msgspec.to_builtins(getattr(m, f)) for f in ITEM_RESULT_FIELDS
-                                     if getattr(m, f) is not msgspec.UNSET}})
+            per_inspection.setdefault(m.inspection_id, []).append({
+                "seq": m.seq,
+                "item_result_id": str(result.entity_id),
+                "item_id": str(m.item_id),
+                "outcome": type(result).__struct_config__.tag,
+                **{f: msgspec.to_builtins(getattr(m, f)) for f in ITEM_RESULT_FIELDS if getattr(m, f) is not msgspec.UNSET},
+            })
+    for inspection_id, results in per_inspection.items():
+        audit_service.record(actor, "inspection.item_results", "inspection", inspection_id, {"results": results})
     return decided
 
 

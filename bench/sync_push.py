@@ -1,0 +1,128 @@
+"""Push throughput: 10,000 item results pushed in batches vs raw asyncpg ``executemany`` of the same rows.
+
+    .venv/bin/python bench/sync_push.py [--mutations 10000] [--batch 1000]
+
+Both run in this process on one throw-away PostgreSQL database:
+
+- baseline: ``executemany`` of the 10,000 ``item_result`` rows in one transaction (then deleted);
+- push: the same 10,000 results as ``record_item_result`` mutations, ``--batch`` per request, MessagePack,
+  through the app's HTTP stack (in-process ASGI, no socket), each batch one transaction that also
+  checks permissions, merges field versions, stores the dedupe outcomes, appends the audit chain and
+  publishes to the change feed.
+
+Prints both times and ratio = baseline time / push time (goal ≥ 0.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import secrets
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+import msgspec
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import sync_common  # noqa: E402
+from schemas import sync as wire  # noqa: E402
+from schemas.inspections import RecordItemResult  # noqa: E402
+from server import database  # noqa: E402
+from server.app import create_app  # noqa: E402
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mutations", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    args = parser.parse_args()
+    name = f"fc_bench_push_{secrets.token_hex(3)}"
+    url = await sync_common.fresh_database(name)
+    try:
+        with tempfile.TemporaryDirectory() as data_dir:
+            settings = sync_common.settings_for(url, Path(data_dir))
+            app = create_app(settings)
+            await database.start(app.state.settings)
+            conn = await asyncpg.connect(url)
+            items_per = 100
+            team = await sync_common.make_team(conn, inspections=args.mutations // items_per, items=items_per)
+            pairs = [(i, item) for i in team["inspections"] for item in team["items"]][: args.mutations]
+            now = dt.datetime.now(dt.UTC)
+            rows = [
+                (uuid.uuid4(), inspection, item, "fail", "灭火器压力不足", '{"outcome": {"v": 1, "by": "x"}}', 1,
+                 team["inspector"], now)
+                for inspection, item in pairs
+            ]
+
+            # baseline: raw executemany of the same rows
+            started = time.perf_counter()
+            async with conn.transaction():
+                await conn.executemany(
+                    "INSERT INTO item_result (id, inspection, item, outcome, note, field_versions, version, updated_by,"
+                    " updated_at) VALUES ($1, $2, $3, $4, $5, $6::json, $7, $8, $9)",
+                    rows,
+                )
+            baseline = time.perf_counter() - started
+            await conn.execute("DELETE FROM item_result")
+            await conn.execute("VACUUM ANALYZE item_result")
+
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
+                device = uuid.uuid4()
+                login = await client.post("/api/v1/auth/login", json={
+                    "username": team["username"], "password": sync_common.PASSWORD, "device_id": str(device)})
+                token = login.json()["access_token"]
+                headers = {"authorization": f"Bearer {token}", "content-type": "application/msgpack",
+                           "accept": "application/msgpack"}
+                mutations = [
+                    msgspec.Raw(msgspec.msgpack.encode(RecordItemResult(
+                        seq=n + 1, id=row[0], inspection_id=row[1], item_id=row[2], outcome="fail", note="灭火器压力不足")))
+                    for n, row in enumerate(rows)
+                ]
+                started = time.perf_counter()
+                applied = 0
+                for start in range(0, len(mutations), args.batch):
+                    body = msgspec.msgpack.encode(wire.PushRequest(device_id=device, mutations=mutations[start : start + args.batch]))
+                    response = await client.post("/api/v1/sync/push", content=body, headers=headers)
+                    response.raise_for_status()
+                    outcomes = msgspec.msgpack.decode(response.content, type=wire.PushResponse).outcomes
+                    applied += sum(isinstance(o, wire.Applied) for o in outcomes)
+                pushed = time.perf_counter() - started
+            stored = await conn.fetchval("SELECT count(*) FROM item_result")
+            dedupe = await conn.fetchval("SELECT count(*) FROM device_mutation")
+            audit = await conn.fetchval(
+                "SELECT coalesce(sum(json_array_length(changes->'results')), 0) FROM audit_entry"
+                " WHERE action = 'inspection.item_results'"
+            )
+            changes = await conn.fetchval("SELECT count(*) FROM change WHERE entity_type = 'item_result'")
+            await conn.close()
+            await database.stop()
+    finally:
+        await sync_common.drop_database(name)
+    assert applied == stored == dedupe == audit == changes == len(rows), (applied, stored, dedupe, audit, changes)
+    result = {
+        "mutations": len(rows),
+        "batch": args.batch,
+        "baseline_executemany_s": round(baseline, 4),
+        "push_s": round(pushed, 4),
+        "push_mutations_per_s": round(len(rows) / pushed),
+        "ratio": round(baseline / pushed, 3),
+    }
+    print(f"baseline asyncpg executemany of {len(rows)} item_result rows: {baseline:.3f} s")
+    print(f"push of {len(rows)} record_item_result mutations in batches of {args.batch} "
+          f"(+ dedupe, audit chain, change feed): {pushed:.3f} s = {len(rows) / pushed:,.0f} mutations/s")
+    print(f"ratio (baseline / push) = {baseline / pushed:.2f}   (goal >= 0.5)")
+    out = Path(__file__).parent / "results" / "sync_push.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
