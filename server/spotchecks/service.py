@@ -931,11 +931,14 @@ async def verify_draw(actor: Actor | None, draw_id: uuid.UUID) -> wire.DrawVerif
         checks.append(wire.VerifyCheck(name=name, ok=ok, detail="" if ok else detail))
         return ok
 
-    seed = bytes.fromhex(row["seed_hex"])
+    try:
+        seed = bytes.fromhex(row["seed_hex"])
+    except ValueError:
+        seed = b""
     check("seed_hash", policy.seed_hash(seed) == row["seed_hash"], "种子与其哈希不符 / the seed does not match seed_hash")
     try:
         snapshot = _snapshot_of(row)
-    except msgspec.ValidationError as exc:
+    except (msgspec.ValidationError, TypeError) as exc:
         check("pool_snapshot", False, f"名录快照无法读取 / unreadable snapshot: {exc}")
         return wire.DrawVerification(draw_id=draw_id, algorithm_version=row["algorithm_version"], ok=False, checks=checks)
     stored_snapshot_hash = hashlib.sha256(policy.canonical(row["pool_snapshot"])).hexdigest()
