@@ -66,6 +66,15 @@ def ladder(settings: Settings) -> tuple[policy.Rung, ...]:
     return policy.parse_ladder(settings.hazards.escalation_days)
 
 
+def ids_to_column(ids: Iterable[uuid.UUID]) -> list[str]:
+    """UUID lists go into array columns as text: SQLite's array serialiser cannot encode UUIDs."""
+    return [str(i) for i in ids]
+
+
+def ids_from_column(values: Iterable[Any] | None) -> list[uuid.UUID]:
+    return [i if isinstance(i, uuid.UUID) else uuid.UUID(str(i)) for i in values or ()]
+
+
 # --- loading and access ------------------------------------------------------
 
 
@@ -201,7 +210,7 @@ async def _escalations(hazard_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[
                 step=EscalationStep(r["action"]),
                 applied_at=r["applied_at"],
                 days_overdue=r["days_overdue"],
-                enforcement_action_ids=list(r["enforcement_action_ids"] or []),
+                enforcement_action_ids=ids_from_column(r["enforcement_action_ids"]),
             )
         )
     return out
@@ -474,7 +483,7 @@ async def report_rectification(
         extra={
             Hazard.rectification_reported_at: reported_at,
             Hazard.rectification_note: report.note,
-            Hazard.rectification_evidence_ids: list(report.evidence_ids),
+            Hazard.rectification_evidence_ids: ids_to_column(report.evidence_ids),
         },
         changes={"note": report.note, "evidence_ids": report.evidence_ids, "reported_at": reported_at.isoformat()},
     )
@@ -609,7 +618,7 @@ async def _rechecks_to_wire(rows: Sequence[dict[str, Any]]) -> list[wire.Recheck
             overdue=r["status"] == RecheckStatus.PENDING and r["due_date"] < today,
             campaign_id=r["campaign"],
             note=r["note"],
-            evidence_ids=list(r["evidence_ids"] or []),
+            evidence_ids=ids_from_column(r["evidence_ids"]),
             checked_by=r["result_by"],
             checked_at=r["result_at"],
         )
@@ -674,7 +683,7 @@ async def record_recheck(
             Recheck.status: RecheckStatus.PASSED if result.passed else RecheckStatus.FAILED,
             Recheck.passed: result.passed,
             Recheck.note: result.note,
-            Recheck.evidence_ids: list(result.evidence_ids),
+            Recheck.evidence_ids: ids_to_column(result.evidence_ids),
             Recheck.result_by: actor.user_id,
             Recheck.result_at: checked_at,
         }
@@ -753,7 +762,7 @@ async def _apply_steps(
                 action=step,
                 days_overdue=days,
                 trigger=trigger,
-                enforcement_action_ids=action_ids,
+                enforcement_action_ids=ids_to_column(action_ids),
                 applied_at=now,
             )
         )
