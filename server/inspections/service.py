@@ -426,15 +426,28 @@ async def _load_batch(actor: Actor, mutations: Sequence[RecordItemResult]) -> _B
         ):
             template_items[item["template"]].add(item["id"])
     results: dict[tuple[uuid.UUID, uuid.UUID], _ItemState] = {}
-    if inspections:
-        for r in await ItemResultRow.select().where(ItemResultRow.inspection.is_in(list(inspections))).output(load_json=True):
-            results[(r["inspection"], r["item"])] = _ItemState(
-                id=r["id"], inspection_id=r["inspection"], item_id=r["item"], outcome=r["outcome"], note=r["note"],
-                field_versions=dict(r["field_versions"] or {}), version=r["version"], updated_by=r["updated_by"],
-                updated_at=r["updated_at"],
-            )
-    own_ids = {m.id for m in mutations}
-    taken = {r["id"] for r in await ItemResultRow.select(ItemResultRow.id).where(ItemResultRow.id.is_in(list(own_ids)))}
+    own_ids = list({m.id for m in mutations})
+    if database.is_postgres():
+        # Raw SQL: a thousand-row batch is read in two statements without ORM row handling.
+        rows = await sql.fetch(
+            "SELECT id, inspection, item, outcome, note, field_versions, version, updated_by, updated_at"
+            " FROM item_result WHERE inspection = ANY($1::uuid[])",
+            "",
+            list(inspections),
+        )
+        loaded = [dict(r) | {"field_versions": msgspec.json.decode(r["field_versions"] or "{}")} for r in rows]
+        taken = {r[0] for r in await sql.fetch("SELECT id FROM item_result WHERE id = ANY($1::uuid[])", "", own_ids)}
+    else:
+        loaded = await ItemResultRow.select().where(ItemResultRow.inspection.is_in(list(inspections) or [uuid.uuid4()])).output(
+            load_json=True
+        )
+        taken = {r["id"] for r in await ItemResultRow.select(ItemResultRow.id).where(ItemResultRow.id.is_in(own_ids))}
+    for r in loaded:
+        results[(r["inspection"], r["item"])] = _ItemState(
+            id=r["id"], inspection_id=r["inspection"], item_id=r["item"], outcome=r["outcome"], note=r["note"],
+            field_versions=dict(r["field_versions"] or {}), version=r["version"], updated_by=r["updated_by"],
+            updated_at=r["updated_at"],
+        )
     return _Batch(inspections, allowed, template_items, results, taken)
 
 
@@ -550,8 +563,9 @@ async def apply_record_item_results(
                 "seq": m.seq,
                 "item_result_id": str(result.entity_id),
                 "item_id": str(m.item_id),
-                "outcome": type(result).__struct_config__.tag,
-                **{f: msgspec.to_builtins(getattr(m, f)) for f in ITEM_RESULT_FIELDS if getattr(m, f) is not msgspec.UNSET},
+                "outcome": "conflict" if isinstance(result, sync_wire.Conflict) else "applied",
+                **({} if m.outcome is msgspec.UNSET else {"result": str(m.outcome)}),
+                **({} if m.note is msgspec.UNSET else {"note": m.note}),
             })
     for inspection_id, results in per_inspection.items():
         audit_service.record(actor, "inspection.item_results", "inspection", inspection_id, {"results": results})

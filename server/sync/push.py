@@ -84,13 +84,22 @@ async def push(actor: Actor, request: wire.PushRequest, *, encoding: str = "msgp
         raise PermissionDenied("当前角色只读，不能提交离线记录", "read-only role")
     if actor.device_id is None or request.device_id != actor.device_id:
         raise PermissionDenied("设备与登录凭证不符，请在本设备重新登录", "device does not match the token", field="device_id")
+    # Decode each mutation whole; only one that fails is read again for just its seq and kind.
+    decoded: list[Any] = []
     heads: list[wire.MutationHead] = []
     for index, raw in enumerate(request.mutations):
         try:
-            heads.append(_HEADS[encoding].decode(raw))
+            mutation = _MUTATIONS[encoding].decode(raw)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise InvalidInput(f"第 {index + 1} 条记录缺少序号或类型", f"mutation {index} has no seq/kind: {exc}",
-                               field=f"mutations[{index}]") from None
+            try:
+                heads.append(_HEADS[encoding].decode(raw))
+            except (msgspec.ValidationError, msgspec.DecodeError):
+                raise InvalidInput(f"第 {index + 1} 条记录缺少序号或类型", f"mutation {index} has no seq/kind: {exc}",
+                                   field=f"mutations[{index}]") from None
+            decoded.append(exc)
+        else:
+            heads.append(wire.MutationHead(seq=mutation.seq, kind=mutation.__struct_config__.tag))
+            decoded.append(mutation)
 
     uow = database.current()
     device = request.device_id
@@ -99,15 +108,15 @@ async def push(actor: Actor, request: wire.PushRequest, *, encoding: str = "msgp
     outcomes = await _stored(device, sorted({h.seq for h in heads}))
     todo: list[tuple[wire.MutationHead, Any]] = []
     queued: set[int] = set()
-    for head, raw in zip(heads, request.mutations, strict=True):
+    for head, mutation in zip(heads, decoded, strict=True):
         if head.seq in outcomes or head.seq in queued:
             continue
         queued.add(head.seq)
-        try:
-            todo.append((head, _MUTATIONS[encoding].decode(raw)))
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            outcomes[head.seq] = _decode_error(head.seq, exc)
+        if isinstance(mutation, Exception):
+            outcomes[head.seq] = _decode_error(head.seq, mutation)
             todo.append((head, None))
+        else:
+            todo.append((head, mutation))
 
     fresh: list[tuple[int, str, wire.Outcome]] = []
     index = 0

@@ -36,7 +36,7 @@ def key(kind: str, entity_id: uuid.UUID | str) -> str:
     """The scope key of ``kind`` for one id."""
     if kind not in KINDS:
         raise ValueError(f"unknown scope kind {kind!r}")
-    return f"{kind}:{uuid.UUID(str(entity_id))}"
+    return f"{kind}:{entity_id if isinstance(entity_id, uuid.UUID) else uuid.UUID(entity_id)}"
 
 
 def user(user_id: uuid.UUID | str) -> str:

@@ -36,6 +36,7 @@ Why a pull never skips a late commit
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import uuid
 from collections.abc import Iterable
@@ -73,12 +74,15 @@ class _Publish:
         await _write(latest)
 
 
+@functools.lru_cache(maxsize=4096)
+def _checked(key: str) -> str:
+    if not _SCOPE.match(key):
+        raise ValueError(f"not a scope key: {key!r}")
+    return key
+
+
 def _scope_keys(scope: str | Iterable[str]) -> list[str]:
-    keys = [scope] if isinstance(scope, str) else list(scope)
-    for key in keys:
-        if not _SCOPE.match(key):
-            raise ValueError(f"not a scope key: {key!r}")
-    return keys
+    return [_checked(scope)] if isinstance(scope, str) else [_checked(k) for k in scope]
 
 
 async def publish(
@@ -114,8 +118,8 @@ async def _write(latest: dict[tuple[str, str, uuid.UUID], bytes | None]) -> None
         await sql.execute(
             """
             WITH head AS (SELECT coalesce(max(seq), 0) AS top FROM change)
-            INSERT INTO change (id, seq, scope, entity_type, entity_id, payload, updated_at)
-            SELECT gen_random_uuid(), head.top + t.ord, t.scope, t.entity_type, t.entity_id, t.payload, $5
+            INSERT INTO change (seq, scope, entity_type, entity_id, payload, updated_at)
+            SELECT head.top + t.ord, t.scope, t.entity_type, t.entity_id, t.payload, $5
             FROM head, unnest($1::text[], $2::text[], $3::uuid[], $4::bytea[])
                  WITH ORDINALITY AS t(scope, entity_type, entity_id, payload, ord)
             ON CONFLICT (scope, entity_type, entity_id) DO UPDATE
@@ -132,12 +136,12 @@ async def _write(latest: dict[tuple[str, str, uuid.UUID], bytes | None]) -> None
     top = await sql.fetchval("", "SELECT coalesce(max(seq), 0) FROM change") or 0
     await sql.bulk(
         "",
-        "INSERT INTO change (id, seq, scope, entity_type, entity_id, payload, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, entity_type, entity_id) DO UPDATE "
+        "INSERT INTO change (seq, scope, entity_type, entity_id, payload, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, entity_type, entity_id) DO UPDATE "
         "SET seq = excluded.seq, payload = excluded.payload, updated_at = excluded.updated_at",
         (),
         [
-            (str(uuid.uuid4()), top + n, scope, entity_type, str(entity_id), latest[(scope, entity_type, entity_id)], now)
+            (top + n, scope, entity_type, str(entity_id), latest[(scope, entity_type, entity_id)], now)
             for n, (scope, entity_type, entity_id) in enumerate(keys, start=1)
         ],
     )

@@ -18,7 +18,7 @@ class DeviceMutation(Table, tablename="device_mutation"):
     """The outcome of mutation ``seq`` of ``device`` (MessagePack), stored in the push's own transaction."""
 
     id = UUID(primary_key=True)
-    device = ForeignKey(references=Device, index=True)
+    device = ForeignKey(references=Device)  # looked up through the (device, seq) unique index
     seq = BigInt()
     kind = Varchar(length=32)
     outcome = Bytea()
@@ -29,11 +29,11 @@ class DeviceMutation(Table, tablename="device_mutation"):
 class Change(Table, tablename="change"):
     """The latest state of one record in one scope (``payload`` MessagePack, NULL = removed)."""
 
-    id = UUID(primary_key=True)
-    seq = BigInt(unique=True)
+    # The position is the key: every index on this table is paid for by every publish.
+    seq = BigInt(primary_key=True)
     scope = Varchar(length=80)
     entity_type = Varchar(length=32)
-    entity_id = UUID(index=True)
+    entity_id = UUID()
     payload = Bytea(null=True, default=None)
     updated_at = Timestamptz()
 
