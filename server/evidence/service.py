@@ -82,6 +82,8 @@ from storage import keys
 from storage.base import MIN_PART_BYTES, ObjectExists, ObjectLocked, ObjectNotFound, ObjectStore, StorageError, StoredPart
 from storage.filesystem import FilesystemStore
 
+#: Read-back copies stay in memory up to this size, then go to a temporary file (memory stays flat).
+_SPOOL_BYTES = 1024 * 1024
 #: Lifetime of a presigned download link.
 DOWNLOAD_TTL = dt.timedelta(minutes=5)
 _CLOSED_STATUSES = {InspectionStatus.REVIEWED, InspectionStatus.CANCELLED}
@@ -520,7 +522,7 @@ async def _finish_multipart(
     except StorageError:
         # The store lost the upload (expired, aborted): start over rather than wedge the phone.
         return await _refuse_mismatch(store, row, limits=limits)
-    with tempfile.SpooledTemporaryFile(max_size=row["chunk_bytes"]) as spool:
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
         digest, size = await _hash_stored(store, staging, spool)
         if (digest, size) != (row["sha256"], row["size"]):
             await _discard(store, staging)
@@ -718,7 +720,7 @@ async def thumbnail(actor: Actor, store: ObjectStore, evidence_id: uuid.UUID, *,
         pass
     except StorageError as error:
         raise Unavailable("对象存储暂时不可用，请稍后重试", f"object store: {error}") from error
-    with tempfile.SpooledTemporaryFile(max_size=limits.chunk_bytes) as spool:
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
         await _hash_stored(store, keys.blob_key(row["sha256"]), spool)
         data = await asyncio.to_thread(policy.make_thumbnail, spool, max_pixels=limits.max_pixels)
     try:
