@@ -36,9 +36,8 @@ CREATE TABLE IF NOT EXISTS record (
     entity_type TEXT NOT NULL, entity_id TEXT NOT NULL, data BLOB NOT NULL, seq INTEGER NOT NULL,
     PRIMARY KEY (entity_type, entity_id));
 CREATE TABLE IF NOT EXISTS record_scope (
-    scope TEXT NOT NULL, entity_type TEXT NOT NULL, entity_id TEXT NOT NULL,
-    PRIMARY KEY (scope, entity_type, entity_id));
-CREATE INDEX IF NOT EXISTS record_scope_entity ON record_scope (entity_type, entity_id);
+    entity_type TEXT NOT NULL, entity_id TEXT NOT NULL, scope TEXT NOT NULL,
+    PRIMARY KEY (entity_type, entity_id, scope)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS scope_cursor (scope TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, entity_type TEXT NOT NULL, entity_id TEXT NOT NULL,
@@ -209,8 +208,30 @@ class Store:
     ) -> None:
         """Store one pull page and its cursors atomically (puts are ``(scope, type, id, seq, data)``)."""
         db = self._db
+        removes = list(removes)
+        # A page may be lost to a power cut (it is pulled again: its cursors go with it), so it is
+        # committed without waiting for the disk; the next local write's FULL commit syncs it too.
+        db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            self._apply_page(db, puts, removes, cursors, dropped_scopes)
+        finally:
+            db.execute("PRAGMA synchronous=FULL")
+
+    def _apply_page(
+        self,
+        db: sqlite3.Connection,
+        puts: Iterable[tuple[str, str, str, int, bytes]],
+        removes: list[tuple[str, str, str]],
+        cursors: dict[str, int],
+        dropped_scopes: Iterable[str],
+    ) -> None:
         with self.transaction():
+            # Only records that lost a membership in this page can have become unreferenced.
+            candidates: set[tuple[str, str]] = {(t, i) for _, t, i in removes}
             for scope in dropped_scopes:
+                candidates.update(
+                    db.execute("SELECT entity_type, entity_id FROM record_scope WHERE scope = ?", (scope,)).fetchall()
+                )
                 db.execute("DELETE FROM record_scope WHERE scope = ?", (scope,))
                 db.execute("DELETE FROM scope_cursor WHERE scope = ?", (scope,))
             puts = list(puts)
@@ -224,15 +245,21 @@ class Store:
                 "INSERT OR IGNORE INTO record_scope (scope, entity_type, entity_id) VALUES (?, ?, ?)",
                 [(sc, t, i) for sc, t, i, _, _ in puts],
             )
-            db.executemany(
-                "DELETE FROM record_scope WHERE scope = ? AND entity_type = ? AND entity_id = ?", list(removes)
-            )
+            db.executemany("DELETE FROM record_scope WHERE scope = ? AND entity_type = ? AND entity_id = ?", removes)
             db.executemany(
                 "INSERT INTO scope_cursor (scope, seq) VALUES (?, ?) "
                 "ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq",
                 list(cursors.items()),
             )
-            self._drop_unreferenced()
+            if candidates:
+                db.executemany(
+                    "DELETE FROM record WHERE entity_type = ? AND entity_id = ? "
+                    "AND NOT EXISTS (SELECT 1 FROM record_scope s WHERE s.entity_type = record.entity_type "
+                    "AND s.entity_id = record.entity_id) "
+                    "AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.entity_type = record.entity_type "
+                    "AND o.entity_id = record.entity_id)",
+                    sorted(candidates),
+                )
 
     def _drop_unreferenced(self) -> None:
         # A record no scope holds any more goes, unless a queued mutation is still about it.

@@ -12,8 +12,9 @@ phone's cursors that gives three groups:
   ``dropped_scopes``; the phone forgets records it holds only through them.
 
 Why no late commit is ever skipped, and why nothing comes twice: see
-:mod:`server.sync.service`. Each page's new cursors are at most the high
-watermark read before the page, and a page always ends on a whole position.
+:mod:`server.sync.service`. Each scope's new cursor is at most the high
+watermark read before the page, and every row of that scope up to its new
+cursor is in the page or an earlier one (``service.read``).
 """
 
 from __future__ import annotations
@@ -75,9 +76,7 @@ async def pull(actor: Actor, request: wire.PullRequest, *, encoding: str = "msgp
     for key in allowed:
         cursors.setdefault(key, 0)
     dropped = sorted(set(request.cursors) - allowed)
-    rows = await sync_service.read(cursors, hw, request.limit)
-    full = len(rows) >= request.limit
-    upto = rows[-1][0] if full else hw
+    rows, new_cursors, more = await sync_service.read(cursors, hw, request.limit)
     changes: list[wire.Change] = []
     as_record = (lambda p: msgspec.Raw(p)) if encoding == "msgpack" else _as_json
     for seq, scope, entity_type, entity_id, payload in rows:
@@ -87,8 +86,8 @@ async def pull(actor: Actor, request: wire.PullRequest, *, encoding: str = "msgp
             changes.append(wire.Put(seq=seq, scope=scope, entity_type=entity_type, entity_id=entity_id, record=as_record(payload)))
     return wire.PullResponse(
         changes=changes,
-        cursors={key: max(after, upto) for key, after in cursors.items()},
+        cursors=new_cursors,
         dropped_scopes=dropped,
-        has_more=full,
+        has_more=more,
         server_time=dt.datetime.now(dt.UTC),
     )

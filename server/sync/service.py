@@ -152,15 +152,23 @@ async def high_watermark() -> int:
     return int(await sql.fetchval("SELECT coalesce(max(seq), 0) FROM change", "SELECT coalesce(max(seq), 0) FROM change") or 0)
 
 
-async def read(cursors: dict[str, int], hw: int, limit: int) -> list[tuple[int, str, str, uuid.UUID, bytes | None]]:
-    """Up to ``limit`` rows after each scope's cursor and at most ``hw``, in position order.
+async def read(
+    cursors: dict[str, int], hw: int, limit: int
+) -> tuple[list[tuple[int, str, str, uuid.UUID, bytes | None]], dict[str, int], bool]:
+    """One page: rows after each scope's cursor up to ``hw``, the scopes' new cursors, and whether more remain.
 
-    A scope read from 0 (new to the phone) skips tombstones: there is nothing to remove.
+    Each scope gets an equal share of ``limit`` (at least one row) and is read
+    along its ``(scope, seq)`` index, so a page costs what it returns however
+    many scopes and rows there are. A scope that had more rows than its share
+    advances its cursor to the last row sent; one that had fewer is complete
+    up to ``hw``. A scope read from 0 (new to the phone) skips tombstones:
+    there is nothing to remove.
     """
     if not cursors:
-        return []
+        return [], {}, False
+    share = max(1, -(-limit // len(cursors)))
     if database.is_postgres():
-        rows = await sql.fetch(
+        fetched = await sql.fetch(
             """
             SELECT c.seq, c.scope, c.entity_type, c.entity_id, c.payload
             FROM unnest($1::text[], $2::bigint[]) AS k(scope, after)
@@ -170,19 +178,18 @@ async def read(cursors: dict[str, int], hw: int, limit: int) -> list[tuple[int, 
                   AND (k.after > 0 OR change.payload IS NOT NULL)
                 ORDER BY change.seq LIMIT $4
             ) AS c
-            ORDER BY c.seq LIMIT $4
             """,
             "",
             list(cursors),
             list(cursors.values()),
             hw,
-            limit,
+            share + 1,
         )
-        return [tuple(r) for r in rows]  # type: ignore[misc]
-    rows: list = []
-    for scope, after in cursors.items():
-        rows.extend(
-            await sql.fetch(
+        rows = [tuple(r) for r in fetched]
+    else:
+        rows = []
+        for scope, after in cursors.items():
+            for r in await sql.fetch(
                 "",
                 "SELECT seq, scope, entity_type, entity_id, payload FROM change "
                 "WHERE scope = ? AND seq > ? AND seq <= ? AND (? > 0 OR payload IS NOT NULL) ORDER BY seq LIMIT ?",
@@ -190,8 +197,23 @@ async def read(cursors: dict[str, int], hw: int, limit: int) -> list[tuple[int, 
                 after,
                 hw,
                 after,
-                limit,
-            )
-        )
-    rows.sort(key=lambda r: r[0])
-    return [(r[0], r[1], r[2], r[3] if isinstance(r[3], uuid.UUID) else uuid.UUID(str(r[3])), r[4]) for r in rows[:limit]]
+                share + 1,
+            ):
+                rows.append((r[0], r[1], r[2], r[3] if isinstance(r[3], uuid.UUID) else uuid.UUID(str(r[3])), r[4]))
+    by_scope: dict[str, list[tuple]] = {}
+    for row in rows:
+        by_scope.setdefault(row[1], []).append(row)
+    page: list[tuple[int, str, str, uuid.UUID, bytes | None]] = []
+    new_cursors: dict[str, int] = {}
+    more = False
+    for scope, after in cursors.items():
+        got = sorted(by_scope.get(scope, ()), key=lambda r: r[0])
+        if len(got) > share:
+            got = got[:share]
+            new_cursors[scope] = got[-1][0]
+            more = True
+        else:
+            new_cursors[scope] = max(after, hw)
+        page.extend(got)
+    page.sort(key=lambda r: r[0])
+    return page, new_cursors, more  # type: ignore[return-value]
