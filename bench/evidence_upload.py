@@ -226,12 +226,18 @@ async def main() -> int:
             "EVIDENCE_MAX_BYTES": str((args.big_mb + 10) * 1024 * 1024), "EVIDENCE_MAX_PIXELS": "80000000",
             "EVIDENCE_CHUNK_BYTES": str(CHUNK),
         }
-        api_proc = subprocess.Popen(
-            [str(venv_bin / "fieldcheck"), "serve", "--port", str(api_port)],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        api_log = Path(data_dir) / "api.log"
+        with open(api_log, "wb") as log:
+            api_proc = subprocess.Popen(
+                [str(venv_bin / "fieldcheck"), "serve", "--port", str(api_port)],
+                env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            )
         children.append(api_proc)
-        wait_for(f"http://127.0.0.1:{api_port}/health", timeout=60)
+        try:
+            wait_for(f"http://127.0.0.1:{api_port}/health", timeout=60)
+        except RuntimeError:
+            print(api_log.read_text()[-3000:], file=sys.stderr)
+            raise
 
         supervisor, inspector, enterprise = await seed_people(db_url)
         device = uuid.uuid4()
