@@ -174,19 +174,36 @@ async def rebuild(conn: asyncpg.Connection | None = None) -> None:
         await _rebuild(conn)
 
 
+_MONTHLY_TABLES = (
+    "stats_monthly",
+    "stats_inspector_monthly",
+    "stats_inspector_total_monthly",
+    "stats_open_hazard",
+    "stats_person_monthly",
+)
+#: In order: the inspector totals are summed from the inspector rows.
+_MONTHLY_BUILDERS = (
+    sql.rollup_insert,
+    sql.inspector_rollup_insert,
+    sql.inspector_total_insert,
+    sql.open_hazard_insert,
+    sql.person_insert,
+)
+
+
 async def _rebuild(conn: asyncpg.Connection) -> None:
-    await conn.execute("TRUNCATE stats_monthly, stats_inspector_monthly, stats_coverage")
-    await _run(conn, lambda p: sql.rollup_insert(None, p))
-    await _run(conn, lambda p: sql.inspector_rollup_insert(None, p))
+    await conn.execute(f"TRUNCATE {', '.join(_MONTHLY_TABLES)}, stats_coverage")
+    for build in _MONTHLY_BUILDERS:
+        await _run(conn, lambda p, b=build: b(None, p))
     for grain in Grain:
         await _run(conn, lambda p, g=grain: sql.coverage_insert(g, None, p))
 
 
 async def _recount_month(conn: asyncpg.Connection, month: dt.date) -> None:
-    await conn.execute("DELETE FROM stats_monthly WHERE month = $1", month)
-    await conn.execute("DELETE FROM stats_inspector_monthly WHERE month = $1", month)
-    await _run(conn, lambda p: sql.rollup_insert(month, p))
-    await _run(conn, lambda p: sql.inspector_rollup_insert(month, p))
+    for table in _MONTHLY_TABLES:
+        await conn.execute(f"DELETE FROM {table} WHERE month = $1", month)
+    for build in _MONTHLY_BUILDERS:
+        await _run(conn, lambda p, b=build: b(month, p))
     for grain in Grain:
         period = period_of(month, grain)
         await conn.execute("DELETE FROM stats_coverage WHERE grain = $1 AND period_start = $2", str(grain), period.start)
@@ -308,7 +325,61 @@ async def _collect_live(
 ) -> None:
     today = query.today or local_today()
     dim, f = plan.dim, query.filters
-    # 逾期未整改 (depends on today) and 重复违章人员 (distinct people): always counted from the base tables.
+    if backend == "rollup":
+        await _collect_live_rollup(conn, query, plan, today, out)
+    else:
+        await _collect_live_base(conn, query, plan, today, out)
+    if dim is Dim.INSPECTOR:
+        return
+    # 在册企业数: the current registry, split only by district or sector.
+    p = Params()
+    where = ["e.operating_status <> 'closed'"]
+    if f.district:
+        where.append(f"e.district = {p(f.district)}")
+    if f.sector:
+        where.append(f"e.sector = {p(f.sector)}")
+    reg_group = {Dim.DISTRICT: "e.district", Dim.SECTOR: "e.sector"}.get(dim, "NULL::text")  # type: ignore[arg-type]
+    registry = {
+        r["grp"]: r["n"]
+        for r in await conn.fetch(
+            f"SELECT {reg_group} AS grp, count(*) AS n FROM enterprise e WHERE {' AND '.join(where)} GROUP BY 1", *p.values
+        )
+    }
+    out[_REGISTRY] = registry
+    await _collect_coverage(conn, query, plan, backend, out)
+
+
+async def _collect_live_rollup(
+    conn: asyncpg.Connection, query: StatsQuery, plan: _Plan, today: dt.date, out: Collected
+) -> None:
+    group = sql.rollup_group(plan.dim, plan.grain)
+    p = Params()
+    months = f"((month >= {p(plan.previous.start)} AND month < {p(plan.previous.end)}) OR (month >= {p(plan.current.start)} AND month < {p(plan.current.end)}))"
+    where = [months, f"deadline_date < {p(today)}", *sql.rollup_filters(query.filters, p)]
+    text = (
+        f"SELECT (month >= {p(plan.current.start)}) AS cur, {group} AS grp, SUM(hazards)::bigint AS n "
+        f"FROM stats_open_hazard WHERE {' AND '.join(where)} GROUP BY 1, 2"
+    )
+    for row in await conn.fetch(text, *p.values):
+        out[_key(plan, row["grp"], row["cur"])]["hazards_overdue"] = row["n"]
+    p = Params()
+    months = f"((month >= {p(plan.previous.start)} AND month < {p(plan.previous.end)}) OR (month >= {p(plan.current.start)} AND month < {p(plan.current.end)}))"
+    where = [months, *sql.rollup_filters(query.filters, p)]
+    text = (
+        "SELECT cur, grp, count(*) AS n FROM ("
+        f"SELECT (month >= {p(plan.current.start)}) AS cur, {group} AS grp, person_key FROM stats_person_monthly "
+        # count/max instead of SUM(bigint), which would add up in numeric: same test, records are >= 1.
+        f"WHERE {' AND '.join(where)} GROUP BY 1, 2, 3 HAVING count(*) >= 2 OR max(records) >= 2) people GROUP BY 1, 2"
+    )
+    for row in await conn.fetch(text, *p.values):
+        out[_key(plan, row["grp"], row["cur"])]["repeat_offenders"] = row["n"]
+
+
+async def _collect_live_base(
+    conn: asyncpg.Connection, query: StatsQuery, plan: _Plan, today: dt.date, out: Collected
+) -> None:
+    """逾期未整改 (depends on today) and 重复违章人员 (distinct people), counted from the base tables."""
+    dim, f = plan.dim, query.filters
     p = Params()
     group = sql.base_group(HAZARD, dim, plan.grain)
     if group is not None:
@@ -336,24 +407,6 @@ async def _collect_live(
         )
         for row in await conn.fetch(text, *p.values):
             out[_key(plan, row["grp"], row["cur"])]["repeat_offenders"] = row["n"]
-    if dim is Dim.INSPECTOR:
-        return
-    # 在册企业数: the current registry, split only by district or sector.
-    p = Params()
-    where = ["e.operating_status <> 'closed'"]
-    if f.district:
-        where.append(f"e.district = {p(f.district)}")
-    if f.sector:
-        where.append(f"e.sector = {p(f.sector)}")
-    reg_group = {Dim.DISTRICT: "e.district", Dim.SECTOR: "e.sector"}.get(dim, "NULL::text")  # type: ignore[arg-type]
-    registry = {
-        r["grp"]: r["n"]
-        for r in await conn.fetch(
-            f"SELECT {reg_group} AS grp, count(*) AS n FROM enterprise e WHERE {' AND '.join(where)} GROUP BY 1", *p.values
-        )
-    }
-    out[_REGISTRY] = registry
-    await _collect_coverage(conn, query, plan, backend, out)
 
 
 async def _collect_coverage(

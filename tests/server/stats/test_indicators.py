@@ -259,3 +259,16 @@ async def test_figures_include_new_records_at_once(city: City) -> None:
     moved = (await city.get("L", "breakdown", by="district", period="2025")).json()
     assert _row(moved, "haiyuan")["checks"] == 3 and _row(moved, "shapotou")["checks"] == 0
     assert set(MEASURES) <= {f["key"] for f in closed["figures"]} | {"fines_yuan"}
+
+
+async def test_dashboard_equals_naive_recount(city: City) -> None:
+    for period in ("2025", "2025-Q2"):
+        query = stats_service.query_from(period)
+        fast = await stats_service.dashboard(LEADER, query, trend_grain=Grain.MONTH)
+        slow = await stats_service.dashboard(LEADER, query, trend_grain=Grain.MONTH, backend="base")
+        assert fast.summary.figures == slow.summary.figures
+        for view in ("trend", "by_district", "by_sector", "by_department", "by_inspector"):
+            assert [(r.group, r.figures) for r in getattr(fast, view).rows] == [
+                (r.group, r.figures) for r in getattr(slow, view).rows
+            ]
+        assert next(f.value for f in fast.summary.figures if f.key == "repeat_offenders") == (1 if period == "2025" else 0)  # P1 has one record in Q2
