@@ -55,6 +55,7 @@ class SyncStatus:
     auth_required: bool
     rejections: list[StoredOutcome] = field(default_factory=list)
     conflicts: list[StoredOutcome] = field(default_factory=list)
+    uploads: list[Any] = field(default_factory=list)  # one ``PhotoUpload`` per photo not yet verified or failed
 
     @property
     def errors(self) -> list[StoredOutcome]:
@@ -177,6 +178,9 @@ class SyncClient:
                 await self._pull(report)
                 if self._uploads is not None:
                     await self._uploads.run()
+                    if self.store.counts()["pending"]:  # submits held back for their photos
+                        await self._push(report)
+                        await self._pull(report)
             except AuthenticationRequired as exc:
                 self.store.set_meta(auth_required=True, last_error=f"需要重新登录：{exc}")
                 report.error = f"auth: {exc}"
@@ -189,12 +193,34 @@ class SyncClient:
             report.complete = True
             return report
 
+    def _held(self) -> set[str]:
+        """Inspections whose signing must wait: the server refuses a submit while its photos are missing."""
+        if self._uploads is None:
+            return set()
+        return {str(i) for i in self._uploads.pending_inspections()}
+
     async def _push(self, report: SyncReport) -> None:
         assert self._net is not None
+        held = self._held()
+        after = 0
         while True:
-            entries = self.store.pending(self._push_batch)
-            if not entries:
+            batch = self.store.pending(self._push_batch, after_seq=after)
+            if not batch:
                 return
+            after = batch[-1].seq
+            # A held submit, and everything queued after it about the same inspection, waits (order per
+            # inspection is kept); everything else goes now.
+            waiting: set[str] = set()
+            entries = []
+            for entry in batch:
+                if entry.entity_type == "inspection" and entry.entity_id in held and (
+                    entry.kind == "submit_inspection" or entry.entity_id in waiting
+                ):
+                    waiting.add(entry.entity_id)
+                    continue
+                entries.append(entry)
+            if not entries:
+                continue
             request = protocol.push_request(self.device_id, [e.payload for e in entries])
             self.store.mark_attempt(e.seq for e in entries)
             response = await self._net.call("/api/v1/sync/push", request, wire.PushResponse)
@@ -230,6 +256,7 @@ class SyncClient:
             auth_required=bool(self.store.get_meta("auth_required", False)),
             rejections=[o for o in outcomes if o.outcome == "rejected"],
             conflicts=[o for o in outcomes if o.outcome == "conflict"],
+            uploads=[u for u in self._uploads.statuses() if u.status != "done"] if self._uploads is not None else [],
         )
 
     async def records(self, kind: str) -> list[dict[str, Any]]:
@@ -389,7 +416,8 @@ class SyncClient:
             overlays=lambda seq: [("evidence", evidence_id, view)],
         )
         if self._uploads is not None:
-            self._uploads.enqueue(evidence_id, Path(path), mutation_args["sha256"], len(data), media_type)
+            self._uploads.enqueue(evidence_id, Path(path), mutation_args["sha256"], len(data), media_type,
+                                  inspection_id=inspection_id)
         return evidence_id
 
     async def submit_inspection(

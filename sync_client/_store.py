@@ -160,10 +160,11 @@ class Store:
             self._set_meta("next_seq", seq + 1)
         return seq
 
-    def pending(self, limit: int = 1000) -> list[OutboxEntry]:
-        """The oldest unanswered mutations, in seq order."""
+    def pending(self, limit: int = 1000, *, after_seq: int = 0) -> list[OutboxEntry]:
+        """The oldest unanswered mutations after ``after_seq``, in seq order."""
         rows = self._db.execute(
-            "SELECT seq, kind, entity_type, entity_id, payload FROM outbox ORDER BY seq LIMIT ?", (limit,)
+            "SELECT seq, kind, entity_type, entity_id, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after_seq, limit),
         ).fetchall()
         return [OutboxEntry(*row) for row in rows]
 

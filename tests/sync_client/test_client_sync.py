@@ -161,3 +161,30 @@ def cli_args(cli, argv):
     finally:
         argparse.ArgumentParser.parse_args = real
     return parser_holder["args"]
+
+
+async def test_a_photo_and_the_signing_recorded_offline_both_reach_the_server(client, app, team, tmp_path):
+    from server.evidence.tables import Evidence
+    from server.inspections.tables import Inspection
+    from tests.server.evidence.images import photo
+
+    inspection = await team.assign(client, [team.inspectors[0]])
+    picture = tmp_path / "hazard.jpg"
+    picture.write_bytes(photo())
+    async with phone(app, tmp_path) as sc:
+        await sc.login(await username_of(team.inspectors[0]), PASSWORD)
+        await sc.sync()
+        await sc.start_inspection(inspection)
+        evidence_id = await sc.attach_photo(inspection, picture, caption="配电箱门未关闭")
+        await sc.submit_inspection(inspection, summary="发现一般隐患1处", signed_by_name="李四")
+        picture.unlink()  # the camera app may drop its file at once: the queue kept a copy
+        local = {r["id"]: r for r in await sc.records("evidence")}
+        assert local[str(evidence_id)]["status"] == "pending"
+        report = await sc.sync()
+        assert report.complete, report.error
+        status = await sc.status()
+        assert status.all_synced and status.errors == [] and status.uploads == []
+    stored = await Evidence.select().where(Evidence.id == evidence_id).first()
+    assert stored is not None and stored["status"] == "stored"
+    row = await Inspection.select().where(Inspection.id == inspection).first()
+    assert row["status"] == "submitted" and row["signed_by_name"] == "李四"
