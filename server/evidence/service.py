@@ -275,6 +275,18 @@ async def pending_count(inspection_id: uuid.UUID) -> int:
     )
 
 
+async def ensure_none_pending(inspection_id: uuid.UUID) -> None:
+    """Refuse (``evidence_pending``) while any evidence of the inspection waits for its bytes; for submit."""
+    count = await pending_count(inspection_id)
+    if count:
+        raise StateConflict(
+            f"还有 {count} 份证据（照片/签名）未上传完成，上传后才能提交",
+            f"{count} evidence file(s) not uploaded yet",
+            code=ErrorCode.EVIDENCE_PENDING,
+            field="inspection_id",
+        )
+
+
 async def _visible_row(actor: Actor, evidence_id: uuid.UUID) -> dict[str, Any]:
     row = await EvidenceRow.select().where(EvidenceRow.id == evidence_id).first()
     if row is None:

@@ -14,6 +14,7 @@ from PIL import Image
 
 from schemas import sync as wire
 from schemas.vocab import Role
+from server.errors import StateConflict
 from server.evidence import service as evidence_service
 from server.evidence.tables import Blob, UploadSession
 from storage import keys
@@ -276,10 +277,14 @@ async def test_pending_count_and_the_record_syncs_to_the_team(field: Field) -> N
     data = images.photo(seed=37)
     evidence_id = _applied(await field.attach(data))
     assert await evidence_service.pending_count(field.inspection_id) == 1
+    with pytest.raises(StateConflict) as refused:
+        await evidence_service.ensure_none_pending(field.inspection_id)
+    assert refused.value.code == "evidence_pending"
     held, _ = await field.phone.pull_all()
     assert held[("evidence", str(evidence_id))]["status"] == "pending"
     await field.upload(data)
     assert await evidence_service.pending_count(field.inspection_id) == 0
+    await evidence_service.ensure_none_pending(field.inspection_id)
     held, _ = await field.phone.pull_all()
     assert held[("evidence", str(evidence_id))]["status"] == "stored"
 
