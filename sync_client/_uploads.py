@@ -164,10 +164,15 @@ class UploadQueue:
             return db.execute("SELECT count(*) FROM upload WHERE status != ?", (DONE,)).fetchone()[0]
 
     def pending_inspections(self) -> set[uuid.UUID]:
-        """Inspections (named at ``enqueue``) that still have photos the server has not verified."""
+        """Inspections (named at ``enqueue``) with photos still on their way.
+
+        A ``failed`` photo does not count: the server rejected its record for
+        good, so it is not pending there and a submit need not wait for it.
+        """
         with self._client.store.transaction() as db:
             rows = db.execute(
-                "SELECT DISTINCT inspection_id FROM upload WHERE status != ? AND inspection_id IS NOT NULL", (DONE,)
+                "SELECT DISTINCT inspection_id FROM upload WHERE status IN (?, ?) AND inspection_id IS NOT NULL",
+                (QUEUED, UPLOADING),
             ).fetchall()
         return {uuid.UUID(r[0]) for r in rows}
 

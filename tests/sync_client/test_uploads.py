@@ -184,3 +184,14 @@ async def test_pending_inspections_name_the_submits_that_must_wait_for_their_pho
         assert len(queue.statuses()) == 1  # the same photo, not a second one
         assert (await sc.sync()).complete
         assert queue.pending_inspections() == set()
+
+
+async def test_a_refused_photo_does_not_hold_back_the_submit(client, app, team, tmp_path):
+    (tmp_path / "fake.jpg").write_bytes(b"<html><script>alert(1)</script></html>")
+    async with _phone(app, tmp_path) as sc:
+        inspection = await _ready(sc, team, client)
+        await sc.attach_photo(inspection, tmp_path / "fake.jpg")
+        assert sc._uploads.pending_inspections() == {inspection}
+        await sc.sync()
+        assert sc._uploads.statuses()[0].status == "failed"
+        assert sc._uploads.pending_inspections() == set()  # the server holds no pending evidence for it
