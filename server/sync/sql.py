@@ -23,7 +23,8 @@ async def fetch(pg: str, sqlite: str, *args: Any) -> list[Sequence[Any]]:
     if database.is_postgres():
         return await connection.fetch(pg, *args)
     async with connection.execute(sqlite, args) as cursor:
-        return list(await cursor.fetchall())
+        # Piccolo's SQLite connections return dict rows; callers get positional rows on both engines.
+        return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in await cursor.fetchall()]
 
 
 async def fetchval(pg: str, sqlite: str, *args: Any) -> Any:

@@ -128,3 +128,19 @@ async def team(client: httpx.AsyncClient) -> Team:
         items=items,
         inspectors=inspectors,
     )
+
+
+@pytest.fixture
+async def sqlite_app(app, tmp_path):
+    """The app on a fresh embedded SQLite database; the PostgreSQL engine is restored afterwards."""
+    from server import database
+    from server.app import create_app
+    from tests.conftest import make_settings
+
+    embedded = create_app(make_settings(tmp_path / "embedded"))
+    await database.start(embedded.state.settings)
+    try:
+        yield embedded
+    finally:
+        await database.stop()
+        database.activate(app.state.engine)
