@@ -15,7 +15,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from schemas.vocab import InspectionStatus, Role  # noqa: E402
 from server import database  # noqa: E402
-from server.settings import AuthSettings, DatabaseSettings, PrivacySettings, ServerSettings, Settings  # noqa: E402
+from server.settings import (  # noqa: E402
+    AuthSettings,
+    DatabaseSettings,
+    PrivacySettings,
+    ServerSettings,
+    Settings,
+    SyncSettings,
+)
 
 PG = os.environ.get("FIELDCHECK_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 PASSWORD = "bench-password-1"
@@ -41,6 +48,7 @@ def settings_for(url: str, data_dir: Path) -> Settings:
         database=DatabaseSettings(url=url, pool_min=1, pool_max=10),
         auth=AuthSettings(secret_key="bench-secret-" + "x" * 40),
         privacy=PrivacySettings(id_hash_key="bench-id-hash-" + "y" * 32),
+        sync=SyncSettings(pull_page_size=5000),  # pages as large as the pull benchmark asks for
     )
 
 

@@ -93,6 +93,11 @@ class SyncController(Controller):
     async def push(self, request: Request, actor: CurrentActor, settings: AppSettings) -> Response[bytes]:
         """上传离线记录（JSON 或 MessagePack，可 gzip）：一次事务内逐条处理，每条返回 applied / rejected / conflict。"""
         data, encoding = await _decode(request, wire.PushRequest, settings.server.max_body_bytes * 16)
+        if len(data.mutations) > settings.sync.max_push_mutations:
+            raise PayloadTooLarge(
+                f"单次最多上传 {settings.sync.max_push_mutations} 条记录，请分批", "too many mutations in one push",
+                field="mutations",
+            )
         async with database.transaction():
             result = await push_service.push(actor, data, encoding=encoding)
         return _respond(request, result)
@@ -101,6 +106,8 @@ class SyncController(Controller):
     async def pull(self, request: Request, actor: CurrentActor, settings: AppSettings) -> Response[bytes]:
         """按游标分页拉取本人可见范围内的变更；离开范围的记录以 remove 下发。"""
         data, _ = await _decode(request, wire.PullRequest, settings.server.max_body_bytes * 16)
+        if data.limit > settings.sync.pull_page_size:
+            data = msgspec.structs.replace(data, limit=settings.sync.pull_page_size)
         async with database.transaction():
             result = await pull_service.pull(actor, data, encoding=_response_encoding(request))
         return _respond(request, result)
