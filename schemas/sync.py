@@ -47,7 +47,7 @@ from typing import Annotated, Any, Union
 
 import msgspec
 
-from schemas import enforcement, evidence, hazards, inspections, registry, spotchecks, violations
+from schemas import checklists, enforcement, evidence, hazards, inspections, registry, spotchecks, violations
 from schemas.base import Input, Mutation, Seq, Struct
 
 #: Version of this protocol; the server accepts any version up to its own.
@@ -85,6 +85,7 @@ RECORD_TYPES: dict[str, type[Struct]] = {
     "enforcement_action": enforcement.EnforcementAction,
     "enterprise": registry.Enterprise,
     "spot_check_task": spotchecks.AssignedTask,
+    "checklist_template": checklists.ChecklistTemplate,
 }
 
 #: The tagged union of all mutations (tag field ``kind``).

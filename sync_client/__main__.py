@@ -58,7 +58,9 @@ async def _run(args: argparse.Namespace) -> int:
             if inspection is None:
                 print("本机没有这项检查，请先同步", file=sys.stderr)
                 return 1
-            items = [i for i in await client.records("checklist_item") if i.get("template_id") == inspection.get("template_id")]
+            template = next((t for t in await client.records("checklist_template")
+                             if t["id"] == inspection.get("template_id")), {})
+            items = template.get("items", [])
             results = {r["item_id"]: r for r in await client.records("item_result") if r["inspection_id"] == args.inspection}
             for item in sorted(items, key=lambda i: i.get("position", 0)):
                 result = results.get(item["id"], {})

@@ -44,7 +44,7 @@ from server import database
 from server.accounts.policy import Actor, may_manage_department, may_write, sees_all_departments
 from server.accounts.tables import User
 from server.audit import service as audit_service
-from server.checklists.tables import ChecklistItem
+from server.checklists.tables import ChecklistItem, ChecklistTemplate
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
 from server.inspections.tables import Inspection as InspectionRow
 from server.inspections.tables import InspectionAmendment, InspectionInspector, ItemResultConflict as ConflictRow
@@ -206,6 +206,17 @@ async def sync_scopes(actor: Actor) -> set[str]:
     return keys
 
 
+async def publish_template(template_id: uuid.UUID | None) -> None:
+    """Put the checklist (with its items) on the phones of inspections using it; versions never change."""
+    if template_id is None:
+        return
+    from server.checklists import service as checklists_service
+    from server.accounts.policy import SYSTEM
+
+    template = await checklists_service.get(SYSTEM, template_id)
+    await sync_service.publish("checklist_template", template_id, template, scope=scopes.template(template_id))
+
+
 async def publish(inspection_id: uuid.UUID) -> Inspection:
     """Publish an inspection's current state to its scope (after any write to it or its team)."""
     row = await InspectionRow.select().where(InspectionRow.id == inspection_id).first()
@@ -229,6 +240,8 @@ async def create(actor: Actor, data: InspectionCreate) -> Inspection:
     users = await User.select(User.id, User.role, User.active).where(User.id.is_in(list(data.inspector_ids)))
     if len(users) != len(data.inspector_ids) or any(u["role"] != Role.INSPECTOR or not u["active"] for u in users):
         raise InvalidInput("检查人员须为在职的执法检查人员", "inspectors must be active inspectors", field="inspector_ids")
+    if data.template_id is not None and await ChecklistTemplate.count().where(ChecklistTemplate.id == data.template_id) == 0:
+        raise InvalidInput("检查表不存在", "unknown checklist template", field="template_id")
     if data.kind == InspectionKind.ENFORCEMENT and len(data.inspector_ids) < 2:
         raise InvalidInput("执法检查至少需要两名执法人员", "an enforcement check needs two officers", field="inspector_ids")
     now = _now()
@@ -255,6 +268,7 @@ async def create(actor: Actor, data: InspectionCreate) -> Inspection:
         ]
     )
     audit_service.record(actor, "inspection.create", "inspection", inspection_id, data)
+    await publish_template(data.template_id)
     return await publish(inspection_id)
 
 
@@ -271,6 +285,10 @@ async def apply_start_inspection(actor: Actor, mutation: StartInspection) -> syn
             raise PermissionDenied("只有执法检查人员可以发起巡查", "only inspectors open patrols")
         if await Enterprise.count().where(Enterprise.id == mutation.enterprise_id) == 0:
             raise InvalidInput("企业不存在", "unknown enterprise", field="enterprise_id")
+        if mutation.template_id is not None and (
+            await ChecklistTemplate.count().where(ChecklistTemplate.id == mutation.template_id) == 0
+        ):
+            raise InvalidInput("检查表不存在", "unknown checklist template", field="template_id")
         now = _now()
         await InspectionRow.insert(
             InspectionRow(
@@ -292,6 +310,7 @@ async def apply_start_inspection(actor: Actor, mutation: StartInspection) -> syn
         await InspectionInspector.insert(
             InspectionInspector(id=uuid.uuid4(), inspection=mutation.inspection_id, user=actor.user_id, is_lead=True, assigned_at=now)
         )
+        await publish_template(mutation.template_id)
         audit_service.record(actor, "inspection.open_patrol", "inspection", mutation.inspection_id, mutation)
     else:
         row, _ = await _load(actor, mutation.inspection_id, write=True)

@@ -28,6 +28,8 @@ async def test_record_offline_sync_and_read_back(client, app, team, tmp_path):
         assert report.complete and report.pulled >= 1
         [job] = await sc.assignments()
         assert job["id"] == str(inspection)
+        [checklist] = await sc.records("checklist_template")  # what the phone needs to fill it in
+        assert checklist["id"] == job["template_id"] and [i["id"] for i in checklist["items"]] == [str(i) for i in team.items]
 
         await sc.start_inspection(inspection)
         result_id = await sc.record_item_result(inspection, team.items[0], outcome="fail", note="灭火器过期")
@@ -130,6 +132,8 @@ async def test_the_cli_logs_in_lists_records_and_syncs(client, app, team, tmp_pa
         assert await cli._run(cli_args(cli, base + ["sync"])) == 0
         assert await cli._run(cli_args(cli, base + ["assignments"])) == 0
         assert str(inspection) in capsys.readouterr().out
+        assert await cli._run(cli_args(cli, base + ["items", str(inspection)])) == 0
+        assert str(team.items[0]) in capsys.readouterr().out
         assert await cli._run(cli_args(cli, base + ["record", str(inspection), str(team.items[0]), "--outcome", "fail",
                                                     "--note", "通道堵塞"])) == 0
         assert await cli._run(cli_args(cli, base + ["sync"])) == 0
