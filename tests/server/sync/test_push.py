@@ -36,6 +36,10 @@ async def test_one_invalid_mutation_in_the_middle_is_rejected_alone_and_a_retry_
     assert (rejected.seq, rejected.code, rejected.field) == (3, "invalid_input", "item_id")
     assert "检查项" in rejected.message
     assert await ItemResult.count() == 2
+    audited = await AuditEntry.select(AuditEntry.changes).where(AuditEntry.action == "inspection.item_results").output(
+        load_json=True
+    )
+    assert sorted(r["seq"] for e in audited for r in e["changes"]["results"]) == [2, 4]  # nothing of seq 3
 
     audit_before, changes_before = await AuditEntry.count(), await Change.count()
     again = await phone.push(batch)  # the response was lost: the phone sends the same batch again
