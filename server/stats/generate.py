@@ -151,84 +151,92 @@ async def generate(
     now = dt.datetime.now(dt.UTC)
     await conn.execute("SET session_replication_role = replica")
     await conn.execute("SET statement_timeout = 0")
+    deferred = await _drop_secondary_indexes(conn) if await _empty(conn) else []
 
-    # Departments (get or create) and inspectors.
-    departments: dict[str, uuid.UUID] = {}
-    for code, (name, _) in INSPECTING_DEPARTMENTS.items():
-        found = await conn.fetchval("SELECT id FROM department WHERE code = $1", code)
-        if found is None:
-            found = new_id()
-            await conn.execute("INSERT INTO department (id, code, name, created_at) VALUES ($1, $2, $3, $4)", found, code, name, now)
-        departments[code] = found
-    tag = f"g{plan.seed}"
-    inspectors: dict[str, list[uuid.UUID]] = {}
-    user_rows = []
-    for code, (_, share) in INSPECTING_DEPARTMENTS.items():
-        inspectors[code] = []
-        for n in range(share * 2):
-            user_id = new_id()
-            inspectors[code].append(user_id)
-            name = rng.choice(_SURNAMES) + rng.choice(_GIVEN)
-            user_rows.append((user_id, f"{tag}-{code}-{n + 1:03d}", name, password_hash, str(Role.INSPECTOR),
-                              departments[code], f"640{rng.randrange(10**8):08d}", [], True, 0, now, now))
-    user_rows.append((new_id(), f"{tag}-leader", "统计演示局领导", password_hash, str(Role.LEADER), None, None, [], True, 0, now, now))
-    await _copy(conn, "app_user", ["id", "username", "display_name", "password_hash", "role", "department", "badge_number",
-                                   "districts", "active", "failed_logins", "created_at", "updated_at"], user_rows, counts)
+    try:
+        # Departments (get or create) and inspectors.
+        departments: dict[str, uuid.UUID] = {}
+        for code, (name, _) in INSPECTING_DEPARTMENTS.items():
+            found = await conn.fetchval("SELECT id FROM department WHERE code = $1", code)
+            if found is None:
+                found = new_id()
+                await conn.execute("INSERT INTO department (id, code, name, created_at) VALUES ($1, $2, $3, $4)", found, code, name, now)
+            departments[code] = found
+        tag = f"g{plan.seed}"
+        inspectors: dict[str, list[uuid.UUID]] = {}
+        user_rows = []
+        for code, (_, share) in INSPECTING_DEPARTMENTS.items():
+            inspectors[code] = []
+            for n in range(share * 2):
+                user_id = new_id()
+                inspectors[code].append(user_id)
+                name = rng.choice(_SURNAMES) + rng.choice(_GIVEN)
+                user_rows.append((user_id, f"{tag}-{code}-{n + 1:03d}", name, password_hash, str(Role.INSPECTOR),
+                                  departments[code], f"640{rng.randrange(10**8):08d}", [], True, 0, now, now))
+        user_rows.append((new_id(), f"{tag}-leader", "统计演示局领导", password_hash, str(Role.LEADER), None, None, [], True, 0, now, now))
+        await _copy(conn, "app_user", ["id", "username", "display_name", "password_hash", "role", "department", "badge_number",
+                                       "districts", "active", "failed_logins", "created_at", "updated_at"], user_rows, counts)
 
-    # Checklists: one template per sector, 20 items each.
-    templates: dict[Sector, tuple[uuid.UUID, list[uuid.UUID]]] = {}
-    template_rows, item_rows = [], []
-    for sector in Sector:
-        template_id = new_id()
-        items = [new_id() for _ in range(20)]
-        templates[sector] = (template_id, items)
-        template_rows.append((template_id, f"{tag}-{sector}", 1, str(sector), f"{sector}检查表（合成）", True, now))
-        for position, item_id in enumerate(items):
-            item_rows.append((item_id, template_id, position, f"{position + 1}", f"检查项{position + 1}", position < 2))
-    await _copy(conn, "checklist_template", ["id", "code", "version", "sector", "title", "is_current", "created_at"], template_rows, counts)
-    await _copy(conn, "checklist_item", ["id", "template", "position", "code", "text", "is_major_criterion"], item_rows, counts)
+        # Checklists: one template per sector, 20 items each.
+        templates: dict[Sector, tuple[uuid.UUID, list[uuid.UUID]]] = {}
+        template_rows, item_rows = [], []
+        for sector in Sector:
+            template_id = new_id()
+            items = [new_id() for _ in range(20)]
+            templates[sector] = (template_id, items)
+            template_rows.append((template_id, f"{tag}-{sector}", 1, str(sector), f"{sector}检查表（合成）", True, now))
+            for position, item_id in enumerate(items):
+                item_rows.append((item_id, template_id, position, f"{position + 1}", f"检查项{position + 1}", position < 2))
+        await _copy(conn, "checklist_template", ["id", "code", "version", "sector", "title", "is_current", "created_at"], template_rows, counts)
+        await _copy(conn, "checklist_item", ["id", "template", "position", "code", "text", "is_major_criterion"], item_rows, counts)
 
-    # Enterprises.
-    bar = Progress("企业名录", plan.enterprises, progress)
-    enterprises: list[tuple[uuid.UUID, Sector, District, RiskGrade]] = []
-    rows = []
-    codes: set[str] = set()
-    for n in range(plan.enterprises):
-        sector = _weighted(rng, SECTOR_SHARE, 1)[0]
-        district = _weighted(rng, DISTRICT_SHARE, 1)[0]
-        risk = _weighted(rng, RISK_SHARE, 1)[0]
-        code = ""
-        while not code or code in codes:
-            body = "91" + _DIVISION[district] + "".join(rng.choice(CREDIT_CODE_ALPHABET) for _ in range(9))
-            code = body + credit_code_check_char(body)
-        codes.add(code)
-        status = rng.choices(["operating", "suspended", "closed"], weights=[92, 5, 3])[0]
-        enterprise_id = new_id()
-        enterprises.append((enterprise_id, sector, district, risk))
-        name = f"{rng.choice(_NAMES_A)}{rng.choice(_NAMES_B[sector])}{n + 1:05d}有限公司"
-        rows.append((enterprise_id, code, name, str(sector), str(district), str(risk), "level_3", risk is RiskGrade.D,
-                     status, 1, now, now))
-    await _copy(conn, "enterprise", ["id", "credit_code", "name", "sector", "district", "risk_grade", "standardization_level",
-                                     "major_hazard_source", "operating_status", "version", "created_at", "updated_at"], rows, counts)
-    bar.advance(plan.enterprises)
+        # Enterprises.
+        bar = Progress("企业名录", plan.enterprises, progress)
+        enterprises: list[tuple[uuid.UUID, Sector, District, RiskGrade]] = []
+        rows = []
+        codes: set[str] = set()
+        for n in range(plan.enterprises):
+            sector = _weighted(rng, SECTOR_SHARE, 1)[0]
+            district = _weighted(rng, DISTRICT_SHARE, 1)[0]
+            risk = _weighted(rng, RISK_SHARE, 1)[0]
+            code = ""
+            while not code or code in codes:
+                body = "91" + _DIVISION[district] + "".join(rng.choice(CREDIT_CODE_ALPHABET) for _ in range(9))
+                code = body + credit_code_check_char(body)
+            codes.add(code)
+            status = rng.choices(["operating", "suspended", "closed"], weights=[92, 5, 3])[0]
+            enterprise_id = new_id()
+            enterprises.append((enterprise_id, sector, district, risk))
+            name = f"{rng.choice(_NAMES_A)}{rng.choice(_NAMES_B[sector])}{n + 1:05d}有限公司"
+            rows.append((enterprise_id, code, name, str(sector), str(district), str(risk), "level_3", risk is RiskGrade.D,
+                         status, 1, now, now))
+        await _copy(conn, "enterprise", ["id", "credit_code", "name", "sector", "district", "risk_grade", "standardization_level",
+                                         "major_hazard_source", "operating_status", "version", "created_at", "updated_at"], rows, counts)
+        bar.advance(plan.enterprises)
 
-    # Days of the period, weighted by month; enterprises weighted by risk.
-    first = dt.date(today.year - plan.years + 1, 1, 1)
-    days = [first + dt.timedelta(d) for d in range((today - first).days)]
-    day_weights = [MONTH_WEIGHT[d.month] * (0.35 if d.weekday() >= 5 else 1.0) for d in days]
-    day_cum = list(_accumulate(day_weights))
-    ent_cum = list(_accumulate([RISK_CHECK_WEIGHT[e[3]] for e in enterprises]))
-    people = [(f"{rng.getrandbits(64):016x}", rng.choice(_SURNAMES) + rng.choice(_GIVEN)) for _ in range(max(100, plan.inspections // 30))]
-    people_cum = list(_accumulate([1 / (i + 1) ** 0.6 for i in range(len(people))]))  # a few people reoffend often
+        # Days of the period, weighted by month; enterprises weighted by risk.
+        first = dt.date(today.year - plan.years + 1, 1, 1)
+        days = [first + dt.timedelta(d) for d in range((today - first).days)]
+        day_weights = [MONTH_WEIGHT[d.month] * (0.35 if d.weekday() >= 5 else 1.0) for d in days]
+        day_cum = list(_accumulate(day_weights))
+        ent_cum = list(_accumulate([RISK_CHECK_WEIGHT[e[3]] for e in enterprises]))
+        people = [(f"{rng.getrandbits(64):016x}", rng.choice(_SURNAMES) + rng.choice(_GIVEN)) for _ in range(max(100, plan.inspections // 30))]
+        people_cum = list(_accumulate([1 / (i + 1) ** 0.6 for i in range(len(people))]))  # a few people reoffend often
 
-    bar = Progress("检查及其记录", plan.inspections, progress)
-    for start in range(0, plan.inspections, plan.chunk):
-        n = min(plan.chunk, plan.inspections - start)
-        await _chunk(conn, rng, new_id, n, plan, enterprises, ent_cum, days, day_cum, departments, inspectors,
-                     templates, people, people_cum, today, counts)
-        bar.advance(n)
+        bar = Progress("检查及其记录", plan.inspections, progress)
+        for start in range(0, plan.inspections, plan.chunk):
+            n = min(plan.chunk, plan.inspections - start)
+            await _chunk(conn, rng, new_id, n, plan, enterprises, ent_cum, days, day_cum, departments, inspectors,
+                         templates, people, people_cum, today, counts)
+            bar.advance(n)
 
-    await _spot_checks(conn, rng, new_id, enterprises, departments, first, today, counts)
+        await _spot_checks(conn, rng, new_id, enterprises, departments, first, today, counts)
+    finally:
+        # Rebuilt even when the load fails half-way, so the database is never left without its indexes.
+        bar = Progress("重建索引", max(len(deferred), 1), progress and bool(deferred))
+        for definition in deferred:
+            await conn.execute(definition)
+            bar.advance(1)
     await conn.execute("SET session_replication_role = DEFAULT")
     if rebuild is not None:
         t0 = time.perf_counter()
@@ -236,6 +244,27 @@ async def generate(
         if progress:
             sys.stderr.write(f"统计汇总重建完成，用时 {time.perf_counter() - t0:.1f} 秒\n")
     return Report(counts, time.perf_counter() - started)
+
+
+#: The big tables whose secondary indexes are built once after a fresh load instead of row by row.
+BULK_TABLES = ("inspection", "inspection_inspector", "item_result", "hazard", "recheck", "violation_record", "enforcement_action")
+
+
+async def _empty(conn: asyncpg.Connection) -> bool:
+    return not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM inspection) OR EXISTS (SELECT 1 FROM item_result)")
+
+
+async def _drop_secondary_indexes(conn: asyncpg.Connection) -> list[str]:
+    """Drop the non-primary-key indexes of the empty bulk tables; return their definitions to recreate."""
+    rows = await conn.fetch(
+        "SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_class c ON c.relname = i.indexname "
+        "JOIN pg_index x ON x.indexrelid = c.oid WHERE i.schemaname = 'public' AND i.tablename = ANY($1::text[]) "
+        "AND NOT x.indisprimary AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid)",
+        list(BULK_TABLES),
+    )
+    for row in rows:
+        await conn.execute(f'DROP INDEX "{row["indexname"]}"')
+    return [row["indexdef"] for row in rows]
 
 
 def _accumulate(weights: list[float]) -> list[float]:

@@ -148,7 +148,7 @@ async def refresh(conn: asyncpg.Connection | None = None) -> int:
     if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM stats_dirty_month)"):
         return 0
     async with conn.transaction():
-        await conn.execute("SET LOCAL statement_timeout = 0")
+        await _recount_settings(conn)
         await conn.execute("SELECT pg_advisory_xact_lock($1)", REFRESH_LOCK_KEY)
         rows = await conn.fetch("DELETE FROM stats_dirty_month RETURNING month")
         if not rows:
@@ -168,10 +168,19 @@ async def rebuild(conn: asyncpg.Connection | None = None) -> None:
         async with _connection() as own:
             return await rebuild(own)
     async with conn.transaction():
-        await conn.execute("SET LOCAL statement_timeout = 0")
+        await _recount_settings(conn)
         await conn.execute("SELECT pg_advisory_xact_lock($1)", REFRESH_LOCK_KEY)
         await conn.execute("DELETE FROM stats_dirty_month")
         await _rebuild(conn)
+
+
+async def _recount_settings(conn: asyncpg.Connection) -> None:
+    # A month's recount reads a few thousand checks out of millions: with the default costs the
+    # planner scans all item results instead of using their inspection index (measured 3.2 s vs 0.9 s
+    # at 5M item results), and JIT compilation costs more than it saves on these short statements.
+    await conn.execute("SET LOCAL statement_timeout = 0")
+    await conn.execute("SET LOCAL jit = off")
+    await conn.execute("SET LOCAL random_page_cost = 1.1")
 
 
 _MONTHLY_TABLES = (
