@@ -4,7 +4,8 @@ Record and bytes (see ``schemas/evidence.py`` for the wire flow)
     :func:`apply_attach_evidence` (a sync mutation) creates the record,
     ``pending`` unless the same bytes are already stored. The bytes arrive
     through an upload session (:func:`open_upload`, :func:`put_part`,
-    :func:`complete_upload`). When every chunk is stored the server reads the
+    :func:`complete_upload`; :func:`upload_whole` does all three in one call
+    for a file of one chunk). When every chunk is stored the server reads the
     assembled object back, hashes it and compares hash and size with the
     declared ones; only then does a :class:`~server.evidence.tables.Blob` row
     exist and every pending record with that hash becomes ``stored``.
@@ -29,8 +30,9 @@ Who may see what
     (``inspections_service.get``); attaching needs write access to it.
     Downloads are short-lived presigned URLs (S3) or streamed (filesystem).
 
-Other domains call :func:`pending_count` (inspections: refuse a submit while
-evidence is pending) and read :class:`schemas.evidence.Evidence` records.
+Other domains call :func:`ensure_none_pending` (inspections: refuse a submit
+while evidence is pending, code ``evidence_pending``) or :func:`pending_count`,
+and read :class:`schemas.evidence.Evidence` records.
 """
 
 from __future__ import annotations
