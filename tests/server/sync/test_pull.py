@@ -106,3 +106,27 @@ async def test_json_and_gzip_by_negotiation(client, team):
 
     packed = await phone.pull({})
     assert len(packed.changes) == len(page.changes)
+
+
+async def test_a_removed_record_arrives_as_remove_only_for_phones_that_held_it(client, team):
+    from server import database
+    from server.sync import service as sync_service
+
+    inspection = await team.assign(client, [team.inspectors[0]])
+    phone = await make_phone(client, team.inspectors[0])
+    note_id = uuid.uuid4()
+
+    class Note(msgspec.Struct):
+        text: str
+
+    async with database.transaction():
+        await sync_service.publish("note", note_id, Note(text="临时"), scope=scopes.inspection(inspection))
+    replica, cursors = await phone.pull_all()
+    assert replica[("note", str(note_id))] == {"text": "临时"}
+    async with database.transaction():
+        await sync_service.publish("note", note_id, None, scope=scopes.inspection(inspection))
+    page = await phone.pull(cursors)
+    assert [(type(c).__name__, c.entity_id) for c in page.changes] == [("Remove", note_id)]
+    fresh = await make_phone(client, team.inspectors[0])
+    first = await fresh.pull({})
+    assert not any(c.entity_id == note_id for c in first.changes)  # nothing to remove on a new phone
