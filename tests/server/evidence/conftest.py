@@ -7,7 +7,6 @@ import datetime as dt
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
