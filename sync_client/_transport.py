@@ -115,8 +115,11 @@ class Transport:
             return False
         try:
             response = await self._http.post("/api/v1/auth/refresh", json={"refresh_token": refresh_token})
-        except httpx.TransportError:
-            return False
+        except httpx.TransportError as exc:
+            # Not a verdict on the login: the network failed. Sync stops for now; nothing is paused.
+            raise NetworkError(f"token refresh failed: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 500:
+            raise NetworkError(f"token refresh failed: {response.status_code}")
         if response.status_code != 200:
             return False
         self._refreshed(response.json())
