@@ -221,14 +221,12 @@ async def _store(device: uuid.UUID, fresh: list[tuple[int, str, wire.Outcome]]) 
         return
     now = dt.datetime.now(dt.UTC)
     encode = msgspec.msgpack.encode
-    ids = [uuid.uuid4() for _ in fresh]
-    await sql.bulk(
-        """
-        INSERT INTO device_mutation (id, device, seq, kind, outcome, created_at)
-        SELECT id, $2, seq, kind, outcome, $6
-        FROM unnest($1::uuid[], $3::bigint[], $4::text[], $5::bytea[]) AS t(id, seq, kind, outcome)
-        """,
-        "INSERT INTO device_mutation (id, device, seq, kind, outcome, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        [ids, device, [f[0] for f in fresh], [f[1] for f in fresh], [encode(f[2]) for f in fresh], now],
-        [(str(i), str(device), seq, kind, encode(o), now) for i, (seq, kind, o) in zip(ids, fresh, strict=True)],
+    sqlite = not database.is_postgres()
+    await sql.copy(
+        "device_mutation",
+        ("id", "device", "seq", "kind", "outcome", "created_at"),
+        [
+            (str(uuid.uuid4()) if sqlite else uuid.uuid4(), str(device) if sqlite else device, seq, kind, encode(o), now)
+            for seq, kind, o in fresh
+        ],
     )

@@ -47,3 +47,14 @@ async def bulk(pg: str, sqlite: str, columns: Sequence[Sequence[Any]], rows: Ite
         await connection.execute(pg, *columns)
     else:
         await connection.executemany(sqlite, list(rows))
+
+
+async def copy(table: str, columns: Sequence[str], rows: list[Sequence[Any]]) -> None:
+    """Append rows to a table the fastest way each engine has (COPY on PostgreSQL)."""
+    connection = _connection()
+    if database.is_postgres():
+        await connection.copy_records_to_table(table, records=rows, columns=list(columns))
+    else:
+        names = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        await connection.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)  # noqa: S608 fixed names
