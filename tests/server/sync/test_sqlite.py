@@ -53,6 +53,8 @@ async def test_two_phones_on_sqlite(sqlite_app, tmp_path):
         ra, rb = await a.sync(), await b.sync()
         assert ra.complete and (ra.pushed, ra.rejected) == (3, 1)
         assert rb.complete and rb.conflicts == 1
+        [kept] = (await b.status()).conflicts  # the phone is told, with both sides
+        assert kept.field == "outcome" and kept.detail["server_record"]["outcome"] == "pass"
         await a.sync()
         assert await a.records("item_result") == await b.records("item_result")
         assert len(await a.records("item_result_conflict")) == 1
