@@ -142,3 +142,44 @@ def test_a_record_stays_exactly_while_a_scope_holds_it_or_a_queued_write_needs_i
         expected = {e for e in known if e in alive or e in pending}
         known = expected | alive
         assert {r["id"] for r in store.records("x")} == expected
+
+
+def test_a_killed_process_loses_no_acknowledged_write(tmp_path):
+    """kill -9 a process that records notes as fast as it can: every note it acknowledged is in the outbox."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+    from pathlib import Path
+
+    path = tmp_path / "phone.sqlite3"
+    script = textwrap.dedent(f"""
+        import datetime as dt, sys, uuid
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
+        from schemas.inspections import AddNote
+        from sync_client._store import Store
+        store = Store({str(path)!r})
+        inspection = uuid.uuid4()
+        while True:
+            seq = store.enqueue(
+                lambda s: AddNote(seq=s, id=uuid.uuid4(), inspection_id=inspection, text="记录", created_at=dt.datetime.now(dt.UTC)),
+                entity_type="inspection", entity_id=inspection,
+            )
+            print(seq, flush=True)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    acknowledged = 0
+    deadline = time.monotonic() + 30
+    while acknowledged < 40 and time.monotonic() < deadline:
+        line = child.stdout.readline()
+        if line:
+            acknowledged = int(line)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert acknowledged >= 40
+    store = Store(path)
+    seqs = [e.seq for e in store.pending(10_000)]
+    assert seqs[:acknowledged] == list(range(1, acknowledged + 1))  # contiguous, none lost
+    assert store.enqueue(lambda s: _note(s, uuid.uuid4()), entity_type="x", entity_id=uuid.uuid4()) == len(seqs) + 1
