@@ -82,8 +82,6 @@ Backend = Literal["rollup", "base"]
 
 #: Serialises rollup recounts (arbitrary fixed key, distinct from the audit chain lock).
 REFRESH_LOCK_KEY = 0x46435354
-#: Live parts that are not indicators of their own.
-LIVE_KEYS = ("enterprises_inspected", "enterprises_inspected_in_registry", "registry_enterprises", "hazards_overdue", "repeat_offenders")
 MAX_PAGE_SIZE = 500
 
 _ACTION_STATUS_LABELS = {
@@ -832,7 +830,7 @@ async def drilldown(
     width = len(plan.columns)
     return wire.DrillDown(
         indicator=indicator.key,
-        title=f"{indicator.name}（{_drill_period(query, by, group).label}）",
+        title=_drill_title(indicator, query, by, group),
         scope=_scope(query),
         by=str(by) if by else None,
         group=group,
@@ -867,7 +865,16 @@ async def iter_drilldown(
                     out.append("是" if values[width] else "否")
                 yield out
 
-    return f"{indicator.name}（{_drill_period(query, by, group).label}）", columns, rows()
+    return _drill_title(indicator, query, by, group), columns, rows()
+
+
+def _drill_title(indicator: Indicator, query: StatsQuery, by: Dim | None, group: str | None) -> str:
+    """发现隐患数（2025年，中宁县）: the figure, its period and the place or sector it was split by."""
+    parts = [_drill_period(query, by, group).label]
+    place = {**{str(d): LABELS[d] for d in District}, **{str(s): LABELS[s] for s in Sector}}
+    if by in (Dim.DISTRICT, Dim.SECTOR) and group in place:
+        parts.append(place[group])
+    return f"{indicator.name}（{'，'.join(parts)}）"
 
 
 def figure_rows(view: wire.Summary | wire.Breakdown) -> tuple[list[str], list[list[str]]]:

@@ -6,8 +6,11 @@ on the base tables (migration ``m0003_stats_triggers``) append the months a
 write touched to :class:`StatsDirtyMonth`; the next statistics read recounts
 those months before answering, so a figure always includes the latest sync.
 
-Columns of the two monthly tables are generated from
-``server.stats.definitions.MEASURES``: one ``BigInt`` per measure.
+Columns of the three wide monthly tables are generated from
+``server.stats.definitions.MEASURES``: one integer per measure. Figures that
+are not sums of cells have tables of their own: distinct enterprises per
+period (:class:`StatsCoverage`), open hazards by deadline (overdue depends on
+today) and 三违 per person (repeat offenders are counted over the scope).
 """
 
 from piccolo.columns import UUID, BigInt, Date, Integer, Serial, Timestamptz, Varchar

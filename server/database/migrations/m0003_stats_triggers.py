@@ -5,7 +5,8 @@ transition tables, so a sync push that writes 500 item results costs one
 small INSERT into ``stats_dirty_month``, not 500. The next statistics read
 recounts the queued months (``server.stats.service.refresh``). An enterprise
 moving district or sector, or closing, queues a NULL month: recount all.
-The embedded SQLite mode has no rollups and counts from the base tables.
+Statistics need PostgreSQL: on the embedded SQLite engine this migration
+does nothing and the statistics API answers 503 (unavailable).
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
