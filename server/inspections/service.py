@@ -145,6 +145,8 @@ async def _hidden_covert(inspection_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
 
 async def _load(actor: Actor, inspection_id: uuid.UUID, *, write: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The inspection and its team if ``actor`` may see it (and write to it); NotFound/PermissionDenied otherwise."""
+    if write:
+        await sql.lock(sql.LOCK_INSPECTION, [str(inspection_id)])
     row = await InspectionRow.select().where(InspectionRow.id == inspection_id).first()
     if row is None:
         raise NotFound("检查记录不存在", "inspection not found", field="inspection_id")
@@ -421,6 +423,7 @@ class _Batch:
 
 async def _load_batch(actor: Actor, mutations: Sequence[RecordItemResult]) -> _Batch:
     inspection_ids = list({m.inspection_id for m in mutations})
+    await sql.lock(sql.LOCK_INSPECTION, [str(i) for i in inspection_ids])  # read-merge-write, one writer at a time
     rows = await InspectionRow.select(
         InspectionRow.id, InspectionRow.status, InspectionRow.template, InspectionRow.department,
         InspectionRow.started_at,
@@ -705,8 +708,13 @@ async def resolve_conflict(actor: Actor, conflict_id: uuid.UUID, decision: Confl
     row = await ConflictRow.select().where(ConflictRow.id == conflict_id).output(load_json=True).first()
     if row is None:
         raise NotFound("冲突记录不存在", "conflict not found")
+    inspection_id = (await ItemResultRow.select(ItemResultRow.inspection).where(ItemResultRow.id == row["item_result"]).first())[
+        "inspection"
+    ]
+    await sql.lock(sql.LOCK_INSPECTION, [str(inspection_id)])
+    row = await ConflictRow.select().where(ConflictRow.id == conflict_id).output(load_json=True).first()
     result = await ItemResultRow.select().where(ItemResultRow.id == row["item_result"]).output(load_json=True).first()
-    inspection = await InspectionRow.select().where(InspectionRow.id == result["inspection"]).first()
+    inspection = await InspectionRow.select().where(InspectionRow.id == inspection_id).first()
     if not may_manage_department(actor, inspection["department"]) or actor.role == Role.LEADER:
         raise PermissionDenied("只有本科室负责人可以裁定冲突", "only the department's supervisor resolves conflicts")
     if row["resolved_at"] is not None:

@@ -118,6 +118,9 @@ async def push(actor: Actor, request: wire.PushRequest, *, encoding: str = "msgp
         else:
             todo.append((head, mutation))
 
+    # Lock every inspection this push touches, up front and in order: a teammate's concurrent push of the
+    # same inspection waits, then merges against what this one committed (no lost update, no deadlock).
+    await sql.lock(sql.LOCK_INSPECTION, {str(i) for _, m in todo if m is not None for i in _inspections_of(m)})
     fresh: list[tuple[int, str, wire.Outcome]] = []
     index = 0
     while index < len(todo):
@@ -141,6 +144,18 @@ async def push(actor: Actor, request: wire.PushRequest, *, encoding: str = "msgp
         index = end
     await _store(device, fresh)
     return wire.PushResponse(outcomes=[outcomes[h.seq] for h in heads], server_time=dt.datetime.now(dt.UTC))
+
+
+def _inspections_of(mutation: Any) -> list[uuid.UUID]:
+    """The inspection(s) a mutation is about: its ``inspection_id``, or that of a record it carries."""
+    found = []
+    for name in mutation.__struct_fields__:
+        value = getattr(mutation, name)
+        if name == "inspection_id" and isinstance(value, uuid.UUID):
+            found.append(value)
+        elif isinstance(value, msgspec.Struct) and isinstance(getattr(value, "inspection_id", None), uuid.UUID):
+            found.append(value.inspection_id)
+    return found
 
 
 def _outcome_of(seq: int, result: wire.Applied | wire.Conflict | None) -> wire.Outcome:

@@ -12,6 +12,11 @@ from typing import Any
 
 from server import database
 
+#: First key of the transaction locks taken on inspections: every push and every write to an
+#: inspection's records takes it first, in sorted order, so concurrent read-merge-writes of the same
+#: inspection (two inspectors of one team syncing at once) run one after the other.
+LOCK_INSPECTION = 0x494E
+
 
 def _connection() -> Any:
     return database.current().transaction.connection
@@ -58,3 +63,17 @@ async def copy(table: str, columns: Sequence[str], rows: list[Sequence[Any]]) ->
         names = ", ".join(f'"{c}"' for c in columns)
         marks = ", ".join("?" for _ in columns)
         await connection.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)  # noqa: S608 fixed names
+
+
+async def lock(namespace: int, keys: Iterable[str]) -> None:
+    """Hold transaction locks on ``keys`` until commit, taken in sorted order (no deadlock between callers).
+
+    PostgreSQL only; SQLite write transactions are exclusive already.
+    """
+    ordered = sorted(set(keys))
+    if ordered and database.is_postgres():
+        await _connection().execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext(k)) FROM (SELECT unnest($2::text[]) AS k ORDER BY 1) AS s",
+            namespace,
+            ordered,
+        )

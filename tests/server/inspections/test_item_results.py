@@ -78,3 +78,32 @@ async def test_equal_values_from_two_inspectors_do_not_conflict(client, team):
     [y] = await b.push([RecordItemResult(seq=1, id=uuid.uuid4(), inspection_id=inspection, item_id=item, outcome="fail")])
     assert isinstance(y, wire.Applied)
     assert await ItemResultConflict.count() == 0
+
+
+async def test_teammates_pushing_the_same_item_at_the_same_moment_lose_nothing(client, team):
+    """Concurrent pushes of one item: each merges against the other's commit; the feed matches the table."""
+    import asyncio
+
+    import msgspec
+
+    from server.sync.tables import Change
+
+    inspection = await team.assign(client)
+    a, b = [await make_phone(client, u) for u in team.inspectors]
+    for round_, item in enumerate(team.items):
+        results = await asyncio.gather(
+            a.push([RecordItemResult(seq=a.seq(), id=uuid.uuid4(), inspection_id=inspection, item_id=item,
+                                     outcome="pass", note=f"甲{round_}")]),
+            b.push([RecordItemResult(seq=b.seq(), id=uuid.uuid4(), inspection_id=inspection, item_id=item,
+                                     outcome="fail", note=f"乙{round_}")]),
+        )
+        kinds = sorted(type(r[0]).__name__ for r in results)
+        assert kinds == ["Applied", "Conflict"]  # one wrote first; the other is told, both values kept
+    rows = await ItemResult.select().where(ItemResult.inspection == inspection)
+    assert len(rows) == len(team.items)
+    assert await ItemResultConflict.count() == 2 * len(team.items)  # outcome and note, per item
+    for row in rows:
+        published = await Change.select(Change.payload).where(Change.entity_type == "item_result")
+        fed = {msgspec.msgpack.decode(p["payload"])["id"]: msgspec.msgpack.decode(p["payload"]) for p in published}
+        assert set(fed) == {str(r["id"]) for r in rows}  # no record in the feed that the table does not hold
+        assert fed[str(row["id"])]["outcome"] == row["outcome"] and fed[str(row["id"])]["note"] == row["note"]
