@@ -18,10 +18,10 @@ from typing import Any
 import msgspec
 
 from schemas import enforcement as wire
+from schemas import sync as sync_wire
 from schemas.enforcement import ActionOrigin, ActionStatus
 from schemas.problems import ErrorCode
 from schemas.vocab import EnforcementKind, HazardLevel, Role
-from schemas import sync as sync_wire
 from server import database
 from server.accounts.policy import SYSTEM, Actor, may_manage_department
 from server.audit import service as audit_service

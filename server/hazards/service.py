@@ -21,11 +21,11 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from schemas import hazards as wire
+from schemas import sync as sync_wire
 from schemas.enforcement import ActionOrigin
 from schemas.hazards import EscalationStep, RecheckReason, RecheckStatus
 from schemas.problems import ErrorCode
 from schemas.vocab import EnforcementKind, HazardLevel, HazardStatus, InspectionStatus, Role
-from schemas import sync as sync_wire
 from server import database
 from server.accounts.policy import SYSTEM, Actor, may_manage_department
 from server.accounts.tables import User

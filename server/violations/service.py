@@ -15,9 +15,9 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from schemas import violations as wire
+from schemas import sync as sync_wire
 from schemas.problems import ErrorCode
 from schemas.vocab import InspectionStatus, Role, ViolationType
-from schemas import sync as sync_wire
 from server import database
 from server.accounts.policy import Actor, may_manage_department
 from server.audit import service as audit_service
