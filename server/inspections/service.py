@@ -343,6 +343,10 @@ async def apply_submit_inspection(actor: Actor, mutation: SubmitInspection) -> s
         raise StateConflict("该检查已签字提交，不能再次提交", "already submitted", field="inspection_id")
     if row["status"] == InspectionStatus.CANCELLED:
         raise StateConflict("该检查已取消", "inspection cancelled", field="inspection_id")
+    # Imported here: the evidence service imports this module for its visibility checks.
+    from server.evidence import service as evidence_service
+
+    await evidence_service.ensure_none_pending(mutation.inspection_id)
     await InspectionRow.update(
         {
             InspectionRow.status: InspectionStatus.SUBMITTED,

@@ -347,3 +347,28 @@ async def test_a_small_file_goes_in_one_request_with_the_same_checks(field: Fiel
     assert response.status_code == 413 and response.json()["code"] == "payload_too_large"
     response = await client.put(path, content=big[: 5 * 1024 * 1024], headers=headers)
     assert response.status_code == 422 and response.json()["code"] == "evidence_hash_mismatch"
+
+
+async def test_submit_is_refused_while_evidence_is_pending_then_applies(field: Field) -> None:
+    from schemas.inspections import SubmitInspection
+    from server.inspections.tables import Inspection
+
+    data = images.photo(seed=41)
+    _applied(await field.attach(data))
+
+    def submit() -> SubmitInspection:
+        return SubmitInspection(
+            seq=field.phone.seq(), inspection_id=field.inspection_id, summary="检查完毕",
+            signed_by_name="王经理", submitted_at=dt.datetime(2024, 5, 1, 3, 0, tzinfo=dt.UTC),
+        )
+
+    (refused,) = await field.phone.push([submit()])
+    assert isinstance(refused, wire.Rejected) and refused.code == "evidence_pending"
+    row = await Inspection.select(Inspection.status).where(Inspection.id == field.inspection_id).first()
+    assert row["status"] != "submitted"
+
+    await field.upload(data)
+    (accepted,) = await field.phone.push([submit()])
+    assert isinstance(accepted, wire.Applied)
+    row = await Inspection.select(Inspection.status).where(Inspection.id == field.inspection_id).first()
+    assert row["status"] == "submitted"
