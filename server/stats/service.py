@@ -391,7 +391,7 @@ async def _collect_live_base(
     group = sql.base_group(HAZARD, dim, plan.grain)
     if group is not None:
         where = [
-            "h.status <> 'closed'",
+            sql.UNRECTIFIED_SQL,
             f"h.deadline_date < {p(today)}",
             sql.moment_range(HAZARD, [plan.previous, plan.current], p),
             *sql.base_filters(HAZARD, f, p),
@@ -674,7 +674,7 @@ def _drill_plan(query: StatsQuery, indicator: Indicator, by: Dim | None, group: 
     if indicator.key == "hazards_overdue":
         today = query.today or local_today()
         return _record_drill(
-            query, period, HAZARD, "h.status <> 'closed' AND h.deadline_date < {today}", by, group, today=today
+            query, period, HAZARD, sql.UNRECTIFIED_SQL + " AND h.deadline_date < {today}", by, group, today=today
         )
     if indicator.key == "repeat_offenders":
         return _repeat_drill(query, period, by, group)

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from server.hazards.policy import OPEN_STATES
 from server.stats.definitions import HAZARD, INSPECTION, MEASURES, SOURCES, VIOLATION, Dim, Measure, Source
 from server.stats.periods import TIMEZONE, Grain, Period, Span
 
@@ -212,12 +213,17 @@ def inspector_total_insert(month: dt.date | None, p: Params) -> str:
     )
 
 
+#: 逾期未整改 counts hazards whose fix is still owed, as the hazard loop decides it (found, rectifying):
+#: one reported as rectified and awaiting its recheck is not "未整改".
+UNRECTIFIED_SQL = "h.status IN ({})".format(", ".join(f"'{s}'" for s in sorted(OPEN_STATES)))
+
+
 def open_hazard_insert(month: dt.date | None, p: Params) -> str:
     h = HAZARD
     return (
         "INSERT INTO stats_open_hazard (month, district, sector, department_id, inspector_id, deadline_date, hazards) "
         f"SELECT {h.month_sql()}, e.district, e.sector, {h.department}, {h.inspector}, h.deadline_date, count(*) "
-        f"FROM {h.from_sql} WHERE h.status <> 'closed' AND {month_range(month, h, p)} GROUP BY 1, 2, 3, 4, 5, 6"
+        f"FROM {h.from_sql} WHERE {UNRECTIFIED_SQL} AND {month_range(month, h, p)} GROUP BY 1, 2, 3, 4, 5, 6"
     )
 
 

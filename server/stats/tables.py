@@ -98,7 +98,7 @@ class StatsDirtyMonth(Table, tablename="stats_dirty_month"):
 
 
 class StatsOpenHazard(Table, tablename="stats_open_hazard"):
-    """Hazards not yet closed, per cell, inspector and deadline: 逾期未整改 is the part with a past deadline."""
+    """Hazards whose fix is still owed (found, rectifying), per cell, inspector and deadline: 逾期未整改 is the part with a past deadline."""
 
     id = Serial(primary_key=True)
     month = Date(index=True)

@@ -272,3 +272,20 @@ async def test_dashboard_equals_naive_recount(city: City) -> None:
                 (r.group, r.figures) for r in getattr(slow, view).rows
             ]
         assert next(f.value for f in fast.summary.figures if f.key == "repeat_offenders") == (1 if period == "2025" else 0)  # P1 has one record in Q2
+
+
+async def test_overdue_means_what_the_hazard_loop_means(city: City) -> None:
+    """逾期未整改 counts a fix still owed; a hazard reported as rectified and awaiting recheck is not counted."""
+    from server.hazards.tables import Hazard
+
+    async def both() -> tuple[float | None, int]:
+        figure = _figure((await city.get("L", "summary", period="2025")).json(), "hazards_overdue")
+        listed = await city.client.get(
+            "/api/v1/hazards", params={"overdue": "true"}, headers=await city.headers("L")
+        )
+        assert listed.status_code == 200, listed.text
+        return figure, len([h for h in listed.json() if h["found_at"].startswith("2025")])
+
+    assert await both() == (1, 1)  # H3, past its deadline while rectifying
+    await Hazard.update({Hazard.status: "rectification_reported"}).where(Hazard.id == city.hazards["H3"])
+    assert await both() == (0, 0)
