@@ -259,7 +259,10 @@ async def create(actor: Actor, data: wire.EnterpriseCreate) -> wire.Enterprise:
             ) from None
         raise
     audit_service.record(actor, "enterprise.create", "enterprise", row.id, values)
-    return to_enterprise(await Enterprise.select().where(Enterprise.id == row.id).first())
+    result = to_enterprise(await Enterprise.select().where(Enterprise.id == row.id).first())
+    # Only phones granted this scope (an inspection of it they may see) ever receive it.
+    await sync_service.publish("enterprise", row.id, result, scope=scopes.enterprise(row.id))
+    return result
 
 
 async def update(actor: Actor, enterprise_id: uuid.UUID, data: wire.EnterpriseUpdate) -> wire.Enterprise:

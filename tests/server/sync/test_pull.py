@@ -130,3 +130,22 @@ async def test_a_removed_record_arrives_as_remove_only_for_phones_that_held_it(c
     fresh = await make_phone(client, team.inspectors[0])
     first = await fresh.pull({})
     assert not any(c.entity_id == note_id for c in first.changes)  # nothing to remove on a new phone
+
+
+async def test_a_registered_enterprise_reaches_the_phone_of_its_assigned_team_only(client, team):
+    from schemas.vocab import Role
+    from tests.conftest import login, make_user, random_credit_code, username_of
+
+    admin = await login(client, await username_of(await make_user(Role.ADMIN)))
+    body = {"credit_code": random_credit_code(), "name": "中卫市某某化工有限公司", "sector": "hazardous_chemicals",
+            "district": "zhongning", "risk_grade": "C", "standardization_level": "level_2"}
+    created = await client.post("/api/v1/enterprises/", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    enterprise_id = created.json()["id"]
+    team.enterprise_id = uuid.UUID(enterprise_id)
+    await team.assign(client, [team.inspectors[0]])
+
+    assigned, _ = await (await make_phone(client, team.inspectors[0])).pull_all()
+    assert assigned[("enterprise", enterprise_id)]["name"] == "中卫市某某化工有限公司"
+    other, _ = await (await make_phone(client, team.inspectors[1])).pull_all()
+    assert ("enterprise", enterprise_id) not in other
