@@ -9,11 +9,14 @@ system actor, like any other change.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from dataclasses import dataclass, field
 
 from schemas import accounts as accounts_wire
 from schemas import checklists as checklists_wire
 from schemas import registry as registry_wire
+from schemas.inspections import InspectionCreate
+from schemas.vocab import InspectionKind
 from server import database
 from server.accounts import service as accounts_service
 from server.accounts.policy import SYSTEM
@@ -22,6 +25,8 @@ from server.checklists import service as checklists_service
 from server.checklists.tables import ChecklistTemplate
 from server.demo import checklists as demo_checklists
 from server.demo import world
+from server.inspections import service as inspections_service
+from server.inspections.tables import Inspection
 from server.registry import service as registry_service
 from server.registry.tables import ConflictOfInterest, Enterprise
 
@@ -41,7 +46,7 @@ class DemoReport:
         target[kind] = target.get(kind, 0) + 1
 
     def summary(self) -> str:
-        kinds = ("departments", "users", "enterprises", "checklists", "conflicts")
+        kinds = ("departments", "users", "enterprises", "checklists", "conflicts", "inspections")
         lines = ["演示数据 / demo world:"]
         for kind in kinds:
             lines.append(f"  {kind}: {self.created.get(kind, 0)} created, {self.existing.get(kind, 0)} already present")
@@ -143,6 +148,38 @@ async def _conflicts(report: DemoReport, users: dict[str, object], enterprises: 
         report.count("conflicts", not exists)
 
 
+#: Fixed ids of the demo's assigned checks, so a second run recognises them.
+_DEMO_NAMESPACE = uuid.UUID("6f0c1d2e-3a4b-5c6d-7e8f-9a0b1c2d3e4f")
+#: (enterprise index in the demo world, kind): planned checks for inspector1 and inspector2.
+DEMO_INSPECTIONS = ((0, InspectionKind.ROUTINE), (1, InspectionKind.ROUTINE), (2, InspectionKind.ENFORCEMENT))
+
+
+async def _inspections(report: DemoReport, users: dict[str, object], enterprises: list[object]) -> None:
+    """A few checks assigned by supervisor1, so ``python -m sync_client`` has something to do."""
+    supervisor = await User.select().where(User.username == "supervisor1").first()
+    actor = accounts_service.actor_of(supervisor)
+    for index, kind in DEMO_INSPECTIONS:
+        enterprise_id = enterprises[index]
+        inspection_id = uuid.uuid5(_DEMO_NAMESPACE, f"demo-inspection-{index}")
+        exists = await Inspection.exists().where(Inspection.id == inspection_id)
+        if not exists:
+            enterprise = await Enterprise.select(Enterprise.sector).where(Enterprise.id == enterprise_id).first()
+            template = await ChecklistTemplate.select(ChecklistTemplate.id).where(
+                (ChecklistTemplate.sector == enterprise["sector"]) & (ChecklistTemplate.is_current == True)  # noqa: E712
+            ).first()
+            await inspections_service.create(
+                actor,
+                InspectionCreate(
+                    id=inspection_id,
+                    enterprise_id=enterprise_id,  # type: ignore[arg-type]
+                    kind=kind,
+                    inspector_ids=[users["inspector1"], users["inspector2"]],  # type: ignore[list-item]
+                    template_id=template["id"] if template else None,
+                ),
+            )
+        report.count("inspections", not exists)
+
+
 async def load(*, password: str = DEFAULT_PASSWORD) -> DemoReport:
     """Create whatever part of the demo world is missing (the database must be started)."""
     report = DemoReport()
@@ -154,4 +191,6 @@ async def load(*, password: str = DEFAULT_PASSWORD) -> DemoReport:
     async with database.transaction():
         await _checklists(report)
         await _conflicts(report, users, enterprises)
+    async with database.transaction():
+        await _inspections(report, users, enterprises)
     return report

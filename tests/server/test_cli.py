@@ -18,6 +18,7 @@ import pytest
 from schemas.identifiers import is_valid_credit_code
 from schemas.vocab import Role
 from server import database, demo
+from server.inspections.tables import Inspection, InspectionInspector
 from server.accounts.tables import Department, User
 from server.audit import service as audit_service
 from server.audit.tables import AuditEntry
@@ -132,6 +133,7 @@ async def _counts() -> dict[str, int]:
         "templates": await ChecklistTemplate.count(),
         "items": await ChecklistItem.count(),
         "conflicts": await ConflictOfInterest.count(),
+        "inspections": await Inspection.count(),
         "audit": await AuditEntry.count(),
     }
 
@@ -143,7 +145,10 @@ async def test_demo_loader_is_idempotent_and_realistic(client):
     assert await _counts() == counts
     assert sum(second.created.values()) == 0 and sum(first.existing.values()) == 0
     assert counts["departments"] == 7 and counts["users"] == 15 and 180 <= counts["enterprises"] <= 220
-    assert counts["templates"] == 6 and counts["conflicts"] == 3
+    assert counts["templates"] == 6 and counts["conflicts"] == 3 and counts["inspections"] == 3
+    inspector1 = await User.select(User.id).where(User.username == "inspector1").first()
+    assigned = await InspectionInspector.count().where(InspectionInspector.user == inspector1["id"])
+    assert assigned == 3
     assert (await audit_service.verify()).ok
 
     names = {r["name"] for r in await Department.select(Department.name)}
