@@ -9,6 +9,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
+import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -244,14 +245,10 @@ async def create_user(actor: Actor, data: wire.UserCreate) -> wire.User:
 
 
 def _public(data: wire.UserCreate | wire.UserUpdate) -> dict:
-    import msgspec
-
     return {k: v for k, v in msgspec.structs.asdict(data).items() if k != "password" and v is not msgspec.UNSET}
 
 
 async def update_user(actor: Actor, user_id: uuid.UUID, data: wire.UserUpdate) -> wire.User:
-    import msgspec
-
     user = await User.select().where(User.id == user_id).first()
     if user is None:
         raise NotFound("账号不存在", "user not found")
