@@ -13,7 +13,7 @@ NODE_STAMP := node_modules/.fieldcheck-installed
 TEST_RC_FILE := $(VENV)/pytest-exit-code
 PYTEST_FLAGS ?= -q -p tests._ci_plugin --durations=15
 
-.PHONY: install serve demo test verify-audit clean
+.PHONY: install browser-deps serve demo test verify-audit clean
 
 $(STAMP): pyproject.toml $(NODE_STAMP)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,7 +36,10 @@ demo: $(STAMP)
 verify-audit: $(STAMP)
 	$(BIN)/fieldcheck verify-audit
 
-test: $(STAMP)
+browser-deps:
+	bash .ci/browser-deps
+
+test: $(STAMP) browser-deps
 	rm -f $(TEST_RC_FILE)
 	PYTHONPATH=. timeout 1500 $(BIN)/pytest $(PYTEST_FLAGS); rc=$$?; echo $$rc > $(TEST_RC_FILE); exit $$rc
 
