@@ -21,6 +21,7 @@ COPY storage ./storage
 COPY sync_client ./sync_client
 RUN pip install .
 COPY --from=assets /assets/node_modules/echarts/dist /opt/fieldcheck/echarts
+COPY --from=assets /assets/node_modules/swagger-ui-dist /opt/fieldcheck/swagger-ui
 
 RUN useradd --system --create-home --home-dir /var/lib/fieldcheck fieldcheck
 USER fieldcheck
@@ -28,7 +29,8 @@ USER fieldcheck
 ENV FIELDCHECK_HOST=0.0.0.0 \
     FIELDCHECK_PORT=8000 \
     FIELDCHECK_DATA_DIR=/var/lib/fieldcheck \
-    FIELDCHECK_ECHARTS_DIR=/opt/fieldcheck/echarts
+    FIELDCHECK_ECHARTS_DIR=/opt/fieldcheck/echarts \
+    FIELDCHECK_API_DOCS_DIR=/opt/fieldcheck/swagger-ui
 EXPOSE 8000
 VOLUME ["/var/lib/fieldcheck"]
 

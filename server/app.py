@@ -15,7 +15,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
-from swagger_ui_bundle import swagger_ui_path
 
 from schemas.problems import ErrorCode, FieldError, Problem
 from server import database
@@ -177,6 +176,7 @@ def _openapi_config() -> OpenAPIConfig:
         title="fieldcheck 安全生产检查执法系统 API",
         version="1",
         path="/schema",
+        use_handler_docstrings=True,
         render_plugins=[
             SwaggerRenderPlugin(
                 path="/",
@@ -208,7 +208,10 @@ def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = N
         finally:
             await database.stop()
 
-    static = create_static_files_router(path="/static/swagger", directories=[swagger_ui_path], include_in_schema=False)
+    # Swagger UI 5 from npm (4 cannot render OpenAPI 3.1), served from this server: the intranet has no CDN.
+    static = create_static_files_router(
+        path="/static/swagger", directories=[settings.server.api_docs_dir], include_in_schema=False
+    )
     app = Litestar(
         route_handlers=[health, static, *CONTROLLERS, *(extra_route_handlers or [])],
         lifespan=[lifespan],

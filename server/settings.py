@@ -44,6 +44,11 @@ class ServerSettings:
         "FIELDCHECK_MAX_BODY_BYTES", 2 * 1024 * 1024, "JSON 请求体上限（字节）/ largest JSON request body"
     )
     debug: bool = setting("FIELDCHECK_DEBUG", False, "调试模式（勿用于生产）/ debug mode, never in production")
+    api_docs_dir: Path = setting(
+        "FIELDCHECK_API_DOCS_DIR",
+        Path(__file__).resolve().parent.parent / "node_modules" / "swagger-ui-dist",
+        "接口文档页面资源（npm 包 swagger-ui-dist，本地提供）/ folder of the Swagger UI served at /schema",
+    )
 
 
 @dataclass(frozen=True)
