@@ -670,27 +670,43 @@ async def _release(task: dict[str, Any], campaign: dict[str, Any], now: dt.datet
 
 
 async def release_due_tasks(now: dt.datetime | None = None) -> int:
-    """Release every drawn task whose release time has come (run periodically; ``now`` for tests)."""
+    """Release every drawn task whose release time has come, each in its own unit of work (``now`` for tests).
+
+    One task that cannot be released (its row, its team, its enterprise) is logged with its id and left
+    ``drawn`` for the next run; it never holds back the others. Returns how many were released.
+    """
     now = now or _now()
-    query = SpotCheckTask.select().where(
+    due = await SpotCheckTask.select(SpotCheckTask.id).where(
         (SpotCheckTask.status == "drawn") & (SpotCheckTask.release_at <= now)
-    ).order_by(SpotCheckTask.release_at).output(load_json=True)
+    ).order_by(SpotCheckTask.release_at)
+    released = 0
+    for row in due:
+        try:
+            async with database.transaction():
+                released += await _release_if_due(row["id"], now)
+        except Exception:  # one bad task must not stop the rest; it stays drawn and is retried next run
+            log.exception("spot-check task %s could not be released; left for the next run", row["id"])
+    return released
+
+
+async def _release_if_due(task_id: uuid.UUID, now: dt.datetime) -> int:
+    query = SpotCheckTask.select().where((SpotCheckTask.id == task_id) & (SpotCheckTask.status == "drawn")).output(
+        load_json=True
+    )
     if database.is_postgres():
-        # Two servers running the job release each task once: the other one skips the rows held here.
+        # Two servers running the job release each task once: the other one skips the row held here.
         query = query.lock_rows("UPDATE", skip_locked=True)
-    due = await query
-    campaigns: dict[uuid.UUID, dict[str, Any]] = {}
-    for task in due:
-        if task["campaign"] not in campaigns:
-            campaigns[task["campaign"]] = await Campaign.select().where(Campaign.id == task["campaign"]).first()
-        await _release(task, campaigns[task["campaign"]], now)
-    return len(due)
+    task = await query.first()
+    if task is None:
+        return 0
+    campaign = await Campaign.select().where(Campaign.id == task["campaign"]).first()
+    await _release(task, campaign, now)
+    return 1
 
 
 async def release_once(now: dt.datetime | None = None) -> int:
-    """One run of the release job in its own unit of work."""
-    async with database.transaction():
-        return await release_due_tasks(now)
+    """One run of the release job (each task in its own unit of work)."""
+    return await release_due_tasks(now)
 
 
 def install(app: Litestar, settings: Settings) -> None:

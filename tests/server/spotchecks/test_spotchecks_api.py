@@ -34,8 +34,7 @@ def parse_instant(text: str) -> dt.datetime:
 
 
 async def release(now: dt.datetime) -> int:
-    async with database.transaction():
-        return await spotchecks_service.release_due_tasks(now)
+    return await spotchecks_service.release_due_tasks(now)
 
 
 async def raw_pulls(world: World, user_id: uuid.UUID) -> list[bytes]:
@@ -455,3 +454,32 @@ async def test_anyone_allowed_can_rerun_a_draw_from_its_published_inputs(world: 
     after = await world.client.get(f"{BASE}/draws/{draw['id']}/inputs", headers=leader)
     assert after.status_code == 200 and after.json()["pool_hash"] == draw["pool_hash"]
     assert (await world.client.get(f"{BASE}/draws/{draw['id']}/verify", headers=leader)).json()["ok"] is True
+
+
+async def test_one_task_that_cannot_be_released_does_not_hold_back_the_others(world: World) -> None:
+    campaign = await world.campaign(rules={"sample_size": 3})
+    await world.draw(campaign["id"])
+    tasks = sorted(await world.tasks(campaign["id"]), key=lambda t: t["release_at"])
+    bad = tasks[0]
+    # The database refuses this one task's inspection, as a broken row or a constraint would.
+    engine = database.get_engine()
+    await engine.run_ddl(
+        "CREATE FUNCTION refuse_one_release() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF NEW.spot_check_task_id = '{bad['id']}' THEN RAISE EXCEPTION 'refused for the test'; END IF; "
+        "RETURN NEW; END $$"
+    )
+    await engine.run_ddl(
+        "CREATE TRIGGER refuse_one_release BEFORE INSERT ON inspection FOR EACH ROW EXECUTE FUNCTION refuse_one_release()"
+    )
+    try:
+        late = max(parse_instant(t["release_at"]) for t in tasks)
+        assert await release(late) == 2
+        after = {t["id"]: t for t in await world.tasks(campaign["id"])}
+        assert after[bad["id"]]["status"] == "drawn"
+        assert all(after[t["id"]]["status"] == "released" for t in tasks[1:])
+    finally:
+        await engine.run_ddl("DROP TRIGGER refuse_one_release ON inspection")
+        await engine.run_ddl("DROP FUNCTION refuse_one_release()")
+    # Once the cause is gone the next run releases it.
+    assert await release(late) == 1
+    assert {t["status"] for t in await world.tasks(campaign["id"])} == {"released"}
