@@ -49,6 +49,7 @@ from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflic
 from server.inspections.tables import Inspection as InspectionRow
 from server.inspections.tables import InspectionAmendment, InspectionInspector, ItemResultConflict as ConflictRow
 from server.inspections.tables import ItemResult as ItemResultRow
+from server.registry import service as registry_service
 from server.registry.tables import Enterprise
 from server.sync import scopes, sql
 from server.sync import service as sync_service
@@ -231,6 +232,14 @@ async def publish(inspection_id: uuid.UUID) -> Inspection:
 # --- assignment -----------------------------------------------------------------
 
 
+async def _refuse_conflicted(enterprise_id: uuid.UUID, user_ids: Sequence[uuid.UUID], *, field: str) -> None:
+    """回避: nobody with a declared conflict of interest checks the enterprise, whoever assigns or opens it."""
+    if await registry_service.conflicted_users(enterprise_id, user_ids):
+        raise InvalidInput(
+            "检查人员与该企业存在回避关系，不得参加检查", "an inspector has a declared conflict with the enterprise", field=field
+        )
+
+
 async def create(actor: Actor, data: InspectionCreate) -> Inspection:
     """A supervisor assigns a check of an enterprise to a team (the first inspector leads)."""
     if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
@@ -246,6 +255,7 @@ async def create(actor: Actor, data: InspectionCreate) -> Inspection:
         raise InvalidInput("检查表不存在", "unknown checklist template", field="template_id")
     if data.kind == InspectionKind.ENFORCEMENT and len(data.inspector_ids) < 2:
         raise InvalidInput("执法检查至少需要两名执法人员", "an enforcement check needs two officers", field="inspector_ids")
+    await _refuse_conflicted(data.enterprise_id, data.inspector_ids, field="inspector_ids")
     now = _now()
     inspection_id = data.id or uuid.uuid4()
     await InspectionRow.insert(
@@ -291,6 +301,7 @@ async def apply_start_inspection(actor: Actor, mutation: StartInspection) -> syn
             await ChecklistTemplate.count().where(ChecklistTemplate.id == mutation.template_id) == 0
         ):
             raise InvalidInput("检查表不存在", "unknown checklist template", field="template_id")
+        await _refuse_conflicted(mutation.enterprise_id, [actor.user_id], field="enterprise_id")
         now = _now()
         await InspectionRow.insert(
             InspectionRow(

@@ -16,6 +16,7 @@ import binascii
 import datetime as dt
 import sqlite3
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -338,6 +339,18 @@ async def _may_manage_user(actor: Actor, user_id: uuid.UUID) -> bool:
         return False
     user = await User.select(User.department).where(User.id == user_id).first()
     return user is not None and may_manage_department(actor, user["department"])
+
+
+async def conflicted_users(enterprise_id: uuid.UUID, user_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of ``user_ids`` with a declared, unrevoked 回避 for the enterprise: they may not check it."""
+    if not user_ids:
+        return set()
+    rows = await ConflictOfInterest.select(ConflictOfInterest.user).where(
+        (ConflictOfInterest.enterprise == enterprise_id)
+        & ConflictOfInterest.user.is_in(list(user_ids))
+        & ConflictOfInterest.revoked_at.is_null()
+    )
+    return {r["user"] for r in rows}
 
 
 async def declare_conflict(actor: Actor, data: wire.ConflictOfInterestCreate) -> wire.ConflictOfInterest:
