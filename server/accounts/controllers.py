@@ -24,8 +24,15 @@ class AuthController(Controller):
     @post("/login", status_code=HTTP_200_OK, security=[])
     async def login(self, data: JSONBody[wire.LoginRequest], settings: AppSettings) -> wire.TokenPair:
         """登录：用户名和密码换取访问令牌与刷新令牌。"""
+        # Three steps so argon2 runs outside any transaction: reserve a try, check, then record.
         async with database.transaction():
-            outcome = await accounts_service.login(data, settings.auth)
+            attempt = await accounts_service.begin_login(data, settings.auth)
+        if not isinstance(attempt, LoginRefused):
+            password_ok = await accounts_service.check_password(attempt)
+            async with database.transaction():
+                outcome = await accounts_service.finish_login(attempt, password_ok, settings.auth)
+        else:
+            outcome = attempt
         if isinstance(outcome, LoginRefused):
             raise outcome.error
         return outcome

@@ -113,31 +113,65 @@ async def _register_device(user: dict, request: wire.LoginRequest, now: dt.datet
     return request.device_id
 
 
-async def login(
+@dataclass(frozen=True)
+class LoginAttempt:
+    """A login with its try reserved on the account; the password is checked outside any transaction."""
+
+    request: wire.LoginRequest
+    user: dict | None
+    password_hash: str
+
+
+_BAD_CREDENTIALS = ("用户名或密码错误", "wrong username or password")
+
+
+async def begin_login(
     request: wire.LoginRequest, settings: AuthSettings, *, now: dt.datetime | None = None
-) -> wire.TokenPair | LoginRefused:
-    """Check the password; throttle an account after ``max_failed_logins`` failures in a row."""
+) -> LoginAttempt | LoginRefused:
+    """Reserve one try on the account before the password is checked, so concurrent guesses cannot overrun the limit."""
     now = now or dt.datetime.now(dt.UTC)
     user = await User.select().where(User.username == request.username).first()
     if user is None:
-        await _verify_password(_DUMMY_HASH, request.password)
-        return LoginRefused(NotAuthenticated("用户名或密码错误", "wrong username or password", code=ErrorCode.BAD_CREDENTIALS))
-    system = actor_of(user)
-    if user["locked_until"] is not None and user["locked_until"] > now:
-        wait = int((user["locked_until"] - now).total_seconds()) + 1
-        audit_service.record(system, "auth.login_throttled", "user", user["id"], {"retry_after_s": wait})
-        return LoginRefused(
-            RateLimited(
-                f"登录失败次数过多，请 {wait} 秒后再试", "too many failed logins", retry_after_s=wait
-            )
-        )
-    if not user["active"] or not await _verify_password(user["password_hash"], request.password):
-        failures = user["failed_logins"] + 1
-        locked_until = now + dt.timedelta(seconds=settings.lockout_s) if failures >= settings.max_failed_logins else None
-        await User.update({User.failed_logins: failures, User.locked_until: locked_until}).where(User.id == user["id"])
-        audit_service.record(system, "auth.login_failed", "user", user["id"], {"failed_logins": failures})
-        return LoginRefused(NotAuthenticated("用户名或密码错误", "wrong username or password", code=ErrorCode.BAD_CREDENTIALS))
-    device_id = await _register_device(user, request, now)
+        return LoginAttempt(request, None, _DUMMY_HASH)
+    # A lock that has run out starts a fresh count.
+    await User.update({User.failed_logins: 0, User.locked_until: None}).where(
+        (User.id == user["id"]) & (User.locked_until <= now)
+    )
+    # One UPDATE takes the row lock and counts the try, so the limit holds whatever runs concurrently.
+    reserved = await User.update({User.failed_logins: User.failed_logins + 1}).where(
+        (User.id == user["id"]) & User.locked_until.is_null() & (User.failed_logins < settings.max_failed_logins)
+    ).returning(User.failed_logins)
+    if not reserved:
+        current = await User.select(User.locked_until).where(User.id == user["id"]).first()
+        locked_until = (current or {}).get("locked_until") or now + dt.timedelta(seconds=settings.lockout_s)
+        wait = max(int((locked_until - now).total_seconds()) + 1, 1)
+        audit_service.record(actor_of(user), "auth.login_throttled", "user", user["id"], {"retry_after_s": wait})
+        return LoginRefused(RateLimited(f"登录失败次数过多，请 {wait} 秒后再试", "too many failed logins", retry_after_s=wait))
+    if reserved[0]["failed_logins"] >= settings.max_failed_logins:
+        await User.update({User.locked_until: now + dt.timedelta(seconds=settings.lockout_s)}).where(User.id == user["id"])
+    return LoginAttempt(request, user, user["password_hash"])
+
+
+async def check_password(attempt: LoginAttempt) -> bool:
+    """Run argon2 for the attempt; call it outside any transaction (it takes ~0.1 s of CPU)."""
+    ok = await _verify_password(attempt.password_hash, attempt.request.password)
+    return ok and attempt.user is not None and attempt.user["active"]
+
+
+async def finish_login(
+    attempt: LoginAttempt, password_ok: bool, settings: AuthSettings, *, now: dt.datetime | None = None
+) -> wire.TokenPair | LoginRefused:
+    """Issue tokens and clear the count after a right password; audit a wrong one (its try is already counted)."""
+    now = now or dt.datetime.now(dt.UTC)
+    user = attempt.user
+    if user is None:
+        return LoginRefused(NotAuthenticated(*_BAD_CREDENTIALS, code=ErrorCode.BAD_CREDENTIALS))
+    if not password_ok:
+        current = await User.select(User.failed_logins).where(User.id == user["id"]).first()
+        failures = current["failed_logins"] if current else 0
+        audit_service.record(actor_of(user), "auth.login_failed", "user", user["id"], {"failed_logins": failures})
+        return LoginRefused(NotAuthenticated(*_BAD_CREDENTIALS, code=ErrorCode.BAD_CREDENTIALS))
+    device_id = await _register_device(user, attempt.request, now)
     await User.update({User.failed_logins: 0, User.locked_until: None}).where(User.id == user["id"])
     audit_service.record(actor_of(user, device_id), "auth.login", "user", user["id"], {})
     return await _issue_pair(user, device_id, settings, now)

@@ -1,5 +1,6 @@
 """Login, tokens, throttling and role guards over HTTP on PostgreSQL."""
 
+import asyncio
 import datetime as dt
 import uuid
 
@@ -113,3 +114,15 @@ async def test_login_is_audited(client):
     await client.post("/api/v1/auth/login", json={"username": "inspector-e", "password": PASSWORD})
     actions = [r["action"] for r in await AuditEntry.select(AuditEntry.action).order_by(AuditEntry.seq)]
     assert actions == ["auth.login_failed", "auth.login"]
+
+
+async def test_concurrent_wrong_passwords_check_at_most_the_limit(client, settings):
+    await make_user(Role.INSPECTOR, username="inspector-f")
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/auth/login", json={"username": "inspector-f", "password": "wrong"}) for _ in range(20))
+    )
+    codes = sorted(r.status_code for r in responses)
+    assert codes.count(401) <= settings.auth.max_failed_logins
+    assert set(codes) <= {401, 429} and codes.count(429) >= 20 - settings.auth.max_failed_logins
+    checked = await AuditEntry.count().where(AuditEntry.action == "auth.login_failed")
+    assert checked <= settings.auth.max_failed_logins
