@@ -41,7 +41,10 @@ class AuthController(Controller):
     async def refresh(self, data: JSONBody[wire.RefreshRequest], settings: AppSettings) -> wire.TokenPair:
         """用刷新令牌换新令牌（旧刷新令牌随即失效）。"""
         async with database.transaction():
-            return await accounts_service.refresh(data, settings.auth)
+            outcome = await accounts_service.refresh(data, settings.auth)
+        if isinstance(outcome, LoginRefused):
+            raise outcome.error
+        return outcome
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT)
     async def logout(self, data: JSONBody[wire.RefreshRequest], actor: CurrentActor) -> None:

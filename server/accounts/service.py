@@ -67,7 +67,7 @@ def to_me(user: dict) -> wire.Me:
 
 @dataclass(frozen=True)
 class LoginRefused:
-    """A refused login; the caller commits the failure count first, then raises ``error``."""
+    """A refused login or refresh; the caller commits what it wrote (a failure count, a revoked family), then raises ``error``."""
 
     error: FieldcheckError
 
@@ -76,12 +76,22 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def _issue_pair(user: dict, device_id: uuid.UUID | None, settings: AuthSettings, now: dt.datetime) -> wire.TokenPair:
+async def _issue_pair(
+    user: dict,
+    device_id: uuid.UUID | None,
+    settings: AuthSettings,
+    now: dt.datetime,
+    *,
+    token_id: uuid.UUID | None = None,
+    family: uuid.UUID | None = None,
+) -> wire.TokenPair:
     actor = actor_of(user, device_id)
     refresh = secrets.token_urlsafe(32)
+    token_id = token_id or uuid.uuid4()
     await RefreshToken.insert(
         RefreshToken(
-            id=uuid.uuid4(),
+            id=token_id,
+            family=family or token_id,
             user=user["id"],
             device=device_id,
             token_hash=_hash_token(refresh),
@@ -177,17 +187,44 @@ async def finish_login(
     return await _issue_pair(user, device_id, settings, now)
 
 
-async def refresh(request: wire.RefreshRequest, settings: AuthSettings, *, now: dt.datetime | None = None) -> wire.TokenPair:
-    """Rotate a refresh token: the old one stops working, a new pair is issued."""
+async def refresh(
+    request: wire.RefreshRequest, settings: AuthSettings, *, now: dt.datetime | None = None
+) -> wire.TokenPair | LoginRefused:
+    """Rotate a refresh token once; showing an already rotated one again revokes its whole family."""
     now = now or dt.datetime.now(dt.UTC)
+    expired = LoginRefused(NotAuthenticated("登录已失效，请重新登录", "refresh token invalid, expired or revoked"))
     token = await RefreshToken.select().where(RefreshToken.token_hash == _hash_token(request.refresh_token)).first()
-    if token is None or token["revoked_at"] is not None or token["expires_at"] <= now:
-        raise NotAuthenticated("登录已失效，请重新登录", "refresh token invalid, expired or revoked")
+    if token is None:
+        return expired
+    family = token["family"] or token["id"]
+    if token["revoked_at"] is not None:
+        if token["replaced_by"] is not None:
+            return await _revoke_family(token, family, now, expired)
+        return expired
+    if token["expires_at"] <= now:
+        return expired
     user = await User.select().where(User.id == token["user"]).first()
     if user is None or not user["active"]:
-        raise NotAuthenticated("账号已停用", "account disabled")
-    await RefreshToken.update({RefreshToken.revoked_at: now}).where(RefreshToken.id == token["id"])
-    return await _issue_pair(user, token["device"], settings, now)
+        return LoginRefused(NotAuthenticated("账号已停用", "account disabled"))
+    successor = uuid.uuid4()
+    # The WHERE makes rotation happen once: of two concurrent refreshes only one gets the row back.
+    rotated = await RefreshToken.update({RefreshToken.revoked_at: now, RefreshToken.replaced_by: successor}).where(
+        (RefreshToken.id == token["id"]) & RefreshToken.revoked_at.is_null()
+    ).returning(RefreshToken.id)
+    if not rotated:
+        return await _revoke_family(token, family, now, expired)
+    return await _issue_pair(user, token["device"], settings, now, token_id=successor, family=family)
+
+
+async def _revoke_family(token: dict, family: uuid.UUID, now: dt.datetime, refusal: LoginRefused) -> LoginRefused:
+    """A rotated token came back, so it may be stolen: end every session of its login."""
+    await RefreshToken.update({RefreshToken.revoked_at: now}).where(
+        ((RefreshToken.family == family) | (RefreshToken.id == family)) & RefreshToken.revoked_at.is_null()
+    )
+    user = await User.select().where(User.id == token["user"]).first()
+    if user is not None:
+        audit_service.record(actor_of(user), "auth.refresh_reused", "user", user["id"], {"family": str(family)})
+    return refusal
 
 
 async def logout(actor: Actor, request: wire.RefreshRequest, *, now: dt.datetime | None = None) -> None:

@@ -54,7 +54,12 @@ class Device(Table, tablename="device"):
 
 
 class RefreshToken(Table, tablename="refresh_token"):
-    """A refresh token, stored as its SHA-256 so a database leak does not leak sessions."""
+    """A refresh token, stored as its SHA-256 so a database leak does not leak sessions.
+
+    ``family`` is the id of the login's first token (null on tokens older than
+    m0004: the token's own id); ``replaced_by`` is the token a rotation issued,
+    so a revoked token with a successor being shown again is a replay.
+    """
 
     id = UUID(primary_key=True)
     user = ForeignKey(references=User, on_delete=OnDelete.restrict, index=True)
@@ -63,3 +68,5 @@ class RefreshToken(Table, tablename="refresh_token"):
     expires_at = Timestamptz()
     revoked_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
+    family = UUID(null=True, default=None, index=True)
+    replaced_by = UUID(null=True, default=None)

@@ -126,3 +126,23 @@ async def test_concurrent_wrong_passwords_check_at_most_the_limit(client, settin
     assert set(codes) <= {401, 429} and codes.count(429) >= 20 - settings.auth.max_failed_logins
     checked = await AuditEntry.count().where(AuditEntry.action == "auth.login_failed")
     assert checked <= settings.auth.max_failed_logins
+
+
+async def test_concurrent_refreshes_rotate_once(client):
+    await make_user(Role.INSPECTOR, username="inspector-g")
+    pair = (await client.post("/api/v1/auth/login", json={"username": "inspector-g", "password": PASSWORD})).json()
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}) for _ in range(5))
+    )
+    assert [r.status_code for r in responses].count(200) <= 1
+
+
+async def test_replaying_a_rotated_refresh_token_revokes_the_family(client):
+    await make_user(Role.INSPECTOR, username="inspector-h")
+    pair = (await client.post("/api/v1/auth/login", json={"username": "inspector-h", "password": PASSWORD})).json()
+    first = (await client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})).json()
+    second = (await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})).json()
+    replay = await client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert replay.status_code == 401
+    # The newest token, descended from the replayed one, no longer works either.
+    assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})).status_code == 401
