@@ -135,6 +135,10 @@ class LoginAttempt:
 _BAD_CREDENTIALS = ("用户名或密码错误", "wrong username or password")
 
 
+def _throttled(wait: int) -> LoginRefused:
+    return LoginRefused(RateLimited(f"登录失败次数过多，请 {wait} 秒后再试", "too many failed logins", retry_after_s=wait))
+
+
 async def begin_login(
     request: wire.LoginRequest, settings: AuthSettings, *, now: dt.datetime | None = None
 ) -> LoginAttempt | LoginRefused:
@@ -142,6 +146,9 @@ async def begin_login(
     now = now or dt.datetime.now(dt.UTC)
     user = await User.select().where(User.username == request.username).first()
     if user is None:
+        wait = _reserve_unknown(request.username, settings, now)
+        if wait is not None:
+            return _throttled(wait)
         return LoginAttempt(request, None, _DUMMY_HASH)
     # A lock that has run out starts a fresh count.
     await User.update({User.failed_logins: 0, User.locked_until: None}).where(
@@ -156,10 +163,32 @@ async def begin_login(
         locked_until = (current or {}).get("locked_until") or now + dt.timedelta(seconds=settings.lockout_s)
         wait = max(int((locked_until - now).total_seconds()) + 1, 1)
         audit_service.record(actor_of(user), "auth.login_throttled", "user", user["id"], {"retry_after_s": wait})
-        return LoginRefused(RateLimited(f"登录失败次数过多，请 {wait} 秒后再试", "too many failed logins", retry_after_s=wait))
+        return _throttled(wait)
     if reserved[0]["failed_logins"] >= settings.max_failed_logins:
         await User.update({User.locked_until: now + dt.timedelta(seconds=settings.lockout_s)}).where(User.id == user["id"])
     return LoginAttempt(request, user, user["password_hash"])
+
+
+#: Tries on usernames that do not exist, counted like an account's so a 429 does not reveal which names are real.
+#: In memory: nothing real is at stake, and a bounded dict cannot be grown without limit by an attacker.
+_unknown_tries: dict[str, tuple[int, dt.datetime | None]] = {}
+_UNKNOWN_TRIES_KEPT = 10_000
+
+
+def _reserve_unknown(username: str, settings: AuthSettings, now: dt.datetime) -> int | None:
+    """Count a try on an unknown username the way ``begin_login`` counts one on an account; seconds to wait if throttled."""
+    count, locked_until = _unknown_tries.get(username, (0, None))
+    if locked_until is not None and locked_until <= now:
+        count, locked_until = 0, None
+    if locked_until is not None:
+        return int((locked_until - now).total_seconds()) + 1
+    count += 1
+    if count >= settings.max_failed_logins:
+        locked_until = now + dt.timedelta(seconds=settings.lockout_s)
+    if username not in _unknown_tries and len(_unknown_tries) >= _UNKNOWN_TRIES_KEPT:
+        _unknown_tries.pop(next(iter(_unknown_tries)))
+    _unknown_tries[username] = (count, locked_until)
+    return None
 
 
 async def check_password(attempt: LoginAttempt) -> bool:

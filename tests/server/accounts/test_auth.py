@@ -2,6 +2,7 @@
 
 import asyncio
 import datetime as dt
+import time
 import uuid
 
 import jwt
@@ -156,3 +157,37 @@ async def test_replaying_a_rotated_refresh_token_revokes_the_family(client):
     assert replay.status_code == 401
     # The newest token, descended from the replayed one, no longer works either.
     assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})).status_code == 401
+
+
+async def _failures_until_throttled(client, username: str, limit: int) -> list[int]:
+    return [
+        (await client.post("/api/v1/auth/login", json={"username": username, "password": "wrong"})).status_code
+        for _ in range(limit + 1)
+    ]
+
+
+async def test_unknown_deactivated_and_known_usernames_answer_alike(client, settings):
+    limit = settings.auth.max_failed_logins
+    await make_user(Role.INSPECTOR, username="inspector-i")
+    gone = await make_user(Role.INSPECTOR, username="inspector-j")
+    await User.update({User.active: False}).where(User.id == gone)
+    expected = [401] * limit + [429]
+    assert await _failures_until_throttled(client, "inspector-i", limit) == expected
+    assert await _failures_until_throttled(client, "inspector-j", limit) == expected
+    assert await _failures_until_throttled(client, f"nobody-{uuid.uuid4().hex[:6]}", limit) == expected
+
+
+async def test_deactivated_account_costs_an_argon2_check(client):
+    await make_user(Role.INSPECTOR, username="inspector-k")
+    gone = await make_user(Role.INSPECTOR, username="inspector-l")
+    await User.update({User.active: False}).where(User.id == gone)
+
+    async def elapsed(username: str) -> float:
+        start = time.perf_counter()
+        await client.post("/api/v1/auth/login", json={"username": username, "password": "wrong"})
+        return time.perf_counter() - start
+
+    active = sorted([await elapsed("inspector-k") for _ in range(3)])[1]
+    deactivated = sorted([await elapsed("inspector-l") for _ in range(3)])[1]
+    # Without argon2 the deactivated answer was ~25x faster; a loose ratio keeps the test steady on a busy machine.
+    assert deactivated > active * 0.4
