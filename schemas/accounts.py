@@ -24,6 +24,11 @@ class LoginRequest(Input, kw_only=True):
     device_name: Annotated[str, msgspec.Meta(max_length=64)] = ""
 
 
+class PasswordChange(Input, kw_only=True):
+    current_password: Password
+    new_password: Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
+
+
 class RefreshRequest(Input, kw_only=True):
     refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 

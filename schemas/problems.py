@@ -24,6 +24,7 @@ class ErrorCode(enum.StrEnum):
     UNKNOWN_REFERENCE = "unknown_reference"
     EVIDENCE_HASH_MISMATCH = "evidence_hash_mismatch"
     EVIDENCE_CHUNK_MISMATCH = "evidence_chunk_mismatch"
+    WEAK_PASSWORD = "weak_password"
     # 401: who are you
     NOT_AUTHENTICATED = "not_authenticated"
     TOKEN_EXPIRED = "token_expired"

@@ -52,6 +52,12 @@ class AuthController(Controller):
         async with database.transaction():
             await accounts_service.logout(actor, data)
 
+    @post("/password", status_code=HTTP_204_NO_CONTENT)
+    async def change_password(self, data: JSONBody[wire.PasswordChange], actor: CurrentActor) -> None:
+        """修改本人密码（需提供当前密码）。"""
+        async with database.transaction():
+            await accounts_service.change_password(actor, data)
+
     @get("/me")
     async def me(self, actor: CurrentActor) -> wire.Me:
         """当前登录用户。"""

@@ -51,3 +51,29 @@ def may_manage_department(actor: Actor, department_id: uuid.UUID | None) -> bool
     if actor.role == Role.ADMIN:
         return True
     return actor.role == Role.SUPERVISOR and department_id is not None and actor.department_id == department_id
+
+
+#: The passwords people pick first; a few dozen catch most of them (lower-cased before comparing).
+COMMON_PASSWORDS = frozenset({
+    "password", "password1", "password123", "passw0rd", "12345678", "123456789", "1234567890",
+    "87654321", "11111111", "00000000", "88888888", "66666666", "12341234", "11223344", "abcd1234",
+    "1q2w3e4r", "qwertyui", "qwerty123", "qwertyuiop", "asdfghjk", "zxcvbnm1", "iloveyou", "admin123",
+    "admin1234", "administrator", "welcome1", "letmein1", "abc12345", "aa123456", "a1234567",
+    "woaini1314", "5201314520", "1314520520", "changeme", "fieldcheck", "sunshine", "football",
+})
+
+PASSWORD_MIN_LENGTH = 8
+
+
+def password_problem(password: str, username: str) -> str | None:
+    """Why a new password is refused (a Chinese sentence), or None when it is acceptable."""
+    lowered = password.lower()
+    if len(password) < PASSWORD_MIN_LENGTH:
+        return f"密码至少 {PASSWORD_MIN_LENGTH} 位"
+    if not password.strip() or len(set(password)) <= 2:
+        return "密码不能全是空格或重复的字符"
+    if lowered in COMMON_PASSWORDS:
+        return "密码过于常见，请换一个"
+    if username and username.lower() in lowered:
+        return "密码不能包含用户名"
+    return None

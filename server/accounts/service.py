@@ -17,6 +17,7 @@ from schemas import accounts as wire
 from schemas.problems import ErrorCode
 from schemas.vocab import Role
 from server.accounts import auth
+from server.accounts import policy
 from server.accounts.policy import Actor
 from server.accounts.tables import Department, Device, RefreshToken, User
 from server.audit import service as audit_service
@@ -322,7 +323,14 @@ async def list_users(*, role: Role | None = None, department_id: uuid.UUID | Non
     return [to_user(r) for r in await query]
 
 
+def _check_new_password(password: str, username: str) -> None:
+    problem = policy.password_problem(password, username)
+    if problem is not None:
+        raise InvalidInput(problem, "weak password", code=ErrorCode.WEAK_PASSWORD, field="password")
+
+
 async def create_user(actor: Actor, data: wire.UserCreate) -> wire.User:
+    _check_new_password(data.password, data.username)
     if await User.exists().where(User.username == data.username):
         raise StateConflict("用户名已存在", "username exists", code=ErrorCode.DUPLICATE, field="username")
     await _check_department(data.department_id)
@@ -357,6 +365,7 @@ async def update_user(actor: Actor, user_id: uuid.UUID, data: wire.UserUpdate) -
         if value is msgspec.UNSET:
             continue
         if name == "password":
+            _check_new_password(value, user["username"])
             values[User.password_hash] = await hash_password(value)
         elif name == "department_id":
             await _check_department(value)
@@ -370,3 +379,16 @@ async def update_user(actor: Actor, user_id: uuid.UUID, data: wire.UserUpdate) -
         await User.update(values).where(User.id == user_id)
         audit_service.record(actor, "user.update", "user", user_id, _public(data) | ({"password": "***"} if data.password is not msgspec.UNSET else {}))
     return to_user(await User.select().where(User.id == user_id).first())
+
+
+async def change_password(actor: Actor, data: wire.PasswordChange) -> None:
+    """The caller sets a new password, proving the current one."""
+    user = await User.select().where(User.id == actor.user_id).first()
+    if user is None or not await _verify_password(user["password_hash"], data.current_password):
+        raise NotAuthenticated(*_BAD_CREDENTIALS, code=ErrorCode.BAD_CREDENTIALS)
+    _check_new_password(data.new_password, user["username"])
+    now = dt.datetime.now(dt.UTC)
+    await User.update({User.password_hash: await hash_password(data.new_password), User.updated_at: now}).where(
+        User.id == user["id"]
+    )
+    audit_service.record(actor, "user.change_password", "user", user["id"], {})

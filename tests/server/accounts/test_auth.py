@@ -12,7 +12,7 @@ from schemas.vocab import Role
 from server import database
 from server.accounts import service as accounts_service
 from server.accounts.auth import issue_access_token
-from server.accounts.policy import Actor
+from server.accounts.policy import Actor, password_problem
 from server.accounts.tables import Department, User
 from server.audit.tables import AuditEntry
 from server.errors import NotAuthenticated
@@ -191,3 +191,37 @@ async def test_deactivated_account_costs_an_argon2_check(client):
     deactivated = sorted([await elapsed("inspector-l") for _ in range(3)])[1]
     # Without argon2 the deactivated answer was ~25x faster; a loose ratio keeps the test steady on a busy machine.
     assert deactivated > active * 0.4
+
+
+def test_password_policy_refuses_common_and_trivial_passwords():
+    for weak in ("password", "12345678", " " * 8, "aaaaaaaa", "Password", "inspector-m", "xinspector-m1"):
+        assert password_problem(weak, "inspector-m") is not None, weak
+    assert password_problem("风险-巡查-2026-秋", "inspector-m") is None
+
+
+async def test_weak_passwords_are_refused_on_create_reset_and_change(client):
+    admin_headers = await login(client, await username_of(await make_user(Role.ADMIN)))
+    create = await client.post(
+        "/api/v1/users/",
+        json={"username": "u-weak", "display_name": "甲", "password": "12345678", "role": "inspector"},
+        headers=admin_headers,
+    )
+    assert create.status_code == 422 and create.json()["code"] == "weak_password"
+    user_id = await make_user(Role.INSPECTOR, username="inspector-n")
+    reset = await client.patch(f"/api/v1/users/{user_id}", json={"password": "password"}, headers=admin_headers)
+    assert reset.status_code == 422 and reset.json()["code"] == "weak_password"
+    headers = await login(client, "inspector-n")
+    change = await client.post(
+        "/api/v1/auth/password", json={"current_password": PASSWORD, "new_password": " " * 8}, headers=headers
+    )
+    assert change.status_code == 422 and change.json()["code"] == "weak_password"
+    wrong = await client.post(
+        "/api/v1/auth/password", json={"current_password": "not-it", "new_password": "河道巡查-秋季-07"}, headers=headers
+    )
+    assert wrong.status_code == 401
+    ok = await client.post(
+        "/api/v1/auth/password", json={"current_password": PASSWORD, "new_password": "河道巡查-秋季-07"}, headers=headers
+    )
+    assert ok.status_code == 204
+    relogin = await client.post("/api/v1/auth/login", json={"username": "inspector-n", "password": "河道巡查-秋季-07"})
+    assert relogin.status_code == 200
