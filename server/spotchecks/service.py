@@ -58,6 +58,7 @@ from schemas.vocab import (
     label,
 )
 from server.accounts.policy import SYSTEM, Actor, sees_all_departments
+from server.stats import exports
 from server.accounts.tables import Department, User
 from server.audit import service as audit_service
 from server.audit.tables import AuditEntry
@@ -887,8 +888,8 @@ def results_csv(results: Sequence[wire.PublicResult]) -> str:
     writer.writerow(CSV_HEADER)
     for r in results:
         writer.writerow(
-            (r.campaign, r.enterprise_name, r.credit_code, r.district, r.sector, r.inspection_date.isoformat(),
-             r.outcome, r.general_hazards, r.major_hazards)
+            exports.safe_row((r.campaign, r.enterprise_name, r.credit_code, r.district, r.sector, r.inspection_date.isoformat(),
+             r.outcome, r.general_hazards, r.major_hazards))
         )
     return out.getvalue()
 

@@ -25,6 +25,21 @@ CHUNK = 64 * 1024
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> object:
+    """A CSV cell that a spreadsheet will not run as a formula (OWASP: prefix a quote)."""
+    # Numbers (including negative ones) stay numbers; any other text starting like a formula is quoted.
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def safe_row(row: Iterable[object]) -> list[object]:
+    return [safe_cell(v) for v in row]
+
+
 async def _aiter(rows: Iterable[list[str]] | AsyncIterable[list[str]]) -> AsyncIterator[list[str]]:
     if isinstance(rows, AsyncIterable):
         async for row in rows:
@@ -40,10 +55,10 @@ async def csv_stream(
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
-    writer.writerow([title])
-    writer.writerow(headers)
+    writer.writerow(safe_row([title]))
+    writer.writerow(safe_row(headers))
     async for row in _aiter(rows):
-        writer.writerow(row)
+        writer.writerow(safe_row(row))
         if buffer.tell() >= CHUNK:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
