@@ -26,12 +26,14 @@ _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Figures the exports write themselves: a signed number or percentage (同比 "+400.0%") is data, not a formula.
+_SIGNED_FIGURE = re.compile(r"^[+-]?\d+(\.\d+)?%?$")
 
 
 def safe_cell(value: object) -> object:
     """A CSV cell that a spreadsheet will not run as a formula (OWASP: prefix a quote)."""
     # Numbers (including negative ones) stay numbers; any other text starting like a formula is quoted.
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.match(value):
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _SIGNED_FIGURE.match(value):
         return "'" + value
     return value
 

@@ -173,3 +173,12 @@ async def test_embedded_sqlite_mode_says_statistics_need_postgresql(sqlite_app) 
         response = await client.get("/api/v1/stats/summary", params={"period": "2025"}, headers=headers)
     assert leader and response.status_code == 503
     assert "PostgreSQL" in response.json()["message"]
+
+
+def test_csv_cells_that_start_like_a_formula_are_neutralised_and_figures_are_not():
+    from server.stats.exports import safe_cell
+
+    for hostile in ("=HYPERLINK(\"http://x\",\"点我\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1", "\r=1"):
+        assert safe_cell(hostile) == "'" + hostile
+    for figure in ("+400.0%", "-12.5", "15", "0.0%", "灭火器过期", 7):
+        assert safe_cell(figure) == figure
