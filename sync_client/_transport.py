@@ -58,8 +58,8 @@ class Transport:
 
     async def login(self, body: dict[str, Any]) -> dict[str, Any]:
         """POST the login form; the token pair (raises on refusal)."""
-        response = await self._send(lambda: self._http.post("/api/v1/auth/login", json=body), authenticated=False)
-        return response.json()
+        return await self._send(lambda: self._http.post("/api/v1/auth/login", json=body), authenticated=False,
+                                read=json_body)
 
     async def call(self, path: str, request: msgspec.Struct, response_type: Any) -> Any:
         """POST a sync message and decode the answer."""
@@ -70,14 +70,19 @@ class Transport:
             access, _ = self._tokens()
             return self._http.post(path, content=body, headers={**headers, "authorization": f"Bearer {access}"})
 
-        response = await self._send(send, authenticated=True)
-        try:
-            return protocol.decode(response.content, response_type, response.headers.get("content-type", protocol.MSGPACK))
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            # A garbled answer is like a lost one: the server-side effect (if any) is deduplicated on retry.
-            raise NetworkError(f"unreadable response: {exc}") from exc
+        def read(response: httpx.Response) -> Any:
+            content_type = response.headers.get("content-type", protocol.MSGPACK)
+            try:
+                return protocol.decode(response.content, response_type, content_type)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                # A garbled answer is like a lost one: the server-side effect (if any) is deduplicated on retry.
+                raise NetworkError(f"unreadable response: {exc}") from exc
 
-    async def _send(self, send: Callable[[], Awaitable[httpx.Response]], *, authenticated: bool) -> httpx.Response:
+        return await self._send(send, authenticated=True, read=read)
+
+    async def _send(self, send: Callable[[], Awaitable[httpx.Response]], *, authenticated: bool,
+                    read: Callable[[httpx.Response], Any]) -> Any:
+        """Send until an answer is accepted and ``read``; a 2xx that ``read`` cannot understand is retried like a lost one."""
         refreshed = False
         last_error = "no attempt made"
         attempt = 0
@@ -86,13 +91,17 @@ class Transport:
                 raise AuthenticationRequired("请先登录 / login required")
             try:
                 response = await send()
-            except httpx.TransportError as exc:  # connect, read, write, pool, protocol errors
+            except httpx.RequestError as exc:  # connect, read, write, protocol, garbled encoding, redirect loops
                 status, code, last_error = None, None, f"{type(exc).__name__}: {exc}"
             else:
                 if response.status_code < 300:
-                    return response
-                status, code, message = response.status_code, *self._problem(response)
-                last_error = f"{status} {code}: {message}"
+                    try:
+                        return read(response)
+                    except NetworkError as exc:  # a captive portal's page, a body cut or garbled on the way
+                        status, code, last_error = None, None, str(exc)
+                else:
+                    status, code, message = response.status_code, *self._problem(response)
+                    last_error = f"{status} {code}: {message}"
             action = protocol.classify(status, code)
             if action is protocol.Action.REAUTHENTICATE:
                 if authenticated and not refreshed and await self._refresh():
@@ -115,14 +124,14 @@ class Transport:
             return False
         try:
             response = await self._http.post("/api/v1/auth/refresh", json={"refresh_token": refresh_token})
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             # Not a verdict on the login: the network failed. Sync stops for now; nothing is paused.
             raise NetworkError(f"token refresh failed: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 500:
             raise NetworkError(f"token refresh failed: {response.status_code}")
         if response.status_code != 200:
             return False
-        self._refreshed(response.json())
+        self._refreshed(json_body(response))
         return True
 
     @staticmethod
@@ -137,3 +146,19 @@ class Transport:
         if isinstance(body, dict):
             return str(body.get("code", "")), str(body.get("message") or body.get("detail") or "")
         return "", str(body)[:200]
+
+
+def json_body(response: httpx.Response) -> dict[str, Any]:
+    """A successful answer's JSON object; anything else (a captive portal's page, a cut body) is a network failure.
+
+    A 2xx that is not the API's JSON did not come from the server the phone meant to reach, or was damaged on
+    the way, so it is retried like a lost answer rather than raised as a foreign exception.
+    """
+    try:
+        body = msgspec.json.decode(response.content)
+    except msgspec.DecodeError as exc:
+        kind = response.headers.get("content-type", "?")
+        raise NetworkError(f"unreadable response ({response.status_code}, {kind}): {exc}") from exc
+    if not isinstance(body, dict):
+        raise NetworkError(f"unexpected answer ({response.status_code}): not a JSON object")
+    return body

@@ -61,7 +61,8 @@ from typing import Any
 import httpx
 
 from sync_client import _protocol as protocol
-from sync_client._errors import AuthenticationRequired, NetworkError, RequestRefused
+from sync_client._errors import NetworkError, RequestRefused
+from sync_client._transport import json_body
 
 CHUNK_HASH_HEADER = "X-Chunk-SHA256"
 #: How often a photo may start over after the server found the whole wrong.
@@ -281,12 +282,9 @@ class UploadQueue:
             return http.request(method, path, headers={**headers, "authorization": f"Bearer {access}"}, **kwargs)
 
         try:
-            response = await transport._send(send, authenticated=True)
+            return await transport._send(send, authenticated=True, read=json_body)
         except RequestRefused as refused:
             raise _Refused(refused.status, refused.code, refused.message) from None
-        except AuthenticationRequired:
-            raise
-        return response.json()
 
     # --- bookkeeping ------------------------------------------------------------
 
