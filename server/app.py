@@ -196,7 +196,7 @@ def _openapi_config() -> OpenAPIConfig:
 
 def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = None) -> Litestar:
     """Build the API for ``settings``; the lifespan connects, migrates and disconnects."""
-    settings = settings.with_secrets()
+    settings = settings.check_limits().with_secrets()
     use_settings(settings)
     health_checks: dict[str, Callable[[], Any]] = {"database": _check_database}
 

@@ -208,6 +208,26 @@ class Settings:
         groups = {f.name: _load_group(f.type_cls, environ) for f in _group_fields(cls)}
         return cls(**groups)
 
+    def check_limits(self) -> Settings:
+        """Refuse at start-up the limits no client can work with (instead of answering every phone 413/503 later)."""
+        from schemas.sync import MAX_PULL_LIMIT, MAX_PUSH_MUTATIONS
+        from storage.base import MIN_PART_BYTES
+
+        problems = []
+        if not 1 <= self.sync.max_push_mutations <= MAX_PUSH_MUTATIONS:
+            problems.append(f"SYNC_MAX_PUSH_MUTATIONS 须在 1–{MAX_PUSH_MUTATIONS} 之间 / must be 1..{MAX_PUSH_MUTATIONS}")
+        if not 1 <= self.sync.pull_page_size <= MAX_PULL_LIMIT:
+            problems.append(f"SYNC_PULL_PAGE_SIZE 须在 1–{MAX_PULL_LIMIT} 之间 / must be 1..{MAX_PULL_LIMIT}")
+        if self.evidence.chunk_bytes < MIN_PART_BYTES:
+            problems.append(
+                f"EVIDENCE_CHUNK_BYTES 不得小于 {MIN_PART_BYTES}（S3 分片上传的最小分片）/ must be at least {MIN_PART_BYTES}"
+            )
+        if self.evidence.max_bytes < 1:
+            problems.append("EVIDENCE_MAX_BYTES 须为正数 / must be positive")
+        if problems:
+            raise ValueError("配置不可用 / unworkable settings: " + "; ".join(problems))
+        return self
+
     def with_secrets(self) -> Settings:
         """Fill missing secret keys, persisting them in the data folder (embedded mode only).
 

@@ -223,7 +223,18 @@ class SyncClient:
                 continue
             request = protocol.push_request(self.device_id, [e.payload for e in entries])
             self.store.mark_attempt(e.seq for e in entries)
-            response = await self._net.call("/api/v1/sync/push", request, wire.PushResponse)
+            try:
+                response = await self._net.call("/api/v1/sync/push", request, wire.PushResponse)
+            except RequestRefused as refused:
+                if refused.status != 413:
+                    raise
+                if len(entries) > 1:  # the server takes fewer per push than this phone sends: halve, resend
+                    self._push_batch = max(1, len(entries) // 2)
+                    after = entries[0].seq - 1
+                else:  # one mutation too large by itself: answered here, so it neither blocks the queue nor loops
+                    report.rejected += self.store.settle([(entries[0].seq, "rejected", refused.code or "payload_too_large",
+                                                           refused.message, None, None)])
+                continue
             answers = protocol.answers(response)
             settled = self.store.settle(answers)
             report.pushed += settled

@@ -81,7 +81,7 @@ from server.settings import EvidenceSettings, Settings, get_settings
 from server.sync import scopes
 from server.sync import service as sync_service
 from storage import keys
-from storage.base import MIN_PART_BYTES, ObjectExists, ObjectLocked, ObjectNotFound, ObjectStore, StorageError, StoredPart
+from storage.base import ObjectExists, ObjectLocked, ObjectNotFound, ObjectStore, StorageError, StoredPart
 from storage.filesystem import FilesystemStore
 
 #: Read-back copies stay in memory up to this size, then go to a temporary file (memory stays flat).
@@ -100,12 +100,10 @@ def _now() -> dt.datetime:
 
 def build_store(settings: Settings) -> ObjectStore:
     """The object store the settings name: MinIO/S3 when ``S3_ENDPOINT`` is set, else files in the data folder."""
+    settings.check_limits()  # a chunk below S3's smallest part would fail every multipart upload
     s3 = settings.storage
     if s3.is_s3:
         from storage.minio import MinioStore  # the SDK is loaded only in S3 mode
-
-        if settings.evidence.chunk_bytes < MIN_PART_BYTES:
-            raise ValueError(f"EVIDENCE_CHUNK_BYTES must be at least {MIN_PART_BYTES} with S3 (its smallest multipart part)")
 
         return MinioStore(
             s3.endpoint,
