@@ -5,10 +5,14 @@ Push
     batch in ONE database transaction, each mutation isolated so a rejected one
     has no effect and never blocks the ones after it. Every mutation comes back
     as one :data:`Outcome` — :class:`Applied`, :class:`Rejected` (stable
-    ``code``, Chinese ``message``, ``field``) or :class:`Conflict` (with the
-    server's current record). The outcome is stored under ``(device, seq)`` in
-    the same transaction as the effect, so a retried push gets the stored
-    outcomes back and applies nothing twice.
+    ``code``, Chinese ``message``, ``field``), :class:`Conflict` (with the
+    server's current record) or :class:`Deferred` (the server failed on it: keep
+    it queued unchanged and send it again later; mutations after it about the
+    same inspection are deferred too, so their order holds). Every outcome but
+    ``deferred`` is stored under ``(device, seq)`` in the same transaction as
+    the effect, so a retried push gets the stored outcomes back and applies
+    nothing twice. A ``413`` for the whole push means the server takes fewer
+    mutations per push (``SYNC_MAX_PUSH_MUTATIONS``): send smaller batches.
 
     Mutations travel as raw elements (:class:`msgspec.Raw`) and the server
     decodes them one at a time: a mutation this server cannot decode (a typo, a
@@ -144,7 +148,17 @@ class Conflict(Struct, kw_only=True, tag_field="outcome", tag="conflict"):
     server_record: dict[str, Any]
 
 
-Outcome = Applied | Rejected | Conflict
+class Deferred(Struct, kw_only=True, tag_field="outcome", tag="deferred"):
+    """Neither applied nor refused: the server failed on it (its fault, not the record's). Nothing was stored;
+    keep the mutation queued, unchanged, and send it again later — it is then applied as if new."""
+
+    seq: int
+    code: str
+    message: str
+    message_en: str = ""
+
+
+Outcome = Applied | Rejected | Conflict | Deferred
 
 
 class PushResponse(Struct, kw_only=True):

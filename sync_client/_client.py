@@ -40,6 +40,7 @@ class SyncReport:
     pulled: int = 0
     rejected: int = 0
     conflicts: int = 0
+    deferred: int = 0  # kept queued: the server failed on them (not their fault) and they are resent later
     complete: bool = False
     error: str | None = None
 
@@ -55,6 +56,7 @@ class SyncStatus:
     auth_required: bool
     rejections: list[StoredOutcome] = field(default_factory=list)
     conflicts: list[StoredOutcome] = field(default_factory=list)
+    deferred: list[StoredOutcome] = field(default_factory=list)  # still queued, with the server's reason
     uploads: list[Any] = field(default_factory=list)  # one ``PhotoUpload`` per photo not yet verified or failed
 
     @property
@@ -178,7 +180,7 @@ class SyncClient:
                 await self._pull(report)
                 if self._uploads is not None:
                     await self._uploads.run()
-                    if self.store.counts()["pending"]:  # submits held back for their photos
+                    if self.store.counts()["pending"] > self.store.counts()["deferred"]:  # submits held for photos
                         await self._push(report)
                         await self._pull(report)
             except AuthenticationRequired as exc:
@@ -188,6 +190,10 @@ class SyncClient:
             except (NetworkError, RequestRefused) as exc:
                 self.store.set_meta(last_error=str(exc))
                 report.error = str(exc)
+                return report
+            if report.deferred:
+                report.error = f"服务器暂时无法处理 {report.deferred} 条记录，已保留在本机，下次同步自动重发"
+                self.store.set_meta(last_error=report.error)
                 return report
             self.store.set_meta(last_sync_at=_now().isoformat(), last_error=None)
             report.complete = True
@@ -240,7 +246,9 @@ class SyncClient:
             report.pushed += settled
             report.rejected += sum(1 for a in answers if a[1] == "rejected")
             report.conflicts += sum(1 for a in answers if a[1] == "conflict")
-            if settled == 0:
+            deferred = sum(1 for a in answers if a[1] == "deferred")
+            report.deferred += deferred
+            if settled == 0 and not deferred:
                 raise NetworkError("the server answered none of the pushed mutations")
 
     async def _pull(self, report: SyncReport) -> None:
@@ -267,6 +275,7 @@ class SyncClient:
             auth_required=bool(self.store.get_meta("auth_required", False)),
             rejections=[o for o in outcomes if o.outcome == "rejected"],
             conflicts=[o for o in outcomes if o.outcome == "conflict"],
+            deferred=[o for o in outcomes if o.outcome == "deferred"],
             uploads=[u for u in self._uploads.statuses() if u.status != "done"] if self._uploads is not None else [],
         )
 

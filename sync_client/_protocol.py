@@ -73,6 +73,8 @@ def answers(response: sync.PushResponse) -> list[Answer]:
             result.append((outcome.seq, "applied", "", "", None, None))
         elif isinstance(outcome, sync.Rejected):
             result.append((outcome.seq, "rejected", outcome.code, outcome.message, outcome.field, None))
+        elif isinstance(outcome, sync.Deferred):
+            result.append((outcome.seq, "deferred", outcome.code, outcome.message, None, None))
         else:
             detail = {
                 "entity_type": outcome.entity_type,

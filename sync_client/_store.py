@@ -6,7 +6,8 @@ Tables
     ``scope_cursor``  the pull cursor of each scope
     ``outbox``        mutations not yet answered by the server, by device ``seq``
     ``local_record``  what local writes made a record look like, until the server's state arrives
-    ``outcome``       rejections and conflicts the server sent, kept for ``status()``
+    ``outcome``       rejections and conflicts the server sent, kept for ``status()``; and, while a
+                      mutation stays queued because the server deferred it, why
     ``meta``          device id, next seq, tokens, last sync time
 
 Every local write and its outbox entry are one SQLite transaction
@@ -173,10 +174,12 @@ class Store:
             self._db.executemany("UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?", [(s,) for s in seqs])
 
     def settle(self, answers: Iterable[tuple[int, str, str, str, str | None, dict[str, Any] | None]]) -> int:
-        """Drop answered mutations from the outbox, keeping rejections and conflicts; how many were pending.
+        """Drop answered mutations from the outbox, keeping rejections and conflicts; how many were settled.
 
         Each answer is ``(seq, outcome, code, message, field, detail)``. An answer
-        for a seq no longer in the outbox (a duplicated response) is ignored.
+        for a seq no longer in the outbox (a duplicated response) is ignored. A
+        ``deferred`` answer settles nothing: the mutation stays queued as it was,
+        with the server's reason kept beside it until a later push settles it.
         """
         settled = 0
         with self.transaction():
@@ -184,8 +187,15 @@ class Store:
                 row = self._db.execute("SELECT kind FROM outbox WHERE seq = ?", (seq,)).fetchone()
                 if row is None:
                     continue
+                if outcome == "deferred":
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO outcome (seq, kind, outcome, code, message, field, detail, at) "
+                        "VALUES (?, ?, ?, ?, ?, NULL, NULL, ?)", (seq, row[0], outcome, code, message, _now()),
+                    )
+                    continue
                 settled += 1
                 self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+                self._db.execute("DELETE FROM outcome WHERE seq = ? AND outcome = 'deferred'", (seq,))
                 if outcome != "applied":
                     self._db.execute(
                         "INSERT OR REPLACE INTO outcome (seq, kind, outcome, code, message, field, detail, at) "
@@ -327,4 +337,7 @@ class Store:
     def counts(self) -> dict[str, int]:
         pending = self._db.execute("SELECT count(*) FROM outbox").fetchone()[0]
         records = self._db.execute("SELECT count(*) FROM record").fetchone()[0]
-        return {"pending": pending, "records": records}
+        deferred = self._db.execute(
+            "SELECT count(*) FROM outcome JOIN outbox USING (seq) WHERE outcome.outcome = 'deferred'"
+        ).fetchone()[0]
+        return {"pending": pending, "records": records, "deferred": deferred}

@@ -21,7 +21,11 @@ The caller opens one transaction for the whole push. Inside it:
 
 Errors that may pass (``Unavailable``, a lost connection, a deadlock) are not
 turned into rejections: they fail the push, the transaction rolls back, and
-the phone retries later.
+the phone retries later. A unique violation is a race with another writer that
+has just committed the same row: the mutation is applied once more, and now
+sees that row. Anything else a handler raises is the server's fault, not the
+record's: the mutation is answered ``deferred``, nothing about it is stored,
+and the phone keeps it queued, content intact, and sends it again.
 """
 
 from __future__ import annotations
@@ -58,6 +62,9 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
     sqlite3.OperationalError,
 )
 
+#: A concurrent writer committed the same key first: applying again sees its row.
+_RACES: tuple[type[BaseException], ...] = (asyncpg.exceptions.UniqueViolationError,)
+
 _OUTCOME = msgspec.msgpack.Decoder(wire.Outcome)
 _HEADS = {"msgpack": msgspec.msgpack.Decoder(wire.MutationHead), "json": msgspec.json.Decoder(wire.MutationHead)}
 _MUTATIONS = {"msgpack": msgspec.msgpack.Decoder(wire.AnyMutation), "json": msgspec.json.Decoder(wire.AnyMutation)}
@@ -65,6 +72,13 @@ _MUTATIONS = {"msgpack": msgspec.msgpack.Decoder(wire.AnyMutation), "json": msgs
 
 def _rejected(seq: int, error: FieldcheckError) -> wire.Rejected:
     return wire.Rejected(seq=seq, code=str(error.code), message=error.message, message_en=error.message_en, field=error.field)
+
+
+def _deferred(seq: int, kind: str, error: BaseException) -> wire.Deferred:
+    log.error("mutation %s seq %s failed; answered deferred (the phone keeps it and resends)", kind, seq,
+              exc_info=error)
+    return wire.Deferred(seq=seq, code=str(ErrorCode.INTERNAL), message="服务器暂时无法处理此记录，已保留在本机，稍后自动重发",
+                         message_en=f"server error ({type(error).__name__}); kept on the device and resent later")
 
 
 def _decode_error(seq: int, error: Exception) -> wire.Rejected:
@@ -122,10 +136,18 @@ async def push(actor: Actor, request: wire.PushRequest, *, encoding: str = "msgp
     # same inspection waits, then merges against what this one committed (no lost update, no deadlock).
     await sql.lock(sql.LOCK_INSPECTION, {str(i) for _, m in todo if m is not None for i in _inspections_of(m)})
     fresh: list[tuple[int, str, wire.Outcome]] = []
+    held: set[uuid.UUID] = set()  # inspections with a deferred mutation: what follows it waits, order is kept
     index = 0
     while index < len(todo):
         head, mutation = todo[index]
         if mutation is None:
+            fresh.append((head.seq, head.kind, outcomes[head.seq]))
+            index += 1
+            continue
+        if held.intersection(_inspections_of(mutation)):
+            outcomes[head.seq] = wire.Deferred(seq=head.seq, code=str(ErrorCode.INTERNAL),
+                                               message="本检查的前一条记录待重发，此条随后一并处理",
+                                               message_en="waits for an earlier deferred mutation of this inspection")
             fresh.append((head.seq, head.kind, outcomes[head.seq]))
             index += 1
             continue
@@ -141,6 +163,8 @@ async def push(actor: Actor, request: wire.PushRequest, *, encoding: str = "msgp
         for m, result in zip(run, results, strict=True):
             outcomes[m.seq] = result
             fresh.append((m.seq, head.kind, result))
+            if isinstance(result, wire.Deferred):
+                held.update(_inspections_of(m))
         index = end
     await _store(device, fresh)
     return wire.PushResponse(outcomes=[outcomes[h.seq] for h in heads], server_time=dt.datetime.now(dt.UTC))
@@ -167,19 +191,22 @@ async def _apply_one(uow: database.UnitOfWork, actor: Actor, kind: str, mutation
     if handler is None:
         return wire.Rejected(seq=mutation.seq, code=str(ErrorCode.INVALID_INPUT),
                              message=f"服务器暂不支持此类记录（{kind}）", message_en=f"no handler for {kind}", field="kind")
-    try:
-        async with uow.savepoint():
-            return _outcome_of(mutation.seq, await handler(actor, mutation))
-    except FieldcheckError as error:
-        if error.retryable:
+    for attempt in (1, 2):
+        try:
+            async with uow.savepoint():
+                return _outcome_of(mutation.seq, await handler(actor, mutation))
+        except FieldcheckError as error:
+            if error.retryable:
+                raise
+            return _rejected(mutation.seq, error)
+        except _TRANSIENT:
             raise
-        return _rejected(mutation.seq, error)
-    except _TRANSIENT:
-        raise
-    except Exception as error:  # a bug in one handler must not block the device's queue forever
-        log.exception("mutation %s seq %s failed", kind, mutation.seq)
-        return wire.Rejected(seq=mutation.seq, code=str(ErrorCode.INTERNAL), message="服务器处理此记录时出错，已记录",
-                             message_en=f"internal error: {type(error).__name__}")
+        except _RACES as error:
+            if attempt == 2:
+                return _deferred(mutation.seq, kind, error)
+        except Exception as error:  # the server's fault: never a verdict on what the inspector wrote
+            return _deferred(mutation.seq, kind, error)
+    raise AssertionError("unreachable")
 
 
 async def _apply_run(
@@ -204,8 +231,7 @@ async def _apply_run(
         if isinstance(result, FieldcheckError):
             outcomes.append(_rejected(m.seq, result))
         elif isinstance(result, Exception):
-            outcomes.append(wire.Rejected(seq=m.seq, code=str(ErrorCode.INTERNAL), message="服务器处理此记录时出错",
-                                          message_en=f"internal error: {type(result).__name__}"))
+            outcomes.append(_deferred(m.seq, kind, result))
         else:
             outcomes.append(_outcome_of(m.seq, result))
     return outcomes
@@ -232,6 +258,7 @@ async def _stored(device: uuid.UUID, seqs: list[int]) -> dict[int, wire.Outcome]
 
 
 async def _store(device: uuid.UUID, fresh: list[tuple[int, str, wire.Outcome]]) -> None:
+    fresh = [f for f in fresh if not isinstance(f[2], wire.Deferred)]  # not answered for good: resent, applied then
     if not fresh:
         return
     now = dt.datetime.now(dt.UTC)

@@ -88,7 +88,7 @@ async def test_a_push_interrupted_before_commit_leaves_nothing_and_the_retry_app
         for _ in range(200):
             waiting = await admin.fetch(
                 "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%pg_advisory_xact_lock%'"
-                " AND pid <> pg_backend_pid()"
+                " AND pid <> pg_backend_pid() AND datname = current_database()"
             )
             if waiting:
                 break
