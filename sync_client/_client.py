@@ -22,7 +22,7 @@ from schemas.inspections import AddNote, RecordItemResult, StartInspection, Subm
 from schemas.violations import AddViolation, ViolationCreate
 from sync_client import _protocol as protocol
 from sync_client._errors import AuthenticationRequired, NetworkError, RequestRefused, SyncError
-from sync_client._store import Store, StoredOutcome
+from sync_client._store import OutboxEntry, Store, StoredOutcome
 from sync_client._transport import RetryPolicy, Transport
 
 UNSET = msgspec.UNSET
@@ -242,6 +242,7 @@ class SyncClient:
                                                            refused.message, None, None)])
                 continue
             answers = protocol.answers(response)
+            self._tell_photo_queue(entries, answers)
             settled = self.store.settle(answers)
             report.pushed += settled
             report.rejected += sum(1 for a in answers if a[1] == "rejected")
@@ -250,6 +251,15 @@ class SyncClient:
             report.deferred += deferred
             if settled == 0 and not deferred:
                 raise NetworkError("the server answered none of the pushed mutations")
+
+    def _tell_photo_queue(self, entries: list[OutboxEntry], answers: list[protocol.Answer]) -> None:
+        """A rejected ``attach_evidence`` fails its photo at once (else it would wait for a record that never comes)."""
+        if self._uploads is None:
+            return
+        payloads = {e.seq: e.payload for e in entries if e.kind == "attach_evidence"}
+        for seq, outcome, code, message, _field, _detail in answers:
+            if outcome == "rejected" and seq in payloads:
+                self._uploads.record_rejected(msgspec.msgpack.decode(payloads[seq])["id"], code, message)
 
     async def _pull(self, report: SyncReport) -> None:
         assert self._net is not None
@@ -436,8 +446,12 @@ class SyncClient:
             overlays=lambda seq: [("evidence", evidence_id, view)],
         )
         if self._uploads is not None:
+            # The submit waits for the photos taken before it. One taken after the signing is an amendment that
+            # needs the submit first: naming the inspection would make each wait for the other, for ever.
+            signed = self.store.queued("submit_inspection", inspection_id) or _status_of(
+                self.store.record("inspection", inspection_id)) == "submitted"
             self._uploads.enqueue(evidence_id, Path(path), mutation_args["sha256"], len(data), media_type,
-                                  inspection_id=inspection_id)
+                                  inspection_id=None if signed else inspection_id)
         return evidence_id
 
     async def submit_inspection(
@@ -474,6 +488,10 @@ class SyncClient:
             overlays=lambda seq: [("amendment", note_id, view)],
         )
         return note_id
+
+
+def _status_of(record: dict[str, Any] | None) -> str | None:
+    return None if record is None else record.get("status")
 
 
 def _upload_queue(client: SyncClient) -> Any:

@@ -161,6 +161,12 @@ class Store:
             self._set_meta("next_seq", seq + 1)
         return seq
 
+    def queued(self, kind: str, entity_id: uuid.UUID | str) -> bool:
+        """True while a mutation of ``kind`` about ``entity_id`` waits in the outbox."""
+        return self._db.execute(
+            "SELECT 1 FROM outbox WHERE kind = ? AND entity_id = ? LIMIT 1", (kind, str(entity_id))
+        ).fetchone() is not None
+
     def pending(self, limit: int = 1000, *, after_seq: int = 0) -> list[OutboxEntry]:
         """The oldest unanswered mutations after ``after_seq``, in seq order."""
         rows = self._db.execute(

@@ -13,6 +13,8 @@ The server refuses to submit an inspection while its evidence is pending
 (``evidence_pending``). A phone records photos and the submit offline and
 syncs them together, so ``sync()`` should hold back ``submit_inspection`` for
 the inspections in ``pending_inspections()``, run the queue, then push again.
+A photo taken after the submit was queued is enqueued without its inspection:
+it is an amendment that needs the submit first, so it must not hold it.
 
 ``enqueue`` copies the photo into a folder beside the phone's database
 (``<store>.uploads/<sha256>``) and records it in the ``upload`` table of the
@@ -32,8 +34,10 @@ never from zero. Failures are sorted per photo:
   waits ``backoff`` (exponential, full jitter, kept in the table across
   restarts), and ``run`` stops — the next photos would fail the same way;
   ``NetworkError`` reaches ``sync()``, whose record push already happened;
-- the evidence record is not on the server yet (its mutation is still queued or
-  was rejected): the photo waits with backoff, other photos go on;
+- the evidence record is not on the server yet (its mutation is still queued):
+  the photo waits with backoff, other photos go on; if the server rejects the
+  record, ``SyncClient`` calls ``record_rejected`` and the photo is ``failed``
+  with the rejection's reason at once (its copy stays on the phone);
 - the server refused the bytes for good (not an image, too large, a pixel
   bomb): the photo is ``failed`` with the server's code and message, kept for
   the person to see, and never blocks the others;
@@ -158,6 +162,11 @@ class UploadQueue:
                 (str(evidence_id), str(inspection_id) if inspection_id else None, sha256, size, media_type, QUEUED,
                  now, now),
             )
+
+    def record_rejected(self, evidence_id: uuid.UUID | str, code: str, message: str) -> None:
+        """The server refused the photo's record for good: its bytes have nowhere to go. The photo is ``failed``
+        with the server's reason (kept on the phone for the person), and no submit waits for it any more."""
+        self._set(str(evidence_id), status=FAILED, code=code or "rejected", message=message)
 
     def pending(self) -> int:
         """Photos whose bytes the server has not verified yet (failed ones included: they need a person)."""

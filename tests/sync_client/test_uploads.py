@@ -136,7 +136,7 @@ async def test_a_refused_photo_fails_alone_with_its_reason_and_never_blocks_the_
         assert sc._uploads.statuses()[0].attempts == statuses[fake_id].attempts
 
 
-async def test_a_photo_whose_record_was_rejected_waits_with_backoff(client, app, team, tmp_path):
+async def test_a_photo_whose_record_was_rejected_fails_at_once_with_the_servers_reason(client, app, team, tmp_path):
     other = await team.assign(client, [team.inspectors[1]])  # not this inspector's inspection
     (tmp_path / "p.jpg").write_bytes(images.photo(seed=9))
     clock = Clock()
@@ -145,14 +145,14 @@ async def test_a_photo_whose_record_was_rejected_waits_with_backoff(client, app,
         await _ready(sc, team, client)
         evidence_id = await sc.attach_photo(other, tmp_path / "p.jpg")
         await sc.sync()
+        [rejection] = (await sc.status()).rejections
         [photo] = sc._uploads.statuses()
-        assert photo.evidence_id == evidence_id and photo.status == "queued" and photo.code == "not_found"
-        assert photo.next_attempt_at > clock.now and photo.attempts == 1
-        await sc.sync()  # not due yet: nothing is tried
-        assert sc._uploads.statuses()[0].attempts == 1
+        # not "not synced yet" for ever: the record will never come, and the photo says why
+        assert photo.evidence_id == evidence_id and photo.status == "failed"
+        assert (photo.code, photo.message) == (rejection.code, rejection.message) and photo.attempts == 0
         clock.now += 7200
         await sc.sync()
-        assert sc._uploads.statuses()[0].attempts == 2
+        assert sc._uploads.statuses()[0].attempts == 0  # nothing is tried for it again
 
 
 async def test_the_queue_survives_a_restart_of_the_app(client, app, team, tmp_path):
