@@ -228,10 +228,22 @@ class MinioStore:
 
     async def put_part(self, key: str, upload_id: str, number: int, data: bytes) -> StoredPart:
         _check_key(key)
-        etag = await _run(
-            self._client._upload_part, self.bucket, key, data, _checksum_headers(data), upload_id, number, key=key
-        )
+        try:
+            etag = await _run(
+                self._client._upload_part, self.bucket, key, data, _checksum_headers(data), upload_id, number, key=key
+            )
+        except StorageUnavailable:
+            # S3 answers NoSuchUpload for an upload it lost; some servers answer 500 instead. Tell them apart.
+            if not await self._upload_exists(key, upload_id):
+                raise ObjectNotFound(f"no upload {upload_id}") from None
+            raise
         return StoredPart(number=number, token=etag)
+
+    async def _upload_exists(self, key: str, upload_id: str) -> bool:
+        async for upload in self.list_uploads(key):
+            if upload.key == key and upload.upload_id == upload_id:
+                return True
+        return False
 
     async def complete_upload(self, key: str, upload_id: str, parts: Sequence[StoredPart]) -> ObjectInfo:
         _check_key(key)

@@ -41,6 +41,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import hashlib
+import logging
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -83,6 +84,8 @@ from server.sync import service as sync_service
 from storage import keys
 from storage.base import ObjectExists, ObjectLocked, ObjectNotFound, ObjectStore, StorageError, StoredPart
 from storage.filesystem import FilesystemStore
+
+log = logging.getLogger("fieldcheck.evidence")
 
 #: Read-back copies stay in memory up to this size, then go to a temporary file (memory stays flat).
 _SPOOL_BYTES = 1024 * 1024
@@ -445,9 +448,16 @@ async def put_part(
         return await _finish_single(actor, store, row, data, digest, limits=limits)
     staging = keys.staging_key(row["id"].hex)
     if not row["backend_upload_id"]:
-        row["backend_upload_id"] = await _store_call(store.create_upload(staging, content_type=row["media_type"]))
-        await SessionRow.update({SessionRow.backend_upload_id: row["backend_upload_id"]}).where(SessionRow.id == row["id"])
-    stored = await _store_call(store.put_part(staging, row["backend_upload_id"], number, data))
+        await _open_backend_upload(store, row)
+    try:
+        stored = await _store_call(store.put_part(staging, row["backend_upload_id"], number, data))
+    except ObjectNotFound:
+        # The store lost the upload (restarted without it, or aborted it): the chunks it held are gone too.
+        # Start a new one with this chunk as its first; the session then names the chunks the phone must resend.
+        log.warning("upload session %s: the store lost its multipart upload; starting a new one", row["id"])
+        await _reset_parts(store, row)
+        await _open_backend_upload(store, row)
+        stored = await _store_call(store.put_part(staging, row["backend_upload_id"], number, data))
     await UploadPart.delete().where(UploadPart.session == row["id"], UploadPart.number == number)
     await UploadPart.insert(
         UploadPart(
@@ -459,6 +469,13 @@ async def put_part(
     if await UploadPart.count().where(UploadPart.session == row["id"]) == count:
         return await _finish_multipart(actor, store, row, limits=limits)
     return UploadOutcome(await _session_wire(row, gc_after_s=limits.gc_after_s))
+
+
+async def _open_backend_upload(store: ObjectStore, row: dict[str, Any]) -> None:
+    row["backend_upload_id"] = await _store_call(
+        store.create_upload(keys.staging_key(row["id"].hex), content_type=row["media_type"])
+    )
+    await SessionRow.update({SessionRow.backend_upload_id: row["backend_upload_id"]}).where(SessionRow.id == row["id"])
 
 
 async def upload_whole(

@@ -109,6 +109,15 @@ async def test_aborted_upload_leaves_nothing(store) -> None:
         await store.stat(key)
 
 
+async def test_a_part_for_an_upload_the_store_no_longer_knows_is_not_found(store) -> None:
+    """Whatever the server answers (S3: NoSuchUpload; some servers: 500), the caller learns the upload is gone."""
+    key = keys.staging_key("c" * 32)
+    upload_id = await store.create_upload(key, content_type="image/jpeg")
+    await store.abort_upload(key, upload_id)
+    with pytest.raises(ObjectNotFound):
+        await store.put_part(key, upload_id, 1, b"late part")
+
+
 async def test_copy_to_a_locked_write_once_key(store) -> None:
     data = os.urandom(50_000)
     staging = keys.staging_key("c" * 32)

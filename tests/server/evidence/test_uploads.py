@@ -372,3 +372,24 @@ async def test_submit_is_refused_while_evidence_is_pending_then_applies(field: F
     assert isinstance(accepted, wire.Applied)
     row = await Inspection.select(Inspection.status).where(Inspection.id == field.inspection_id).first()
     assert row["status"] == "submitted"
+
+
+async def test_an_upload_the_store_lost_mid_way_restarts_instead_of_failing_every_chunk(field: Field) -> None:
+    data = images.big_jpeg(11 * 1024 * 1024, seed=12)
+    evidence_id = _applied(await field.attach(data))
+    session = (await field.open(data)).json()
+    assert (await field.send_part(session, data, 1)).status_code == 200
+    # The store loses the multipart upload (a restart of a store that keeps it in memory, an abort):
+    row = await UploadSession.select(UploadSession.backend_upload_id).where(
+        UploadSession.id == uuid.UUID(session["id"])
+    ).first()
+    await field.env.store.abort_upload(keys.staging_key(uuid.UUID(session["id"]).hex), row["backend_upload_id"])
+
+    response = await field.send_part(session, data, 2)
+    assert response.status_code == 200, response.text  # not a 500 for every chunk from now on
+    assert response.json()["received_parts"] == [2]  # chunk 1 went with the lost upload: the phone resends it
+    assert (await field.upload(data)).json()["status"] == "complete"
+    record = await field.evidence(evidence_id)
+    assert record["status"] == "stored"
+    downloaded = await field.download(evidence_id)
+    assert hashlib.sha256(downloaded.content).hexdigest() == hashlib.sha256(data).hexdigest()
