@@ -34,6 +34,9 @@ from server.settings import Settings
 #: Key of the PostgreSQL advisory lock that serialises the tail of every write
 #: transaction (audit chain + change-feed numbering). Arbitrary but fixed.
 CHAIN_LOCK_KEY = 0x46434B43
+#: Key of the session advisory lock held while one process migrates and installs
+#: the audit guard, so several workers starting on one database take turns.
+STARTUP_LOCK_KEY = 0x46434B53
 
 os.environ.setdefault("PICCOLO_CONF", "server.piccolo_conf")
 
@@ -96,15 +99,35 @@ async def start(settings: Settings) -> Engine:
     engine = configure(settings)
     if isinstance(engine, SQLiteEngine):
         await engine._run_in_new_connection("PRAGMA journal_mode=WAL")
-    await migrate()
+    async with _startup_turn(engine):
+        await migrate()
+        from server.audit import service as audit_service
+
+        await audit_service.install_guard()
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(
             min_size=settings.database.pool_min, max_size=settings.database.pool_max
         )
-    from server.audit import service as audit_service
-
-    await audit_service.install_guard()
     return engine
+
+
+@asynccontextmanager
+async def _startup_turn(engine: Engine) -> AsyncIterator[None]:
+    """One starting process at a time migrates and replaces the audit guard (PostgreSQL).
+
+    Without it two workers started together race on the same DDL (``tuple
+    concurrently updated``, or a migration applied twice). SQLite serialises
+    its writers already.
+    """
+    if not isinstance(engine, PostgresEngine):
+        yield
+        return
+    connection = await engine.get_new_connection()
+    try:
+        await connection.execute("SELECT pg_advisory_lock($1)", STARTUP_LOCK_KEY)
+        yield
+    finally:
+        await connection.close()  # ends the session, and with it the lock
 
 
 async def stop() -> None:
