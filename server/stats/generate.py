@@ -238,6 +238,9 @@ async def generate(
             await conn.execute(definition)
             bar.advance(1)
     await conn.execute("SET session_replication_role = DEFAULT")
+    # Fresh planner statistics: without them the first dashboard read and phone pulls
+    # over a just-loaded city plan as if every table were empty.
+    await conn.execute("ANALYZE")
     if rebuild is not None:
         t0 = time.perf_counter()
         await rebuild(conn)

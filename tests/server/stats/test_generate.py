@@ -37,6 +37,12 @@ async def test_generated_city_is_consistent_and_counted_the_same_both_ways(clien
         open_share = await conn.fetchval("SELECT avg((status <> 'closed')::int) FROM hazard")
         assert 0 < open_share < 0.2
         assert await conn.fetchval("SELECT count(*) FROM stats_dirty_month") == 0
+        # The load analysed what it loaded (a manual ANALYZE, not autovacuum's).
+        unanalysed = await conn.fetch(
+            "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY($1::text[]) AND last_analyze IS NULL",
+            ["enterprise", *generator.BULK_TABLES],
+        )
+        assert not unanalysed, [r["relname"] for r in unanalysed]
     finally:
         await conn.close()
     for period in ("2025", "2026-Q1"):
