@@ -27,8 +27,9 @@ from server.sync.controllers import SyncController
 from server.evidence import service as evidence_service
 from server.evidence.controllers import EvidenceController
 from server.enforcement.controllers import EnforcementController
-from server.spotchecks import service as spotchecks_service
 from server.spotchecks.controllers import SpotCheckController
+from server.jobs import scheduler as jobs_scheduler
+from server.jobs.controllers import JobController
 from server.errors import FieldcheckError, to_problem
 from server.hazards.controllers import HazardController, LookbackController, RecheckController
 from server.violations.controllers import ViolationController
@@ -57,6 +58,7 @@ CONTROLLERS: list[Any] = [
     SpotCheckController,
     StatsController,
     DashboardController,
+    JobController,
 ]
 
 _STATUS_CODES = {
@@ -233,5 +235,5 @@ def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = N
     app.state.settings = settings
     app.state.health_checks = health_checks
     evidence_service.install(app, settings)
-    spotchecks_service.install(app, settings)
+    jobs_scheduler.install(app, settings)
     return app

@@ -42,6 +42,7 @@ COMMAND_MODULES: list[str] = [
     "server.cli",
     "server.evidence.commands",
     "server.hazards.commands",
+    "server.jobs.commands",
     "server.spotchecks.commands",
     "server.stats.commands",
 ]

@@ -166,11 +166,23 @@ class EnforcementSettings:
 
 
 @dataclass(frozen=True)
-class SpotCheckSettings:
-    """Random spot checks (双随机): how often covert tasks due for release are released."""
+class JobSettings:
+    """Scheduled work inside the server (``server.jobs``): whether it runs, and how often each job does."""
 
-    release_interval_s: int = setting(
+    enabled: bool = setting(
+        "FIELDCHECK_JOBS", True, "本进程是否运行定时任务（多副本时每个时点只执行一次）/ run the scheduled jobs in this process"
+    )
+    covert_release_s: int = setting(
         "SPOTCHECK_RELEASE_INTERVAL_S", 60, "检查到期暗访任务并发布的间隔（秒）/ how often due covert tasks are released"
+    )
+    escalation_s: int = setting(
+        "JOB_ESCALATION_INTERVAL_S", 3600, "逾期隐患升级与到期复查的间隔（秒）/ how often the overdue ladder runs"
+    )
+    evidence_gc_s: int = setting(
+        "JOB_EVIDENCE_GC_INTERVAL_S", 86_400, "清理过期上传的间隔（秒）/ how often evidence garbage is collected"
+    )
+    stats_refresh_s: int = setting(
+        "JOB_STATS_REFRESH_INTERVAL_S", 60, "统计汇总刷新的间隔（秒，PostgreSQL）/ how often the statistics rollups are refreshed"
     )
 
 
@@ -199,7 +211,7 @@ class Settings:
     hazards: HazardSettings = field(default_factory=HazardSettings)
     enforcement: EnforcementSettings = field(default_factory=EnforcementSettings)
     stats: StatsSettings = field(default_factory=StatsSettings)
-    spotchecks: SpotCheckSettings = field(default_factory=SpotCheckSettings)
+    jobs: JobSettings = field(default_factory=JobSettings)
 
     @classmethod
     def from_env(cls, environ: typing.Mapping[str, str] | None = None) -> Settings:

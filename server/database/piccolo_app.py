@@ -20,6 +20,7 @@ TABLE_MODULES = [
     "server.sync.tables",
     "server.audit.tables",
     "server.stats.tables",
+    "server.jobs.tables",
 ]
 
 APP_CONFIG = AppConfig(

@@ -790,27 +790,42 @@ async def escalate_overdue(settings: Settings, *, now: dt.datetime | None = None
     """Apply every due rung of the ladder to every overdue hazard, once; create deadline rechecks.
 
     Safe to run as often as wanted (each rung is stored once per hazard, rows
-    are locked while decided); the scheduler or ``POST /hazards/escalate`` calls it.
+    are locked while decided); ``POST /hazards/escalate`` calls it in one unit
+    of work. The scheduled job (``server.jobs``) calls :func:`overdue_hazards`
+    and :func:`escalate_one` instead, one unit of work per hazard.
     """
     now = _now(now)
-    today = local_date(now, settings)
-    rungs = ladder(settings)
-    candidates = await Hazard.select(Hazard.id).where(
+    escalations = rechecks = 0
+    for hazard_id in await overdue_hazards(settings, now=now):
+        done = await escalate_one(hazard_id, settings, now=now)
+        escalations += done.escalations
+        rechecks += done.rechecks_created
+    return wire.EscalationRun(ran_at=now, escalations=escalations, rechecks_created=rechecks)
+
+
+async def overdue_hazards(settings: Settings, *, now: dt.datetime | None = None) -> list[uuid.UUID]:
+    """Open hazards whose rectification deadline has passed (local calendar), the escalation pass's candidates."""
+    today = local_date(_now(now), settings)
+    rows = await Hazard.select(Hazard.id).where(
         Hazard.status.is_in(list(policy.OPEN_STATES)) & (Hazard.deadline_date < today)
     )
+    return [r["id"] for r in rows]
+
+
+async def escalate_one(hazard_id: uuid.UUID, settings: Settings, *, now: dt.datetime | None = None) -> wire.EscalationRun:
+    """The escalation pass for one hazard, in the caller's unit of work."""
+    now = _now(now)
+    today = local_date(now, settings)
+    row = await _locked_hazard(hazard_id)
+    facts, steps = policy.escalate(facts_of(row), today, ladder(settings))
     escalations = rechecks = 0
-    for candidate in candidates:
-        row = await _locked_hazard(candidate["id"])
-        facts, steps = policy.escalate(facts_of(row), today, rungs)
-        changed = False
-        if steps:
-            escalations += await _apply_steps(row, facts, steps, "overdue", settings, now)
-            changed = True
-        if policy.needs_deadline_recheck(facts, today, await _has_open_recheck(row["id"])):
-            await create_recheck(SYSTEM, row, RecheckReason.DEADLINE_PASSED, settings, now=now)
-            rechecks += 1
-        if changed:
-            await _publish_hazard(row["id"], settings, now)
+    if steps:
+        escalations = await _apply_steps(row, facts, steps, "overdue", settings, now)
+    if policy.needs_deadline_recheck(facts, today, await _has_open_recheck(row["id"])):
+        await create_recheck(SYSTEM, row, RecheckReason.DEADLINE_PASSED, settings, now=now)
+        rechecks = 1
+    if steps:
+        await _publish_hazard(row["id"], settings, now)
     return wire.EscalationRun(ran_at=now, escalations=escalations, rechecks_created=rechecks)
 
 

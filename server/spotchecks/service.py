@@ -27,8 +27,6 @@ Who sees what:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import csv
 import datetime as dt
 import hashlib
@@ -42,7 +40,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Litestar
 
 from schemas import spotchecks as wire
 from schemas.vocab import (
@@ -671,23 +668,30 @@ async def _release(task: dict[str, Any], campaign: dict[str, Any], now: dt.datet
 
 
 async def release_due_tasks(now: dt.datetime | None = None) -> int:
-    """Release every drawn task whose release time has come, each in its own unit of work (``now`` for tests).
+    """Release every drawn task whose release time has come (see :func:`release_due_tasks_counted`)."""
+    released, _ = await release_due_tasks_counted(now)
+    return released
+
+
+async def release_due_tasks_counted(now: dt.datetime | None = None) -> tuple[int, int]:
+    """Release every due task, each in its own unit of work (``now`` for tests); ``(released, failed)``.
 
     One task that cannot be released (its row, its team, its enterprise) is logged with its id and left
-    ``drawn`` for the next run; it never holds back the others. Returns how many were released.
+    ``drawn`` for the next run; it never holds back the others.
     """
     now = now or _now()
     due = await SpotCheckTask.select(SpotCheckTask.id).where(
         (SpotCheckTask.status == "drawn") & (SpotCheckTask.release_at <= now)
     ).order_by(SpotCheckTask.release_at)
-    released = 0
+    released = failed = 0
     for row in due:
         try:
             async with database.transaction():
                 released += await _release_if_due(row["id"], now)
         except Exception:  # one bad task must not stop the rest; it stays drawn and is retried next run
             log.exception("spot-check task %s could not be released; left for the next run", row["id"])
-    return released
+            failed += 1
+    return released, failed
 
 
 async def _release_if_due(task_id: uuid.UUID, now: dt.datetime) -> int:
@@ -703,39 +707,6 @@ async def _release_if_due(task_id: uuid.UUID, now: dt.datetime) -> int:
     campaign = await Campaign.select().where(Campaign.id == task["campaign"]).first()
     await _release(task, campaign, now)
     return 1
-
-
-async def release_once(now: dt.datetime | None = None) -> int:
-    """One run of the release job (each task in its own unit of work)."""
-    return await release_due_tasks(now)
-
-
-def install(app: Litestar, settings: Settings) -> None:
-    """Run :func:`release_due_tasks` every ``SPOTCHECK_RELEASE_INTERVAL_S`` while the server is up."""
-    interval = max(1, settings.spotchecks.release_interval_s)
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(interval)  # first run after start-up has connected the database
-            try:
-                released = await release_once()
-                if released:
-                    log.info("released %d spot-check tasks", released)
-            except Exception:  # the job must outlive a failed run; the next one retries
-                log.exception("spot-check release failed")
-
-    async def start() -> None:
-        app.state.spotcheck_release = asyncio.get_running_loop().create_task(loop())
-
-    async def stop() -> None:
-        task = getattr(app.state, "spotcheck_release", None)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    app.on_startup.append(start)
-    app.on_shutdown.append(stop)
 
 
 async def _inspection_status(inspection_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, dict[str, Any]]:

@@ -399,38 +399,12 @@ async def test_inspectors_and_leaders_cannot_run_or_read_draws(world: World) -> 
     assert (await world.client.get(f"{BASE}/my-tasks", headers=world.supervisor)).status_code == 403
 
 
-async def test_the_server_releases_due_tasks_by_itself(world: World, app, settings) -> None:
-    import dataclasses
-
-    from server.app import create_app
-    from server.settings import SpotCheckSettings, use_settings
-
-    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
-    campaign = await world.campaign(period_start=today, period_end=today, rules={"sample_size": 2, "release_time": "00:00"})
-    await world.draw(campaign["id"])
-    assert {t["status"] for t in await world.tasks(campaign["id"])} == {"drawn"}
-
-    server = create_app(dataclasses.replace(settings, spotchecks=SpotCheckSettings(release_interval_s=1)))
-    try:
-        for hook in server.on_startup:
-            await hook()
-        for _ in range(50):
-            await asyncio.sleep(0.1)
-            if {t["status"] for t in await world.tasks(campaign["id"])} == {"released"}:
-                break
-        assert {t["status"] for t in await world.tasks(campaign["id"])} == {"released"}
-    finally:
-        for hook in server.on_shutdown:
-            await hook()
-        use_settings(app.state.settings)
-
-
 async def test_two_release_jobs_at_once_release_each_task_once(world: World) -> None:
     campaign = await world.campaign(rules={"sample_size": 4})
     await world.draw(campaign["id"])
     tasks = await world.tasks(campaign["id"])
     late = max(parse_instant(t["release_at"]) for t in tasks)
-    counts = await asyncio.gather(*(spotchecks_service.release_once(late) for _ in range(3)))
+    counts = await asyncio.gather(*(spotchecks_service.release_due_tasks(late) for _ in range(3)))
     assert sum(counts) == 4
     made = await Inspection.select(Inspection.spot_check_task_id).where(Inspection.spot_check_task_id.is_not_null())
     assert sorted(str(r["spot_check_task_id"]) for r in made) == sorted(t["id"] for t in tasks)

@@ -1,0 +1,92 @@
+"""The scheduled jobs: what each one does and how often, one unit of work per item it touches.
+
+A job is a function ``run(settings, now) -> JobResult``. It must be safe to run
+again (every one below is idempotent) and must isolate its items: one bad
+hazard or task is counted as failed and logged, and the others go on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from server import database
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class JobResult:
+    """What one run did: items changed, items that failed (each logged), and a line for the admin."""
+
+    items: int = 0
+    failed: int = 0
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    title: str  # what an administrator reads
+    interval_s: Callable[[Settings], int]
+    run: Callable[[Settings, dt.datetime], Awaitable[JobResult]]
+    postgres_only: bool = False
+
+
+async def _release_covert(settings: Settings, now: dt.datetime) -> JobResult:
+    from server.spotchecks import service as spotchecks_service
+
+    released, failed = await spotchecks_service.release_due_tasks_counted(now)
+    return JobResult(items=released, failed=failed, note=f"发布暗访任务 {released} 项")
+
+
+async def _escalate(settings: Settings, now: dt.datetime) -> JobResult:
+    from server.hazards import service as hazards_service
+
+    result = JobResult()
+    steps = rechecks = 0
+    for hazard_id in await hazards_service.overdue_hazards(settings, now=now):
+        try:
+            async with database.transaction():
+                done = await hazards_service.escalate_one(hazard_id, settings, now=now)
+        except Exception:  # one hazard must not stop the others; it is retried next run
+            log.exception("escalation of hazard %s failed; left for the next run", hazard_id)
+            result.failed += 1
+            continue
+        steps += done.escalations
+        rechecks += done.rechecks_created
+        result.items += 1 if done.escalations or done.rechecks_created else 0
+    result.note = f"升级 {steps} 级次，新建到期复查 {rechecks} 项"
+    return result
+
+
+async def _collect_evidence_garbage(settings: Settings, now: dt.datetime) -> JobResult:
+    from server.evidence import service as evidence_service
+
+    store = evidence_service.build_store(settings)
+    async with database.transaction():
+        report = await evidence_service.collect_garbage(
+            store, older_than=dt.timedelta(seconds=settings.evidence.gc_after_s), now=now
+        )
+    removed = report.expired_sessions + report.aborted_uploads + report.removed_staging + report.removed_blobs
+    return JobResult(items=removed, note=f"过期上传 {report.expired_sessions}，清除无引用文件 {report.removed_blobs}")
+
+
+async def _refresh_statistics(settings: Settings, now: dt.datetime) -> JobResult:
+    from server.stats import service as stats_service
+
+    months = await stats_service.refresh()
+    return JobResult(items=max(months, 0), note="全部重算" if months < 0 else f"重算 {months} 个月")
+
+
+JOBS: tuple[Job, ...] = (
+    Job("covert-release", "到期暗访任务发布", lambda s: s.jobs.covert_release_s, _release_covert),
+    Job("escalate-overdue", "逾期隐患升级与到期复查", lambda s: s.jobs.escalation_s, _escalate),
+    Job("evidence-gc", "清理过期上传与无引用文件", lambda s: s.jobs.evidence_gc_s, _collect_evidence_garbage),
+    Job("stats-refresh", "统计汇总刷新", lambda s: s.jobs.stats_refresh_s, _refresh_statistics, postgres_only=True),
+)
+
+BY_NAME = {job.name: job for job in JOBS}
