@@ -50,6 +50,7 @@ from server.inspections.tables import Inspection as InspectionRow
 from server.inspections.tables import InspectionAmendment, InspectionInspector, ItemResultConflict as ConflictRow
 from server.inspections.tables import ItemResult as ItemResultRow
 from server.registry import service as registry_service
+from server.spotchecks import covert
 from server.registry.tables import Enterprise
 from server.sync import scopes, sql
 from server.sync import service as sync_service
@@ -132,18 +133,6 @@ async def _team(inspection_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[dic
     return teams
 
 
-async def _hidden_covert(inspection_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Inspections whose covert spot-check task is not released yet (their target stays secret)."""
-    if not inspection_ids:
-        return set()
-    from server.spotchecks.tables import SpotCheckTask
-
-    rows = await SpotCheckTask.select(SpotCheckTask.inspection).where(
-        SpotCheckTask.inspection.is_in(list(inspection_ids)), SpotCheckTask.released_at.is_null()
-    )
-    return {r["inspection"] for r in rows if r["inspection"] is not None}
-
-
 async def _load(actor: Actor, inspection_id: uuid.UUID, *, write: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The inspection and its team if ``actor`` may see it (and write to it); NotFound/PermissionDenied otherwise."""
     if write:
@@ -154,7 +143,7 @@ async def _load(actor: Actor, inspection_id: uuid.UUID, *, write: bool) -> tuple
     team = (await _team([inspection_id]))[inspection_id]
     on_team = any(m["user"] == actor.user_id for m in team)
     if actor.role == Role.INSPECTOR:
-        if not on_team or inspection_id in await _hidden_covert([inspection_id]):
+        if not on_team or inspection_id in await covert.hidden_inspections([inspection_id]):
             raise NotFound("检查记录不存在", "inspection not found", field="inspection_id")
     elif not (sees_all_departments(actor) or may_manage_department(actor, row["department"]) or on_team):
         raise NotFound("检查记录不存在", "inspection not found", field="inspection_id")
@@ -176,7 +165,7 @@ async def list_for(actor: Actor, *, limit: int = 200) -> list[Inspection]:
             InspectionInspector.user == actor.user_id
         )
         ids = [m["inspection"] for m in mine]
-        hidden = await _hidden_covert(ids)
+        hidden = await covert.hidden_inspections(ids)
         query = query.where(InspectionRow.id.is_in([i for i in ids if i not in hidden] or [uuid.uuid4()]))
     elif not sees_all_departments(actor):
         query = query.where(InspectionRow.department == actor.department_id)
@@ -197,7 +186,7 @@ async def sync_scopes(actor: Actor) -> set[str]:
         ),
         InspectionRow.status.is_in(list(OPEN_STATUSES)),
     )
-    hidden = await _hidden_covert([r["id"] for r in rows])
+    hidden = await covert.hidden_inspections([r["id"] for r in rows])
     keys: set[str] = set()
     for row in rows:
         if row["id"] in hidden:
@@ -445,7 +434,7 @@ async def _load_batch(actor: Actor, mutations: Sequence[RecordItemResult]) -> _B
     ).where(InspectionRow.id.is_in(inspection_ids))
     inspections = {r["id"]: r for r in rows}
     teams = await _team(list(inspections))
-    hidden = await _hidden_covert(list(inspections)) if actor.role == Role.INSPECTOR else set()
+    hidden = await covert.hidden_inspections(list(inspections)) if actor.role == Role.INSPECTOR else set()
     allowed = set()
     for inspection_id, row in inspections.items():
         on_team = any(m["user"] == actor.user_id for m in teams[inspection_id])

@@ -25,7 +25,7 @@ import msgspec
 from schemas import registry as wire
 from schemas.identifiers import is_valid_credit_code
 from schemas.problems import ErrorCode
-from schemas.vocab import District, InspectionKind, OperatingStatus, RiskGrade, Role, Sector, StandardizationLevel
+from schemas.vocab import District, OperatingStatus, RiskGrade, Role, Sector, StandardizationLevel
 from server import database
 from server.accounts.policy import Actor, may_manage_department, may_write
 from server.accounts.tables import User
@@ -96,7 +96,7 @@ def to_enterprise(row: dict[str, Any]) -> wire.Enterprise:
 # --------------------------------------------------------------------- visibility
 
 
-async def visible_enterprise_ids(actor: Actor, *, now: dt.datetime | None = None) -> set[uuid.UUID]:
+async def visible_enterprise_ids(actor: Actor) -> set[uuid.UUID]:
     """Enterprises an inspector's work lets them see.
 
     Today: the enterprises of inspections they are assigned to (a covert
@@ -106,31 +106,14 @@ async def visible_enterprise_ids(actor: Actor, *, now: dt.datetime | None = None
     """
     from server.hazards.tables import Recheck, RecheckAssignee
     from server.inspections.tables import Inspection, InspectionInspector
-    from server.spotchecks.tables import SpotCheckTask
+    from server.spotchecks import covert
 
-    now = now or dt.datetime.now(dt.UTC)
     inspection_ids = InspectionInspector.select(InspectionInspector.inspection).where(
         InspectionInspector.user == actor.user_id
     )
-    inspections = await Inspection.select(Inspection.enterprise, Inspection.kind, Inspection.spot_check_task_id).where(
-        Inspection.id.is_in(inspection_ids)
-    )
-    ids: set[uuid.UUID] = set()
-    covert_tasks: dict[uuid.UUID, uuid.UUID] = {}
-    for row in inspections:
-        task_id = row["spot_check_task_id"]
-        if row["kind"] == InspectionKind.COVERT and task_id is not None:
-            covert_tasks[task_id] = row["enterprise"]
-        elif row["kind"] == InspectionKind.COVERT:
-            continue  # a covert check without its task cannot prove it was released
-        else:
-            ids.add(row["enterprise"])
-    if covert_tasks:
-        released = await SpotCheckTask.select(SpotCheckTask.id).where(
-            SpotCheckTask.id.is_in(list(covert_tasks))
-            & (SpotCheckTask.released_at.is_not_null() | (SpotCheckTask.release_at <= now))
-        )
-        ids.update(covert_tasks[r["id"]] for r in released)
+    inspections = await Inspection.select(Inspection.id, Inspection.enterprise).where(Inspection.id.is_in(inspection_ids))
+    hidden = await covert.hidden_inspections(r["id"] for r in inspections)
+    ids = {r["enterprise"] for r in inspections if r["id"] not in hidden}
     rechecks = await Recheck.select(Recheck.enterprise).where(
         Recheck.id.is_in(RecheckAssignee.select(RecheckAssignee.recheck).where(RecheckAssignee.user == actor.user_id))
     )

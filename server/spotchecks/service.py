@@ -14,7 +14,7 @@ The commitment is durable before any result exists, so a draw cannot be
 quietly re-rolled: a second commitment for the campaign needs a recorded
 reason and supersedes the first, in the audit chain for anyone to see.
 
-Who sees what:
+Who sees what (the rule for covert targets lives in :mod:`server.spotchecks.covert`):
 
 - targets (tasks, draw results, seeds) — only the campaign's supervisor
   (its creator); leaders and admins once every task is released;
@@ -68,7 +68,7 @@ from server.registry import service as registry_service
 from server.registry.tables import ConflictOfInterest, Enterprise
 from server import database
 from server.settings import Settings, get_settings
-from server.spotchecks import policy
+from server.spotchecks import covert, policy
 from server.spotchecks.tables import Campaign, Draw, SpotCheckTask
 from server.sync import scopes
 from server.sync import service as sync_service
@@ -247,7 +247,7 @@ async def _owned_campaign(actor: Actor, campaign_id: uuid.UUID, *, lock: bool = 
     ``lock`` holds the campaign row until commit, so two draws of one campaign run one after the other.
     """
     row = await _campaign(actor, campaign_id, lock=lock)
-    if row["created_by"] != actor.user_id or actor.role != Role.SUPERVISOR:
+    if not covert.is_owner(actor, row):
         raise PermissionDenied("只有本抽查计划的负责人可以查看抽查对象或抽取", "only the campaign's supervisor sees its targets")
     return row
 
@@ -589,12 +589,12 @@ async def get_draw(actor: Actor, draw_id: uuid.UUID) -> wire.Draw:
     if row is None:
         raise NotFound("抽取记录不存在", "draw not found", field="draw_id")
     campaign = await _campaign(actor, row["campaign"])
-    return _draw_wire(row, with_seed=campaign["created_by"] == actor.user_id)
+    return _draw_wire(row, with_seed=covert.is_owner(actor, campaign))
 
 
 async def list_draws(actor: Actor, campaign_id: uuid.UUID) -> list[wire.Draw]:
     campaign = await _campaign(actor, campaign_id)
-    mine = campaign["created_by"] == actor.user_id
+    mine = covert.is_owner(actor, campaign)
     return [_draw_wire(r, with_seed=mine) for r in await _draw_rows(campaign_id)]
 
 
@@ -882,8 +882,8 @@ async def _draw_with_targets(actor: Actor | None, draw_id: uuid.UUID) -> dict[st
         waiting = await SpotCheckTask.count().where(
             (SpotCheckTask.campaign == row["campaign"]) & (SpotCheckTask.status == "drawn")
         )
-        owner = campaign["created_by"] == actor.user_id and actor.role == Role.SUPERVISOR
-        if not owner and not (sees_all_departments(actor) and waiting == 0 and row["result_hash"]):
+        # A draw not yet revealed has nothing released either: its owner's alone.
+        if not covert.may_see_targets(actor, campaign, unreleased=waiting if row["result_hash"] else 1):
             raise PermissionDenied("抽查对象发布前只有本计划负责人可以查看或复核", "only the campaign's supervisor sees a draw before release")
     return row
 
