@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from schemas.vocab import EnforcementKind, InspectionKind, ViolationType, label
+from server.spotchecks import covert
 from server.stats.periods import TIMEZONE
 
 
@@ -244,7 +245,7 @@ SPOT_TASK = Source(
     ),
     moment="t.planned_date",
     moment_is_date=True,
-    where="t.status <> 'cancelled'",
+    where=f"t.status <> 'cancelled' AND {covert.shown_task_sql('t', 'c')}",
     department="c.department",
     inspector_join=None,
     inspector=None,
@@ -257,7 +258,7 @@ SPOT_TASK = Source(
         ("暗访", "CASE WHEN c.covert THEN '是' ELSE '否' END"),
         ("任务状态", "t.status"),
     ),
-    rule="抽查计划抽中的任务（不含已取消），按计划检查日期归期。",
+    rule="抽查计划抽中的任务（不含已取消；暗访任务自发布起计入，发布前不计），按计划检查日期归期。",
 )
 
 SOURCES = {s.key: s for s in (INSPECTION, ITEM, HAZARD, VIOLATION, ACTION, RECHECK, SPOT_TASK)}
@@ -420,13 +421,13 @@ def _indicators() -> list[Indicator]:
             "recheck_pass_rate", "复查合格率", "复查", "rechecks_passed", "rechecks_done",
             "复查合格次数 ÷ 回头看复查次数 × 100%。",
         ),
-        _count("spot_tasks", "抽查计划任务数", "家次", "抽查", "期内计划检查的抽查任务数（不含已取消），按计划日期归期。", dims=_NO_INSPECTOR),
+        _count("spot_tasks", "抽查计划任务数", "家次", "抽查", "期内计划检查的抽查任务数（不含已取消；暗访任务自发布起计入），按计划日期归期。", dims=_NO_INSPECTOR),
         _count("spot_tasks_done", "抽查任务完成数", "家次", "抽查", "抽查计划任务中已完成检查的部分。", dims=_NO_INSPECTOR),
         _ratio(
             "spot_completion_rate", "抽查计划完成率", "抽查", "spot_tasks_done", "spot_tasks",
             "抽查任务完成数 ÷ 抽查计划任务数 × 100%。", dims=_NO_INSPECTOR,
         ),
-        _count("spot_tasks_covert", "暗访抽查任务数", "家次", "抽查", "抽查计划任务中属于暗访计划的部分。", dims=_NO_INSPECTOR),
+        _count("spot_tasks_covert", "暗访抽查任务数", "家次", "抽查", "抽查计划任务中属于暗访计划的部分（只计已发布的暗访任务）。", dims=_NO_INSPECTOR),
         _count("items_checked", "检查项目数", "项次", "检查", "已提交检查中结果为符合或不符合的检查项条数（不含不适用）。", dims=_NO_INSPECTOR),
         _count("items_failed", "不符合项数", "项次", "检查", "已提交检查中结果为不符合的检查项条数。", dims=_NO_INSPECTOR),
         _ratio(

@@ -388,12 +388,15 @@ async def _spot_checks(
                 status = ("done" if rng.random() < 0.9 else "released") if planned < today else "drawn"
                 if rng.random() < 0.03:
                     status = "cancelled"
+                release_at = dt.datetime.combine(planned, dt.time(), TZ)
+                # As the release job leaves them: a task past "drawn" was released at its release time.
+                released_at = None if status in ("drawn", "cancelled") else release_at
                 tasks.append((new_id(), campaign_id, draw_id, enterprise[0], str(enterprise[2]), "[]", planned,
-                              dt.datetime.combine(planned, dt.time(), TZ), status))
+                              release_at, released_at, status))
         quarter = dt.date(quarter.year + (quarter.month + 2) // 12, (quarter.month + 2) % 12 + 1, 1)
     await _copy(conn, "spot_check_campaign", ["id", "name", "covert", "period_start", "period_end", "department", "status",
                                               "created_at"], campaigns, counts)
     await _copy(conn, "spot_check_draw", ["id", "campaign", "attempt", "algorithm_version", "seed_hex", "seed_hash",
                                           "pool_snapshot", "pool_hash", "result", "result_hash", "drawn_at"], draws, counts)
     await _copy(conn, "spot_check_task", ["id", "campaign", "draw", "enterprise", "district", "team", "planned_date",
-                                          "release_at", "status"], tasks, counts)
+                                          "release_at", "released_at", "status"], tasks, counts)

@@ -11,7 +11,9 @@ into the domain tables, exactly as the sync push and the services store them.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,6 +167,8 @@ async def add_campaign(city: City, department: str, covert: bool, tasks: list[tu
                 id=uuid.uuid4(), campaign=campaign_id, draw=draw_id, enterprise=city.enterprises[enterprise],
                 district=District.SHAPOTOU, team=[], planned_date=planned,
                 release_at=dt.datetime.combine(planned, dt.time(), BJ), status=status,
+                # As the release job leaves a task it released (an announced one is released when drawn).
+                released_at=dt.datetime.combine(planned, dt.time(), BJ) if status in ("released", "done") else None,
             )
         )
 
@@ -246,3 +250,55 @@ async def build_city(client: httpx.AsyncClient) -> City:
 @pytest.fixture
 async def city(client: httpx.AsyncClient) -> City:
     return await build_city(client)
+
+
+def _comparable(value: Any) -> Any:
+    """A statistics body without the moment it was generated at (the only thing that moves between two reads)."""
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items() if k != "generated_at"}
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    return value
+
+
+def _xlsx_text(content: bytes) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(content)) as book:
+        return b"".join(book.read(n) for n in sorted(book.namelist()) if n.startswith(("xl/worksheets/", "xl/sharedStrings")))
+
+
+async def every_statistic(client: httpx.AsyncClient, headers: dict[str, str], period: str) -> dict[str, Any]:
+    """Every statistics read a caller can make of ``period``: views, splits, every drill-down and export.
+
+    Values are comparable between two reads (JSON without ``generated_at``; export rows as text).
+    """
+    from server.stats.definitions import INDICATORS, Dim
+
+    async def read(path: str, **params: Any) -> httpx.Response:
+        response = await client.get(f"/api/v1/stats/{path}", params={"period": period, **params}, headers=headers)
+        assert response.status_code == 200, (path, params, response.text)
+        return response
+
+    out: dict[str, Any] = {}
+    for path in ("summary", "dashboard"):
+        out[path] = _comparable((await read(path)).json())
+    groups: dict[Dim, list[str]] = {}
+    for dim in Dim:
+        body = (await read("breakdown", by=str(dim))).json()
+        out[f"breakdown/{dim}"] = _comparable(body)
+        groups[dim] = [r["group"] for r in body["rows"]]
+    for key, indicator in INDICATORS.items():
+        out[f"drilldown/{key}"] = _comparable((await read("drilldown", indicator=key, page_size=500)).json())
+        if not key.startswith("spot_"):
+            continue
+        for dim in indicator.dims:
+            for group in groups[dim]:
+                name = f"drilldown/{key}/{dim}/{group}"
+                out[name] = _comparable((await read("drilldown", indicator=key, by=str(dim), group=group)).json())
+        for fmt in ("csv", "xlsx"):
+            content = (await read("export", view="drilldown", indicator=key, format=fmt)).content
+            out[f"export/{key}.{fmt}"] = _xlsx_text(content) if fmt == "xlsx" else content
+    for view in ("summary", "breakdown"):
+        for fmt in ("csv", "xlsx"):
+            content = (await read("export", view=view, format=fmt, by="district")).content
+            out[f"export/{view}.{fmt}"] = _xlsx_text(content) if fmt == "xlsx" else content
+    return out
