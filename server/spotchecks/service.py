@@ -304,8 +304,9 @@ async def _enterprise_pool(filters: wire.TargetFilter, as_of: dt.date) -> list[p
             if day.year == as_of.year:
                 this_year[row["enterprise"]] += 1
         # Drawn spot checks not yet turned into inspections count against the cap too.
+        # An unreleased covert task is left out: its target must not show in another draw's inputs.
         pending = await SpotCheckTask.select(SpotCheckTask.enterprise, SpotCheckTask.planned_date).where(
-            SpotCheckTask.enterprise.is_in(ids), SpotCheckTask.status == "drawn"
+            SpotCheckTask.enterprise.is_in(ids), SpotCheckTask.status == "drawn", covert.shown_tasks()
         )
         for row in pending:
             if row["planned_date"].year == as_of.year:
@@ -374,7 +375,7 @@ async def _history(
         where[row["inspection"]] = str(row["inspection.enterprise"])
     history: list[tuple[str, list[str]]] = [(where[i], team) for i, team in teams.items()]
     drawn = await SpotCheckTask.select(SpotCheckTask.enterprise, SpotCheckTask.team).where(
-        SpotCheckTask.enterprise.is_in(enterprises), SpotCheckTask.status != "cancelled"
+        SpotCheckTask.enterprise.is_in(enterprises), SpotCheckTask.status != "cancelled", covert.shown_tasks()
     ).output(load_json=True)
     history += [(str(r["enterprise"]), list(r["team"])) for r in drawn]
     return conflicts, policy.past_pairs(history)
