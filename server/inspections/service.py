@@ -233,6 +233,13 @@ async def create(actor: Actor, data: InspectionCreate) -> Inspection:
     """A supervisor assigns a check of an enterprise to a team (the first inspector leads)."""
     if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise PermissionDenied("只有科室/支队负责人可以分派检查", "only supervisors assign inspections")
+    if data.kind == InspectionKind.COVERT:
+        # A covert check's target is secret until its task's release, which is what creates the check.
+        raise InvalidInput(
+            "暗查暗访检查只能由随机抽查计划在发布时生成，不能手工分派",
+            "covert checks are created only by a spot-check release",
+            field="kind",
+        )
     if await Enterprise.count().where(Enterprise.id == data.enterprise_id) == 0:
         raise InvalidInput("企业不存在", "unknown enterprise", field="enterprise_id")
     if len(set(data.inspector_ids)) != len(data.inspector_ids):

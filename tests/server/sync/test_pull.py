@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import uuid
 
@@ -12,7 +11,6 @@ from schemas import sync as wire
 from schemas.inspections import RecordItemResult
 from schemas.vocab import InspectionStatus
 from server.inspections.tables import Inspection
-from server.spotchecks.tables import SpotCheckTask
 from server.sync import scopes
 from tests.server.sync.conftest import make_phone
 
@@ -62,31 +60,25 @@ async def test_records_leaving_scope_arrive_as_dropped_scopes_and_the_rest_stays
     assert ("inspection", str(keep)) in replica and ("inspection", str(leave)) not in replica
 
 
-async def test_a_covert_target_reaches_no_phone_before_release(client, team):
-    inspection = await team.assign(client, [team.inspectors[0]], kind="covert")
+async def test_a_covert_check_cannot_be_assigned_by_hand_so_no_phone_sees_its_target(client, team):
+    # Covert checks come only from a spot-check release (tests/server/spotchecks: nothing reaches the team before it).
+    body = {"enterprise_id": str(team.enterprise_id), "template_id": str(team.template_id),
+            "inspector_ids": [str(team.inspectors[0])], "kind": "covert"}
+    refused = await client.post("/api/v1/inspections/", json=body, headers=team.supervisor)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "invalid_input" and refused.json()["field"] == "kind"
+    assert "暗查暗访" in refused.json()["message"]
+    assert await Inspection.count() == 0
     phone = await make_phone(client, team.inspectors[0])
-    now = dt.datetime.now(dt.UTC)
-    from server.spotchecks.tables import Campaign, Draw
-
-    campaign, draw = uuid.uuid4(), uuid.uuid4()
-    await Campaign.insert(Campaign(id=campaign, name="暗访", covert=True, period_start=now.date(), period_end=now.date(),
-                                   status="active", created_at=now))
-    await Draw.insert(Draw(id=draw, campaign=campaign, attempt=1, algorithm_version="v1", seed_hex="00", seed_hash="0",
-                           pool_snapshot=[], pool_hash="0", result=[], result_hash="0", drawn_at=now))
-    task = uuid.uuid4()
-    await SpotCheckTask.insert(SpotCheckTask(id=task, campaign=campaign, draw=draw, enterprise=team.enterprise_id,
-                                             district="shapotou", inspection=inspection, team=[], planned_date=now.date(),
-                                             release_at=now + dt.timedelta(days=1), status="drawn"))
-    await Inspection.update({Inspection.spot_check_task_id: task}).where(Inspection.id == inspection)
     replica, cursors = await phone.pull_all()
     assert not any(k[0] in ("inspection", "enterprise") for k in replica)
     assert all(not k.startswith(("inspection:", "enterprise:")) for k in cursors)
     listed = await client.get("/api/v1/inspections/", headers=phone.headers)
     assert listed.json() == []
-
-    await SpotCheckTask.update({SpotCheckTask.released_at: now}).where(SpotCheckTask.id == task)
+    # Any other kind is assigned as before.
+    await team.assign(client, [team.inspectors[0]], kind="spot_check")
     replica, _ = await phone.pull_all(cursors)
-    assert ("inspection", str(inspection)) in replica
+    assert any(k[0] == "inspection" for k in replica)
 
 
 async def test_json_and_gzip_by_negotiation(client, team):
