@@ -27,7 +27,7 @@ from schemas.hazards import EscalationStep, RecheckReason, RecheckStatus
 from schemas.problems import ErrorCode
 from schemas.vocab import EnforcementKind, HazardLevel, HazardStatus, InspectionStatus, Role
 from server import database
-from server.accounts.policy import SYSTEM, Actor, may_manage_department
+from server.accounts.policy import SYSTEM, Actor, may_manage_department, sees_all_departments
 from server.accounts.tables import User
 from server.audit import service as audit_service
 from server.checklists.tables import ChecklistItem
@@ -876,8 +876,12 @@ async def open_lookback(
 
 
 async def get_lookback(actor: Actor, campaign_id: uuid.UUID) -> wire.LookbackCampaign:
-    row = await LookbackCampaign.select().where(LookbackCampaign.id == campaign_id).first()
-    if row is None or actor.role == Role.INSPECTOR:
+    """A campaign, for leaders and admins, and for the supervisors of the department that opened it."""
+    row = await LookbackCampaign.select(
+        LookbackCampaign.all_columns(), LookbackCampaign.created_by.department.as_alias("department_id")
+    ).where(LookbackCampaign.id == campaign_id).first()
+    # A campaign belongs to its opener's department (only a department's supervisor opens one).
+    if row is None or not (sees_all_departments(actor) or may_manage_department(actor, row["department_id"])):
         raise NotFound("回头看专项不存在", "campaign not found", field="campaign_id")
     rechecks = await Recheck.select(Recheck.id).where(Recheck.campaign == campaign_id).order_by(Recheck.created_at)
     return wire.LookbackCampaign(

@@ -14,7 +14,7 @@ import pytest
 from schemas import hazards as hz
 from schemas import sync as sync_wire
 from schemas.hazards import RecheckReason, RecheckStatus
-from schemas.vocab import HazardLevel, HazardStatus
+from schemas.vocab import HazardLevel, HazardStatus, Role
 from server import database
 from server.audit import service as audit_service
 from server.audit.tables import AuditEntry
@@ -23,6 +23,7 @@ from server.hazards import service as hazards_service
 from server.hazards.tables import Hazard, HazardEscalation, Recheck
 from server.settings import Settings
 from server.sync import scopes
+from tests.conftest import make_department, make_user
 from tests.server.hazards.factories import World, five_in_place, make_phone
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -320,6 +321,14 @@ async def test_lookback_campaign_rechecks_closed_hazards(client: httpx.AsyncClie
     response = await client.post("/api/v1/lookback-campaigns/", json=campaign, headers=await world.headers(world.supervisor_id))
     assert response.status_code == 201, response.text
     (recheck_id,) = response.json()["recheck_ids"]
+    campaign_id = response.json()["id"]
+    for reader in (world.second_supervisor_id, await make_user(Role.LEADER), await make_user(Role.ADMIN)):
+        read = await client.get(f"/api/v1/lookback-campaigns/{campaign_id}", headers=await world.headers(reader))
+        assert read.status_code == 200 and read.json()["recheck_ids"] == [recheck_id], read.text
+    # Another department's supervisor is told it does not exist, as for its hazards and rechecks.
+    stranger = await make_user(Role.SUPERVISOR, department_id=await make_department())
+    read = await client.get(f"/api/v1/lookback-campaigns/{campaign_id}", headers=await world.headers(stranger))
+    assert read.status_code == 404, read.text
     row = await Recheck.select().where(Recheck.id == uuid.UUID(recheck_id)).first()
     assert row["reason"] == RecheckReason.LOOKBACK and row["status"] == RecheckStatus.PENDING
 
