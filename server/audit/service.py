@@ -6,6 +6,12 @@ entry before it; ``seq`` numbers entries 1, 2, 3, … without gaps. Editing,
 deleting or inserting a row breaks the chain at that row, and
 :func:`verify` names the first such row.
 
+Chain versions (``chain_version``): entries written before m0009 are version 1,
+hashed without their ``id``; they keep that hash (rehashing them would also
+bless whatever was changed in them before). Every new entry is version 2, whose
+canonical form adds ``id`` and ``version``. A version never goes back along the
+chain, so a version-2 entry cannot pass as a version-1 one to hide an id change.
+
 Entries are buffered by the unit of work and appended at its end under the
 chain lock (see ``server.database``), so concurrent writers never fork the
 chain: each sees the head the previous committer left.
@@ -30,6 +36,9 @@ from server.accounts.policy import Actor
 from server.audit.tables import AuditEntry
 
 GENESIS_HASH = "0" * 64
+#: The version new entries are hashed with (see the module docstring).
+CHAIN_VERSION = 2
+_CHAIN_VERSIONS = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -82,9 +91,11 @@ def entry_hash(
     entity_id: str,
     changes: Any,
     prev_hash: str,
+    entry_id: uuid.UUID,
+    version: int = CHAIN_VERSION,
 ) -> str:
-    """The hash of one entry (its canonical form includes the previous hash)."""
-    canonical = {
+    """The hash of one entry (its canonical form includes the previous hash; from version 2 its id)."""
+    canonical: dict[str, Any] = {
         "seq": seq,
         "at": at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
         "actor_id": str(actor_id) if actor_id else None,
@@ -96,6 +107,8 @@ def entry_hash(
         "changes": changes,
         "prev_hash": prev_hash,
     }
+    if version >= 2:
+        canonical.update(id=str(entry_id), version=version)
     return hashlib.sha256(msgspec.json.encode(canonical, order="sorted")).hexdigest()
 
 
@@ -106,8 +119,13 @@ async def flush(entries: list[PendingEntry]) -> None:
     rows = []
     for entry in entries:
         seq += 1
-        digest = entry_hash(seq=seq, prev_hash=prev, **_fields(entry))
-        rows.append(AuditEntry(seq=seq, prev_hash=prev, hash=digest, **_fields(entry)))
+        entry_id = uuid.uuid4()
+        digest = entry_hash(seq=seq, prev_hash=prev, entry_id=entry_id, **_fields(entry))
+        rows.append(
+            AuditEntry(
+                id=entry_id, seq=seq, prev_hash=prev, hash=digest, chain_version=CHAIN_VERSION, **_fields(entry)
+            )
+        )
         prev = digest
     await AuditEntry.insert(*rows)
 
@@ -155,12 +173,18 @@ async def _entries(page: int = 2000) -> AsyncIterator[dict[str, Any]]:
 
 async def verify() -> VerifyReport:
     """Walk the chain from the start; report the first entry whose link or content does not hold."""
-    expected_seq, prev, checked = 1, GENESIS_HASH, 0
+    expected_seq, prev, checked, version = 1, GENESIS_HASH, 0, _CHAIN_VERSIONS[0]
     async for row in _entries():
         if row["seq"] != expected_seq:
             return VerifyReport(False, checked, expected_seq, None, f"entry {expected_seq} is missing (next is {row['seq']})")
         if row["prev_hash"] != prev:
             return VerifyReport(False, checked, row["seq"], row["id"], "prev_hash does not match the previous entry")
+        if row["chain_version"] not in _CHAIN_VERSIONS or row["chain_version"] < version:
+            return VerifyReport(
+                False, checked, row["seq"], row["id"],
+                f"chain version {row['chain_version']} cannot follow version {version}",
+            )
+        version = row["chain_version"]
         digest = entry_hash(
             seq=row["seq"],
             at=row["at"],
@@ -172,6 +196,8 @@ async def verify() -> VerifyReport:
             entity_id=row["entity_id"],
             changes=msgspec.to_builtins(row["changes"], order="sorted"),
             prev_hash=row["prev_hash"],
+            entry_id=row["id"],
+            version=version,
         )
         if digest != row["hash"]:
             return VerifyReport(False, checked, row["seq"], row["id"], "content does not match its hash")

@@ -1,11 +1,11 @@
 """The audit chain."""
 
-from piccolo.columns import JSON, UUID, BigInt, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, BigInt, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
 
 class AuditEntry(Table, tablename="audit_entry"):
-    """One recorded step; ``hash`` covers every other column and the previous entry's hash."""
+    """One recorded step; ``hash`` covers the previous entry's hash and every other column (version 1: but ``id``)."""
 
     id = UUID(primary_key=True)
     seq = BigInt(unique=True)
@@ -19,3 +19,5 @@ class AuditEntry(Table, tablename="audit_entry"):
     changes = JSON(default={})
     prev_hash = Varchar(length=64)
     hash = Varchar(length=64)
+    #: How ``hash`` was computed: 1 before m0009 (without ``id``), 2 since (see ``server.audit.service``).
+    chain_version = Integer(default=1)
