@@ -24,6 +24,7 @@ from server.checklists.controllers import ChecklistController
 from server.registry.controllers import ConflictOfInterestController, EnterpriseController
 from server.inspections.controllers import ConflictController, InspectionController
 from server.sync.controllers import SyncController
+from server.audit import service as audit_service
 from server.evidence import service as evidence_service
 from server.evidence.controllers import EvidenceController
 from server.enforcement.controllers import EnforcementController
@@ -234,6 +235,7 @@ def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = N
     )
     app.state.settings = settings
     app.state.health_checks = health_checks
-    evidence_service.install(app, settings)
+    store = evidence_service.install(app, settings)
+    audit_service.install(app, settings, store)
     jobs_scheduler.install(app, settings)
     return app

@@ -2,7 +2,8 @@
 
     fieldcheck serve [--host H] [--port P] [--data-dir D]   run the API (embedded SQLite + files by default)
     fieldcheck demo [--password P]                          load the demo world (idempotent)
-    fieldcheck verify-audit                                 check the audit hash chain
+    fieldcheck verify-audit                                 check the audit hash chain and its last checkpoint
+    fieldcheck checkpoint-audit                             sign the chain's head into the object store
 
 Settings come from the environment (``server.settings``), as for the server;
 ``--data-dir`` etc. override single fields.
@@ -40,6 +41,7 @@ from server.settings import Settings
 #: Modules that register subcommands with :func:`command` when imported.
 COMMAND_MODULES: list[str] = [
     "server.cli",
+    "server.audit.commands",
     "server.evidence.commands",
     "server.hazards.commands",
     "server.jobs.commands",
@@ -146,32 +148,6 @@ def demo(args: argparse.Namespace) -> int:
     report = asyncio.run(load())
     print(report.summary())
     return 0
-
-
-# --------------------------------------------------------------------- verify-audit
-
-
-@command("verify-audit", "校验审计日志哈希链 / verify the audit hash chain")
-def verify_audit(args: argparse.Namespace) -> int:
-    from server.audit import service as audit_service
-
-    async def check() -> audit_service.VerifyReport:
-        async with open_database(settings_from(args), migrate=False):
-            return await audit_service.verify()
-
-    try:
-        report = asyncio.run(check())
-    except Exception as exc:  # an unreachable or empty database is a failure, reported plainly
-        print(f"ERROR: cannot read the audit log: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
-    if report.ok:
-        print(f"OK: {report.checked} audit entries, chain intact")
-        return 0
-    print(
-        f"BROKEN: seq={report.broken_seq} id={report.broken_id or '-'} reason: {report.reason} "
-        f"({report.checked} entries before it are intact)"
-    )
-    return 1
 
 
 # --------------------------------------------------------------------- entry point

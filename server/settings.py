@@ -118,6 +118,18 @@ class PrivacySettings:
 
 
 @dataclass(frozen=True)
+class AuditSettings:
+    """The key signing checkpoints of the audit chain's head (kept in the object store)."""
+
+    checkpoint_key: str = setting(
+        "FIELDCHECK_AUDIT_KEY",
+        _MISSING_SECRET,
+        "审计链检查点的 HMAC-SHA256 签名密钥（生产模式必填，至少 32 个随机字符；嵌入模式留空则在数据目录生成）"
+        " / key signing audit checkpoints",
+    )
+
+
+@dataclass(frozen=True)
 class SyncSettings:
     """Limits of the offline sync protocol."""
 
@@ -206,6 +218,7 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     hazards: HazardSettings = field(default_factory=HazardSettings)
@@ -245,25 +258,52 @@ class Settings:
 
         In production (PostgreSQL) a missing secret is a configuration error: a
         key made up at start-up would log everyone out and unmatch every 三违
-        record on the next restart.
+        record on the next restart. The audit key is also refused there when it
+        looks like a placeholder or is too weak to stop a forged checkpoint.
         """
         missing = {
             ("auth", "secret_key"): self.auth.secret_key,
             ("privacy", "id_hash_key"): self.privacy.id_hash_key,
+            ("audit", "checkpoint_key"): self.audit.checkpoint_key,
         }
-        if all(missing.values()):
-            return self
         if self.database.is_postgres:
             names = [_env_name(g, n) for (g, n), v in missing.items() if not v]
-            raise ValueError(f"生产模式必须配置密钥 / secrets required in production: {', '.join(names)}")
+            if names:
+                raise ValueError(f"生产模式必须配置密钥 / secrets required in production: {', '.join(names)}")
+            if problem := weak_secret_problem(self.audit.checkpoint_key):
+                raise ValueError(f"FIELDCHECK_AUDIT_KEY 不可用 / unusable in production: {problem}")
+            return self
+        if all(missing.values()):
+            return self
         key_dir = Path(self.server.data_dir)
         key_dir.mkdir(parents=True, exist_ok=True)
-        auth, privacy = self.auth, self.privacy
+        auth, privacy, audit = self.auth, self.privacy, self.audit
         if not auth.secret_key:
             auth = dataclasses.replace(auth, secret_key=_persistent_secret(key_dir / "secret_key"))
         if not privacy.id_hash_key:
             privacy = dataclasses.replace(privacy, id_hash_key=_persistent_secret(key_dir / "id_hash_key"))
-        return dataclasses.replace(self, auth=auth, privacy=privacy)
+        if not audit.checkpoint_key:
+            audit = dataclasses.replace(audit, checkpoint_key=_persistent_secret(key_dir / "audit_key"))
+        return dataclasses.replace(self, auth=auth, privacy=privacy, audit=audit)
+
+
+#: A production key shorter than this, or with fewer distinct characters, is refused.
+MIN_SECRET_LENGTH = 32
+_MIN_SECRET_VARIETY = 10
+#: Words of the example values people paste into configuration.
+_PLACEHOLDER_WORDS = ("changeme", "change-me", "change_me", "placeholder", "example", "sample", "replace", "your-", "todo")
+
+
+def weak_secret_problem(value: str) -> str | None:
+    """Why ``value`` is no key to trust in production (a placeholder, too short, too uniform), or ``None``."""
+    lowered = value.lower()
+    if any(word in lowered for word in _PLACEHOLDER_WORDS):
+        return "像是示例占位值 / looks like a placeholder"
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"少于 {MIN_SECRET_LENGTH} 个字符 / shorter than {MIN_SECRET_LENGTH} characters"
+    if len(set(value)) < _MIN_SECRET_VARIETY:
+        return "字符种类过少 / too few distinct characters"
+    return None
 
 
 class _GroupField(typing.NamedTuple):

@@ -7,6 +7,7 @@ bytes it holds::
     blobs/sha256/ab/cd/abcd…(64 hex)        original, write-once and retained
     thumbs/sha256/ab/cd/abcd…(64 hex).jpg   web thumbnail (EXIF-free), rebuildable
     staging/<upload id>                     a staged upload, before its hash is checked
+    audit/checkpoints/<seq, 20 digits>.json signed head of the audit chain, write-once and retained
 
 The two fan-out levels keep directories small on the filesystem store.
 """
@@ -18,6 +19,7 @@ import re
 BLOB_PREFIX = "blobs/"
 THUMBNAIL_PREFIX = "thumbs/"
 STAGING_PREFIX = "staging/"
+AUDIT_CHECKPOINT_PREFIX = "audit/checkpoints/"
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _STAGING_ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -63,3 +65,18 @@ def sha256_of_blob_key(key: str) -> str | None:
         return None
     digest = key.rsplit("/", 1)[-1]
     return digest if is_sha256(digest) and key == blob_key(digest) else None
+
+
+def audit_checkpoint_key(seq: int) -> str:
+    """Key of the checkpoint of the audit chain at ``seq`` entries (zero-padded, so keys sort by seq)."""
+    if not 0 <= seq < 10**20:
+        raise ValueError(f"not an audit sequence number: {seq!r}")
+    return f"{AUDIT_CHECKPOINT_PREFIX}{seq:020d}.json"
+
+
+def seq_of_audit_checkpoint_key(key: str) -> int | None:
+    """The entry count a checkpoint key names, or ``None`` if ``key`` is not one."""
+    name = key.removeprefix(AUDIT_CHECKPOINT_PREFIX).removesuffix(".json")
+    if not key.startswith(AUDIT_CHECKPOINT_PREFIX) or len(name) != 20 or not name.isdigit():
+        return None
+    return int(name)

@@ -33,7 +33,15 @@ from server.accounts.service import hash_password
 from server.accounts.tables import Department, User
 from server.app import create_app
 from server.registry.tables import Enterprise
-from server.settings import AuthSettings, DatabaseSettings, PrivacySettings, ServerSettings, Settings, StorageSettings
+from server.settings import (
+    AuditSettings,
+    AuthSettings,
+    DatabaseSettings,
+    PrivacySettings,
+    ServerSettings,
+    Settings,
+    StorageSettings,
+)
 
 PG_SERVER = os.environ.get("FIELDCHECK_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 PASSWORD = "pw-test-123"
@@ -82,6 +90,7 @@ def make_settings(data_dir: Path, *, database_url: str = "", **groups: Any) -> S
         database=DatabaseSettings(url=database_url, pool_min=1, pool_max=10),
         auth=AuthSettings(secret_key="test-secret-" + "x" * 40),
         privacy=PrivacySettings(id_hash_key="test-id-hash-key-" + "y" * 32),
+        audit=AuditSettings(checkpoint_key="test-audit-key-0123456789-" + "z" * 16),
         storage=StorageSettings(),
     )
     return dataclasses.replace(settings, **groups) if groups else settings

@@ -67,12 +67,13 @@ def test_api_environment_is_made_of_documented_settings_and_selects_production_m
     api_env = _environment("api")
     unknown = set(api_env) - set(DOCUMENTED)
     assert not unknown, f"docker-compose sets variables server/settings.py does not read: {sorted(unknown)}"
-    for required in ("DATABASE_URL", "S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY", "S3_BUCKET", "FIELDCHECK_SECRET_KEY", "FIELDCHECK_ID_HASH_KEY"):
+    for required in ("DATABASE_URL", "S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY", "S3_BUCKET", "FIELDCHECK_SECRET_KEY", "FIELDCHECK_ID_HASH_KEY", "FIELDCHECK_AUDIT_KEY"):
         assert required in api_env, required
     # Secrets come from the operator, never from the file.
-    for secret in ("FIELDCHECK_SECRET_KEY", "FIELDCHECK_ID_HASH_KEY", "S3_SECRET_KEY"):
+    for secret in ("FIELDCHECK_SECRET_KEY", "FIELDCHECK_ID_HASH_KEY", "FIELDCHECK_AUDIT_KEY", "S3_SECRET_KEY"):
         assert _VAR.fullmatch(api_env[secret]) and ":?" in api_env[secret], f"{secret} must be ${{VAR:?…}}"
-    settings = Settings.from_env({k: _interpolate(v, {}) for k, v in api_env.items()})
+    operator = {"FIELDCHECK_AUDIT_KEY": "k7-" + "0123456789abcdefghijklmnopqrstuvwxyz"}  # placeholders are refused
+    settings = Settings.from_env({k: _interpolate(v, operator) for k, v in api_env.items()})
     assert settings.database.is_postgres and settings.storage.is_s3
     assert settings.server.host == "0.0.0.0"
     settings.with_secrets()  # production mode accepts the configured secrets

@@ -18,22 +18,38 @@ chain: each sees the head the previous committer left.
 
 On PostgreSQL a trigger also refuses UPDATE and DELETE on the table. A
 superuser can disable it; the chain is what then shows the change.
+
+Deleting the *last* entries leaves a shorter chain that is intact by itself,
+so the head is also kept outside the database: :func:`write_checkpoint` signs
+(seq, hash, time) with ``FIELDCHECK_AUDIT_KEY`` into the object store, write-once
+and retained, and :func:`verify` given the store requires the chain to reach
+the latest checkpoint unchanged (``fieldcheck checkpoint-audit`` writes one;
+so does every start of the server).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
+import hmac
+import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+from litestar import Litestar
 
 from server import database
 from server.accounts.policy import Actor
+from server.settings import Settings
 from server.audit.tables import AuditEntry
+from storage import keys
+from storage.base import ObjectExists, ObjectStore
+
+log = logging.getLogger("fieldcheck.audit")
 
 GENESIS_HASH = "0" * 64
 #: The version new entries are hashed with (see the module docstring).
@@ -144,18 +160,28 @@ def _fields(entry: PendingEntry) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """A signed note of the chain's head: ``seq`` entries, the last hashed ``hash``, taken ``at``."""
+
+    seq: int
+    hash: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
 class VerifyReport:
-    """What :func:`verify` found: ``ok``, or the first broken entry and why."""
+    """What :func:`verify` found: ``ok``, or the first broken entry and why; ``checkpoint`` checked against."""
 
     ok: bool
     checked: int
     broken_seq: int | None = None
     broken_id: uuid.UUID | None = None
     reason: str = ""
+    checkpoint: Checkpoint | None = None
 
 
-async def _entries(page: int = 2000) -> AsyncIterator[dict[str, Any]]:
-    last = 0
+async def _entries(after: int = 0, page: int = 2000) -> AsyncIterator[dict[str, Any]]:
+    last = after
     while True:
         rows = (
             await AuditEntry.select()
@@ -171,19 +197,29 @@ async def _entries(page: int = 2000) -> AsyncIterator[dict[str, Any]]:
         last = rows[-1]["seq"]
 
 
-async def verify() -> VerifyReport:
-    """Walk the chain from the start; report the first entry whose link or content does not hold."""
-    expected_seq, prev, checked, version = 1, GENESIS_HASH, 0, _CHAIN_VERSIONS[0]
-    async for row in _entries():
+@dataclass(frozen=True)
+class _Walk:
+    report: VerifyReport
+    head_seq: int
+    head_hash: str
+
+
+async def _walk(
+    *, after: int = 0, prev: str = GENESIS_HASH, version: int = _CHAIN_VERSIONS[0], pin: Checkpoint | None = None
+) -> _Walk:
+    """Check every entry after ``after`` (whose hash is ``prev``); with ``pin``, also that the chain reaches it."""
+    expected_seq, checked = after + 1, 0
+
+    def broken(seq: int, entry_id: uuid.UUID | None, reason: str) -> _Walk:
+        return _Walk(VerifyReport(False, checked, seq, entry_id, reason, pin), expected_seq - 1, prev)
+
+    async for row in _entries(after):
         if row["seq"] != expected_seq:
-            return VerifyReport(False, checked, expected_seq, None, f"entry {expected_seq} is missing (next is {row['seq']})")
+            return broken(expected_seq, None, f"entry {expected_seq} is missing (next is {row['seq']})")
         if row["prev_hash"] != prev:
-            return VerifyReport(False, checked, row["seq"], row["id"], "prev_hash does not match the previous entry")
+            return broken(row["seq"], row["id"], "prev_hash does not match the previous entry")
         if row["chain_version"] not in _CHAIN_VERSIONS or row["chain_version"] < version:
-            return VerifyReport(
-                False, checked, row["seq"], row["id"],
-                f"chain version {row['chain_version']} cannot follow version {version}",
-            )
+            return broken(row["seq"], row["id"], f"chain version {row['chain_version']} cannot follow version {version}")
         version = row["chain_version"]
         digest = entry_hash(
             seq=row["seq"],
@@ -200,9 +236,138 @@ async def verify() -> VerifyReport:
             version=version,
         )
         if digest != row["hash"]:
-            return VerifyReport(False, checked, row["seq"], row["id"], "content does not match its hash")
+            return broken(row["seq"], row["id"], "content does not match its hash")
+        if pin is not None and row["seq"] == pin.seq and digest != pin.hash:
+            return broken(row["seq"], row["id"], f"entry {pin.seq} differs from the checkpoint of {_when(pin)}")
         prev, expected_seq, checked = row["hash"], expected_seq + 1, checked + 1
-    return VerifyReport(True, checked)
+    if pin is not None and expected_seq <= pin.seq:
+        return broken(
+            expected_seq, None,
+            f"entries {expected_seq}–{pin.seq} are missing: the checkpoint of {_when(pin)} recorded {pin.seq} entries",
+        )
+    return _Walk(VerifyReport(True, checked, checkpoint=pin), expected_seq - 1, prev)
+
+
+async def verify(store: ObjectStore | None = None, secret: str = "") -> VerifyReport:
+    """Walk the chain from the start; report the first entry whose link or content does not hold.
+
+    With ``store`` (and the checkpoint ``secret``), the chain must also reach
+    the latest signed checkpoint with the same hash there: deleting the last
+    entries, or rewriting the tail, is reported with the range it lost.
+    """
+    pin = None
+    if store is not None:
+        try:
+            pin = await latest_checkpoint(store, secret)
+        except _ForgedCheckpoint as forged:
+            return VerifyReport(False, 0, forged.seq, None, str(forged))
+    return (await _walk(pin=pin)).report
+
+
+# --- checkpoints ----------------------------------------------------------------------
+#
+# A checkpoint is a small JSON document {format, seq, hash, at, mac}, mac being
+# HMAC-SHA256 under FIELDCHECK_AUDIT_KEY, written once under a key naming its
+# seq (storage.keys.audit_checkpoint_key) with lock=True: S3 object-lock
+# retention where the bucket has it, a read-only file on the filesystem store.
+# The database role can neither forge one (no key) nor remove one (no store
+# access), so a chain cut back below the latest checkpoint shows.
+
+_CHECKPOINT_FORMAT = 1
+
+
+class _ForgedCheckpoint(ValueError):
+    def __init__(self, key: str, seq: int | None) -> None:
+        super().__init__(f"checkpoint {key} is not signed with the audit key (FIELDCHECK_AUDIT_KEY)")
+        self.seq = seq
+
+
+def _when(checkpoint: Checkpoint) -> str:
+    return checkpoint.at.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def _signed(body: dict[str, Any], secret: str) -> str:
+    if not secret:
+        raise ValueError("the audit key (FIELDCHECK_AUDIT_KEY) is not configured")
+    return hmac.new(secret.encode(), msgspec.json.encode(body, order="sorted"), hashlib.sha256).hexdigest()
+
+
+def _checkpoint_body(checkpoint: Checkpoint) -> dict[str, Any]:
+    return {
+        "format": _CHECKPOINT_FORMAT,
+        "seq": checkpoint.seq,
+        "hash": checkpoint.hash,
+        "at": checkpoint.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+    }
+
+
+async def latest_checkpoint(store: ObjectStore, secret: str) -> Checkpoint | None:
+    """The checkpoint with the highest seq in ``store`` (``None`` before the first); a forged one raises."""
+    found = [(seq, info.key) async for info in store.list(keys.AUDIT_CHECKPOINT_PREFIX)
+             if (seq := keys.seq_of_audit_checkpoint_key(info.key)) is not None]
+    if not found:
+        return None
+    seq, key = max(found)
+    try:
+        document = msgspec.json.decode(await store.get(key))
+        checkpoint = Checkpoint(seq=document["seq"], hash=document["hash"], at=dt.datetime.fromisoformat(document["at"]))
+        genuine = hmac.compare_digest(str(document["mac"]), _signed(_checkpoint_body(checkpoint), secret))
+    except (msgspec.DecodeError, KeyError, TypeError, ValueError, AttributeError):
+        genuine = False
+    if not genuine or checkpoint.seq != seq:
+        raise _ForgedCheckpoint(key, seq)
+    return checkpoint
+
+
+async def write_checkpoint(store: ObjectStore, secret: str) -> VerifyReport:
+    """Sign the chain's head into ``store`` if it extends the latest checkpoint intact; else write nothing.
+
+    Only the entries since the latest checkpoint are checked (that one vouched
+    for those before it), so this is cheap enough to run often. The report's
+    ``checkpoint`` is the one written (or already there for this head).
+    """
+    try:
+        pin = await latest_checkpoint(store, secret)
+    except _ForgedCheckpoint as forged:
+        return VerifyReport(False, 0, forged.seq, None, str(forged))
+    if pin is None or pin.seq == 0:
+        walk = await _walk(pin=pin)
+    else:
+        row = await AuditEntry.select(AuditEntry.hash, AuditEntry.chain_version).where(AuditEntry.seq == pin.seq).first()
+        if row is None or row["hash"] != pin.hash:
+            walk = await _walk(pin=pin)  # the whole walk names what was lost or changed
+        else:
+            walk = await _walk(after=pin.seq, prev=pin.hash, version=row["chain_version"])
+    if not walk.report.ok:
+        return walk.report
+    checkpoint = Checkpoint(seq=walk.head_seq, hash=walk.head_hash, at=dt.datetime.now(dt.UTC))
+    body = _checkpoint_body(checkpoint)
+    document = msgspec.json.encode({**body, "mac": _signed(body, secret)})
+    try:
+        await store.put(keys.audit_checkpoint_key(checkpoint.seq), document, content_type="application/json", lock=True)
+    except ObjectExists:
+        checkpoint = pin if pin is not None and pin.seq == checkpoint.seq else checkpoint  # this head is on record
+    return dataclasses.replace(walk.report, checkpoint=checkpoint)
+
+
+async def checkpoint_quietly(store: ObjectStore, secret: str) -> None:
+    """:func:`write_checkpoint` where a failure must not stop the caller (start-up): logged, never raised."""
+    try:
+        report = await write_checkpoint(store, secret)
+    except Exception:  # noqa: BLE001 - the store or database being down is reported by /health
+        log.warning("audit checkpoint not written", exc_info=True)
+        return
+    if not report.ok:
+        log.error("audit chain does not extend its last checkpoint, none written: seq=%s %s", report.broken_seq, report.reason)
+
+
+def install(app: Litestar, settings: Settings, store: ObjectStore) -> None:
+    """Checkpoint the chain's head each time ``app`` starts (after the store's own start-up hooks)."""
+
+    async def checkpoint() -> None:
+        await checkpoint_quietly(store, settings.audit.checkpoint_key)
+
+    app.on_startup.append(checkpoint)
 
 
 GUARD_SQL = (

@@ -24,6 +24,7 @@ from server.audit import service as audit_service
 from server.audit.tables import AuditEntry
 from server.checklists.tables import ChecklistItem, ChecklistTemplate
 from server.registry.tables import ConflictOfInterest, Enterprise
+from tests.server.audit.tampering import forced
 
 FIELDCHECK = shutil.which("fieldcheck", path=str(Path(sys.executable).parent)) or "fieldcheck"
 
@@ -73,6 +74,8 @@ async def test_serve_on_a_fresh_data_dir_answers_health_and_offline_docs(tmp_pat
             assert health.json()["status"] == "ok" and health.json()["checks"]["database"] == "ok"
             assert set(health.json()["checks"]) >= {"database", "object_store"}
             assert (data_dir / "fieldcheck.sqlite3").exists()
+            # Each start signs the audit chain's head into the object store.
+            assert [p.name for p in (data_dir / "objects" / "audit" / "checkpoints").iterdir()] == [f"{0:020d}.json"]
 
             page = await http.get("/schema")
             assert page.status_code == 200 and "text/html" in page.headers["content-type"]
@@ -100,23 +103,46 @@ async def _write_audit(n: int) -> None:
             audit_service.record(SYSTEM, "test.cli", "thing", f"t-{i}", {"i": i})
 
 
+def _production_env(settings, data_dir: Path) -> dict[str, str]:
+    """The session's database in production mode, which needs every key; the object store is files in ``data_dir``."""
+    return _clean_env(
+        DATABASE_URL=settings.database.url,
+        FIELDCHECK_DATA_DIR=str(data_dir),
+        FIELDCHECK_SECRET_KEY=settings.auth.secret_key,
+        FIELDCHECK_ID_HASH_KEY=settings.privacy.id_hash_key,
+        FIELDCHECK_AUDIT_KEY=settings.audit.checkpoint_key,
+    )
+
+
 async def test_verify_audit_names_an_edited_row(client, settings, tmp_path):
     await _write_audit(5)
-    env = _clean_env(DATABASE_URL=settings.database.url, FIELDCHECK_DATA_DIR=str(tmp_path))
+    env = _production_env(settings, tmp_path)
     ok = await asyncio.to_thread(_run, "verify-audit", env=env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert ok.stdout.startswith("OK") and "5 audit entries" in ok.stdout
 
     target = await AuditEntry.select(AuditEntry.id).where(AuditEntry.seq == 4).first()
-    engine = database.get_engine()
-    async with engine.transaction():
-        await engine.run_ddl("ALTER TABLE audit_entry DISABLE TRIGGER audit_entry_append_only")
-        await engine.run_ddl("UPDATE audit_entry SET entity_id = 'forged' WHERE seq = 4")
-        await engine.run_ddl("ALTER TABLE audit_entry ENABLE TRIGGER audit_entry_append_only")
+    await forced("UPDATE audit_entry SET entity_id = 'forged' WHERE seq = 4")
     broken = await asyncio.to_thread(_run, "verify-audit", env=env)
     assert broken.returncode == 1, broken.stdout + broken.stderr
     assert "seq=4" in broken.stdout and str(target["id"]) in broken.stdout
     assert "content does not match" in broken.stdout
+
+
+async def test_checkpoint_audit_then_a_cut_back_chain_fails_verify_audit_with_the_missing_range(client, settings, tmp_path):
+    await _write_audit(6)
+    env = _production_env(settings, tmp_path)
+    written = await asyncio.to_thread(_run, "checkpoint-audit", env=env)
+    assert written.returncode == 0 and "seq 6" in written.stdout, written.stdout + written.stderr
+    assert list((tmp_path / "objects" / "audit" / "checkpoints").iterdir())
+    await forced("DELETE FROM audit_entry WHERE seq > 4")
+    broken = await asyncio.to_thread(_run, "verify-audit", env=env)
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert "seq=5" in broken.stdout and "entries 5–6 are missing" in broken.stdout
+    refused = await asyncio.to_thread(_run, "checkpoint-audit", env=env)
+    assert refused.returncode == 1 and "BROKEN" in refused.stdout and "missing" in refused.stdout
+    keyless = await asyncio.to_thread(_run, "verify-audit", env={**env, "FIELDCHECK_AUDIT_KEY": ""})
+    assert keyless.returncode == 2 and "FIELDCHECK_AUDIT_KEY" in keyless.stderr
 
 
 async def test_verify_audit_fails_loudly_without_a_database(tmp_path):
@@ -189,7 +215,7 @@ async def test_demo_command_twice_on_the_embedded_default(tmp_path):
 def test_cli_lists_its_subcommands():
     result = subprocess.run([FIELDCHECK, "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
-    for name in ("serve", "demo", "verify-audit"):
+    for name in ("serve", "demo", "verify-audit", "checkpoint-audit"):
         assert name in result.stdout
     with pytest.raises(SystemExit):
         from server.cli import main

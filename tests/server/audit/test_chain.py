@@ -8,6 +8,7 @@ from server import database
 from server.accounts.policy import Actor
 from server.audit import service as audit_service
 from server.audit.tables import AuditEntry
+from tests.server.audit.tampering import forced
 
 ACTOR = Actor(user_id=uuid.uuid4(), role=Role.SUPERVISOR)
 
@@ -56,10 +57,7 @@ async def test_editing_a_row_is_refused_and_a_forced_edit_is_named(client):
     except Exception as exc:  # asyncpg raises RaiseError from the trigger
         assert "append-only" in str(exc)
     # … but someone with the power to disable it is still caught by the chain.
-    async with engine.transaction():
-        await engine.run_ddl("ALTER TABLE audit_entry DISABLE TRIGGER audit_entry_append_only")
-        await engine.run_ddl("""UPDATE audit_entry SET changes = '{"i": 99}' WHERE seq = 3""")
-        await engine.run_ddl("ALTER TABLE audit_entry ENABLE TRIGGER audit_entry_append_only")
+    await forced("""UPDATE audit_entry SET changes = '{"i": 99}' WHERE seq = 3""")
     report = await audit_service.verify()
     assert not report.ok
     assert report.broken_seq == 3 and report.broken_id == target["id"]
@@ -68,23 +66,9 @@ async def test_editing_a_row_is_refused_and_a_forced_edit_is_named(client):
 
 async def test_deleted_row_is_named_as_missing(client):
     await _write(4, "d")
-    engine = database.get_engine()
-    async with engine.transaction():
-        await engine.run_ddl("ALTER TABLE audit_entry DISABLE TRIGGER audit_entry_append_only")
-        await engine.run_ddl("DELETE FROM audit_entry WHERE seq = 2")
-        await engine.run_ddl("ALTER TABLE audit_entry ENABLE TRIGGER audit_entry_append_only")
+    await forced("DELETE FROM audit_entry WHERE seq = 2")
     report = await audit_service.verify()
     assert not report.ok and report.broken_seq == 2 and "missing" in report.reason
-
-
-async def _forced(*statements: str) -> None:
-    """Run statements with the append-only trigger off, as someone with the power to disable it would."""
-    engine = database.get_engine()
-    async with engine.transaction():
-        await engine.run_ddl("ALTER TABLE audit_entry DISABLE TRIGGER audit_entry_append_only")
-        for statement in statements:
-            await engine.run_ddl(statement)
-        await engine.run_ddl("ALTER TABLE audit_entry ENABLE TRIGGER audit_entry_append_only")
 
 
 async def test_changing_an_entry_id_is_detected(client):
@@ -92,7 +76,7 @@ async def test_changing_an_entry_id_is_detected(client):
     rows = await AuditEntry.select(AuditEntry.seq, AuditEntry.chain_version).order_by(AuditEntry.seq)
     assert [r["chain_version"] for r in rows] == [audit_service.CHAIN_VERSION] * 3
     forged = uuid.uuid4()
-    await _forced(f"UPDATE audit_entry SET id = '{forged}' WHERE seq = 2")
+    await forced(f"UPDATE audit_entry SET id = '{forged}' WHERE seq = 2")
     report = await audit_service.verify()
     assert not report.ok and report.broken_seq == 2 and report.broken_id == forged
     assert "content" in report.reason
@@ -134,6 +118,6 @@ async def test_a_version_1_chain_stays_verifiable_and_cannot_be_rejoined_by_a_do
     report = await audit_service.verify()
     assert report.ok and report.checked == 4
     # Passing a version-2 entry off as version 1 (whose hash ignores the id) is caught.
-    await _forced("UPDATE audit_entry SET chain_version = 1 WHERE seq = 4")
+    await forced("UPDATE audit_entry SET chain_version = 1 WHERE seq = 4")
     report = await audit_service.verify()
     assert not report.ok and report.broken_seq == 4 and "version" in report.reason

@@ -1,0 +1,68 @@
+"""``fieldcheck verify-audit`` and ``fieldcheck checkpoint-audit``: the chain, checked against the store's signed heads."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+
+from server.audit import service as audit_service
+from server.cli import command, open_database, settings_from
+from storage.base import ObjectStore
+
+
+def _run_on_chain(
+    args: argparse.Namespace,
+    action: str,
+    step: Callable[[ObjectStore, str], Awaitable[audit_service.VerifyReport]],
+    success: Callable[[audit_service.VerifyReport], str],
+) -> int:
+    """Run ``step(store, audit key)`` on the configured database and store; print the outcome, return the exit code."""
+    from server.evidence import service as evidence_service
+
+    async def run() -> audit_service.VerifyReport:
+        settings = settings_from(args).with_secrets()
+        store = evidence_service.build_store(settings)
+        if hasattr(store, "ensure_bucket"):
+            await store.ensure_bucket()
+        async with open_database(settings, migrate=False):
+            return await step(store, settings.audit.checkpoint_key)
+
+    try:
+        report = asyncio.run(run())
+    except Exception as exc:  # an unreachable database or store, or a missing key, is a failure reported plainly
+        print(f"ERROR: cannot {action}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    if not report.ok:
+        print(
+            f"BROKEN: seq={report.broken_seq} id={report.broken_id or '-'} reason: {report.reason} "
+            f"({report.checked} entries before it are intact)"
+        )
+        return 1
+    print(success(report))
+    return 0
+
+
+def _verified(report: audit_service.VerifyReport) -> str:
+    checkpoint = report.checkpoint
+    against = (
+        f"reaches the checkpoint of {checkpoint.at.isoformat(timespec='seconds')} (seq {checkpoint.seq})"
+        if checkpoint
+        else "no checkpoint yet"
+    )
+    return f"OK: {report.checked} audit entries, chain intact, {against}"
+
+
+@command("verify-audit", "校验审计日志哈希链及最近的签名检查点 / verify the audit hash chain and its latest checkpoint")
+def verify_audit(args: argparse.Namespace) -> int:
+    return _run_on_chain(args, "read the audit log", audit_service.verify, _verified)
+
+
+@command("checkpoint-audit", "签名记录审计链当前末端（写入对象存储，不可删改）/ sign the audit chain's head into the object store")
+def checkpoint_audit(args: argparse.Namespace) -> int:
+    def written(report: audit_service.VerifyReport) -> str:
+        assert report.checkpoint is not None  # an intact chain always yields its checkpoint
+        return f"OK: checkpoint at seq {report.checkpoint.seq}, hash {report.checkpoint.hash}"
+
+    return _run_on_chain(args, "write an audit checkpoint", audit_service.write_checkpoint, written)
