@@ -111,6 +111,15 @@ class InspectionCreate(Input, kw_only=True):
     id: uuid.UUID | None = None
 
 
+class InspectionSubmit(Input, kw_only=True):
+    """Sign and submit over HTTP (the same rule as the phone's ``submit_inspection``)."""
+
+    summary: NoteText = ""
+    signed_by_name: Name = ""
+    signature_evidence_id: uuid.UUID | None = None
+    submitted_at: dt.datetime | None = None
+
+
 class ConflictResolution(Input, kw_only=True):
     """A supervisor's decision on a conflict: keep the server's value, take the phone's, or set another."""
 

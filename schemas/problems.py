@@ -38,6 +38,7 @@ class ErrorCode(enum.StrEnum):
     DUPLICATE = "duplicate"
     VERSION_CONFLICT = "version_conflict"
     EVIDENCE_PENDING = "evidence_pending"
+    ITEMS_UNANSWERED = "items_unanswered"
     # 413 / 415
     PAYLOAD_TOO_LARGE = "payload_too_large"
     UNSUPPORTED_MEDIA = "unsupported_media"

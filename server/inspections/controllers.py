@@ -36,6 +36,17 @@ class InspectionController(Controller):
         """一次检查的详情。"""
         return await inspections_service.get(actor, inspection_id)
 
+    @post(
+        "/{inspection_id:uuid}/submit", status_code=HTTP_200_OK,
+        guards=[requires_role(Role.INSPECTOR, Role.SUPERVISOR, Role.ADMIN)],
+    )
+    async def submit_inspection(
+        self, inspection_id: FromPath[uuid.UUID], data: JSONBody[wire.InspectionSubmit], actor: CurrentActor
+    ) -> wire.Inspection:
+        """签字提交检查（与手机同步提交同一规则）：全部检查项须已填写结果，照片须已上传；提交后锁定。"""
+        async with database.transaction():
+            return await inspections_service.submit(actor, inspection_id, data)
+
 
 class ConflictController(Controller):
     path = "/api/v1/item-result-conflicts"

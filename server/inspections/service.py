@@ -33,12 +33,14 @@ from schemas.inspections import (
     ConflictResolution,
     Inspection,
     InspectionCreate,
+    InspectionSubmit,
     ItemResult,
     ItemResultConflict,
     RecordItemResult,
     StartInspection,
     SubmitInspection,
 )
+from schemas.problems import ErrorCode, FieldError
 from schemas.vocab import InspectionKind, InspectionStatus, Role
 from server import database
 from server.accounts.policy import Actor, may_manage_department, may_write, sees_all_departments
@@ -343,30 +345,62 @@ async def apply_start_inspection(actor: Actor, mutation: StartInspection) -> syn
     return sync_wire.Applied(seq=mutation.seq, entity_type="inspection", entity_id=record.id, version=record.version)
 
 
-async def apply_submit_inspection(actor: Actor, mutation: SubmitInspection) -> sync_wire.Applied:
-    """Sign and submit: lock the inspection. Submitting an already submitted one is refused."""
-    row, _ = await _load(actor, mutation.inspection_id, write=True)
+async def unanswered_items(inspection_id: uuid.UUID, template_id: uuid.UUID | None) -> list[dict[str, Any]]:
+    """The checklist items of an inspection with no outcome yet, in checklist order."""
+    if template_id is None:
+        return []
+    answered = ItemResultRow.select(ItemResultRow.item).where(ItemResultRow.inspection == inspection_id)
+    return await ChecklistItem.select(ChecklistItem.id, ChecklistItem.code, ChecklistItem.text).where(
+        (ChecklistItem.template == template_id) & ChecklistItem.id.not_in(answered)
+    ).order_by(ChecklistItem.position)
+
+
+async def ensure_all_answered(inspection_id: uuid.UUID, template_id: uuid.UUID | None) -> None:
+    """Refuse (``items_unanswered``, naming them) while any checklist item has no outcome: 不适用 is an answer, silence is not."""
+    missing = await unanswered_items(inspection_id, template_id)
+    if not missing:
+        return
+    shown = "、".join(f"{i['code']} {i['text']}" for i in missing[:10]) + ("等" if len(missing) > 10 else "")
+    raise StateConflict(
+        f"还有 {len(missing)} 个检查项未填写结果，不能签字提交：{shown}",
+        f"{len(missing)} checklist items unanswered: " + ", ".join(i["code"] for i in missing),
+        code=ErrorCode.ITEMS_UNANSWERED,
+        field="items",
+        errors=[FieldError(field=f"items.{i['id']}", message=f"{i['code']} {i['text']}：未填写") for i in missing],
+    )
+
+
+async def submit(actor: Actor, inspection_id: uuid.UUID, data: SubmitInspection | InspectionSubmit) -> Inspection:
+    """Sign and submit (phone push or HTTP): every item answered, no photo pending; then locked."""
+    row, _ = await _load(actor, inspection_id, write=True)
     if row["status"] in LOCKED_STATUSES:
         raise StateConflict("该检查已签字提交，不能再次提交", "already submitted", field="inspection_id")
     if row["status"] == InspectionStatus.CANCELLED:
         raise StateConflict("该检查已取消", "inspection cancelled", field="inspection_id")
+    await ensure_all_answered(inspection_id, row["template"])
     # Imported here: the evidence service imports this module for its visibility checks.
     from server.evidence import service as evidence_service
 
-    await evidence_service.ensure_none_pending(mutation.inspection_id)
+    await evidence_service.ensure_none_pending(inspection_id)
+    submitted_at = data.submitted_at or _now()
     await InspectionRow.update(
         {
             InspectionRow.status: InspectionStatus.SUBMITTED,
-            InspectionRow.submitted_at: mutation.submitted_at,
-            InspectionRow.started_at: row["started_at"] or mutation.submitted_at,
-            InspectionRow.summary: mutation.summary,
-            InspectionRow.signed_by_name: mutation.signed_by_name,
+            InspectionRow.submitted_at: submitted_at,
+            InspectionRow.started_at: row["started_at"] or submitted_at,
+            InspectionRow.summary: data.summary,
+            InspectionRow.signed_by_name: data.signed_by_name,
             InspectionRow.updated_at: _now(),
             InspectionRow.version: InspectionRow.version + 1,
         }
-    ).where(InspectionRow.id == mutation.inspection_id)
-    audit_service.record(actor, "inspection.submit", "inspection", mutation.inspection_id, mutation)
-    record = await publish(mutation.inspection_id)
+    ).where(InspectionRow.id == inspection_id)
+    audit_service.record(actor, "inspection.submit", "inspection", inspection_id, data)
+    return await publish(inspection_id)
+
+
+async def apply_submit_inspection(actor: Actor, mutation: SubmitInspection) -> sync_wire.Applied:
+    """The phone's sign-and-submit: :func:`submit`. Submitting an already submitted one is refused."""
+    record = await submit(actor, mutation.inspection_id, mutation)
     return sync_wire.Applied(seq=mutation.seq, entity_type="inspection", entity_id=record.id, version=record.version)
 
 

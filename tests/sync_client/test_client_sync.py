@@ -180,6 +180,8 @@ async def test_a_photo_and_the_signing_recorded_offline_both_reach_the_server(cl
         await sc.sync()
         await sc.start_inspection(inspection)
         evidence_id = await sc.attach_photo(inspection, picture, caption="配电箱门未关闭")
+        for item in team.items:
+            await sc.record_item_result(inspection, item, outcome="pass")
         await sc.submit_inspection(inspection, summary="发现一般隐患1处", signed_by_name="李四")
         picture.unlink()  # the camera app may drop its file at once: the queue kept a copy
         local = {r["id"]: r for r in await sc.records("evidence")}

@@ -38,7 +38,8 @@ async def test_a_photo_taken_after_the_signing_does_not_wait_for_the_submit_that
         await sc.login(await username_of(team.inspectors[0]), PASSWORD)
         await sc.sync()
         await sc.start_inspection(inspection)
-        await sc.record_item_result(inspection, team.items[0], outcome="pass")
+        for item in team.items:
+            await sc.record_item_result(inspection, item, outcome="pass")
         await sc.submit_inspection(inspection, summary="未发现隐患", signed_by_name="王五")
         evidence_id = await sc.attach_photo(inspection, picture, caption="离场时补拍的大门")
         report = await _sync_until_quiet(sc)
@@ -60,7 +61,8 @@ async def test_a_photo_whose_record_is_rejected_fails_with_the_reason_and_the_su
         await sc.login(await username_of(team.inspectors[0]), PASSWORD)
         await sc.sync()
         await sc.start_inspection(inspection)
-        await sc.record_item_result(inspection, team.items[0], outcome="pass")
+        for item in team.items:
+            await sc.record_item_result(inspection, item, outcome="pass")
         evidence_id = await sc.attach_photo(inspection, picture, hazard_id=uuid.uuid4(), caption="隐患照片")
         await sc.submit_inspection(inspection, summary="未发现隐患", signed_by_name="王五")
         report = await _sync_until_quiet(sc)

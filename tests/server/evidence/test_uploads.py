@@ -20,6 +20,7 @@ from server.evidence.tables import Blob, UploadSession
 from storage import keys
 from storage.base import ObjectLocked
 from tests.conftest import login, make_user, username_of
+from tests.server.sync.conftest import answers
 
 from . import images
 from .conftest import Field
@@ -355,6 +356,8 @@ async def test_submit_is_refused_while_evidence_is_pending_then_applies(field: F
 
     data = images.photo(seed=41)
     _applied(await field.attach(data))
+    assert all(isinstance(o, wire.Applied) for o in await field.phone.push(
+        answers(field.phone, field.inspection_id, field.team.items)))
 
     def submit() -> SubmitInspection:
         return SubmitInspection(

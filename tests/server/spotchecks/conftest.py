@@ -70,6 +70,13 @@ class World:
     async def phone(self, user_id: uuid.UUID) -> Phone:
         return await make_phone(self.client, user_id)
 
+    async def items(self) -> list[uuid.UUID]:
+        """The checklist's item ids, in order (a check answers all of them before it is submitted)."""
+        rows = await ChecklistItem.select(ChecklistItem.id).where(ChecklistItem.template == self.template_id).order_by(
+            ChecklistItem.position
+        )
+        return [r["id"] for r in rows]
+
 
 async def target_traces(enterprise_id: uuid.UUID) -> list[bytes]:
     """Every way an enterprise could show up in a response: id (both spellings), name, code, address, place."""

@@ -24,6 +24,7 @@ from server.registry.tables import ConflictOfInterest
 from server.spotchecks import service as spotchecks_service
 from tests.conftest import login, make_user, username_of
 from tests.server.spotchecks.conftest import BASE, World, target_traces
+from tests.server.sync.conftest import answers
 from tests.server.test_cli import _clean_env, _run
 
 MSGPACK = "application/msgpack"
@@ -300,10 +301,11 @@ async def test_announced_tasks_are_released_at_once_and_completed_checks_are_pub
     lead = uuid.UUID(done["team"][0])
     phone = await world.phone(lead)
     outcomes = await phone.push(
-        [SubmitInspection(seq=phone.seq(), inspection_id=uuid.UUID(done["inspection_id"]), summary="检查完毕",
+        [*answers(phone, uuid.UUID(done["inspection_id"]), await world.items()),
+         SubmitInspection(seq=phone.seq(), inspection_id=uuid.UUID(done["inspection_id"]), summary="检查完毕",
                           signed_by_name="企业负责人", submitted_at=dt.datetime.now(dt.UTC))]
     )
-    assert isinstance(outcomes[0], sync_wire.Applied), outcomes
+    assert all(isinstance(o, sync_wire.Applied) for o in outcomes), outcomes
 
     progress = (await world.client.get(f"{BASE}/campaigns/{campaign['id']}/progress", headers=world.supervisor)).json()
     assert (progress["drawn"], progress["released"], progress["done"], progress["overdue"]) == (2, 2, 1, 0)

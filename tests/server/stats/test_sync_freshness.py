@@ -13,7 +13,7 @@ from schemas.inspections import RecordItemResult, StartInspection, SubmitInspect
 from schemas.vocab import Role
 from server.stats.periods import TZ
 from tests.conftest import login, make_user, username_of
-from tests.server.sync.conftest import Team, make_phone, team  # noqa: F401 (fixture)
+from tests.server.sync.conftest import Team, answers, make_phone, team  # noqa: F401 (fixture)
 
 
 def _figure(body: dict, key: str) -> float | None:
@@ -41,6 +41,7 @@ async def test_a_synced_check_is_counted_by_the_next_read(client: httpx.AsyncCli
         RecordItemResult(seq=phone.seq(), id=uuid.uuid4(), inspection_id=inspection, item_id=team.items[1], outcome="fail"),
         RecordItemResult(seq=phone.seq(), id=uuid.uuid4(), inspection_id=inspection, item_id=team.items[2],
                          outcome="not_applicable"),
+        *answers(phone, inspection, team.items[3:], outcome="not_applicable"),
         AddHazard(seq=phone.seq(), hazard=HazardCreate(
             id=uuid.uuid4(), inspection_id=inspection, level="general", description="消防通道堆放杂物",
             deadline_date=now.astimezone(TZ).date() + dt.timedelta(days=7), checklist_item_id=team.items[1], found_at=now,

@@ -74,6 +74,14 @@ class Phone:
         return {(k[1], k[2]): v for k, v in held.items()}, cursors
 
 
+def answers(phone: Phone, inspection_id: uuid.UUID, items: list[uuid.UUID], outcome: str = "pass") -> list[Any]:
+    """One result per item, as a phone records them: what a check needs before it can be submitted."""
+    from schemas.inspections import RecordItemResult
+
+    return [RecordItemResult(seq=phone.seq(), id=uuid.uuid4(), inspection_id=inspection_id, item_id=i, outcome=outcome)
+            for i in items]
+
+
 async def make_template(n_items: int = 5) -> tuple[uuid.UUID, list[uuid.UUID]]:
     now = dt.datetime.now(dt.UTC)
     template_id = uuid.uuid4()

@@ -13,7 +13,7 @@ from schemas.inspections import AddNote, RecordItemResult, StartInspection, Subm
 from server.audit.tables import AuditEntry
 from server.inspections.tables import InspectionAmendment, ItemResult
 from server.sync.tables import Change, DeviceMutation
-from tests.server.sync.conftest import make_phone
+from tests.server.sync.conftest import answers, make_phone
 
 NOW = dt.datetime(2026, 11, 29, 8, 0, tzinfo=dt.UTC)
 
@@ -131,15 +131,17 @@ async def test_submitted_inspection_is_locked_and_later_edits_become_amendments(
     phone = await make_phone(client, team.inspectors[0])
     result_id = uuid.uuid4()
     outcomes = await phone.push([
-        RecordItemResult(seq=1, id=result_id, inspection_id=inspection, item_id=team.items[0], outcome="pass"),
-        SubmitInspection(seq=2, inspection_id=inspection, summary="整体良好", signed_by_name="张三", submitted_at=NOW),
-        RecordItemResult(seq=3, id=uuid.uuid4(), inspection_id=inspection, item_id=team.items[0], base_version=1,
+        RecordItemResult(seq=phone.seq(), id=result_id, inspection_id=inspection, item_id=team.items[0], outcome="pass"),
+        *answers(phone, inspection, team.items[1:]),
+        SubmitInspection(seq=phone.seq(), inspection_id=inspection, summary="整体良好", signed_by_name="张三", submitted_at=NOW),
+        RecordItemResult(seq=phone.seq(), id=uuid.uuid4(), inspection_id=inspection, item_id=team.items[0], base_version=1,
                          outcome="fail"),
-        SubmitInspection(seq=4, inspection_id=inspection, submitted_at=NOW),
+        SubmitInspection(seq=phone.seq(), inspection_id=inspection, submitted_at=NOW),
     ])
-    assert isinstance(outcomes[2], wire.Applied) and outcomes[2].amendment and outcomes[2].entity_type == "amendment"
-    assert isinstance(outcomes[3], wire.Rejected) and outcomes[3].code == "state_conflict"
+    outcomes = outcomes[len(team.items):]
+    assert isinstance(outcomes[1], wire.Applied) and outcomes[1].amendment and outcomes[1].entity_type == "amendment"
+    assert isinstance(outcomes[2], wire.Rejected) and outcomes[2].code == "state_conflict"
     row = await ItemResult.select().where(ItemResult.id == result_id).first()
     assert row["outcome"] == "pass"  # the signed record is untouched
-    amendment = await InspectionAmendment.select().where(InspectionAmendment.id == outcomes[2].entity_id).output(load_json=True).first()
+    amendment = await InspectionAmendment.select().where(InspectionAmendment.id == outcomes[1].entity_id).output(load_json=True).first()
     assert amendment["payload"]["changes"] == {"outcome": "fail"}
