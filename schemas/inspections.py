@@ -54,6 +54,10 @@ class Inspection(Struct, kw_only=True):
     signed_by_name: str = ""
     version: int = 1
     updated_at: dt.datetime | None = None
+    #: The supervisor's last review: approved (status reviewed) or returned for correction (in_progress, note says why).
+    reviewed_by: uuid.UUID | None = None
+    reviewed_at: dt.datetime | None = None
+    review_note: str = ""
 
 
 class ItemResult(Struct, kw_only=True):
@@ -118,6 +122,13 @@ class InspectionSubmit(Input, kw_only=True):
     signed_by_name: Name = ""
     signature_evidence_id: uuid.UUID | None = None
     submitted_at: dt.datetime | None = None
+
+
+class InspectionReview(Input, kw_only=True):
+    """A supervisor approves a submitted check, or returns it to the team for correction (with the reason)."""
+
+    decision: Annotated[str, msgspec.Meta(pattern="^(approve|return)$")]
+    reason: NoteText = ""
 
 
 class ConflictResolution(Input, kw_only=True):

@@ -47,6 +47,14 @@ class InspectionController(Controller):
         async with database.transaction():
             return await inspections_service.submit(actor, inspection_id, data)
 
+    @post("/{inspection_id:uuid}/review", status_code=HTTP_200_OK, guards=[requires_role(Role.SUPERVISOR)])
+    async def review_inspection(
+        self, inspection_id: FromPath[uuid.UUID], data: JSONBody[wire.InspectionReview], actor: CurrentActor
+    ) -> wire.Inspection:
+        """审核已提交的检查（本科室负责人）：approve 通过（此后方可公开）；return 退回检查组修改（须写明理由）。"""
+        async with database.transaction():
+            return await inspections_service.review(actor, inspection_id, data)
+
 
 class ConflictController(Controller):
     path = "/api/v1/item-result-conflicts"

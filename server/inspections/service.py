@@ -33,6 +33,7 @@ from schemas.inspections import (
     ConflictResolution,
     Inspection,
     InspectionCreate,
+    InspectionReview,
     InspectionSubmit,
     ItemResult,
     ItemResultConflict,
@@ -91,6 +92,9 @@ def _to_wire(row: dict[str, Any], team: Sequence[dict[str, Any]]) -> Inspection:
         signed_by_name=row["signed_by_name"],
         version=row["version"],
         updated_at=row["updated_at"],
+        reviewed_by=row["reviewed_by"],
+        reviewed_at=row["reviewed_at"],
+        review_note=row["review_note"],
     )
 
 
@@ -395,6 +399,39 @@ async def submit(actor: Actor, inspection_id: uuid.UUID, data: SubmitInspection 
         }
     ).where(InspectionRow.id == inspection_id)
     audit_service.record(actor, "inspection.submit", "inspection", inspection_id, data)
+    return await publish(inspection_id)
+
+
+async def review(actor: Actor, inspection_id: uuid.UUID, data: InspectionReview) -> Inspection:
+    """A supervisor of the check's department approves it (→ reviewed, publishable) or returns it to the team.
+
+    A returned check is open again (in_progress): the team's phones receive it
+    and record and sign once more; what was amended meanwhile stays beside it.
+    """
+    row, _ = await _load(actor, inspection_id, write=True)
+    if actor.role != Role.SUPERVISOR or not may_manage_department(actor, row["department"]):
+        raise PermissionDenied("只有本科室负责人可以审核检查", "only the department's supervisor reviews a check")
+    if row["status"] != InspectionStatus.SUBMITTED:
+        raise StateConflict("只有已签字提交、待审核的检查可以审核", "only a submitted check can be reviewed", field="status")
+    now = _now()
+    values: dict[Any, Any] = {
+        InspectionRow.reviewed_by: actor.user_id,
+        InspectionRow.reviewed_at: now,
+        InspectionRow.review_note: data.reason,
+        InspectionRow.updated_at: now,
+        InspectionRow.version: InspectionRow.version + 1,
+    }
+    if data.decision == "approve":
+        await ensure_all_answered(inspection_id, row["template"])  # a check signed before the rule existed
+        values[InspectionRow.status] = InspectionStatus.REVIEWED
+    else:
+        if not data.reason.strip():
+            raise InvalidInput("退回修改须写明理由", "returning a check needs the reason", field="reason")
+        values[InspectionRow.status] = InspectionStatus.IN_PROGRESS
+        values[InspectionRow.submitted_at] = None
+    await InspectionRow.update(values).where(InspectionRow.id == inspection_id)
+    audit_service.record(actor, f"inspection.review_{data.decision}", "inspection", inspection_id,
+                         {"decision": data.decision, "reason": data.reason, "status": [row["status"], values[InspectionRow.status]]})
     return await publish(inspection_id)
 
 

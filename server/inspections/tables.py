@@ -43,6 +43,10 @@ class Inspection(Table, tablename="inspection"):
     latitude = DoublePrecision(null=True, default=None)
     summary = Text(default="")
     signed_by_name = Varchar(length=64, default="")
+    # The supervisor's review (m0007): approved → reviewed; returned → in_progress with the reason.
+    reviewed_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
+    reviewed_at = Timestamptz(null=True, default=None)
+    review_note = Text(default="")
     created_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
     created_at = Timestamptz(index=True)
     updated_at = Timestamptz()
