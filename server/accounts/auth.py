@@ -1,9 +1,11 @@
 """Tokens and the HTTP edge of authentication: middleware, guards, the ``actor`` dependency.
 
-Access tokens are short-lived JWTs (HS256) that carry the actor, so a request
-needs no database read to know who is calling. Refresh tokens are random
-strings stored hashed; refreshing rotates them and re-reads the user, so a
-deactivated account or a changed role takes effect at the next refresh.
+Access tokens are short-lived JWTs (HS256) that carry the actor and the
+account's ``token_version``. Every authenticated request reads that version
+(one primary-key read) and refuses a token issued under an older one, so
+logout, deactivation, a role or scope change and a new password end access
+tokens at once. Refresh tokens are random strings stored hashed; refreshing
+rotates them and re-reads the user, so the new access token carries the new role.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from schemas.problems import ErrorCode
 from schemas.vocab import Role
 from server.accounts.policy import Actor
+from server.accounts.tables import User
 from server.errors import NotAuthenticated, PermissionDenied
 
 ALGORITHM = "HS256"
@@ -47,6 +50,7 @@ def issue_access_token(actor: Actor, *, secret: str, ttl_s: int, now: dt.datetim
         "dis": sorted(actor.districts),
         "dev": str(actor.device_id) if actor.device_id else None,
         "usr": actor.username,
+        "ver": actor.token_version,
         "iat": int(now.timestamp()),
         "exp": int(now.timestamp()) + ttl_s,
         "jti": uuid.uuid4().hex,
@@ -74,8 +78,10 @@ def decode_access_token(token: str, *, secret: str) -> Actor:
             districts=frozenset(claims.get("dis") or ()),
             device_id=uuid.UUID(claims["dev"]) if claims.get("dev") else None,
             username=claims.get("usr", ""),
+            # Tokens issued before m0005 have no version: they count as version 0.
+            token_version=int(claims.get("ver") or 0),
         )
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, TypeError):
         raise NotAuthenticated("登录凭证无效，请重新登录", "malformed token claims") from None
 
 
@@ -91,7 +97,21 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise NotAuthenticated("请先登录", "missing bearer token")
-        return AuthenticationResult(user=decode_access_token(token.strip(), secret=self.secret), auth=token)
+        actor = decode_access_token(token.strip(), secret=self.secret)
+        await check_token_version(actor)
+        return AuthenticationResult(user=actor, auth=token)
+
+
+async def check_token_version(actor: Actor) -> None:
+    """Refuse a token of a deactivated account or one issued before the account's last ``token_version`` bump."""
+    row = await User.select(User.token_version, User.active).where(User.id == actor.user_id).first()
+    if row is None or not row["active"]:
+        raise NotAuthenticated("账号已停用", "account disabled or removed")
+    if row["token_version"] != actor.token_version:
+        # token_expired: the phone refreshes, and the new token carries the new role (or is refused).
+        raise NotAuthenticated(
+            "登录状态已变更，请刷新或重新登录", "token revoked", code=ErrorCode.TOKEN_EXPIRED
+        )
 
 
 def auth_middleware(secret: str) -> DefineMiddleware:

@@ -24,6 +24,8 @@ class Actor:
     districts: frozenset[str] = field(default_factory=frozenset)
     device_id: uuid.UUID | None = None
     username: str = ""
+    #: The account's ``token_version`` when the token was issued (see ``auth.TokenAuthMiddleware``).
+    token_version: int = 0
 
     @property
     def is_system(self) -> bool:

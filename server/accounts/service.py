@@ -51,6 +51,7 @@ def actor_of(user: dict, device_id: uuid.UUID | None = None) -> Actor:
         districts=frozenset(user["districts"] or ()),
         device_id=device_id,
         username=user["username"],
+        token_version=user["token_version"],
     )
 
 
@@ -258,14 +259,29 @@ async def _revoke_family(token: dict, family: uuid.UUID, now: dt.datetime, refus
 
 
 async def logout(actor: Actor, request: wire.RefreshRequest, *, now: dt.datetime | None = None) -> None:
-    """Revoke the given refresh token (it must be the caller's)."""
+    """Revoke the given refresh token (it must be the caller's) and end the caller's access tokens."""
     now = now or dt.datetime.now(dt.UTC)
     await RefreshToken.update({RefreshToken.revoked_at: now}).where(
         (RefreshToken.token_hash == _hash_token(request.refresh_token))
         & (RefreshToken.user == actor.user_id)
         & RefreshToken.revoked_at.is_null()
     )
+    # Other devices' access tokens end too; their refresh tokens still work and bring a fresh one.
+    await _bump_token_version(actor.user_id)
     audit_service.record(actor, "auth.logout", "user", actor.user_id or "", {})
+
+
+async def _bump_token_version(user_id: uuid.UUID | None) -> None:
+    """End every access token issued to the user so far (see ``auth.check_token_version``)."""
+    await User.update({User.token_version: User.token_version + 1}).where(User.id == user_id)
+
+
+async def _revoke_sessions(user_id: uuid.UUID, now: dt.datetime, *, keep_device: uuid.UUID | None = None) -> None:
+    """Revoke the user's live refresh tokens, except those of ``keep_device`` when given."""
+    where = (RefreshToken.user == user_id) & RefreshToken.revoked_at.is_null()
+    if keep_device is not None:
+        where &= RefreshToken.device.is_null() | (RefreshToken.device != keep_device)
+    await RefreshToken.update({RefreshToken.revoked_at: now}).where(where)
 
 
 async def get_me(actor: Actor) -> wire.Me:
@@ -356,6 +372,10 @@ def _public(data: wire.UserCreate | wire.UserUpdate) -> dict:
     return {k: v for k, v in msgspec.structs.asdict(data).items() if k != "password" and v is not msgspec.UNSET}
 
 
+#: Columns an access token speaks for (role, scope, the account being usable, its password): changing one ends them.
+_TOKEN_COLUMNS = frozenset({"role", "department", "districts", "active", "password_hash"})
+
+
 async def update_user(actor: Actor, user_id: uuid.UUID, data: wire.UserUpdate) -> wire.User:
     user = await User.select().where(User.id == user_id).first()
     if user is None:
@@ -375,8 +395,14 @@ async def update_user(actor: Actor, user_id: uuid.UUID, data: wire.UserUpdate) -
         else:
             values[getattr(User, name)] = value
     if values:
-        values[User.updated_at] = dt.datetime.now(dt.UTC)
+        now = dt.datetime.now(dt.UTC)
+        values[User.updated_at] = now
         await User.update(values).where(User.id == user_id)
+        changed = {c._meta.name for c, v in values.items() if c._meta.name == "password_hash" or user.get(c._meta.name) != v}
+        if changed & _TOKEN_COLUMNS:
+            await _bump_token_version(user_id)
+        if "password_hash" in changed or data.active is False:
+            await _revoke_sessions(user_id, now)
         audit_service.record(actor, "user.update", "user", user_id, _public(data) | ({"password": "***"} if data.password is not msgspec.UNSET else {}))
     return to_user(await User.select().where(User.id == user_id).first())
 
@@ -391,4 +417,7 @@ async def change_password(actor: Actor, data: wire.PasswordChange) -> None:
     await User.update({User.password_hash: await hash_password(data.new_password), User.updated_at: now}).where(
         User.id == user["id"]
     )
+    # Every other session ends; this device keeps its refresh token and refreshes past the bumped version.
+    await _bump_token_version(user["id"])
+    await _revoke_sessions(user["id"], now, keep_device=actor.device_id)
     audit_service.record(actor, "user.change_password", "user", user["id"], {})

@@ -25,7 +25,10 @@ class Department(Table, tablename="department"):
 
 
 class User(Table, tablename="app_user"):
-    """A person who signs in; ``badge_number`` is the 执法证 number of certified officers."""
+    """A person who signs in; ``badge_number`` is the 执法证 number of certified officers.
+
+    ``token_version`` is in every access token; bumping it ends the user's access tokens at once.
+    """
 
     id = UUID(primary_key=True)
     username = Varchar(length=64, unique=True)
@@ -38,6 +41,7 @@ class User(Table, tablename="app_user"):
     active = Boolean(default=True)
     failed_logins = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)
+    token_version = Integer(default=0)
     created_at = Timestamptz()
     updated_at = Timestamptz()
 

@@ -16,7 +16,7 @@ from server.accounts.policy import Actor, password_problem
 from server.accounts.tables import Department, User
 from server.audit.tables import AuditEntry
 from server.errors import NotAuthenticated
-from tests.conftest import PASSWORD, login, make_user, username_of
+from tests.conftest import PASSWORD, login, make_department, make_user, username_of
 
 
 async def test_login_returns_tokens_and_me(client):
@@ -225,3 +225,85 @@ async def test_weak_passwords_are_refused_on_create_reset_and_change(client):
     assert ok.status_code == 204
     relogin = await client.post("/api/v1/auth/login", json={"username": "inspector-n", "password": "河道巡查-秋季-07"})
     assert relogin.status_code == 200
+
+
+async def _session(client, username: str, device_id: uuid.UUID | None = None) -> dict:
+    body = {"username": username, "password": PASSWORD} | ({"device_id": str(device_id)} if device_id else {})
+    response = await client.post("/api/v1/auth/login", json=body)
+    assert response.status_code == 200, response.text
+    pair = response.json()
+    return pair | {"headers": {"Authorization": f"Bearer {pair['access_token']}"}}
+
+
+async def _me_status(client, session: dict) -> tuple[int, str | None]:
+    response = await client.get("/api/v1/auth/me", headers=session["headers"])
+    return response.status_code, response.json().get("code") if response.status_code != 200 else None
+
+
+async def test_logout_ends_access_tokens_at_once(client):
+    await make_user(Role.INSPECTOR, username="inspector-v1")
+    phone, tablet = await _session(client, "inspector-v1"), await _session(client, "inspector-v1")
+    assert await _me_status(client, phone) == (200, None)
+    logout = await client.post("/api/v1/auth/logout", json={"refresh_token": phone["refresh_token"]}, headers=phone["headers"])
+    assert logout.status_code == 204
+    assert await _me_status(client, phone) == (401, "token_expired")
+    # The other device's access token ends too, but its refresh token brings a working one.
+    assert await _me_status(client, tablet) == (401, "token_expired")
+    fresh = await client.post("/api/v1/auth/refresh", json={"refresh_token": tablet["refresh_token"]})
+    assert fresh.status_code == 200
+    assert await _me_status(client, {"headers": {"Authorization": f"Bearer {fresh.json()['access_token']}"}}) == (200, None)
+
+
+async def test_deactivation_role_and_scope_changes_end_access_tokens(client):
+    admin = await login(client, await username_of(await make_user(Role.ADMIN)))
+    department = await make_department()
+    user_id = await make_user(Role.INSPECTOR, username="inspector-v2")
+    for change in ({"role": "supervisor"}, {"department_id": str(department)}, {"districts": ["haiyuan"]}):
+        session = await _session(client, "inspector-v2")
+        assert (await client.patch(f"/api/v1/users/{user_id}", json=change, headers=admin)).status_code == 200
+        assert await _me_status(client, session) == (401, "token_expired"), change
+        # A refresh brings a token that speaks for the new role and scope.
+        fresh = await client.post("/api/v1/auth/refresh", json={"refresh_token": session["refresh_token"]})
+        assert fresh.status_code == 200, change
+        claims = jwt.decode(fresh.json()["access_token"], options={"verify_signature": False})
+        assert await _me_status(client, {"headers": {"Authorization": f"Bearer {fresh.json()['access_token']}"}}) == (200, None)
+    assert claims["role"] == "supervisor" and claims["dep"] == str(department) and claims["dis"] == ["haiyuan"]
+    # Saving a field with its current value ends nothing.
+    session = await _session(client, "inspector-v2")
+    assert (await client.patch(f"/api/v1/users/{user_id}", json={"role": "supervisor"}, headers=admin)).status_code == 200
+    assert await _me_status(client, session) == (200, None)
+
+    session = await _session(client, "inspector-v2")
+    assert (await client.patch(f"/api/v1/users/{user_id}", json={"active": False}, headers=admin)).status_code == 200
+    assert (await _me_status(client, session))[0] == 401
+    assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": session["refresh_token"]})).status_code == 401
+
+
+async def test_password_reset_ends_every_session(client):
+    admin = await login(client, await username_of(await make_user(Role.ADMIN)))
+    user_id = await make_user(Role.INSPECTOR, username="inspector-v3")
+    session = await _session(client, "inspector-v3", uuid.uuid4())
+    reset = await client.patch(f"/api/v1/users/{user_id}", json={"password": "河道巡查-重置-08"}, headers=admin)
+    assert reset.status_code == 200
+    assert await _me_status(client, session) == (401, "token_expired")
+    assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": session["refresh_token"]})).status_code == 401
+
+
+async def test_changing_ones_password_ends_other_sessions_and_keeps_this_device(client):
+    await make_user(Role.INSPECTOR, username="inspector-v4")
+    this_device, other_device = uuid.uuid4(), uuid.uuid4()
+    here = await _session(client, "inspector-v4", this_device)
+    there = await _session(client, "inspector-v4", other_device)
+    web = await _session(client, "inspector-v4")
+    change = await client.post(
+        "/api/v1/auth/password", json={"current_password": PASSWORD, "new_password": "河道巡查-秋季-09"}, headers=here["headers"]
+    )
+    assert change.status_code == 204
+    for session in (here, there, web):
+        assert await _me_status(client, session) == (401, "token_expired")
+    for session in (there, web):
+        assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": session["refresh_token"]})).status_code == 401
+    # This device refreshes past the bumped version and carries on without typing the password again.
+    kept = await client.post("/api/v1/auth/refresh", json={"refresh_token": here["refresh_token"]})
+    assert kept.status_code == 200
+    assert await _me_status(client, {"headers": {"Authorization": f"Bearer {kept.json()['access_token']}"}}) == (200, None)
