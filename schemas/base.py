@@ -21,9 +21,11 @@ kept and ignored. Tagged unions (``Mutation``) only gain tags.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import msgspec
+
+from schemas import bounds
 
 #: The device's own sequence number of a mutation (1, 2, 3, … per device).
 Seq = Annotated[int, msgspec.Meta(ge=1, le=2**53)]
@@ -34,7 +36,13 @@ class Struct(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class Input(Struct, kw_only=True, forbid_unknown_fields=True):
-    """Base of bodies a client sends to change something: unknown fields are refused."""
+    """Base of bodies a client sends to change something: unknown fields are refused, and every
+    value is held to :mod:`schemas.bounds` (plausible dates and times, no NUL in text)."""
+
+    __bounds_checked__: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        bounds.check(self)
 
 
 class Mutation(Input, kw_only=True, tag_field="kind"):

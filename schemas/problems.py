@@ -25,6 +25,7 @@ class ErrorCode(enum.StrEnum):
     EVIDENCE_HASH_MISMATCH = "evidence_hash_mismatch"
     EVIDENCE_CHUNK_MISMATCH = "evidence_chunk_mismatch"
     WEAK_PASSWORD = "weak_password"
+    DATE_OUT_OF_RANGE = "date_out_of_range"
     # 401: who are you
     NOT_AUTHENTICATED = "not_authenticated"
     TOKEN_EXPIRED = "token_expired"

@@ -16,6 +16,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
+from schemas import bounds
 from schemas.problems import ErrorCode, FieldError, Problem
 from server import database
 from server.accounts.auth import auth_middleware, provide_actor
@@ -105,6 +106,8 @@ _FIELD_PATTERNS = (
 
 def _field_of(message: str, fallback: str) -> str:
     """msgspec names the failing path in its message (``… - at `$.items[2].text```)."""
+    if message.startswith("`"):  # a rule of schemas.bounds, which names the field itself
+        return bounds.field_of(message) or fallback
     for pattern in _FIELD_PATTERNS:
         if match := pattern.search(message):
             name = match.group(1)
@@ -126,10 +129,12 @@ def _validation_error(_: Request, exc: ValidationException) -> Response[Problem]
     ]
     first = errors[0] if errors else None
     detail = first.message if first else exc.detail
+    # A well-formed date outside the plausible range is a value the person must change (422), like a bad check digit.
+    code = bounds.code_of(detail)
     return _problem_response(
         Problem(
-            status=400,
-            code=ErrorCode.INVALID_INPUT,
+            status=400 if code == ErrorCode.INVALID_INPUT else 422,
+            code=code,
             message=f"请求数据有误：{detail}" + (f"（字段 {first.field}）" if first and first.field else ""),
             message_en=f"validation failed: {detail}",
             field=first.field if first else None,

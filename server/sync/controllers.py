@@ -10,6 +10,7 @@ import msgspec
 from litestar import Controller, Request, Response, post
 from litestar.status_codes import HTTP_200_OK
 
+from schemas import bounds
 from schemas import sync as wire
 from schemas.vocab import Role
 from server import database
@@ -56,8 +57,8 @@ async def _decode(request: Request, type_: Any, limit: int) -> tuple[Any, str]:
         return msgspec.json.decode(body, type=type_), encoding
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         text = str(exc)
-        field = text.split("at `$.", 1)[1].split("`", 1)[0] if "at `$." in text else None
-        raise InvalidInput(f"请求数据有误：{text}", f"invalid body: {text}", field=field) from None
+        raise InvalidInput(f"请求数据有误：{text}", f"invalid body: {text}", code=bounds.code_of(text),
+                           field=bounds.field_of(text)) from None
 
 
 def _respond(request: Request, value: Any) -> Response[bytes]:

@@ -40,6 +40,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from schemas import bounds
 from schemas import sync as wire
 from schemas.problems import ErrorCode
 from server import database
@@ -83,10 +84,9 @@ def _deferred(seq: int, kind: str, error: BaseException) -> wire.Deferred:
 
 def _decode_error(seq: int, error: Exception) -> wire.Rejected:
     text = str(error)
-    field = text.split("at `$.", 1)[1].split("`", 1)[0] if "at `$." in text else None
     return wire.Rejected(
-        seq=seq, code=str(ErrorCode.INVALID_INPUT), message=f"数据格式有误，服务器无法识别：{text}",
-        message_en=f"cannot decode mutation: {text}", field=field,
+        seq=seq, code=str(bounds.code_of(text)), message=f"数据格式有误，服务器无法识别：{text}",
+        message_en=f"cannot decode mutation: {text}", field=bounds.field_of(text),
     )
 
 
