@@ -12,13 +12,13 @@ from litestar import Litestar, Request, Response, get
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from schemas import bounds
 from schemas.problems import ErrorCode, FieldError, Problem
 from server import database
+from server.api_docs import Bodies, DescribedJson, DescribedSwagger
 from server.accounts.auth import auth_middleware, provide_actor
 from server.accounts.controllers import AuthController, DepartmentController, UserController
 from server.checklists.controllers import ChecklistController
@@ -160,7 +160,15 @@ def _internal_error(request: Request, exc: Exception) -> Response[Problem]:
     return _problem_response(to_problem(FieldcheckError()))
 
 
-@get("/health", tags=["运维 ops"], security=[])
+_HEALTH = {"application/json": dict}
+
+
+@get(
+    "/health",
+    tags=["运维 ops"],
+    security=[],
+    opt={"doc": Bodies(responses={200: _HEALTH, 503: _HEALTH}, descriptions={503: "数据库或对象存储不可用 / degraded"})},
+)
 async def health(request: Request) -> Response[dict]:
     """健康检查：数据库与对象存储都可用时返回 200。"""
     checks: dict[str, str] = {}
@@ -186,14 +194,14 @@ def _openapi_config() -> OpenAPIConfig:
         path="/schema",
         use_handler_docstrings=True,
         render_plugins=[
-            SwaggerRenderPlugin(
+            DescribedSwagger(
                 path="/",
                 js_url=f"{local}/swagger-ui-bundle.js",
                 css_url=f"{local}/swagger-ui.css",
                 standalone_preset_js_url=f"{local}/swagger-ui-standalone-preset.js",
                 favicon=f"<link rel='icon' type='image/png' href='{local}/favicon-32x32.png'>",
             ),
-            JsonRenderPlugin(),
+            DescribedJson(),
         ],
         components=Components(
             security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}

@@ -21,7 +21,7 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["认证 auth"]
 
-    @post("/login", status_code=HTTP_200_OK, security=[])
+    @post("/login", status_code=HTTP_200_OK, security=[], opt={"errors": (401, 429)})
     async def login(self, data: JSONBody[wire.LoginRequest], settings: AppSettings) -> wire.TokenPair:
         """登录：用户名和密码换取访问令牌与刷新令牌。"""
         # Three steps so argon2 runs outside any transaction: reserve a try, check, then record.
@@ -37,7 +37,7 @@ class AuthController(Controller):
             raise outcome.error
         return outcome
 
-    @post("/refresh", status_code=HTTP_200_OK, security=[])
+    @post("/refresh", status_code=HTTP_200_OK, security=[], opt={"errors": (401,)})
     async def refresh(self, data: JSONBody[wire.RefreshRequest], settings: AppSettings) -> wire.TokenPair:
         """用刷新令牌换新令牌（旧刷新令牌随即失效）。"""
         async with database.transaction():
@@ -52,7 +52,7 @@ class AuthController(Controller):
         async with database.transaction():
             await accounts_service.logout(actor, data)
 
-    @post("/password", status_code=HTTP_204_NO_CONTENT)
+    @post("/password", status_code=HTTP_204_NO_CONTENT, opt={"errors": (429,)})
     async def change_password(self, data: JSONBody[wire.PasswordChange], actor: CurrentActor) -> None:
         """修改本人密码（需提供当前密码）。"""
         async with database.transaction():

@@ -16,13 +16,41 @@ from schemas.problems import ErrorCode
 from schemas.vocab import Role
 from server import database
 from server.accounts.auth import requires_role
+from server.api_docs import Bodies
 from server.deps import AppSettings, CurrentActor
 from server.errors import InvalidInput, PayloadTooLarge
+from server.evidence import policy as evidence_policy
 from server.evidence import service as evidence_service
 from storage.base import ObjectStore
 
 _WRITERS = requires_role(Role.INSPECTOR, Role.SUPERVISOR, Role.ADMIN)
-_SAFE_HEADERS = {"x-content-type-options": "nosniff", "cache-control": "private, no-store"}
+
+
+_JSON = "application/json"
+#: Raw bytes in, the session out; the object store may be down (503), the bytes may be no allowed image (415).
+_UPLOAD_DOC = {
+    "doc": Bodies(request={"application/octet-stream": None}, responses={HTTP_200_OK: {_JSON: wire.UploadSession}}),
+    "errors": (413, 415, 503),
+}
+_SAFE = {"x-content-type-options": "nosniff", "cache-control": "private, no-store"}
+_DOWNLOAD_DOC = {
+    "doc": Bodies(
+        responses={
+            HTTP_200_OK: dict.fromkeys(evidence_policy.ALLOWED_MEDIA_TYPES),
+            HTTP_307_TEMPORARY_REDIRECT: {},
+        },
+        headers={
+            HTTP_200_OK: {**_SAFE, "content-disposition": "attachment; filename=…", "content-length": "bytes"},
+            HTTP_307_TEMPORARY_REDIRECT: {**_SAFE, "location": "对象存储 5 分钟有效的链接 / presigned URL"},
+        },
+        descriptions={HTTP_200_OK: "原始文件 / the original bytes", HTTP_307_TEMPORARY_REDIRECT: "对象存储链接 / presigned URL"},
+    ),
+    "errors": (503,),
+}
+_THUMBNAIL_DOC = {
+    "doc": Bodies(responses={HTTP_200_OK: {"image/jpeg": None}}, headers={HTTP_200_OK: _SAFE}),
+    "errors": (413, 415, 503),
+}
 
 
 def _store(request: Request[Any, Any, Any]) -> ObjectStore:
@@ -63,30 +91,30 @@ class EvidenceController(Controller):
         """一条证据记录（含服务器读取的 EXIF 时间、位置及与 App 记录是否不符）。"""
         return await evidence_service.get(actor, evidence_id)
 
-    @get("/{evidence_id:uuid}/content", status_code=HTTP_200_OK)
+    @get("/{evidence_id:uuid}/content", status_code=HTTP_200_OK, opt=_DOWNLOAD_DOC)
     async def download(self, request: Request, actor: CurrentActor, evidence_id: FromPath[uuid.UUID]) -> Response:
         """下载原始文件（未经改动）：对象存储给出 5 分钟有效的链接，文件存储直接传输。"""
         async with database.transaction():
             found = await evidence_service.download(actor, _store(request), evidence_id)
         if found.url is not None:
-            return Redirect(found.url, status_code=HTTP_307_TEMPORARY_REDIRECT, headers=_SAFE_HEADERS)
+            return Redirect(found.url, status_code=HTTP_307_TEMPORARY_REDIRECT, headers=_SAFE)
         return Stream(
             found.chunks,
             media_type=found.media_type,
             headers={
-                **_SAFE_HEADERS,
+                **_SAFE,
                 "content-length": str(found.size),
                 "content-disposition": f'attachment; filename="{found.filename}"',
             },
         )
 
-    @get("/{evidence_id:uuid}/thumbnail", status_code=HTTP_200_OK)
+    @get("/{evidence_id:uuid}/thumbnail", status_code=HTTP_200_OK, opt=_THUMBNAIL_DOC)
     async def thumbnail(
         self, request: Request, actor: CurrentActor, settings: AppSettings, evidence_id: FromPath[uuid.UUID]
     ) -> Response[bytes]:
         """网页缩略图（JPEG，已去除 EXIF/GPS 等全部元数据）。"""
         data = await evidence_service.thumbnail(actor, _store(request), evidence_id, limits=settings.evidence)
-        return Response(data, media_type="image/jpeg", headers=_SAFE_HEADERS)
+        return Response(data, media_type="image/jpeg", headers=_SAFE)
 
     @post("/uploads", guards=[_WRITERS], status_code=HTTP_200_OK)
     async def open_upload(
@@ -108,6 +136,7 @@ class EvidenceController(Controller):
         guards=[_WRITERS],
         status_code=HTTP_200_OK,
         request_max_body_size=None,  # bounded by _read_chunk at the configured chunk size
+        opt=_UPLOAD_DOC,
     )
     async def put_part(
         self,
@@ -135,6 +164,7 @@ class EvidenceController(Controller):
         guards=[_WRITERS],
         status_code=HTTP_200_OK,
         request_max_body_size=None,  # bounded by _read_chunk at the configured chunk size
+        opt=_UPLOAD_DOC,
     )
     async def upload_whole(
         self,
@@ -149,7 +179,7 @@ class EvidenceController(Controller):
             outcome = await evidence_service.upload_whole(actor, _store(request), sha256, body, limits=settings.evidence)
         return _answer(outcome)
 
-    @post("/uploads/{session_id:uuid}/complete", guards=[_WRITERS], status_code=HTTP_200_OK)
+    @post("/uploads/{session_id:uuid}/complete", guards=[_WRITERS], status_code=HTTP_200_OK, opt={"errors": (415, 503)})
     async def complete_upload(
         self, request: Request, actor: CurrentActor, settings: AppSettings, session_id: FromPath[uuid.UUID]
     ) -> wire.UploadSession:
@@ -158,7 +188,7 @@ class EvidenceController(Controller):
             outcome = await evidence_service.complete_upload(actor, _store(request), session_id, limits=settings.evidence)
         return _answer(outcome)
 
-    @post("/gc", guards=[requires_role(Role.ADMIN)], status_code=HTTP_200_OK)
+    @post("/gc", guards=[requires_role(Role.ADMIN)], status_code=HTTP_200_OK, opt={"errors": (503,)})
     async def collect_garbage(self, request: Request, settings: AppSettings) -> wire.GarbageReport:
         """清理过期未完成的上传与无记录引用的文件（已完成的证据永不清理）。"""
         async with database.transaction():

@@ -12,6 +12,7 @@ from schemas import spotchecks as wire
 from schemas.vocab import Role
 from server import database
 from server.accounts.auth import requires_role
+from server.api_docs import Bodies
 from server.deps import CurrentActor
 from server.spotchecks import service as spotchecks_service
 
@@ -90,7 +91,12 @@ class SpotCheckController(Controller):
         """一公开：已完成检查的企业、日期与结果（不含个人信息）。"""
         return await spotchecks_service.public_results(actor, campaign_id)
 
-    @get("/campaigns/{campaign_id:uuid}/results.csv", guards=[requires_role(*_READERS)], media_type="text/csv")
+    @get(
+        "/campaigns/{campaign_id:uuid}/results.csv",
+        guards=[requires_role(*_READERS)],
+        media_type="text/csv; charset=utf-8",
+        opt={"doc": Bodies(responses={200: {"text/csv; charset=utf-8": None}}, headers={200: {"content-disposition": "attachment"}})},
+    )
     async def results_csv(self, campaign_id: FromPath[uuid.UUID], actor: CurrentActor) -> Response[str]:
         """一公开结果的 CSV 文件。"""
         rows = await spotchecks_service.public_results(actor, campaign_id)

@@ -13,6 +13,7 @@ from litestar.response import File, Response, Stream
 from schemas import stats as wire
 from schemas.vocab import District, Role, Sector
 from server.accounts.auth import requires_role
+from server.api_docs import Bodies
 from server.deps import AppSettings, CurrentActor
 from server.errors import InvalidInput, NotFound, Unavailable
 from server.stats import exports
@@ -35,6 +36,7 @@ class StatsController(Controller):
     path = "/api/v1/stats"
     tags = ["统计 statistics"]
     guards = [READERS]
+    opt = {"errors": (503,)}  # a recount that cannot finish answers 503
 
     @get("/indicators")
     async def list_indicators(self) -> list[wire.IndicatorDefinition]:
@@ -102,7 +104,15 @@ class StatsController(Controller):
             actor, query, indicator, by=by, group=group, page=page, page_size=page_size
         )
 
-    @get("/export")
+    @get(
+        "/export",
+        opt={
+            "doc": Bodies(
+                responses={200: {media: None for media in exports.MEDIA_TYPES.values()}},
+                headers={200: {"content-disposition": "attachment; filename*=UTF-8''…"}},
+            )
+        },
+    )
     async def export(
         self,
         actor: CurrentActor,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, post
@@ -15,6 +15,7 @@ from schemas import sync as wire
 from schemas.vocab import Role
 from server import database
 from server.accounts.auth import requires_role
+from server.api_docs import Bodies
 from server.deps import AppSettings, CurrentActor
 from server.errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
 from server.sync import pull as pull_service
@@ -82,6 +83,24 @@ def _response_encoding(request: Request) -> str:
     return _encoding_of(request.headers.get("content-type", JSON))
 
 
+class _PushRequestShape(wire.PushRequest, kw_only=True):
+    # The document names the mutation kinds; the server reads each mutation raw (an unknown one is rejected alone).
+    mutations: Annotated[list[wire.AnyMutation], msgspec.Meta(max_length=wire.MAX_PUSH_MUTATIONS)]
+
+
+_PushRequestShape.__name__ = "PushRequest"
+_PushRequestShape.__doc__ = wire.PushRequest.__doc__
+
+
+def _negotiated(request: type, response: type) -> Bodies:
+    """JSON or MessagePack both ways (``Content-Type`` / ``Accept``), either may be gzip-compressed."""
+    return Bodies(
+        request={JSON: request, MSGPACK: request},
+        responses={HTTP_200_OK: {JSON: response, MSGPACK: response}},
+        headers={HTTP_200_OK: {"vary": "accept, accept-encoding", "content-encoding": "gzip when accepted"}},
+    )
+
+
 class SyncController(Controller):
     path = "/api/v1/sync"
     tags = ["离线同步 sync"]
@@ -90,6 +109,8 @@ class SyncController(Controller):
         "/push",
         guards=[requires_role(Role.INSPECTOR, Role.SUPERVISOR, Role.ADMIN)],
         summary="上传离线记录",
+        status_code=HTTP_200_OK,
+        opt={"doc": _negotiated(_PushRequestShape, wire.PushResponse), "errors": (415,)},
     )
     async def push(self, request: Request, actor: CurrentActor, settings: AppSettings) -> Response[bytes]:
         """上传离线记录（JSON 或 MessagePack，可 gzip）：一次事务内逐条处理，每条返回 applied / rejected / conflict。"""
@@ -103,7 +124,12 @@ class SyncController(Controller):
             result = await push_service.push(actor, data, encoding=encoding)
         return _respond(request, result)
 
-    @post("/pull", summary="拉取变更")
+    @post(
+        "/pull",
+        summary="拉取变更",
+        status_code=HTTP_200_OK,
+        opt={"doc": _negotiated(wire.PullRequest, wire.PullResponse), "errors": (415,)},
+    )
     async def pull(self, request: Request, actor: CurrentActor, settings: AppSettings) -> Response[bytes]:
         """按游标分页拉取本人可见范围内的变更；离开范围的记录以 remove 下发。"""
         data, _ = await _decode(request, wire.PullRequest, settings.server.max_body_bytes * 16)
