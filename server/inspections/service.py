@@ -5,10 +5,13 @@ Rules held here:
 - Only the assigned inspectors see and write an inspection; a covert
   spot-check inspection is invisible to them too until its task is released.
   Leaders read, never write; supervisors manage their own department's.
-- Item results merge field by field. A field another inspector changed after
+- Item results merge field by field. A field another writer changed after
   the phone's ``base_version`` is a conflict when the values differ: the
   server value stays, the phone's value is kept in an ``ItemResultConflict``
-  for a supervisor, and the phone is told. Nothing is dropped.
+  for a supervisor, and the phone is told. Nothing is dropped. A writer is one
+  user on one device (``field_versions`` keeps both): the same inspector on
+  two phones conflicts like two inspectors, while one phone's own later edit,
+  or a device that had pulled the other's write, merges.
 - A submitted (signed) inspection is locked: later item results and notes are
   stored as amendments beside it.
 - Every write is audited and published to the change feed
@@ -579,6 +582,7 @@ def _apply_one(
         return ("amend", {"kind": "amendment", "mutation": "record_item_result", "item_id": str(m.item_id), "changes": changes})
     state = batch.results.get((m.inspection_id, m.item_id))
     user = str(actor.user_id)
+    device = str(actor.device_id) if actor.device_id else None
     if state is None:
         if "outcome" not in changes:
             return InvalidInput("首次记录检查项须填写结果", "the first record of an item needs an outcome", field="outcome")
@@ -597,8 +601,7 @@ def _apply_one(
         if current == value:
             continue
         written = state.field_versions.get(name) or {}
-        by_other = written.get("by") not in (None, user)
-        if written.get("v", 0) > m.base_version and by_other:
+        if written.get("v", 0) > m.base_version and _by_other(written, user, device):
             conflicted.append((name, current, value))
         else:
             applied[name] = value
@@ -606,7 +609,7 @@ def _apply_one(
         state.version += 1
         for name, value in applied.items():
             setattr(state, name, value)
-            state.field_versions[name] = {"v": state.version, "by": user}
+            state.field_versions[name] = {"v": state.version, "by": user, "dev": device}
         state.updated_by, state.updated_at, state.dirty = actor.user_id, now, True
         if status == InspectionStatus.PLANNED and m.inspection_id not in batch.started:
             batch.started[m.inspection_id] = m.recorded_at or now
@@ -625,6 +628,16 @@ def _apply_one(
             server_record=msgspec.to_builtins(_state_wire(state)),
         )
     return sync_wire.Applied(seq=m.seq, entity_type="item_result", entity_id=state.id, version=state.version)
+
+
+def _by_other(written: dict[str, Any], user: str, device: str | None) -> bool:
+    """True if a field's last write came from another writer: another user, or the same user on another device."""
+    if written.get("by") is None:
+        return False
+    if written["by"] != user:
+        return True
+    # Entries written before devices were kept name only the user: read as this writer's own.
+    return "dev" in written and written["dev"] != device
 
 
 def _state_wire(state: _ItemState) -> ItemResult:
@@ -818,7 +831,8 @@ async def resolve_conflict(actor: Actor, conflict_id: uuid.UUID, decision: Confl
                                 {"kind": "amendment", "conflict_id": str(conflict_id), "field": field_name, "value": value}, now)
     elif result[field_name] != value:
         versions = dict(result["field_versions"] or {})
-        versions[field_name] = {"v": result["version"] + 1, "by": str(actor.user_id)}
+        versions[field_name] = {"v": result["version"] + 1, "by": str(actor.user_id),
+                                "dev": str(actor.device_id) if actor.device_id else None}
         await ItemResultRow.update(
             {
                 getattr(ItemResultRow, field_name): value,

@@ -107,3 +107,19 @@ async def test_teammates_pushing_the_same_item_at_the_same_moment_lose_nothing(c
         fed = {msgspec.msgpack.decode(p["payload"])["id"]: msgspec.msgpack.decode(p["payload"]) for p in published}
         assert set(fed) == {str(r["id"]) for r in rows}  # no record in the feed that the table does not hold
         assert fed[str(row["id"])]["outcome"] == row["outcome"] and fed[str(row["id"])]["note"] == row["note"]
+
+
+async def test_one_inspector_on_two_devices_from_the_same_base_is_a_conflict(client, team):
+    inspection = await team.assign(client)
+    a, b = await make_phone(client, team.inspectors[0]), await make_phone(client, team.inspectors[0])
+    item = team.items[4]
+    [x] = await a.push([RecordItemResult(seq=1, id=uuid.uuid4(), inspection_id=inspection, item_id=item, outcome="pass")])
+    [y] = await b.push([RecordItemResult(seq=1, id=uuid.uuid4(), inspection_id=inspection, item_id=item, outcome="fail")])
+    assert isinstance(x, wire.Applied) and isinstance(y, wire.Conflict) and y.fields == ["outcome"]
+    [conflict] = await ItemResultConflict.select().output(load_json=True)
+    assert (conflict["client_value"], conflict["client_device"]) == ("fail", b.device_id)
+    # b, now holding a's version, writes again: that merges
+    [z] = await b.push([RecordItemResult(seq=2, id=uuid.uuid4(), inspection_id=inspection, item_id=item,
+                                         base_version=x.version, outcome="fail")])
+    assert isinstance(z, wire.Applied)
+    assert (await ItemResult.select().where(ItemResult.inspection == inspection).first())["outcome"] == "fail"
