@@ -41,6 +41,9 @@ class SyncReport:
     rejected: int = 0
     conflicts: int = 0
     deferred: int = 0  # kept queued: the server failed on them (not their fault) and they are resent later
+    uploaded: int = 0  # photos whose bytes the server verified in this sync
+    uploads_waiting: int = 0  # photos still on their way after it
+    uploads_failed: int = 0  # photos that need a person (see ``SyncStatus.uploads``)
     complete: bool = False
     error: str | None = None
 
@@ -173,31 +176,38 @@ class SyncClient:
 
     async def sync(self) -> SyncReport:
         """Push the outbox, then pull until caught up. Never raises for network or auth trouble: see the report."""
-        report = SyncReport()
         async with self._lock:
-            try:
-                await self._push(report)
-                await self._pull(report)
-                if self._uploads is not None:
-                    await self._uploads.run()
-                    if self.store.counts()["pending"] > self.store.counts()["deferred"]:  # submits held for photos
-                        await self._push(report)
-                        await self._pull(report)
-            except AuthenticationRequired as exc:
-                self.store.set_meta(auth_required=True, last_error=f"需要重新登录：{exc}")
-                report.error = f"auth: {exc}"
-                return report
-            except (NetworkError, RequestRefused) as exc:
-                self.store.set_meta(last_error=str(exc))
-                report.error = str(exc)
-                return report
-            if report.deferred:
-                report.error = f"服务器暂时无法处理 {report.deferred} 条记录，已保留在本机，下次同步自动重发"
-                self.store.set_meta(last_error=report.error)
-                return report
-            self.store.set_meta(last_sync_at=_now().isoformat(), last_error=None)
-            report.complete = True
+            report = await self._sync_locked()
+        if self._uploads is not None:
+            counts = self._uploads.counts()
+            report.uploads_waiting, report.uploads_failed = counts["waiting"], counts["failed"]
+        return report
+
+    async def _sync_locked(self) -> SyncReport:
+        report = SyncReport()
+        try:
+            await self._push(report)
+            await self._pull(report)
+            if self._uploads is not None:
+                report.uploaded += await self._uploads.run()
+                if self.store.counts()["pending"] > self.store.counts()["deferred"]:  # submits held for photos
+                    await self._push(report)
+                    await self._pull(report)
+        except AuthenticationRequired as exc:
+            self.store.set_meta(auth_required=True, last_error=f"需要重新登录：{exc}")
+            report.error = f"auth: {exc}"
             return report
+        except (NetworkError, RequestRefused) as exc:
+            self.store.set_meta(last_error=str(exc))
+            report.error = str(exc)
+            return report
+        if report.deferred:
+            report.error = f"服务器暂时无法处理 {report.deferred} 条记录，已保留在本机，下次同步自动重发"
+            self.store.set_meta(last_error=report.error)
+            return report
+        self.store.set_meta(last_sync_at=_now().isoformat(), last_error=None)
+        report.complete = True
+        return report
 
     def _held(self) -> set[str]:
         """Inspections whose signing must wait: the server refuses a submit while its photos are missing."""
@@ -301,6 +311,61 @@ class SyncClient:
             if r.get("status") in ("planned", "in_progress") and (me is None or me in [str(i) for i in r.get("inspector_ids", [])])
         ]
         return sorted(rows, key=lambda r: (str(r.get("planned_date") or ""), str(r["id"])))
+
+    # --- answers a person deals with ------------------------------------------------
+
+    async def acknowledge(self, *seqs: int) -> int:
+        """The person has seen these rejections or conflicts: they leave ``status()`` (content kept); how many."""
+        return self.store.acknowledge(seqs)
+
+    async def retry(self, seq: int, fixed: dict[str, Any] | None = None) -> SyncReport | None:
+        """Send a mutation again now: a stuck (deferred) one as it is, a rejected one from the content kept
+        on the phone, or ``fixed`` (its ``content`` with the person's corrections) under a new seq. None if the
+        phone holds nothing under ``seq``; else the report of the sync that sent it."""
+        async with self._lock:
+            kept = self.store.outcome(seq)
+            if kept is not None and kept.outcome == "rejected":
+                make = None if fixed is None else lambda new_seq: msgspec.convert(
+                    {**fixed, "seq": new_seq, "kind": kept.kind}, wire.AnyMutation)
+                new_seq = self.store.requeue(seq, make)
+                if new_seq is not None and kept.kind == "attach_evidence" and self._uploads is not None:
+                    self._uploads.retry(kept.entity_id)
+            elif not any(e.seq == seq for e in self.store.pending(1, after_seq=seq - 1)):
+                return None
+        return await self.sync()
+
+    async def discard(self, seq: int) -> bool:
+        """Give a mutation up for good: a queued one leaves the outbox with its local view, a kept rejection or
+        conflict its content (a discarded photo record's bytes go too). False if there was nothing."""
+        async with self._lock:
+            kept = self.store.outcome(seq)
+            queued = self.store.pending(1, after_seq=seq - 1)
+            photo = kept.entity_id if kept is not None and kept.kind == "attach_evidence" else None
+            if queued and queued[0].seq == seq and queued[0].kind == "attach_evidence":
+                photo = msgspec.msgpack.decode(queued[0].payload)["id"]
+            done = self.store.discard(seq)
+            if done and photo and self._uploads is not None:
+                self._uploads.discard(photo)
+            return done
+
+    async def retry_photo(self, evidence_id: uuid.UUID) -> SyncReport | None:
+        """Upload a failed or waiting photo now (its rejected record is queued again first); None if unknown."""
+        async with self._lock:
+            if self._uploads is None or not self._uploads.retry(evidence_id):
+                return None
+            for kept in self.store.outcomes(acknowledged=True):
+                if kept.kind == "attach_evidence" and kept.outcome == "rejected" and kept.entity_id == str(evidence_id):
+                    self.store.requeue(kept.seq)
+        return await self.sync()
+
+    async def discard_photo(self, evidence_id: uuid.UUID) -> bool:
+        """Give a photo up that is not done: its local copy, and its record if still queued, go. False if unknown."""
+        async with self._lock:
+            if self._uploads is None or not self._uploads.discard(evidence_id):
+                return False
+            for seq in self.store.queued_about("evidence", evidence_id):  # else the server would wait for the bytes
+                self.store.discard(seq)
+            return True
 
     # --- writes (local first) -------------------------------------------------------
 

@@ -4,10 +4,13 @@ Tables
     ``record``        the server's state of every record the phone holds (msgpack bytes)
     ``record_scope``  through which scopes each record arrived; a record with none left is dropped
     ``scope_cursor``  the pull cursor of each scope
-    ``outbox``        mutations not yet answered by the server, by device ``seq``
+    ``outbox``        mutations not yet answered by the server, by device ``seq``, each naming the
+                      record it writes (``record_type``, ``record_id``: which hazard, which photo)
     ``local_record``  what local writes made a record look like, until the server's state arrives
-    ``outcome``       rejections and conflicts the server sent, kept for ``status()``; and, while a
-                      mutation stays queued because the server deferred it, why
+    ``outcome``       rejections and conflicts the server sent, kept for ``status()`` with the record
+                      they concern and the mutation as the inspector wrote it (``payload``, ``view``),
+                      until the person discards it (``acknowledged_at``: seen, no longer listed);
+                      and, while a mutation stays queued because the server deferred it, why
     ``meta``          device id, next seq, tokens, last sync time
 
 Every local write and its outbox entry are one SQLite transaction
@@ -31,6 +34,8 @@ from typing import Any
 
 import msgspec
 
+from schemas import sync as wire
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE IF NOT EXISTS record (
@@ -42,15 +47,24 @@ CREATE TABLE IF NOT EXISTS record_scope (
 CREATE TABLE IF NOT EXISTS scope_cursor (scope TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, entity_type TEXT NOT NULL, entity_id TEXT NOT NULL,
-    payload BLOB NOT NULL, created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0);
+    payload BLOB NOT NULL, created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    record_type TEXT, record_id TEXT);
 CREATE INDEX IF NOT EXISTS outbox_entity ON outbox (entity_type, entity_id);
 CREATE TABLE IF NOT EXISTS local_record (
     entity_type TEXT NOT NULL, entity_id TEXT NOT NULL, data BLOB NOT NULL, seq INTEGER NOT NULL,
     PRIMARY KEY (entity_type, entity_id));
 CREATE TABLE IF NOT EXISTS outcome (
     seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, outcome TEXT NOT NULL, code TEXT NOT NULL DEFAULT '',
-    message TEXT NOT NULL DEFAULT '', field TEXT, detail BLOB, at TEXT NOT NULL);
+    message TEXT NOT NULL DEFAULT '', field TEXT, detail BLOB, at TEXT NOT NULL,
+    record_type TEXT, record_id TEXT, payload BLOB, view BLOB, acknowledged_at TEXT, entity_type TEXT, entity_id TEXT);
 """
+
+#: Columns added after the first release: a phone's existing database gets them on open.
+_ADDED_COLUMNS = {
+    "outbox": ("record_type TEXT", "record_id TEXT"),
+    "outcome": ("record_type TEXT", "record_id TEXT", "payload BLOB", "view BLOB", "acknowledged_at TEXT",
+                "entity_type TEXT", "entity_id TEXT"),
+}
 
 
 class OutboxEntry(msgspec.Struct, frozen=True):
@@ -64,7 +78,12 @@ class OutboxEntry(msgspec.Struct, frozen=True):
 
 
 class StoredOutcome(msgspec.Struct, frozen=True):
-    """A rejection or conflict the server answered, kept for the person to see."""
+    """A rejection, conflict or deferral the server answered, kept for the person to see.
+
+    ``entity_type`` and ``entity_id`` name the record it concerns (the hazard,
+    the photo, the item result), ``content`` is the mutation as the inspector
+    wrote it (kept until discarded, so it can be fixed and sent again).
+    """
 
     seq: int
     kind: str
@@ -74,6 +93,10 @@ class StoredOutcome(msgspec.Struct, frozen=True):
     field: str | None
     detail: dict[str, Any] | None
     at: str
+    entity_type: str = ""
+    entity_id: str = ""
+    content: dict[str, Any] | None = None
+    acknowledged_at: str | None = None
 
 
 def _now() -> str:
@@ -89,6 +112,11 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        for table, columns in _ADDED_COLUMNS.items():
+            have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for column in columns:
+                if column.split()[0] not in have:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
         with self.transaction():
             if self._meta("device_id") is None:
                 self._set_meta("device_id", str(uuid.uuid4()))
@@ -142,17 +170,28 @@ class Store:
         entity_type: str,
         entity_id: uuid.UUID,
         overlays: Callable[[int], Iterable[tuple[str, uuid.UUID, dict[str, Any]]]] = lambda seq: (),
+        record: tuple[str, uuid.UUID | str] | None = None,
     ) -> int:
-        """Record one mutation and what it makes the replica look like, in one transaction; its seq."""
+        """Record one mutation and what it makes the replica look like, in one transaction; its seq.
+
+        ``entity_type``/``entity_id`` name what keeps the mutation's records on the phone (its
+        inspection); ``record`` the record it writes, which its outcome names (default: the first
+        overlay's, else the entity).
+        """
         with self.transaction():
             seq = int(self._meta("next_seq"))
             mutation = make(seq)
             kind = type(mutation).__struct_config__.tag
+            views = list(overlays(seq))
+            if record is None:
+                record = (views[0][0], views[0][1]) if views else (entity_type, entity_id)
             self._db.execute(
-                "INSERT INTO outbox (seq, kind, entity_type, entity_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (seq, kind, entity_type, str(entity_id), msgspec.msgpack.encode(mutation), _now()),
+                "INSERT INTO outbox (seq, kind, entity_type, entity_id, payload, created_at, record_type, record_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (seq, kind, entity_type, str(entity_id), msgspec.msgpack.encode(mutation), _now(), record[0],
+                 str(record[1])),
             )
-            for overlay_type, overlay_id, data in overlays(seq):
+            for overlay_type, overlay_id, data in views:
                 self._db.execute(
                     "INSERT INTO local_record (entity_type, entity_id, data, seq) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (entity_type, entity_id) DO UPDATE SET data = excluded.data, seq = excluded.seq",
@@ -166,6 +205,12 @@ class Store:
         return self._db.execute(
             "SELECT 1 FROM outbox WHERE kind = ? AND entity_id = ? LIMIT 1", (kind, str(entity_id))
         ).fetchone() is not None
+
+    def queued_about(self, record_type: str, record_id: uuid.UUID | str) -> list[int]:
+        """Seqs of the queued mutations that write one record."""
+        rows = self._db.execute("SELECT seq FROM outbox WHERE record_type = ? AND record_id = ? ORDER BY seq",
+                                (record_type, str(record_id))).fetchall()
+        return [r[0] for r in rows]
 
     def pending(self, limit: int = 1000, *, after_seq: int = 0) -> list[OutboxEntry]:
         """The oldest unanswered mutations after ``after_seq``, in seq order."""
@@ -186,30 +231,99 @@ class Store:
         for a seq no longer in the outbox (a duplicated response) is ignored. A
         ``deferred`` answer settles nothing: the mutation stays queued as it was,
         with the server's reason kept beside it until a later push settles it.
+        A rejection or conflict keeps the mutation and its local view in
+        ``outcome`` (see :meth:`requeue`, :meth:`discard`).
         """
         settled = 0
         with self.transaction():
             for seq, outcome, code, message, field, detail in answers:
-                row = self._db.execute("SELECT kind FROM outbox WHERE seq = ?", (seq,)).fetchone()
+                row = self._db.execute(
+                    "SELECT kind, record_type, record_id, payload, entity_type, entity_id FROM outbox WHERE seq = ?",
+                    (seq,),
+                ).fetchone()
                 if row is None:
                     continue
+                kind, record_type, record_id, payload, holder_type, holder_id = row
                 if outcome == "deferred":
                     self._db.execute(
-                        "INSERT OR REPLACE INTO outcome (seq, kind, outcome, code, message, field, detail, at) "
-                        "VALUES (?, ?, ?, ?, ?, NULL, NULL, ?)", (seq, row[0], outcome, code, message, _now()),
+                        "INSERT OR REPLACE INTO outcome (seq, kind, outcome, code, message, field, detail, at,"
+                        " record_type, record_id) VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)",
+                        (seq, kind, outcome, code, message, _now(), record_type, record_id),
                     )
                     continue
                 settled += 1
                 self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
                 self._db.execute("DELETE FROM outcome WHERE seq = ? AND outcome = 'deferred'", (seq,))
                 if outcome != "applied":
+                    if detail and detail.get("entity_id"):  # a conflict names the server's record
+                        record_type, record_id = detail.get("entity_type") or record_type, detail["entity_id"]
+                    view = self._db.execute("SELECT data FROM local_record WHERE seq = ? AND entity_type = ? "
+                                            "AND entity_id = ?", (seq, record_type, record_id)).fetchone()
                     self._db.execute(
-                        "INSERT OR REPLACE INTO outcome (seq, kind, outcome, code, message, field, detail, at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (seq, row[0], outcome, code, message, field,
-                         None if detail is None else msgspec.msgpack.encode(detail), _now()),
+                        "INSERT OR REPLACE INTO outcome (seq, kind, outcome, code, message, field, detail, at,"
+                        " record_type, record_id, payload, view, entity_type, entity_id)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (seq, kind, outcome, code, message, field,
+                         None if detail is None else msgspec.msgpack.encode(detail), _now(), record_type, record_id,
+                         payload, None if view is None else view[0], holder_type, holder_id),
                     )
         return settled
+
+    def acknowledge(self, seqs: Iterable[int]) -> int:
+        """Mark rejections and conflicts as seen: they leave ``outcomes()`` (content kept); how many."""
+        now = _now()
+        with self.transaction():
+            return sum(
+                self._db.execute(
+                    "UPDATE outcome SET acknowledged_at = ? WHERE seq = ? AND outcome != 'deferred' "
+                    "AND acknowledged_at IS NULL", (now, seq),
+                ).rowcount
+                for seq in seqs
+            )
+
+    def discard(self, seq: int) -> bool:
+        """Give up a mutation for good: a queued one leaves the outbox with its local view, a kept answer
+        its content. True if there was anything to discard."""
+        with self.transaction():
+            queued = self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,)).rowcount
+            if queued:
+                self._db.execute("DELETE FROM local_record WHERE seq = ?", (seq,))
+            kept = self._db.execute("DELETE FROM outcome WHERE seq = ?", (seq,)).rowcount
+            if queued:
+                self._drop_unreferenced()
+        return bool(queued or kept)
+
+    def requeue(self, seq: int, payload: Callable[[int], msgspec.Struct] | None = None) -> int | None:
+        """Queue a rejected mutation again under a new seq, from its kept content or from
+        ``payload(new_seq)`` (a fixed version); the kept answer goes. None if nothing is kept under ``seq``."""
+        with self.transaction():
+            row = self._db.execute(
+                "SELECT payload, view, record_type, record_id, entity_type, entity_id FROM outcome WHERE seq = ? "
+                "AND outcome = 'rejected' AND payload IS NOT NULL", (seq,),
+            ).fetchone()
+            if row is None:
+                return None
+            kept, view, record_type, record_id, holder_type, holder_id = row
+            new_seq = int(self._meta("next_seq"))
+            if payload is None:
+                mutation = msgspec.structs.replace(msgspec.msgpack.decode(kept, type=wire.AnyMutation), seq=new_seq)
+            else:
+                mutation = payload(new_seq)
+            self._db.execute(
+                "INSERT INTO outbox (seq, kind, entity_type, entity_id, payload, created_at, record_type, record_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (new_seq, type(mutation).__struct_config__.tag, holder_type, holder_id, msgspec.msgpack.encode(mutation),
+                 _now(), record_type, record_id),
+            )
+            if view is not None:
+                self._db.execute(
+                    "INSERT INTO local_record (entity_type, entity_id, data, seq) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (entity_type, entity_id) DO UPDATE SET data = excluded.data, seq = excluded.seq",
+                    (record_type, record_id, view, new_seq),
+                )
+            self._db.execute("DELETE FROM outcome WHERE seq = ?", (seq,))
+            self._set_meta("next_seq", new_seq + 1)
+        return new_seq
 
     # --- pull ---------------------------------------------------------------
 
@@ -331,14 +445,22 @@ class Store:
         rows = self._db.execute("SELECT entity_id, data FROM record WHERE entity_type = ?", (entity_type,))
         return {entity_id: msgspec.msgpack.decode(data) for entity_id, data in rows}
 
-    def outcomes(self) -> list[StoredOutcome]:
+    def outcomes(self, *, acknowledged: bool = False) -> list[StoredOutcome]:
+        """Kept answers, oldest first; those the person acknowledged only with ``acknowledged=True``."""
         rows = self._db.execute(
-            "SELECT seq, kind, outcome, code, message, field, detail, at FROM outcome ORDER BY seq"
+            "SELECT seq, kind, outcome, code, message, field, detail, at, record_type, record_id, payload,"
+            " acknowledged_at FROM outcome WHERE ? OR acknowledged_at IS NULL ORDER BY seq", (acknowledged,),
         ).fetchall()
+        decode = msgspec.msgpack.decode
         return [
-            StoredOutcome(s, k, o, c, m, f, None if d is None else msgspec.msgpack.decode(d), a)
-            for s, k, o, c, m, f, d, a in rows
+            StoredOutcome(s, k, o, c, m, f, None if d is None else decode(d), a, rt or "", ri or "",
+                          None if p is None else decode(p), ack)
+            for s, k, o, c, m, f, d, a, rt, ri, p, ack in rows
         ]
+
+    def outcome(self, seq: int) -> StoredOutcome | None:
+        """The kept answer of one mutation, acknowledged or not."""
+        return next((o for o in self.outcomes(acknowledged=True) if o.seq == seq), None)
 
     def counts(self) -> dict[str, int]:
         pending = self._db.execute("SELECT count(*) FROM outbox").fetchone()[0]

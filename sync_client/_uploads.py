@@ -8,6 +8,9 @@ Interface (used by ``SyncClient``; nothing else needs to know about it)::
     queue.pending() -> int                       # photos not yet verified on the server
     queue.statuses() -> list[PhotoUpload]        # one line per photo, for status()
     queue.pending_inspections() -> set[UUID]     # inspections with photos not yet verified
+    queue.counts() -> dict[str, int]             # photos waiting / failed, for SyncReport
+    queue.retry(evidence_id)                     # a failed or waiting photo is due again now
+    queue.discard(evidence_id)                   # the person gives a photo up: row and copy go
 
 The server refuses to submit an inspection while its evidence is pending
 (``evidence_pending``). A phone records photos and the submit offline and
@@ -194,6 +197,33 @@ class UploadQueue:
                 "FROM upload ORDER BY created_at, evidence_id"
             ).fetchall()
         return [PhotoUpload(uuid.UUID(r[0]), *r[1:]) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Photos still on their way (``waiting``) and those that need a person (``failed``)."""
+        with self._client.store.transaction() as db:
+            rows = dict(db.execute("SELECT status, count(*) FROM upload GROUP BY status").fetchall())
+        return {"waiting": rows.get(QUEUED, 0) + rows.get(UPLOADING, 0), "failed": rows.get(FAILED, 0)}
+
+    def retry(self, evidence_id: uuid.UUID | str) -> bool:
+        """Make a failed or backing-off photo due now, with a fresh start; False if there is no such photo."""
+        with self._client.store.transaction() as db:
+            return db.execute(
+                "UPDATE upload SET status = CASE status WHEN ? THEN ? ELSE status END, attempts = 0, restarts = 0,"
+                " next_attempt_at = 0, code = '', message = '', updated_at = ? WHERE evidence_id = ? AND status != ?",
+                (FAILED, QUEUED, self.clock(), str(evidence_id), DONE),
+            ).rowcount == 1
+
+    def discard(self, evidence_id: uuid.UUID | str) -> bool:
+        """Forget a photo that is not done: its row and (unless another photo shares it) its local copy."""
+        with self._client.store.transaction() as db:
+            row = db.execute("SELECT sha256 FROM upload WHERE evidence_id = ? AND status != ?",
+                             (str(evidence_id), DONE)).fetchone()
+            if row is None:
+                return False
+            db.execute("DELETE FROM upload WHERE evidence_id = ?", (str(evidence_id),))
+        if not self._shared(row[0], str(evidence_id)):
+            (self._folder / row[0]).unlink(missing_ok=True)
+        return True
 
     async def run(self) -> int:
         """Upload every due photo; how many the server verified in this run."""

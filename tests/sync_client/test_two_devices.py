@@ -14,14 +14,19 @@ def phone(app, tmp_path, name: str) -> SyncClient:
     return SyncClient("http://fieldcheck.test", tmp_path / f"{name}.sqlite3", transport=httpx.ASGITransport(app=app))
 
 
+async def online(inspector, *phones: SyncClient) -> None:
+    """Log each phone in as the inspector and pull the assignment."""
+    for p in phones:
+        await p.login(await username_of(inspector), PASSWORD)
+        assert (await p.sync()).complete
+
+
 async def test_the_same_inspector_on_two_phones_from_one_base_is_a_conflict_both_kept(client, app, team, tmp_path):
     inspector = team.inspectors[0]
     inspection = await team.assign(client, [inspector])
     item = team.items[0]
     async with phone(app, tmp_path, "a") as a, phone(app, tmp_path, "b") as b:
-        for p in (a, b):
-            await p.login(await username_of(inspector), PASSWORD)
-            assert (await p.sync()).complete
+        await online(inspector, a, b)
         # both offline, both from the same (empty) base
         await a.record_item_result(inspection, item, outcome="pass")
         await b.record_item_result(inspection, item, outcome="fail", note="灭火器压力不足")
@@ -45,9 +50,7 @@ async def test_a_phone_that_pulled_the_other_phones_write_first_merges(client, a
     inspection = await team.assign(client, [inspector])
     item = team.items[1]
     async with phone(app, tmp_path, "a") as a, phone(app, tmp_path, "b") as b:
-        for p in (a, b):
-            await p.login(await username_of(inspector), PASSWORD)
-            await p.sync()
+        await online(inspector, a, b)
         await a.record_item_result(inspection, item, outcome="pass")
         assert (await a.sync()).complete
         assert (await b.sync()).complete  # b sees a's write
