@@ -24,6 +24,7 @@ from sync_client import _protocol as protocol
 from sync_client._errors import AuthenticationRequired, NetworkError, RequestRefused, SyncError
 from sync_client._store import OutboxEntry, Store, StoredOutcome
 from sync_client._transport import RetryPolicy, Transport
+from sync_client._uploads import UploadQueue
 
 UNSET = msgspec.UNSET
 
@@ -123,7 +124,7 @@ class SyncClient:
             tokens=self._tokens,
             refreshed=self._save_tokens,
         )
-        self._uploads = _upload_queue(self)
+        self._uploads = UploadQueue(self)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -557,18 +558,3 @@ class SyncClient:
 
 def _status_of(record: dict[str, Any] | None) -> str | None:
     return None if record is None else record.get("status")
-
-
-def _upload_queue(client: SyncClient) -> Any:
-    """The evidence bytes queue (``sync_client._uploads``), if this build has it."""
-    try:
-        from sync_client import _uploads
-    except ImportError:
-        return None
-    factory = getattr(_uploads, "UploadQueue", None)
-    if factory is None:
-        return None
-    try:
-        return factory(client)
-    except TypeError:
-        return None

@@ -1,7 +1,8 @@
 """Which service function applies each mutation kind.
 
 Adding a kind (after declaring it and appending it to ``schemas.sync.MUTATION_TYPES``):
-add one line to :data:`HANDLERS`, ``"<kind>": "server.<domain>.service:apply_<kind>"``.
+add one line to :data:`HANDLERS`, ``AddThing: things_service.apply_add_thing``.
+``tests/server/sync/test_mutations.py`` fails while a kind of the union has no handler.
 
 A handler is ``async def apply_<kind>(actor: Actor, mutation) -> Applied | Conflict | None``.
 It runs inside the push's transaction, in a savepoint of its own: it checks
@@ -17,63 +18,64 @@ entry per mutation, where an exception is the domain error rejecting that one
 consecutive mutations of that kind and falls back to the single handler, one
 at a time, if the bulk call raises.
 
-Handlers are named as ``"module:function"`` strings and imported on first use,
-so this table can list kinds whose service is still being written.
+Handlers are plain imports: a service that fails to import fails the server's start, never one push.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from schemas import sync as wire
+from schemas.base import Mutation
+from schemas.enforcement import ProposeEnforcement
+from schemas.evidence import AttachEvidence
+from schemas.hazards import AddHazard, ReportRecheck, ReportRectification
+from schemas.inspections import AddNote, RecordItemResult, StartInspection, SubmitInspection
+from schemas.violations import AddViolation
 from server.accounts.policy import Actor
+from server.enforcement import service as enforcement_service
+from server.evidence import service as evidence_service
+from server.hazards import service as hazards_service
+from server.inspections import service as inspections_service
+from server.violations import service as violations_service
 
 Handler = Callable[[Actor, Any], Awaitable[wire.Applied | wire.Conflict | None]]
 BatchHandler = Callable[[Actor, Sequence[Any]], Awaitable[list[wire.Applied | wire.Conflict | Exception]]]
 
-#: kind → "module:function" of its handler. Add a line per kind.
-HANDLERS: dict[str, str] = {
-    "start_inspection": "server.inspections.service:apply_start_inspection",
-    "record_item_result": "server.inspections.service:apply_record_item_result",
-    "submit_inspection": "server.inspections.service:apply_submit_inspection",
-    "add_note": "server.inspections.service:apply_add_note",
-    "add_hazard": "server.hazards.service:apply_add_hazard",
-    "report_rectification": "server.hazards.service:apply_report_rectification",
-    "report_recheck": "server.hazards.service:apply_report_recheck",
-    "add_violation": "server.violations.service:apply_add_violation",
-    "propose_enforcement": "server.enforcement.service:apply_propose_enforcement",
-    "attach_evidence": "server.evidence.service:apply_attach_evidence",
+#: mutation type → its handler. Add a line per kind.
+HANDLERS: dict[type[Mutation], Handler] = {
+    StartInspection: inspections_service.apply_start_inspection,
+    RecordItemResult: inspections_service.apply_record_item_result,
+    SubmitInspection: inspections_service.apply_submit_inspection,
+    AddNote: inspections_service.apply_add_note,
+    AddHazard: hazards_service.apply_add_hazard,
+    ReportRectification: hazards_service.apply_report_rectification,
+    ReportRecheck: hazards_service.apply_report_recheck,
+    AddViolation: violations_service.apply_add_violation,
+    ProposeEnforcement: enforcement_service.apply_propose_enforcement,
+    AttachEvidence: evidence_service.apply_attach_evidence,
 }
 
-#: kind → "module:function" of an optional bulk handler.
-BATCH_HANDLERS: dict[str, str] = {
-    "record_item_result": "server.inspections.service:apply_record_item_results",
+#: mutation type → an optional bulk handler.
+BATCH_HANDLERS: dict[type[Mutation], BatchHandler] = {
+    RecordItemResult: inspections_service.apply_record_item_results,
 }
 
 
-def _resolve(path: str) -> Any:
-    module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
+def kind_of(mutation_type: type[Mutation]) -> str:
+    """The tag a mutation type travels under (``add_hazard``)."""
+    return str(mutation_type.__struct_config__.tag)
+
+
+_BY_KIND = {kind_of(t): h for t, h in HANDLERS.items()}
+_BATCH_BY_KIND = {kind_of(t): h for t, h in BATCH_HANDLERS.items()}
 
 
 def handler(kind: str) -> Handler | None:
     """The handler of ``kind``, or None if this server has none (the mutation is then rejected)."""
-    path = HANDLERS.get(kind)
-    if path is None:
-        return None
-    try:
-        return _resolve(path)
-    except (ImportError, AttributeError):
-        return None
+    return _BY_KIND.get(kind)
 
 
 def batch_handler(kind: str) -> BatchHandler | None:
-    path = BATCH_HANDLERS.get(kind)
-    if path is None:
-        return None
-    try:
-        return _resolve(path)
-    except (ImportError, AttributeError):
-        return None
+    return _BATCH_BY_KIND.get(kind)
