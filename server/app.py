@@ -32,6 +32,7 @@ from server.enforcement.controllers import EnforcementController
 from server.spotchecks.controllers import SpotCheckController
 from server.jobs import scheduler as jobs_scheduler
 from server.jobs.controllers import JobController
+from server.notifications.controllers import NotificationController
 from server.errors import FieldcheckError, to_problem
 from server.hazards.controllers import HazardController, LookbackController, RecheckController
 from server.violations.controllers import ViolationController
@@ -61,6 +62,7 @@ CONTROLLERS: list[Any] = [
     StatsController,
     DashboardController,
     JobController,
+    NotificationController,
 ]
 
 _STATUS_CODES = {

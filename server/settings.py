@@ -196,6 +196,34 @@ class JobSettings:
     stats_refresh_s: int = setting(
         "JOB_STATS_REFRESH_INTERVAL_S", 60, "统计汇总刷新的间隔（秒，PostgreSQL）/ how often the statistics rollups are refreshed"
     )
+    reminders_s: int = setting(
+        "JOB_REMINDERS_INTERVAL_S", 3600, "检查整改期限并发送提醒的间隔（秒）/ how often deadline reminders are made"
+    )
+    webhook_s: int = setting(
+        "JOB_WEBHOOK_INTERVAL_S", 30, "向外部通道推送通知的间隔（秒）/ how often queued notifications are sent to the webhook"
+    )
+    audit_checkpoint_s: int = setting(
+        "JOB_AUDIT_CHECKPOINT_INTERVAL_S", 3600, "签署审计链检查点的间隔（秒）/ how often the audit chain's head is signed"
+    )
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    """Reminders, and the one outbound channel: a signed webhook (SMS gateway, 政务微信 / 钉钉 robot bridge)."""
+
+    days_before: int = setting(
+        "NOTIFY_DAYS_BEFORE", 3, "整改期限前几天开始提醒 / days before a deadline that the reminder goes out"
+    )
+    webhook_url: str = setting(
+        "NOTIFY_WEBHOOK_URL", "", "通知推送地址（http/https；留空则只在系统内和手机上提醒）/ webhook URL, empty = inbox only"
+    )
+    webhook_secret: str = setting(
+        "NOTIFY_WEBHOOK_SECRET", "", "推送签名密钥（HMAC-SHA256，至少 32 个字符）/ key that signs each POST"
+    )
+    webhook_timeout_s: int = setting("NOTIFY_WEBHOOK_TIMEOUT_S", 10, "推送超时（秒）/ timeout of one POST")
+    webhook_max_attempts: int = setting(
+        "NOTIFY_WEBHOOK_MAX_ATTEMPTS", 10, "推送失败后最多重试次数 / attempts before a delivery is given up"
+    )
 
 
 @dataclass(frozen=True)
@@ -225,6 +253,7 @@ class Settings:
     enforcement: EnforcementSettings = field(default_factory=EnforcementSettings)
     stats: StatsSettings = field(default_factory=StatsSettings)
     jobs: JobSettings = field(default_factory=JobSettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
     @classmethod
     def from_env(cls, environ: typing.Mapping[str, str] | None = None) -> Settings:
@@ -247,6 +276,14 @@ class Settings:
             problems.append(
                 f"EVIDENCE_CHUNK_BYTES 不得小于 {MIN_PART_BYTES}（S3 分片上传的最小分片）/ must be at least {MIN_PART_BYTES}"
             )
+        notify = self.notifications
+        if notify.webhook_url:
+            if not notify.webhook_url.startswith(("http://", "https://")):
+                problems.append("NOTIFY_WEBHOOK_URL 须以 http:// 或 https:// 开头 / must be an http(s) URL")
+            if len(notify.webhook_secret) < 32:
+                problems.append("NOTIFY_WEBHOOK_SECRET 须至少 32 个字符 / must be at least 32 characters")
+        if notify.webhook_timeout_s < 1 or notify.webhook_max_attempts < 1 or notify.days_before < 0:
+            problems.append("NOTIFY_WEBHOOK_TIMEOUT_S、NOTIFY_WEBHOOK_MAX_ATTEMPTS 须为正数，NOTIFY_DAYS_BEFORE 不得为负 / out of range")
         if self.evidence.max_bytes < 1:
             problems.append("EVIDENCE_MAX_BYTES 须为正数 / must be positive")
         if problems:

@@ -21,6 +21,7 @@ TABLE_MODULES = [
     "server.audit.tables",
     "server.stats.tables",
     "server.jobs.tables",
+    "server.notifications.tables",
 ]
 
 APP_CONFIG = AppConfig(

@@ -28,6 +28,7 @@ from schemas.problems import ErrorCode
 from schemas.vocab import EnforcementKind, HazardLevel, HazardStatus, InspectionStatus, Role
 from server import database
 from server.accounts.policy import SYSTEM, Actor, may_manage_department, sees_all_departments
+from server.accounts import service as accounts_service
 from server.accounts.tables import User
 from server.audit import service as audit_service
 from server.checklists.tables import ChecklistItem
@@ -36,6 +37,7 @@ from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflic
 from server.hazards import policy
 from server.hazards.tables import Hazard, HazardEscalation, LookbackCampaign, Recheck, RecheckAssignee
 from server.inspections.tables import Inspection, InspectionInspector
+from server.notifications import service as notifications
 from server.registry import service as registry_service
 from server.registry.tables import Enterprise
 from server.settings import Settings, get_settings
@@ -100,6 +102,20 @@ async def _team(inspection_id: uuid.UUID) -> set[uuid.UUID]:
         InspectionInspector.inspection == inspection_id
     )
     return {r["user"] for r in rows}
+
+
+async def followers(hazard_id: uuid.UUID) -> set[uuid.UUID]:
+    """Who follows a hazard to closure: the team of the check that found it and its department's active supervisors."""
+    row = await Hazard.select(
+        Hazard.inspection, Hazard.inspection.department.as_alias("department")
+    ).where(Hazard.id == hazard_id).first()
+    if row is None:
+        return set()
+    people = await _team(row["inspection"])
+    if row["department"] is not None:
+        users = await accounts_service.list_users(role=Role.SUPERVISOR, department_id=row["department"])
+        people |= {u.id for u in users if u.active}
+    return people
 
 
 async def _recheck_assignments(user_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -772,6 +788,11 @@ async def _apply_steps(
             ENTITY,
             row["id"],
             {"step": index, "action": step, "days_overdue": days, "trigger": trigger, "enforcement_action_ids": action_ids},
+        )
+        await notifications.notify(
+            await followers(row["id"]), kind="hazard_escalated",
+            key=f"hazard_escalated:{row['id']}:{index}", title=f"隐患逾期升级：{policy.STEP_LABELS[step]}",
+            body=row["description"][:500], entity=(ENTITY, row["id"]), settings=settings, now=now,
         )
         applied += 1
     await Hazard.update(

@@ -55,6 +55,7 @@ from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflic
 from server.inspections.tables import Inspection as InspectionRow
 from server.inspections.tables import InspectionAmendment, InspectionInspector, ItemResultConflict as ConflictRow
 from server.inspections.tables import ItemResult as ItemResultRow
+from server.notifications import service as notifications
 from server.registry import service as registry_service
 from server.spotchecks import covert
 from server.registry.tables import Enterprise
@@ -435,6 +436,13 @@ async def review(actor: Actor, inspection_id: uuid.UUID, data: InspectionReview)
     await InspectionRow.update(values).where(InspectionRow.id == inspection_id)
     audit_service.record(actor, f"inspection.review_{data.decision}", "inspection", inspection_id,
                          {"decision": data.decision, "reason": data.reason, "status": [row["status"], values[InspectionRow.status]]})
+    if data.decision != "approve":
+        team = await _team([inspection_id])
+        await notifications.notify(
+            [m["user"] for m in team.get(inspection_id, [])], kind="check_returned",
+            key=f"check_returned:{inspection_id}:{now.isoformat()}", title="检查记录被退回修改",
+            body=data.reason, entity=("inspection", inspection_id), now=now,
+        )
     return await publish(inspection_id)
 
 

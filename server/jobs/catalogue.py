@@ -82,11 +82,41 @@ async def _refresh_statistics(settings: Settings, now: dt.datetime) -> JobResult
     return JobResult(items=max(months, 0), note="全部重算" if months < 0 else f"重算 {months} 个月")
 
 
+async def _remind(settings: Settings, now: dt.datetime) -> JobResult:
+    from server.hazards import reminders
+
+    made, failed = await reminders.remind_deadlines(settings, now=now)
+    return JobResult(items=made, failed=failed, note=f"新提醒 {made} 条")
+
+
+async def _send_webhook(settings: Settings, now: dt.datetime) -> JobResult:
+    from server.notifications import webhook
+
+    run = await webhook.deliver_due(settings, now=now)
+    return JobResult(
+        items=run.delivered, failed=run.given_up, note=f"送达 {run.delivered}，待重试 {run.retried}，放弃 {run.given_up}"
+    )
+
+
+async def _checkpoint_audit(settings: Settings, now: dt.datetime) -> JobResult:
+    from server.audit import service as audit_service
+    from server.evidence import service as evidence_service
+
+    report = await audit_service.write_checkpoint(evidence_service.build_store(settings), settings.audit.checkpoint_key)
+    if not report.ok:
+        raise RuntimeError(f"审计链与上一检查点不符，未签署 / chain does not extend its checkpoint: seq={report.broken_seq} {report.reason}")
+    head = report.checkpoint.seq if report.checkpoint else 0
+    return JobResult(note=f"检查点 seq={head}")  # not an item changed: no audit entry of its own
+
+
 JOBS: tuple[Job, ...] = (
     Job("covert-release", "到期暗访任务发布", lambda s: s.jobs.covert_release_s, _release_covert),
     Job("escalate-overdue", "逾期隐患升级与到期复查", lambda s: s.jobs.escalation_s, _escalate),
     Job("evidence-gc", "清理过期上传与无引用文件", lambda s: s.jobs.evidence_gc_s, _collect_evidence_garbage),
     Job("stats-refresh", "统计汇总刷新", lambda s: s.jobs.stats_refresh_s, _refresh_statistics, postgres_only=True),
+    Job("reminders", "整改期限提醒", lambda s: s.jobs.reminders_s, _remind),
+    Job("notify-webhook", "通知外部推送", lambda s: s.jobs.webhook_s, _send_webhook),
+    Job("audit-checkpoint", "审计链检查点签署", lambda s: s.jobs.audit_checkpoint_s, _checkpoint_audit),
 )
 
 BY_NAME = {job.name: job for job in JOBS}

@@ -53,10 +53,12 @@ def install(app: Litestar, settings: Settings) -> None:
 
     async def stop() -> None:
         scheduler = getattr(app.state, "scheduler", None)
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
-        if running:  # let a run in progress record its outcome before the database closes
+        if scheduler is None:
+            return
+        scheduler.pause()  # no new runs; the executor's shutdown would cancel the ones in progress
+        if running:  # so let them record their outcome before the database closes
             await asyncio.wait(set(running), timeout=SHUTDOWN_WAIT_S)
+        scheduler.shutdown(wait=False)
 
     app.on_startup.append(start)
     app.on_shutdown.append(stop)

@@ -64,6 +64,7 @@ from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflic
 from server.hazards.tables import Hazard
 from server.inspections import service as inspections_service
 from server.inspections.tables import Inspection, InspectionInspector
+from server.notifications import service as notifications
 from server.registry import service as registry_service
 from server.registry.tables import ConflictOfInterest, Enterprise
 from server import database
@@ -661,6 +662,11 @@ async def _release(task: dict[str, Any], campaign: dict[str, Any], now: dt.datet
     target = await Enterprise.select().where(Enterprise.id == task["enterprise"]).first()
     await sync_service.publish(
         "enterprise", task["enterprise"], registry_service.to_enterprise(target), scope=scopes.enterprise(task["enterprise"])
+    )
+    await notifications.notify(
+        [uuid.UUID(u) for u in task["team"]], kind="covert_released" if campaign["covert"] else "spot_check_released",
+        key=f"released:{task['id']}", title=f"新的{'暗访' if campaign['covert'] else '双随机'}检查任务已下达：{target['name']}",
+        body=f"计划日期 {task['planned_date']}，请同步后查看。", entity=("inspection", inspection_id), now=now,
     )
     released = {**task, "released_at": now, "status": "released", "inspection": inspection_id}
     await sync_service.publish(
