@@ -13,6 +13,7 @@ Defaults give the embedded mode: SQLite and a filesystem object store under
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import secrets
 import types
@@ -103,9 +104,28 @@ class AuthSettings:
         "FIELDCHECK_REFRESH_TTL_S", 30 * 24 * 3600, "刷新令牌有效期（秒）/ refresh token lifetime"
     )
     max_failed_logins: int = setting(
-        "FIELDCHECK_MAX_FAILED_LOGINS", 5, "锁定前允许的连续登录失败次数 / failed logins before throttling"
+        "FIELDCHECK_MAX_FAILED_LOGINS",
+        5,
+        "同一账号从同一来源地址允许的连续登录失败次数，超过后退避 / failed logins per account and source address before backoff",
     )
-    lockout_s: int = setting("FIELDCHECK_LOCKOUT_S", 300, "登录失败锁定时长（秒）/ throttling window")
+    max_failed_logins_per_source: int = setting(
+        "FIELDCHECK_MAX_FAILED_LOGINS_PER_SOURCE",
+        30,
+        "同一来源地址（所有账号合计）允许的登录失败次数，超过后退避 / failed logins per source address before backoff",
+    )
+    lockout_s: int = setting(
+        "FIELDCHECK_LOCKOUT_S", 300, "首次退避时长（秒），此后每次失败加倍，最长一天 / first backoff, doubled on each further failure, at most a day"
+    )
+    trusted_proxies: str = setting(
+        "FIELDCHECK_TRUSTED_PROXIES",
+        "",
+        "可信反向代理地址或网段（逗号分隔）；仅来自它们的 X-Forwarded-For 被采信 / comma list of proxy addresses or CIDRs whose X-Forwarded-For is believed",
+    )
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``trusted_proxies`` parsed; raises ``ValueError`` on an entry that is not an address or CIDR."""
+        return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in self.trusted_proxies.split(",") if p.strip())
 
 
 @dataclass(frozen=True)
@@ -286,6 +306,10 @@ class Settings:
             problems.append("NOTIFY_WEBHOOK_TIMEOUT_S、NOTIFY_WEBHOOK_MAX_ATTEMPTS 须为正数，NOTIFY_DAYS_BEFORE 不得为负 / out of range")
         if self.evidence.max_bytes < 1:
             problems.append("EVIDENCE_MAX_BYTES 须为正数 / must be positive")
+        try:
+            self.auth.trusted_proxy_networks
+        except ValueError as exc:
+            problems.append(f"FIELDCHECK_TRUSTED_PROXIES 含无法识别的地址 / not an address or CIDR: {exc}")
         if problems:
             raise ValueError("配置不可用 / unworkable settings: " + "; ".join(problems))
         return self

@@ -11,6 +11,7 @@ rotates them and re-reads the user, so the new access token carries the new role
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -112,6 +113,38 @@ async def check_token_version(actor: Actor) -> None:
         raise NotAuthenticated(
             "登录状态已变更，请刷新或重新登录", "token revoked", code=ErrorCode.TOKEN_EXPIRED
         )
+
+
+Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+
+def source_address(connection: ASGIConnection, trusted_proxies: Networks) -> str:
+    """The caller's address: the peer's, or the right-most X-Forwarded-For hop not a trusted proxy when the peer is one."""
+    peer = connection.client.host if connection.client else ""
+    source = _address(peer)
+    if source is None or not _trusted(source, trusted_proxies):
+        return str(source) if source is not None else peer[:64] or "unknown"
+    hops = [h.strip() for line in connection.headers.getall("x-forwarded-for", []) for h in line.split(",")]
+    for hop in reversed(hops):
+        address = _address(hop)
+        if address is None:
+            # Anything left of an unreadable hop was written by the caller: stay with the last proxy seen.
+            break
+        source = address
+        if not _trusted(address, trusted_proxies):
+            break
+    return str(source)
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address, networks: Networks) -> bool:
+    return any(address in network for network in networks)
 
 
 def auth_middleware(secret: str) -> DefineMiddleware:

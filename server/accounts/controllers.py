@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
@@ -12,7 +12,7 @@ from schemas import accounts as wire
 from schemas.vocab import Role
 from server import database
 from server.accounts import service as accounts_service
-from server.accounts.auth import requires_role
+from server.accounts.auth import requires_role, source_address
 from server.accounts.service import LoginRefused
 from server.deps import AppSettings, CurrentActor
 
@@ -22,11 +22,12 @@ class AuthController(Controller):
     tags = ["认证 auth"]
 
     @post("/login", status_code=HTTP_200_OK, security=[], opt={"errors": (401, 429)})
-    async def login(self, data: JSONBody[wire.LoginRequest], settings: AppSettings) -> wire.TokenPair:
+    async def login(self, request: Request, data: JSONBody[wire.LoginRequest], settings: AppSettings) -> wire.TokenPair:
         """登录：用户名和密码换取访问令牌与刷新令牌。"""
+        source = source_address(request, settings.auth.trusted_proxy_networks)
         # Three steps so argon2 runs outside any transaction: reserve a try, check, then record.
         async with database.transaction():
-            attempt = await accounts_service.begin_login(data, settings.auth)
+            attempt = await accounts_service.begin_login(data, settings.auth, source=source)
         if not isinstance(attempt, LoginRefused):
             password_ok = await accounts_service.check_password(attempt)
             async with database.transaction():

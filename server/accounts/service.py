@@ -16,10 +16,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from schemas import accounts as wire
 from schemas.problems import ErrorCode
 from schemas.vocab import Role
+from server import database
 from server.accounts import auth
 from server.accounts import policy
 from server.accounts.policy import Actor
-from server.accounts.tables import Department, Device, RefreshToken, User
+from server.accounts.tables import Department, Device, LoginThrottle, RefreshToken, User
 from server.audit import service as audit_service
 from server.errors import FieldcheckError, InvalidInput, NotAuthenticated, NotFound, RateLimited, StateConflict
 from server.settings import AuthSettings
@@ -127,70 +128,114 @@ async def _register_device(user: dict, request: wire.LoginRequest, now: dt.datet
 
 @dataclass(frozen=True)
 class LoginAttempt:
-    """A login with its try reserved on the account; the password is checked outside any transaction."""
+    """A login with its try reserved from its source; the password is checked outside any transaction."""
 
     request: wire.LoginRequest
     user: dict | None
     password_hash: str
+    source: str
 
 
 _BAD_CREDENTIALS = ("用户名或密码错误", "wrong username or password")
+
+#: A throttle row untouched this long is forgotten, and no backoff grows beyond it.
+_THROTTLE_MEMORY = dt.timedelta(days=1)
 
 
 def _throttled(wait: int) -> LoginRefused:
     return LoginRefused(RateLimited(f"登录失败次数过多，请 {wait} 秒后再试", "too many failed logins", retry_after_s=wait))
 
 
+def _throttle_keys(username: str, source: str, settings: AuthSettings) -> list[tuple[str, int]]:
+    """The counters a try from ``source`` on ``username`` counts on, with their limits, in the order they are locked."""
+    return [(f"user:{username}@{source}", settings.max_failed_logins), (f"addr:{source}", settings.max_failed_logins_per_source)]
+
+
 async def begin_login(
-    request: wire.LoginRequest, settings: AuthSettings, *, now: dt.datetime | None = None
+    request: wire.LoginRequest, settings: AuthSettings, *, source: str = "unknown", now: dt.datetime | None = None
 ) -> LoginAttempt | LoginRefused:
-    """Reserve one try on the account before the password is checked, so concurrent guesses cannot overrun the limit."""
+    """Reserve one try on (username, source) and on the source before the password is checked.
+
+    Throttling the source, never the account, means a stranger's wrong
+    guesses cannot lock its owner out from another address. Unknown
+    usernames go through the same rows and statements as real ones.
+    """
     now = now or dt.datetime.now(dt.UTC)
     user = await User.select().where(User.username == request.username).first()
-    if user is None:
-        wait = _reserve_unknown(request.username, settings, now)
-        if wait is not None:
+    counted: list[tuple[str, int, int]] = []
+    for key, limit in _throttle_keys(request.username, source, settings):
+        failures = await _reserve_try(key, now)
+        if failures is None:
+            # A try refused by one counter is not counted on the other (keys are locked in one order: no deadlock).
+            for done, _, _ in counted:
+                await LoginThrottle.update({LoginThrottle.failures: LoginThrottle.failures - 1}).where(LoginThrottle.key == done)
+            wait = await _wait_s(key, settings, now)
+            if user is not None:
+                audit_service.record(
+                    actor_of(user), "auth.login_throttled", "user", user["id"], {"retry_after_s": wait, "source": source}
+                )
             return _throttled(wait)
-        return LoginAttempt(request, None, _DUMMY_HASH)
-    # A lock that has run out starts a fresh count.
-    await User.update({User.failed_logins: 0, User.locked_until: None}).where(
-        (User.id == user["id"]) & (User.locked_until <= now)
+        counted.append((key, limit, failures))
+    for key, limit, failures in counted:
+        if failures >= limit:
+            # Each try past the limit doubles the wait before the next one.
+            backoff = min(dt.timedelta(seconds=settings.lockout_s * 2 ** min(failures - limit, 20)), _THROTTLE_MEMORY)
+            await LoginThrottle.update({LoginThrottle.blocked_until: now + backoff}).where(LoginThrottle.key == key)
+    await _forget_old_tries(now)
+    return LoginAttempt(request, user, user["password_hash"] if user else _DUMMY_HASH, source)
+
+
+async def _reserve_try(key: str, now: dt.datetime) -> int | None:
+    """Count one try on ``key``; its failures so far, or None while it is in backoff."""
+    idle = (LoginThrottle.updated_at < now - _THROTTLE_MEMORY) & (
+        LoginThrottle.blocked_until.is_null() | (LoginThrottle.blocked_until <= now)
+    )
+    # A counter left alone for a day starts again from nothing.
+    await LoginThrottle.insert(LoginThrottle(key=key, failures=0, blocked_until=None, updated_at=now)).on_conflict(
+        target=LoginThrottle.key,
+        action="DO UPDATE",
+        values=[(LoginThrottle.failures, 0), (LoginThrottle.blocked_until, None)],
+        where=idle,
     )
     # One UPDATE takes the row lock and counts the try, so the limit holds whatever runs concurrently.
-    reserved = await User.update({User.failed_logins: User.failed_logins + 1}).where(
-        (User.id == user["id"]) & User.locked_until.is_null() & (User.failed_logins < settings.max_failed_logins)
-    ).returning(User.failed_logins)
-    if not reserved:
-        current = await User.select(User.locked_until).where(User.id == user["id"]).first()
-        locked_until = (current or {}).get("locked_until") or now + dt.timedelta(seconds=settings.lockout_s)
-        wait = max(int((locked_until - now).total_seconds()) + 1, 1)
-        audit_service.record(actor_of(user), "auth.login_throttled", "user", user["id"], {"retry_after_s": wait})
-        return _throttled(wait)
-    if reserved[0]["failed_logins"] >= settings.max_failed_logins:
-        await User.update({User.locked_until: now + dt.timedelta(seconds=settings.lockout_s)}).where(User.id == user["id"])
-    return LoginAttempt(request, user, user["password_hash"])
+    reserved = await LoginThrottle.update(
+        {LoginThrottle.failures: LoginThrottle.failures + 1, LoginThrottle.updated_at: now}
+    ).where(
+        (LoginThrottle.key == key) & (LoginThrottle.blocked_until.is_null() | (LoginThrottle.blocked_until <= now))
+    ).returning(LoginThrottle.failures)
+    return reserved[0]["failures"] if reserved else None
 
 
-#: Tries on usernames that do not exist, counted like an account's so a 429 does not reveal which names are real.
-#: In memory: nothing real is at stake, and a bounded dict cannot be grown without limit by an attacker.
-_unknown_tries: dict[str, tuple[int, dt.datetime | None]] = {}
-_UNKNOWN_TRIES_KEPT = 10_000
+async def _wait_s(key: str, settings: AuthSettings, now: dt.datetime) -> int:
+    row = await LoginThrottle.select(LoginThrottle.blocked_until).where(LoginThrottle.key == key).first()
+    blocked_until = (row or {}).get("blocked_until") or now + dt.timedelta(seconds=settings.lockout_s)
+    return max(int((blocked_until - now).total_seconds()) + 1, 1)
 
 
-def _reserve_unknown(username: str, settings: AuthSettings, now: dt.datetime) -> int | None:
-    """Count a try on an unknown username the way ``begin_login`` counts one on an account; seconds to wait if throttled."""
-    count, locked_until = _unknown_tries.get(username, (0, None))
-    if locked_until is not None and locked_until <= now:
-        count, locked_until = 0, None
-    if locked_until is not None:
-        return int((locked_until - now).total_seconds()) + 1
-    count += 1
-    if count >= settings.max_failed_logins:
-        locked_until = now + dt.timedelta(seconds=settings.lockout_s)
-    if username not in _unknown_tries and len(_unknown_tries) >= _UNKNOWN_TRIES_KEPT:
-        _unknown_tries.pop(next(iter(_unknown_tries)))
-    _unknown_tries[username] = (count, locked_until)
-    return None
+async def _forget_old_tries(now: dt.datetime) -> None:
+    """Drop counters idle for a day, so names and addresses tried once do not pile up.
+
+    Last in its transaction and, on PostgreSQL, skipping rows others hold: it never waits while holding a lock.
+    """
+    lock = " FOR UPDATE SKIP LOCKED" if database.is_postgres() else ""
+    await LoginThrottle.raw(
+        'DELETE FROM "login_throttle" WHERE "key" IN (SELECT "key" FROM "login_throttle" WHERE "updated_at" < {} '
+        f'AND ("blocked_until" IS NULL OR "blocked_until" <= {{}}) LIMIT 100{lock})',
+        now - _THROTTLE_MEMORY,
+        now,
+    )
+
+
+async def _release_try(attempt: LoginAttempt, settings: AuthSettings) -> None:
+    """A right password: (username, source) starts afresh and the source gets its try back."""
+    (account_key, _), (source_key, source_limit) = _throttle_keys(attempt.request.username, attempt.source, settings)
+    await LoginThrottle.delete().where(LoginThrottle.key == account_key)
+    await LoginThrottle.update({LoginThrottle.failures: LoginThrottle.failures - 1}).where(
+        (LoginThrottle.key == source_key) & (LoginThrottle.failures > 0)
+    )
+    await LoginThrottle.update({LoginThrottle.blocked_until: None}).where(
+        (LoginThrottle.key == source_key) & (LoginThrottle.failures < source_limit)
+    )
 
 
 async def check_password(attempt: LoginAttempt) -> bool:
@@ -202,19 +247,22 @@ async def check_password(attempt: LoginAttempt) -> bool:
 async def finish_login(
     attempt: LoginAttempt, password_ok: bool, settings: AuthSettings, *, now: dt.datetime | None = None
 ) -> wire.TokenPair | LoginRefused:
-    """Issue tokens and clear the count after a right password; audit a wrong one (its try is already counted)."""
+    """Issue tokens and release the try after a right password; audit a wrong one (its try is already counted)."""
     now = now or dt.datetime.now(dt.UTC)
     user = attempt.user
     if user is None:
         return LoginRefused(NotAuthenticated(*_BAD_CREDENTIALS, code=ErrorCode.BAD_CREDENTIALS))
     if not password_ok:
-        current = await User.select(User.failed_logins).where(User.id == user["id"]).first()
-        failures = current["failed_logins"] if current else 0
-        audit_service.record(actor_of(user), "auth.login_failed", "user", user["id"], {"failed_logins": failures})
+        (account_key, _), _ = _throttle_keys(attempt.request.username, attempt.source, settings)
+        current = await LoginThrottle.select(LoginThrottle.failures).where(LoginThrottle.key == account_key).first()
+        failures = current["failures"] if current else 0
+        audit_service.record(
+            actor_of(user), "auth.login_failed", "user", user["id"], {"failed_logins": failures, "source": attempt.source}
+        )
         return LoginRefused(NotAuthenticated(*_BAD_CREDENTIALS, code=ErrorCode.BAD_CREDENTIALS))
     device_id = await _register_device(user, attempt.request, now)
-    await User.update({User.failed_logins: 0, User.locked_until: None}).where(User.id == user["id"])
-    audit_service.record(actor_of(user, device_id), "auth.login", "user", user["id"], {})
+    await _release_try(attempt, settings)
+    audit_service.record(actor_of(user, device_id), "auth.login", "user", user["id"], {"source": attempt.source})
     return await _issue_pair(user, device_id, settings, now)
 
 

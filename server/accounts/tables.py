@@ -74,3 +74,15 @@ class RefreshToken(Table, tablename="refresh_token"):
     created_at = Timestamptz()
     family = UUID(null=True, default=None, index=True)
     replaced_by = UUID(null=True, default=None)
+
+
+class LoginThrottle(Table, tablename="login_throttle"):
+    """Failed login tries of one username from one source address (``user:<name>@<addr>``) or of one address (``addr:<addr>``).
+
+    Keyed by the name as typed, so unknown usernames are counted exactly like real ones.
+    """
+
+    key = Varchar(length=160, primary_key=True)
+    failures = Integer(default=0)
+    blocked_until = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz(index=True)

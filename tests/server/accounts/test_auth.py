@@ -1,22 +1,31 @@
 """Login, tokens, throttling and role guards over HTTP on PostgreSQL."""
 
 import asyncio
+import contextlib
+import dataclasses
+import json
 import datetime as dt
 import time
 import uuid
+from collections.abc import AsyncIterator
 
+import httpx
 import jwt
 
-from schemas.accounts import RefreshRequest, TokenPair
+from schemas.accounts import LoginRequest, RefreshRequest, TokenPair
 from schemas.vocab import Role
 from server import database
 from server.accounts import service as accounts_service
 from server.accounts.auth import issue_access_token
 from server.accounts.policy import Actor, password_problem
-from server.accounts.tables import Department, User
+from server.accounts.service import LoginRefused
+from server.accounts.tables import Department, LoginThrottle, User
+from server.app import create_app
 from server.audit.tables import AuditEntry
 from server.errors import NotAuthenticated
+from server.settings import AuthSettings, use_settings
 from tests.conftest import PASSWORD, login, make_department, make_user, username_of
+from tests.server.sync.conftest import sqlite_app  # noqa: F401 (the embedded app fixture)
 
 
 async def test_login_returns_tokens_and_me(client):
@@ -307,3 +316,121 @@ async def test_changing_ones_password_ends_other_sessions_and_keeps_this_device(
     kept = await client.post("/api/v1/auth/refresh", json={"refresh_token": here["refresh_token"]})
     assert kept.status_code == 200
     assert await _me_status(client, {"headers": {"Authorization": f"Bearer {kept.json()['access_token']}"}}) == (200, None)
+
+
+@contextlib.asynccontextmanager
+async def _caller(app, address: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client whose requests arrive from ``address``."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://fieldcheck.test") as caller:
+        yield caller
+
+
+async def _try(caller, username: str, password: str = "wrong", headers: dict | None = None) -> int:
+    body = {"username": username, "password": password}
+    return (await caller.post("/api/v1/auth/login", json=body, headers=headers or {})).status_code
+
+
+async def test_a_strangers_guesses_do_not_lock_the_owner_out_from_elsewhere(client, app, settings):
+    limit = settings.auth.max_failed_logins
+    await make_user(Role.INSPECTOR, username="inspector-t1")
+    async with _caller(app, "203.0.113.7") as attacker, _caller(app, "198.51.100.2") as owner:
+        assert [await _try(attacker, "inspector-t1") for _ in range(limit + 1)] == [401] * limit + [429]
+        # The right password from the attacker's address waits out the backoff like any other try...
+        response = await attacker.post("/api/v1/auth/login", json={"username": "inspector-t1", "password": PASSWORD})
+        assert response.status_code == 429 and int(response.headers["retry-after"]) > settings.auth.lockout_s // 2
+        # ...while the owner, elsewhere, signs in.
+        assert await _try(owner, "inspector-t1", PASSWORD) == 200
+
+
+async def test_a_right_password_resets_the_count_of_its_source(client, app, settings):
+    limit = settings.auth.max_failed_logins
+    await make_user(Role.INSPECTOR, username="inspector-t2")
+    async with _caller(app, "198.51.100.3") as owner:
+        assert [await _try(owner, "inspector-t2") for _ in range(limit - 1)] == [401] * (limit - 1)
+        assert await _try(owner, "inspector-t2", PASSWORD) == 200
+        assert [await _try(owner, "inspector-t2") for _ in range(limit + 1)] == [401] * limit + [429]
+
+
+async def _service_try(username: str, source: str, at: dt.datetime, auth_settings: AuthSettings) -> int:
+    """A wrong password for ``username`` from ``source`` at ``at``; the seconds to wait if refused, else 0."""
+    request = LoginRequest(username=username, password="wrong")
+    async with database.transaction():
+        begun = await accounts_service.begin_login(request, auth_settings, source=source, now=at)
+    if isinstance(begun, LoginRefused):
+        return begun.error.retry_after_s
+    ok = await accounts_service.check_password(begun)
+    async with database.transaction():
+        await accounts_service.finish_login(begun, ok, auth_settings, now=at)
+    return 0
+
+
+async def test_the_backoff_doubles_and_a_source_spraying_names_is_throttled(client):
+    await make_user(Role.INSPECTOR, username="inspector-t3")
+    auth_settings = AuthSettings(secret_key="k" * 40, max_failed_logins=2, max_failed_logins_per_source=5, lockout_s=60)
+    t0 = dt.datetime.now(dt.UTC)
+
+    async def attempt(username: str, source: str, at: dt.datetime) -> int:
+        return await _service_try(username, source, at, auth_settings)
+
+    assert [await attempt("inspector-t3", "192.0.2.1", t0) for _ in range(3)] == [0, 0, 61]
+    # After each wait one more try, and a wait twice as long.
+    waits = []
+    at = t0
+    for _ in range(3):
+        at += dt.timedelta(seconds=await attempt("inspector-t3", "192.0.2.1", at) or 1)
+        assert await attempt("inspector-t3", "192.0.2.1", at) == 0
+        waits.append(await attempt("inspector-t3", "192.0.2.1", at))
+    assert waits == [121, 241, 481]
+
+    # One address guessing many names is held back whatever the name, known or not; another address is not.
+    later = at + dt.timedelta(hours=2)
+    sprayed = [await attempt(f"nobody-{n}", "192.0.2.9", later) for n in range(6)]
+    assert sprayed[:5] == [0] * 5 and sprayed[5] > 0
+    assert await attempt("inspector-t3", "192.0.2.9", later) > 0
+    assert await attempt("inspector-t3", "192.0.2.10", later) == 0
+
+
+async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(client, settings):
+    limit = settings.auth.max_failed_logins
+    await make_user(Role.INSPECTOR, username="inspector-t4")
+    behind_proxy = create_app(dataclasses.replace(settings, auth=dataclasses.replace(settings.auth, trusted_proxies="10.0.0.0/8, fd00::/8")))
+    try:
+        async with _caller(behind_proxy, "10.0.0.5") as proxy, _caller(behind_proxy, "203.0.113.8") as direct:
+            def via(client_address: str) -> dict:
+                return {"X-Forwarded-For": f"{client_address}, 10.0.0.9"}
+
+            # Through the proxy, each client behind it is its own source.
+            assert [await _try(proxy, "inspector-t4", headers=via("198.51.100.20")) for _ in range(limit + 1)] == [401] * limit + [429]
+            assert await _try(proxy, "inspector-t4", PASSWORD, headers=via("198.51.100.21")) == 200
+            # A caller that is not a proxy cannot pose as another address: its own is counted.
+            for _ in range(limit):
+                await _try(direct, "inspector-t4", headers=via("198.51.100.22"))
+            assert await _try(direct, "inspector-t4", PASSWORD, headers=via("198.51.100.22")) == 429
+            assert await _try(proxy, "inspector-t4", PASSWORD, headers=via("198.51.100.22")) == 200
+    finally:
+        use_settings(settings)
+    logins = await AuditEntry.select(AuditEntry.changes).where(AuditEntry.action == "auth.login").order_by(AuditEntry.seq)
+    sources = [json.loads(r["changes"]).get("source") if isinstance(r["changes"], str) else r["changes"].get("source") for r in logins]
+    assert sources == ["198.51.100.21", "198.51.100.22"]
+
+
+async def test_throttling_and_token_versions_on_the_embedded_default(sqlite_app):
+    embedded = sqlite_app
+    limit = embedded.state.settings.auth.max_failed_logins
+    await make_user(Role.INSPECTOR, username="inspector-s1")
+    async with _caller(embedded, "203.0.113.7") as attacker, _caller(embedded, "198.51.100.2") as owner:
+        assert [await _try(attacker, "inspector-s1") for _ in range(limit + 1)] == [401] * limit + [429]
+        assert await _try(attacker, "inspector-s1", PASSWORD) == 429
+        session = await _session(owner, "inspector-s1")
+        assert await _me_status(owner, session) == (200, None)
+        await owner.post("/api/v1/auth/logout", json={"refresh_token": session["refresh_token"]}, headers=session["headers"])
+        assert await _me_status(owner, session) == (401, "token_expired")
+    # A counter idle for a day is forgotten.
+    auth_settings = AuthSettings(secret_key="k" * 40, max_failed_logins=2, lockout_s=60)
+    t0 = dt.datetime.now(dt.UTC)
+    assert [await _service_try("inspector-s1", "192.0.2.1", t0, auth_settings) for _ in range(3)] == [0, 0, 61]
+    assert await _service_try("inspector-s1", "192.0.2.1", t0 + dt.timedelta(days=2), auth_settings) == 0
+    # ...and dropped: only the counters of the last try are left.
+    keys = {r["key"] for r in await LoginThrottle.select(LoginThrottle.key)}
+    assert keys == {"user:inspector-s1@192.0.2.1", "addr:192.0.2.1"}
