@@ -56,8 +56,9 @@ class AuthController(Controller):
     @post("/password", status_code=HTTP_204_NO_CONTENT, opt={"errors": (429,)})
     async def change_password(self, data: JSONBody[wire.PasswordChange], actor: CurrentActor) -> None:
         """修改本人密码（需提供当前密码）。"""
+        change = await accounts_service.prepare_password_change(actor, data)
         async with database.transaction():
-            await accounts_service.change_password(actor, data)
+            await accounts_service.change_password(actor, change)
 
     @get("/me")
     async def me(self, actor: CurrentActor) -> wire.Me:
@@ -95,11 +96,13 @@ class UserController(Controller):
     @post("/", guards=[requires_role(Role.ADMIN)])
     async def create_user(self, data: JSONBody[wire.UserCreate], actor: CurrentActor) -> wire.User:
         """新建用户（仅管理员）。"""
+        password_hash = await accounts_service.new_password_hash(data.password, data.username)
         async with database.transaction():
-            return await accounts_service.create_user(actor, data)
+            return await accounts_service.create_user(actor, data, password_hash)
 
     @patch("/{user_id:uuid}", guards=[requires_role(Role.ADMIN)])
     async def update_user(self, user_id: FromPath[uuid.UUID], data: JSONBody[wire.UserUpdate], actor: CurrentActor) -> wire.User:
         """修改用户（仅管理员）。"""
+        password_hash = await accounts_service.new_password_hash_for_update(user_id, data)
         async with database.transaction():
-            return await accounts_service.update_user(actor, user_id, data)
+            return await accounts_service.update_user(actor, user_id, data, password_hash)

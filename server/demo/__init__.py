@@ -85,6 +85,7 @@ async def _users(report: DemoReport, departments: dict[str, object], password: s
                     badge_number=user.badge_number,
                     districts=list(user.districts),
                 ),
+                await accounts_service.new_password_hash(password, user.username),
             )
             ids[user.username] = created.id
         else:

@@ -4,13 +4,16 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import sqlite3
 import datetime as dt
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import jwt
+from argon2 import PasswordHasher
 
 from schemas.accounts import LoginRequest, RefreshRequest, TokenPair
 from schemas.vocab import Role
@@ -434,3 +437,67 @@ async def test_throttling_and_token_versions_on_the_embedded_default(sqlite_app)
     # ...and dropped: only the counters of the last try are left.
     keys = {r["key"] for r in await LoginThrottle.select(LoginThrottle.key)}
     assert keys == {"user:inspector-s1@192.0.2.1", "addr:192.0.2.1"}
+
+
+class _WatchingHasher(PasswordHasher):
+    """argon2 as usual, noting for each call whether the caller's unit of work was open and the SQLite file write-locked."""
+
+    def __init__(self, sqlite_path: Path) -> None:
+        super().__init__()
+        self.sqlite_path = sqlite_path
+        self.calls: list[tuple[str, bool, bool]] = []
+
+    def _note(self, what: str) -> None:
+        try:
+            database.current()
+            in_transaction = True
+        except RuntimeError:
+            in_transaction = False
+        probe = sqlite3.connect(self.sqlite_path, timeout=0)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.rollback()
+            locked = False
+        except sqlite3.OperationalError:
+            locked = True
+        finally:
+            probe.close()
+        self.calls.append((what, in_transaction, locked))
+
+    def hash(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        self._note("hash")
+        return super().hash(*args, **kwargs)
+
+    def verify(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        self._note("verify")
+        return super().verify(*args, **kwargs)
+
+
+async def test_argon2_runs_outside_the_write_transaction(sqlite_app, monkeypatch):
+    embedded = sqlite_app
+    hasher = _WatchingHasher(embedded.state.settings.server.data_dir / "fieldcheck.sqlite3")
+    await make_user(Role.ADMIN, username="admin-h1")
+    monkeypatch.setattr(accounts_service, "_hasher", hasher)
+    async with _caller(embedded, "198.51.100.30") as caller:
+        admin = (await _session(caller, "admin-h1"))["headers"]
+        created = await caller.post(
+            "/api/v1/users/",
+            json={"username": "inspector-h1", "display_name": "甲", "password": "河道巡查-新建-01", "role": "inspector"},
+            headers=admin,
+        )
+        assert created.status_code == 201, created.text
+        user_id = created.json()["id"]
+        reset = await caller.patch(f"/api/v1/users/{user_id}", json={"password": "河道巡查-重置-02"}, headers=admin)
+        assert reset.status_code == 200
+        login_response = await caller.post("/api/v1/auth/login", json={"username": "inspector-h1", "password": "河道巡查-重置-02"})
+        headers = {"Authorization": f"Bearer {login_response.json()['access_token']}"}
+        change = await caller.post(
+            "/api/v1/auth/password",
+            json={"current_password": "河道巡查-重置-02", "new_password": "河道巡查-改密-03"},
+            headers=headers,
+        )
+        assert change.status_code == 204
+        assert await _try(caller, "inspector-h1", "河道巡查-改密-03") == 200
+    # login (x2), create, reset, change (proof of the current password, then the new hash)
+    assert [what for what, _, _ in hasher.calls] == ["verify", "hash", "hash", "verify", "verify", "hash", "verify"]
+    assert [call for call in hasher.calls if call[1] or call[2]] == []
