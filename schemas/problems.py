@@ -47,6 +47,7 @@ class ErrorCode(enum.StrEnum):
     # 429 / 503
     RATE_LIMITED = "rate_limited"
     UNAVAILABLE = "unavailable"
+    STATS_MONTH_UNAVAILABLE = "stats_month_unavailable"
     # 500
     INTERNAL = "internal"
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
@@ -33,6 +34,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from schemas import stats as wire
 from schemas.enforcement import ActionStatus
+from schemas.problems import ErrorCode
 from schemas.vocab import (
     LABELS,
     District,
@@ -79,6 +81,8 @@ from server.stats.periods import (
 from server.stats.sql import NONE_GROUP, Filters, Params
 
 Backend = Literal["rollup", "base"]
+
+log = logging.getLogger("fieldcheck.stats")
 
 #: Serialises rollup recounts (arbitrary fixed key, distinct from the audit chain lock).
 REFRESH_LOCK_KEY = 0x46435354
@@ -138,26 +142,56 @@ async def _connection() -> AsyncIterator[asyncpg.Connection]:
 # ------------------------------------------------------------------ freshness
 
 
-async def refresh(conn: asyncpg.Connection | None = None) -> int:
-    """Recount the months queued by writes; returns how many months were recounted (-1: everything)."""
+#: Failures of one recount that are not about the data: the whole read fails and is retried.
+_LOST_CONNECTION = (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.InterfaceError, ConnectionError)
+
+
+async def refresh(conn: asyncpg.Connection | None = None) -> frozenset[dt.date | None]:
+    """Recount the months queued by writes, each in its own savepoint; returns the months that failed.
+
+    A month whose recount fails (a record no month can hold, a bug) is logged, stays queued and
+    is tried again on the next read; the other months are recounted and answer meanwhile, and a
+    read that needs a failed month is refused with :func:`refuse_failed` (``None``: the full rebuild failed).
+    """
     if conn is None:
         async with _connection() as own:
             return await refresh(own)
     if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM stats_dirty_month)"):
-        return 0
+        return frozenset()
     async with conn.transaction():
         await _recount_settings(conn)
         await conn.execute("SELECT pg_advisory_xact_lock($1)", REFRESH_LOCK_KEY)
         rows = await conn.fetch("DELETE FROM stats_dirty_month RETURNING month")
-        if not rows:
-            return 0
         months = {r["month"] for r in rows}
-        if None in months:
-            await _rebuild(conn)
-            return -1
-        for month in sorted(months):
-            await _recount_month(conn, month)
-        return len(months)
+        failed = []
+        for month in [None] if None in months else sorted(months):
+            try:
+                async with conn.transaction():
+                    await (_rebuild(conn) if month is None else _recount_month(conn, month))
+            except _LOST_CONNECTION:
+                raise
+            except Exception:  # this month's fault: the others still answer
+                log.exception("statistics recount of %s failed; it stays queued", month or "every month")
+                failed.append(month)
+        if failed:
+            await conn.executemany("INSERT INTO stats_dirty_month (month, marked_at) VALUES ($1, now())",
+                                   [(m,) for m in failed])
+        return frozenset(failed)
+
+
+def refuse_failed(failed: frozenset[dt.date | None], *plans: _Plan) -> None:
+    """Raise 503 ``stats_month_unavailable`` naming each failed month a read of ``plans`` needs."""
+    needed = sorted(
+        (m for m in failed if m is None or any(s.start <= m < s.end for p in plans for s in (p.current, p.previous))),
+        key=lambda m: m or dt.date.min,
+    )
+    if needed:
+        names = "、".join("全部月份" if m is None else f"{m:%Y-%m}" for m in needed)
+        raise Unavailable(
+            f"{names} 的统计暂时无法计算（已记录故障，其他月份不受影响），请稍后重试或联系管理员",
+            "statistics recount failed for " + ", ".join("every month" if m is None else f"{m:%Y-%m}" for m in needed),
+            code=ErrorCode.STATS_MONTH_UNAVAILABLE, field="period",
+        )
 
 
 async def rebuild(conn: asyncpg.Connection | None = None) -> None:
@@ -526,7 +560,7 @@ async def summary(actor: Actor, query: StatsQuery, *, backend: Backend = "rollup
     query = _scoped(actor, query)
     async with _connection() as conn:
         if backend == "rollup":
-            await refresh(conn)
+            refuse_failed(await refresh(conn), _plan(query, None))
         return await _summary(conn, query, backend)
 
 
@@ -545,7 +579,7 @@ async def breakdown(
     query = _scoped(actor, query)
     async with _connection() as conn:
         if backend == "rollup":
-            await refresh(conn)
+            refuse_failed(await refresh(conn), _plan(query, by, grain))
         return await _breakdown(conn, query, by, grain, backend)
 
 
@@ -609,7 +643,7 @@ async def dashboard(
     """Everything the dashboard page shows: the summary, the trend and four breakdowns."""
     query = _scoped(actor, query)
     if backend == "rollup":
-        await refresh()
+        refuse_failed(await refresh(), _plan(query, None), _plan(query, Dim.PERIOD, trend_grain))
 
     async def view(dim: Dim | None, grain: Grain | None = None) -> Any:
         # Each view on its own pooled connection, so PostgreSQL runs them side by side.
