@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, get
 from litestar.di import Provide
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
@@ -162,6 +162,33 @@ def _internal_error(request: Request, exc: Exception) -> Response[Problem]:
     return _problem_response(to_problem(FieldcheckError()))
 
 
+class _Request(Request):
+    """A request whose body decoding fails as the client's fault, whatever the bytes.
+
+    msgspec raises RecursionError on deeply nested JSON (~1000 levels fit in 2 KB) and
+    UnicodeDecodeError on invalid UTF-8: both are a malformed body (400), not a server error.
+    """
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except (RecursionError, UnicodeDecodeError) as exc:
+            raise SerializationException(f"malformed JSON body: {type(exc).__name__}") from None
+
+    async def msgpack(self) -> Any:
+        try:
+            return await super().msgpack()
+        except (RecursionError, UnicodeDecodeError) as exc:
+            raise SerializationException(f"malformed MessagePack body: {type(exc).__name__}") from None
+
+
+async def _refuse_nul(request: Request) -> None:
+    """No NUL in the path or query (PostgreSQL cannot compare text with one); bodies: ``schemas.bounds``."""
+    query: bytes = request.scope.get("query_string", b"")
+    if "\x00" in request.scope["path"] or b"%00" in query.lower() or b"\x00" in query:
+        raise ValidationException(f"{bounds.NUL_CHARACTER}（地址或查询参数）", extra=[{"message": f"{bounds.NUL_CHARACTER}", "key": "query"}])
+
+
 _HEALTH = {"application/json": dict}
 
 
@@ -245,6 +272,8 @@ def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = N
             Exception: _internal_error,
         },
         openapi_config=_openapi_config(),
+        request_class=_Request,
+        before_request=_refuse_nul,
         request_max_body_size=settings.server.max_body_bytes,
         debug=settings.server.debug,
     )

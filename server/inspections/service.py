@@ -262,6 +262,8 @@ async def create(actor: Actor, data: InspectionCreate) -> Inspection:
     if data.kind == InspectionKind.ENFORCEMENT and len(data.inspector_ids) < 2:
         raise InvalidInput("执法检查至少需要两名执法人员", "an enforcement check needs two officers", field="inspector_ids")
     await _refuse_conflicted(data.enterprise_id, data.inspector_ids, field="inspector_ids")
+    if data.id is not None and await InspectionRow.exists().where(InspectionRow.id == data.id):
+        raise StateConflict("该检查已存在", "an inspection with this id exists", code=ErrorCode.DUPLICATE, field="id")
     now = _now()
     inspection_id = data.id or uuid.uuid4()
     await InspectionRow.insert(

@@ -56,6 +56,8 @@ async def _decode(request: Request, type_: Any, limit: int) -> tuple[Any, str]:
         if encoding == "msgpack":
             return msgspec.msgpack.decode(body, type=type_), encoding
         return msgspec.json.decode(body, type=type_), encoding
+    except (RecursionError, UnicodeDecodeError) as exc:  # nesting msgspec cannot follow, bytes that are not UTF-8
+        raise InvalidInput("请求数据格式有误", f"malformed body: {type(exc).__name__}") from None
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         text = str(exc)
         raise InvalidInput(f"请求数据有误：{text}", f"invalid body: {text}", code=bounds.code_of(text),

@@ -66,6 +66,12 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
 #: A concurrent writer committed the same key first: applying again sees its row.
 _RACES: tuple[type[BaseException], ...] = (asyncpg.exceptions.UniqueViolationError,)
 
+#: What a mutation's bytes may fail with: a type or shape error, nesting too deep, text that is not UTF-8.
+_UNDECODABLE = (msgspec.ValidationError, msgspec.DecodeError, RecursionError, UnicodeDecodeError)
+_KINDS = frozenset(m.__struct_config__.tag for m in wire.MUTATION_TYPES)
+#: Stored as the kind of a rejected mutation whose kind is none of ours.
+_UNKNOWN_KIND = "unknown"
+
 _OUTCOME = msgspec.msgpack.Decoder(wire.Outcome)
 _HEADS = {"msgpack": msgspec.msgpack.Decoder(wire.MutationHead), "json": msgspec.json.Decoder(wire.MutationHead)}
 _MUTATIONS = {"msgpack": msgspec.msgpack.Decoder(wire.AnyMutation), "json": msgspec.json.Decoder(wire.AnyMutation)}
@@ -84,9 +90,14 @@ def _deferred(seq: int, kind: str, error: BaseException) -> wire.Deferred:
 
 def _decode_error(seq: int, error: Exception) -> wire.Rejected:
     text = str(error)
+    if isinstance(error, (RecursionError, UnicodeDecodeError)):
+        text = f"malformed ({type(error).__name__})"
+    field = bounds.field_of(text)
+    shown = text.replace("\x00", "\\0")  # msgspec quotes the bad value: a NUL or a 10 KB kind goes back shortened
+    shown = shown if len(shown) <= 300 else shown[:300] + "…"
     return wire.Rejected(
-        seq=seq, code=str(bounds.code_of(text)), message=f"数据格式有误，服务器无法识别：{text}",
-        message_en=f"cannot decode mutation: {text}", field=bounds.field_of(text),
+        seq=seq, code=str(bounds.code_of(text)), message=f"数据格式有误，服务器无法识别：{shown}",
+        message_en=f"cannot decode mutation: {shown}", field=field,
     )
 
 
@@ -104,12 +115,14 @@ async def push(actor: Actor, request: wire.PushRequest, *, encoding: str = "msgp
     for index, raw in enumerate(request.mutations):
         try:
             mutation = _MUTATIONS[encoding].decode(raw)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        except _UNDECODABLE as exc:
             try:
-                heads.append(_HEADS[encoding].decode(raw))
-            except (msgspec.ValidationError, msgspec.DecodeError):
+                head = _HEADS[encoding].decode(raw)
+            except _UNDECODABLE:
                 raise InvalidInput(f"第 {index + 1} 条记录缺少序号或类型", f"mutation {index} has no seq/kind: {exc}",
                                    field=f"mutations[{index}]") from None
+            # Any text may stand where a kind should be (NUL, 10 KB): it is answered, never stored as the kind.
+            heads.append(head if head.kind in _KINDS else wire.MutationHead(seq=head.seq, kind=_UNKNOWN_KIND))
             decoded.append(exc)
         else:
             heads.append(wire.MutationHead(seq=mutation.seq, kind=mutation.__struct_config__.tag))

@@ -7,6 +7,7 @@ tests below it send each case through the real HTTP app, on PostgreSQL and on th
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
@@ -14,6 +15,8 @@ import httpx
 import msgspec
 import pytest
 
+from schemas.vocab import Role
+from tests.conftest import PASSWORD, login, make_user, random_credit_code, username_of
 from tests.server.hazards.factories import World, make_phone, make_world, world  # noqa: F401  (world: fixture)
 from tests.server.registry.conftest import sqlite_client  # noqa: F401  (fixture)
 from tests.server.sync.conftest import Phone
@@ -79,3 +82,103 @@ async def test_dates_and_times_are_bounded_on_postgres(client: httpx.AsyncClient
 
 async def test_dates_and_times_are_bounded_on_sqlite(sqlite_client: httpx.AsyncClient):  # noqa: F811
     await _dates_are_bounded(sqlite_client, await make_world(sqlite_client))
+
+
+# ------------------------------------------------------------------ malformed bodies, NUL, methods, ids
+
+#: A 2 KB JSON body nested 1000 levels deep (msgspec raises RecursionError on it).
+DEEP_JSON = b"[" * 1000 + b"]" * 1000
+DEEP_OBJECT = b'{"a":' * 1000 + b"1" + b"}" * 1000
+NOT_UTF8 = b'{"username": "\xff\xfe\xfd", "password": "x"}'
+
+
+async def _malformed_bodies_are_400(client: httpx.AsyncClient, world: World) -> None:
+    inspector, supervisor = await world.headers(world.inspectors[0]), await world.headers(world.supervisor_id)
+    json_headers = {"content-type": "application/json"}
+    for path, headers in (("/api/v1/auth/login", {}), ("/api/v1/hazards/", inspector), ("/api/v1/enterprises/", supervisor)):
+        for body in (DEEP_JSON, DEEP_OBJECT, NOT_UTF8):
+            response = await client.post(path, content=body, headers={**headers, **json_headers})
+            assert response.status_code == 400, (path, body[:20], response.text)
+            assert response.json()["code"] == "invalid_input"
+    phone = await make_phone(client, world.inspectors[0])
+    for body in (DEEP_JSON, DEEP_OBJECT, NOT_UTF8,
+                 b'{"device_id": "%s", "mutations": [%s]}' % (str(phone.device_id).encode(), DEEP_JSON),
+                 b'{"device_id": "%s", "mutations": [{"seq": 1, "kind": "\xff"}]}' % str(phone.device_id).encode()):
+        response = await client.post("/api/v1/sync/push", content=body, headers={**phone.headers, **json_headers})
+        assert 400 <= response.status_code < 500, (body[:40], response.text)
+
+
+async def _nul_is_refused(client: httpx.AsyncClient, world: World) -> None:
+    """NUL in any text: a name, a search parameter, a path, a device name."""
+    admin_id = await make_user(Role.ADMIN)
+    admin = await login(client, await username_of(admin_id))
+    inspector = await world.headers(world.inspectors[0])
+    enterprise = {"credit_code": random_credit_code(), "name": "测试\x00企业", "sector": "industry_trade",
+                  "district": "shapotou", "address": "中卫市沙坡头区", "risk_grade": "B",
+                  "standardization_level": "level_3", "major_hazard_source": False, "operating_status": "operating"}
+    refused = [
+        await client.post("/api/v1/enterprises/", json=enterprise, headers=admin),
+        await client.get("/api/v1/enterprises/", params={"q": "测试\x00"}, headers=inspector),
+        await client.get("/api/v1/enterprises/?q=%00", headers=inspector),
+        await client.get("/api/v1/checklists/by-code/a%00b", headers=inspector),
+        await client.post("/api/v1/auth/login", json={"username": await username_of(world.inspectors[0]),
+                                                      "password": PASSWORD, "device_id": str(uuid.uuid4()),
+                                                      "device_name": "小米\x00"}),
+        await client.post("/api/v1/auth/login", json={"username": "a\x00b", "password": PASSWORD}),
+        await client.post("/api/v1/hazards/", json=hazard_body(await world.inspection(), location="\x00"), headers=inspector),
+    ]
+    for response in refused:
+        assert response.status_code in (400, 422), (response.request.url, response.text)
+        assert response.json()["code"] == "invalid_input", response.text
+    assert (await client.get("/api/v1/enterprises/", params={"q": "测试"}, headers=inspector)).status_code == 200
+
+
+async def _options_and_duplicates(client: httpx.AsyncClient, app: Any, world: World) -> None:
+    leader = await world.headers(world.leader_id)
+    for route in app.routes:
+        path = re.sub(r"\{[^}:]+:uuid\}", str(uuid.uuid4()), route.path)
+        path = re.sub(r"\{[^}:]+:int\}", "1", re.sub(r"\{[^}:]+(:str|:path)?\}", "x", path))
+        for method, headers in (("OPTIONS", {}), ("OPTIONS", leader), ("HEAD", {}), ("HEAD", leader)):
+            response = await client.request(method, path, headers=headers)
+            assert response.status_code < 500, (path, response.status_code, response.text)
+            assert "Traceback" not in response.text and "Error" not in response.text, (path, response.text)
+
+    supervisor = await world.headers(world.supervisor_id)
+    body = {"id": str(uuid.uuid4()), "enterprise_id": str(world.enterprise_id), "template_id": str(world.template_id),
+            "inspector_ids": [str(world.inspectors[0])]}
+    assert (await client.post("/api/v1/inspections/", json=body, headers=supervisor)).status_code == 201
+    again = await client.post("/api/v1/inspections/", json=body, headers=supervisor)
+    assert again.status_code == 409 and again.json()["code"] == "duplicate", again.text
+
+
+async def _bad_kinds_reject_one_mutation(client: httpx.AsyncClient, world: World) -> None:
+    inspection = await world.inspection()
+    phone = await make_phone(client, world.inspectors[0])
+    good = hazard_body(inspection)
+    response = await _push_json(phone, [
+        {"kind": "k" * 10_000, "seq": 1},
+        {"kind": "add_hazard\x00", "seq": 2, "hazard": hazard_body(inspection)},
+        {"kind": "add_hazard", "seq": 3, "hazard": good},
+    ])
+    assert response.status_code == 200, response.text
+    outcomes = response.json()["outcomes"]
+    assert [o["outcome"] for o in outcomes] == ["rejected", "rejected", "applied"], outcomes
+    assert all(o["code"] == "invalid_input" and len(o["message"]) < 500 and "\x00" not in o["message"]
+               for o in outcomes[:2]), outcomes
+    # The retry gets the stored answers back (the bad kinds were stored without their text).
+    retried = await _push_json(phone, [{"kind": "k" * 10_000, "seq": 1}, {"kind": "add_hazard", "seq": 3, "hazard": good}])
+    assert [o["outcome"] for o in retried.json()["outcomes"]] == ["rejected", "applied"], retried.text
+
+
+async def test_hostile_bodies_on_postgres(client: httpx.AsyncClient, app, world: World):
+    await _malformed_bodies_are_400(client, world)
+    await _nul_is_refused(client, world)
+    await _options_and_duplicates(client, app, world)
+    await _bad_kinds_reject_one_mutation(client, world)
+
+
+async def test_hostile_bodies_on_sqlite(sqlite_client: httpx.AsyncClient):  # noqa: F811
+    world = await make_world(sqlite_client)
+    await _malformed_bodies_are_400(sqlite_client, world)
+    await _nul_is_refused(sqlite_client, world)
+    await _bad_kinds_reject_one_mutation(sqlite_client, world)
