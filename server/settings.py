@@ -155,6 +155,9 @@ class SyncSettings:
 
     max_push_mutations: int = setting("SYNC_MAX_PUSH_MUTATIONS", 1000, "单次推送最多变更数 / mutations per push")
     pull_page_size: int = setting("SYNC_PULL_PAGE_SIZE", 1000, "单页拉取最多记录数 / changes per pull page")
+    max_push_bytes: int = setting(
+        "SYNC_MAX_PUSH_BYTES", 4 * 1024 * 1024, "gzip 解压后的推送/拉取请求体上限（字节）/ largest sync body after inflating gzip"
+    )
 
 
 @dataclass(frozen=True)
@@ -304,6 +307,8 @@ class Settings:
                 problems.append("NOTIFY_WEBHOOK_SECRET 须至少 32 个字符 / must be at least 32 characters")
         if notify.webhook_timeout_s < 1 or notify.webhook_max_attempts < 1 or notify.days_before < 0:
             problems.append("NOTIFY_WEBHOOK_TIMEOUT_S、NOTIFY_WEBHOOK_MAX_ATTEMPTS 须为正数，NOTIFY_DAYS_BEFORE 不得为负 / out of range")
+        if self.sync.max_push_bytes < 64 * 1024:
+            problems.append("SYNC_MAX_PUSH_BYTES 不得小于 65536 / must be at least 65536")
         if self.evidence.max_bytes < 1:
             problems.append("EVIDENCE_MAX_BYTES 须为正数 / must be positive")
         try:

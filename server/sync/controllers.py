@@ -37,13 +37,16 @@ def _encoding_of(content_type: str) -> str:
 
 
 def _inflate(body: bytes, limit: int) -> bytes:
+    """Inflate at most ``limit`` bytes: a bomb stops at the bound, before any of it is decoded."""
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     try:
         data = inflater.decompress(body, limit + 1)
     except zlib.error:
         raise InvalidInput("压缩数据损坏", "corrupt gzip body") from None
     if len(data) > limit or inflater.unconsumed_tail:
-        raise PayloadTooLarge("解压后的请求体过大", "inflated body too large")
+        raise PayloadTooLarge(
+            f"解压后的请求体超过 {limit} 字节，请分批上传", f"inflated body over {limit} bytes; send fewer mutations"
+        )
     return data
 
 
@@ -116,7 +119,7 @@ class SyncController(Controller):
     )
     async def push(self, request: Request, actor: CurrentActor, settings: AppSettings) -> Response[bytes]:
         """上传离线记录（JSON 或 MessagePack，可 gzip）：一次事务内逐条处理，每条返回 applied / rejected / conflict。"""
-        data, encoding = await _decode(request, wire.PushRequest, settings.server.max_body_bytes * 16)
+        data, encoding = await _decode(request, wire.PushRequest, settings.sync.max_push_bytes)
         if len(data.mutations) > settings.sync.max_push_mutations:
             raise PayloadTooLarge(
                 f"单次最多上传 {settings.sync.max_push_mutations} 条记录，请分批", "too many mutations in one push",
@@ -134,7 +137,7 @@ class SyncController(Controller):
     )
     async def pull(self, request: Request, actor: CurrentActor, settings: AppSettings) -> Response[bytes]:
         """按游标分页拉取本人可见范围内的变更；离开范围的记录以 remove 下发。"""
-        data, _ = await _decode(request, wire.PullRequest, settings.server.max_body_bytes * 16)
+        data, _ = await _decode(request, wire.PullRequest, settings.sync.max_push_bytes)
         if data.limit > settings.sync.pull_page_size:
             data = msgspec.structs.replace(data, limit=settings.sync.pull_page_size)
         async with database.transaction():
