@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 import os
 import secrets
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -81,6 +82,16 @@ def s3_endpoint() -> Iterator[str]:
     host, port = server.get_host_and_port()
     yield f"{host}:{port}"
     server.stop()
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 15) -> None:
+    """End a subprocess the test started: terminate, then kill if it has not exited within ``timeout``."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def make_settings(data_dir: Path, *, database_url: str = "", **groups: Any) -> Settings:

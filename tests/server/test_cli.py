@@ -24,6 +24,7 @@ from server.audit import service as audit_service
 from server.audit.tables import AuditEntry
 from server.checklists.tables import ChecklistItem, ChecklistTemplate
 from server.registry.tables import ConflictOfInterest, Enterprise
+from tests.conftest import stop_process
 from tests.server.audit.tampering import forced
 
 FIELDCHECK = shutil.which("fieldcheck", path=str(Path(sys.executable).parent)) or "fieldcheck"
@@ -87,12 +88,7 @@ async def test_serve_on_a_fresh_data_dir_answers_health_and_offline_docs(tmp_pat
             openapi = await http.get("/schema/openapi.json")
             assert openapi.status_code == 200 and "/api/v1/enterprises" in openapi.json()["paths"]
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 async def _write_audit(n: int) -> None:
