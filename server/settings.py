@@ -167,6 +167,9 @@ class EvidenceSettings:
     max_bytes: int = setting("EVIDENCE_MAX_BYTES", 25 * 1024 * 1024, "单个证据文件上限（字节）/ largest evidence file")
     max_pixels: int = setting("EVIDENCE_MAX_PIXELS", 40_000_000, "图片像素上限（解码前检查）/ largest image, checked before decoding")
     chunk_bytes: int = setting("EVIDENCE_CHUNK_BYTES", 5 * 1024 * 1024, "分片上传的分片大小（字节）/ upload chunk size")
+    thumbnails_at_once: int = setting(
+        "EVIDENCE_THUMBNAILS_AT_ONCE", 2, "同时生成的缩略图数（每张可能占用上百 MB 内存）/ thumbnails made at once per process"
+    )
     gc_after_s: int = setting(
         "EVIDENCE_GC_AFTER_S", 7 * 24 * 3600, "未完成上传的清理期限（秒）/ age after which unfinished uploads are collected"
     )
@@ -309,6 +312,8 @@ class Settings:
             problems.append("NOTIFY_WEBHOOK_TIMEOUT_S、NOTIFY_WEBHOOK_MAX_ATTEMPTS 须为正数，NOTIFY_DAYS_BEFORE 不得为负 / out of range")
         if self.sync.max_push_bytes < 64 * 1024:
             problems.append("SYNC_MAX_PUSH_BYTES 不得小于 65536 / must be at least 65536")
+        if self.evidence.thumbnails_at_once < 1:
+            problems.append("EVIDENCE_THUMBNAILS_AT_ONCE 须为正数 / must be positive")
         if self.evidence.max_bytes < 1:
             problems.append("EVIDENCE_MAX_BYTES 须为正数 / must be positive")
         try:

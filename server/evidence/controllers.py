@@ -113,7 +113,9 @@ class EvidenceController(Controller):
         self, request: Request, actor: CurrentActor, settings: AppSettings, evidence_id: FromPath[uuid.UUID]
     ) -> Response[bytes]:
         """网页缩略图（JPEG，已去除 EXIF/GPS 等全部元数据）。"""
-        data = await evidence_service.thumbnail(actor, _store(request), evidence_id, limits=settings.evidence)
+        data = await evidence_service.thumbnail(
+            actor, _store(request), evidence_id, limits=settings.evidence, slots=request.app.state.thumbnail_slots
+        )
         return Response(data, media_type="image/jpeg", headers=_SAFE)
 
     @post("/uploads", guards=[_WRITERS], status_code=HTTP_200_OK)

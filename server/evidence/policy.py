@@ -22,7 +22,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import struct
 import warnings
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
@@ -158,10 +161,12 @@ def make_thumbnail(source: bytes | IO[bytes], *, max_pixels: int, side: int = TH
         if media_type == JPEG:
             image.draft("RGB", (side, side))  # decode at 1/2, 1/4 or 1/8 scale
         try:
-            upright = ImageOps.exif_transpose(image)
+            # A PNG has no draft mode: decoded whole, 40 Mpx cost 350 MB. It is reduced strip by strip instead.
+            small = _reduced_png(file, image, side) if media_type == PNG else None
+            upright = small if small is not None else ImageOps.exif_transpose(image)
             upright.thumbnail((side, side))
             pixels = upright.convert("RGB")
-        except (OSError, ValueError, SyntaxError) as error:
+        except (OSError, ValueError, SyntaxError, zlib.error) as error:
             raise UnsupportedMedia("图片已损坏，无法生成缩略图", f"damaged image: {error}") from error
     # A fresh image holds pixels only: no EXIF, GPS, XMP or ICC block is copied over.
     clean = Image.new("RGB", pixels.size)
@@ -212,6 +217,101 @@ def expected_part_size(size: int, chunk_bytes: int, number: int) -> int:
 
 
 # -- internals ---------------------------------------------------------------
+
+#: PNG colour type → (mode, bytes per pixel) of the 8-bit, non-interlaced PNGs reduced while decoding.
+_PNG_MODES = {0: ("L", 1), 2: ("RGB", 3), 3: ("P", 1), 4: ("LA", 2), 6: ("RGBA", 4)}
+#: Rows of the reduced image made from one strip (the strip holds this many times the reduction factor).
+_STRIP_ROWS = 8
+_INFLATE_STEP = 1 << 20
+_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _png_chunks(file: IO[bytes]) -> Iterator[tuple[bytes, bytes]]:
+    """(type, data) of each chunk; IDAT data comes in pieces of at most a megabyte."""
+    file.seek(8)
+    while len(header := file.read(8)) == 8:
+        length, kind = struct.unpack(">I4s", header)
+        while length > 0:
+            piece = file.read(min(length, _INFLATE_STEP) if kind == b"IDAT" else length)
+            if not piece:
+                raise ValueError("truncated PNG")
+            length -= len(piece)
+            yield kind, piece
+        file.read(4)  # CRC: the rows are checked by the decoder, the stream by zlib's own checksum
+        if kind == b"IEND":
+            return
+
+
+def _reduced_png(file: IO[bytes], image: Image.Image, side: int) -> Image.Image | None:
+    """The PNG shrunk by a whole factor while it is inflated, a strip of rows at a time (memory: a few MB).
+
+    Each strip is decoded by Pillow's own PNG row decoder from the strip's filtered rows, preceded by
+    the previous strip's last row sent unfiltered (filters read the row above). None for a PNG this
+    does not cover (16-bit, palette of fewer bits, interlaced): it is decoded whole.
+    """
+    width, height = image.size
+    bits, colour, interlace = _png_header(file)
+    if bits != 8 or interlace or colour not in _PNG_MODES:
+        return None
+    mode, bpp = _PNG_MODES[colour]
+    factor = max(1, max(width, height) // (2 * side))
+    if factor == 1:
+        return None  # small already: decoding it whole costs little
+    palette = None
+    stride = 1 + width * bpp
+    strip_rows = factor * _STRIP_ROWS
+    canvas_mode = "RGBA" if mode in ("P", "LA", "RGBA") else mode
+    canvas = Image.new(canvas_mode, (-(-width // factor), -(-height // factor)))
+    inflater = zlib.decompressobj()
+    pending = bytearray()
+    above = b""
+    top = 0
+
+    def strip(rows: bytes) -> None:
+        nonlocal above, top
+        count, lead = len(rows) // stride, 1 if above else 0
+        stream = (b"\x00" + above if lead else b"") + rows
+        decoded = Image.frombytes(mode, (width, lead + count), zlib.compress(stream, 0), "zip", mode)
+        if palette is not None:
+            decoded.putpalette(palette)
+        above = decoded.crop((0, lead + count - 1, width, lead + count)).tobytes("raw", mode)
+        part = decoded.crop((0, lead, width, lead + count)) if lead else decoded
+        canvas.paste(part.convert(canvas_mode).reduce(factor), (0, top // factor))
+        top += count
+
+    orientation = 1
+    for kind, data in _png_chunks(file):
+        if kind == b"PLTE":
+            palette = data
+        elif kind == b"eXIf":  # read here: Pillow's PNG getexif() decodes the whole image to look for it
+            exif = Image.Exif()
+            exif.load(data)
+            orientation = exif.get(0x0112, 1)
+        elif kind == b"IDAT":
+            while data:
+                pending += inflater.decompress(data, _INFLATE_STEP)
+                data = inflater.unconsumed_tail
+                while len(pending) >= strip_rows * stride:
+                    strip(bytes(pending[: strip_rows * stride]))
+                    del pending[: strip_rows * stride]
+    pending += inflater.flush()
+    if len(pending) // stride + top < height:
+        raise ValueError("truncated PNG data")
+    rest = (height - top) * stride
+    if rest:
+        strip(bytes(pending[:rest]))
+    method = _ORIENTATION.get(orientation)
+    return canvas.transpose(method) if method is not None else canvas
+
+
+def _png_header(file: IO[bytes]) -> tuple[int, int, int]:
+    file.seek(16)
+    _, _, bits, colour, _, _, interlace = struct.unpack(">IIBBBBB", file.read(13))
+    return bits, colour, interlace
 
 
 class _Opened:

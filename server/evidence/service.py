@@ -122,9 +122,11 @@ def build_store(settings: Settings) -> ObjectStore:
 
 
 def install(app: Litestar, settings: Settings) -> ObjectStore:
-    """Give ``app`` its object store (``app.state.evidence_store``), created bucket and health check."""
+    """Give ``app`` its object store (``app.state.evidence_store``), created bucket, health check and
+    the slots of thumbnail making (``app.state.thumbnail_slots``)."""
     store = build_store(settings)
     app.state.evidence_store = store
+    app.state.thumbnail_slots = asyncio.Semaphore(settings.evidence.thumbnails_at_once)
 
     async def ensure_bucket() -> None:
         if hasattr(store, "ensure_bucket"):
@@ -739,24 +741,38 @@ async def download(actor: Actor, store: ObjectStore, evidence_id: uuid.UUID) -> 
     return Download(media_type=row["media_type"], size=row["size"], filename=name, chunks=_store_stream(store, key))
 
 
-async def thumbnail(actor: Actor, store: ObjectStore, evidence_id: uuid.UUID, *, limits: EvidenceSettings) -> bytes:
-    """The EXIF-free web thumbnail, made from the original on first request and kept."""
+async def thumbnail(
+    actor: Actor, store: ObjectStore, evidence_id: uuid.UUID, *, limits: EvidenceSettings, slots: asyncio.Semaphore
+) -> bytes:
+    """The EXIF-free web thumbnail, made from the original on first request and kept.
+
+    At most ``slots`` are made at once (``EVIDENCE_THUMBNAILS_AT_ONCE``): decoding a large WebP or
+    HEIC photo takes its full size in memory, and a page of thumbnails must not add those up.
+    """
     row = await _stored_row(actor, evidence_id)
     key = keys.thumbnail_key(row["sha256"])
+    if (kept := await _kept_thumbnail(store, key)) is not None:
+        return kept
+    async with slots:
+        if (kept := await _kept_thumbnail(store, key)) is not None:
+            return kept  # made while this request waited
+        with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
+            await _hash_stored(store, keys.blob_key(row["sha256"]), spool)
+            data = await asyncio.to_thread(policy.make_thumbnail, spool, max_pixels=limits.max_pixels)
+        try:
+            await _store_call(store.put(key, data, content_type="image/jpeg"))
+        except ObjectExists:
+            pass  # made by a concurrent request; identical
+    return data
+
+
+async def _kept_thumbnail(store: ObjectStore, key: str) -> bytes | None:
     try:
         return await store.get(key)
     except ObjectNotFound:
-        pass
+        return None
     except StorageError as error:
         raise Unavailable("对象存储暂时不可用，请稍后重试", f"object store: {error}") from error
-    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
-        await _hash_stored(store, keys.blob_key(row["sha256"]), spool)
-        data = await asyncio.to_thread(policy.make_thumbnail, spool, max_pixels=limits.max_pixels)
-    try:
-        await _store_call(store.put(key, data, content_type="image/jpeg"))
-    except ObjectExists:
-        pass  # made by a concurrent request; identical
-    return data
 
 
 # --- garbage collection -----------------------------------------------------------
