@@ -2,13 +2,21 @@
 
 Record and bytes (see ``schemas/evidence.py`` for the wire flow)
     :func:`apply_attach_evidence` (a sync mutation) creates the record,
-    ``pending`` unless the same bytes are already stored. The bytes arrive
-    through an upload session (:func:`open_upload`, :func:`put_part`,
-    :func:`complete_upload`; :func:`upload_whole` does all three in one call
-    for a file of one chunk). When every chunk is stored the server reads the
-    assembled object back, hashes it and compares hash and size with the
-    declared ones; only then does a :class:`~server.evidence.tables.Blob` row
-    exist and every pending record with that hash becomes ``stored``.
+    always ``pending``. The bytes arrive through an upload session
+    (:func:`open_upload`, :func:`put_part`, :func:`complete_upload`;
+    :func:`upload_whole` does all three in one call for a file of one chunk).
+    When every chunk is stored the server reads the assembled object back,
+    hashes it and compares hash and size with the declared ones; only then does
+    a :class:`~server.evidence.tables.Blob` row exist and the uploader's pending
+    records with that hash become ``stored``.
+
+Proof of possession
+    A hash is not a secret (it travels in sync pulls, audit entries, exports),
+    so naming one proves nothing: a record becomes ``stored`` only when its
+    creator has sent bytes the server hashed itself, even when the same bytes
+    are stored already. Storage is deduplicated (one blob per hash), uploads are
+    not; otherwise anyone who learnt a hash could read the photo behind it
+    through evidence of their own.
 
 Why upload calls return an :class:`UploadOutcome` instead of raising
     A refused upload must leave a trace: a corrupt assembly resets the
@@ -219,7 +227,7 @@ def _stored_values(blob: dict[str, Any], captured_at: dt.datetime, latitude: flo
 
 
 async def apply_attach_evidence(actor: Actor, mutation: AttachEvidence) -> sync_wire.Applied:
-    """Record a photo or signature; ``stored`` at once if the same bytes are already on the server.
+    """Record a photo or signature, ``pending`` until the caller uploads its bytes (even ones stored already).
 
     Append-only and idempotent by ``id``: the same mutation applied again
     returns the same record; a different one under a used id is refused.
@@ -258,14 +266,6 @@ async def apply_attach_evidence(actor: Actor, mutation: AttachEvidence) -> sync_
         "created_by": actor.user_id,
         "created_at": _now(),
     }
-    blob = await Blob.select().where(Blob.sha256 == mutation.sha256).first()
-    if blob is not None:
-        if blob["size"] != mutation.size:
-            raise InvalidInput(
-                "文件大小与已存储的同一文件不符", "size differs from the stored bytes with this hash",
-                code=ErrorCode.EVIDENCE_HASH_MISMATCH, field="size",
-            )
-        values.update(_stored_values(blob, mutation.captured_at, mutation.latitude, mutation.longitude))
     await EvidenceRow.insert(EvidenceRow(**values))
     row = await EvidenceRow.select().where(EvidenceRow.id == mutation.id).first()
     audit_service.record(actor, "evidence.attach", "evidence", mutation.id, mutation)
@@ -345,7 +345,11 @@ async def _session_wire(row: dict[str, Any], *, gc_after_s: int, evidence_ids: S
 
 
 async def open_upload(actor: Actor, body: UploadCreate, *, limits: EvidenceSettings) -> UploadSession:
-    """Open the upload of these bytes, or return the caller's open one (resume), or ``complete`` if stored."""
+    """Open the upload of these bytes, or return the caller's open one (resume).
+
+    ``complete`` only when none of the caller's records with this hash waits
+    for bytes and they are stored: a blob stored by someone else is no proof.
+    """
     policy.check_size(body.size, limits.max_bytes)
     claims = await EvidenceRow.select(EvidenceRow.id, EvidenceRow.size, EvidenceRow.status).where(
         EvidenceRow.sha256 == body.sha256, EvidenceRow.created_by == actor.user_id
@@ -361,7 +365,8 @@ async def open_upload(actor: Actor, body: UploadCreate, *, limits: EvidenceSetti
             code=ErrorCode.EVIDENCE_HASH_MISMATCH, field="size",
         )
     now = _now()
-    stored = await Blob.exists().where(Blob.sha256 == body.sha256)
+    waiting = any(c["status"] == EvidenceStatus.PENDING for c in claims)
+    stored = not waiting and await Blob.exists().where(Blob.sha256 == body.sha256)
     status = UploadStatus.COMPLETE if stored else UploadStatus.OPEN
     existing = (
         await SessionRow.select()
@@ -661,7 +666,11 @@ async def _refuse_content(
 async def _record_blob(
     actor: Actor, row: dict[str, Any], facts: policy.ImageFacts, key: str, *, limits: EvidenceSettings
 ) -> UploadOutcome:
-    """The bytes are verified and retained: remember them and mark every pending record with this hash stored."""
+    """The bytes are verified and retained: remember them and mark the uploader's pending records with this hash stored.
+
+    Only the uploader's: another user's record naming the same hash waits for
+    that user's own upload (proof of possession, see the module docstring).
+    """
     await Blob.insert(
         Blob(
             sha256=row["sha256"],
@@ -684,7 +693,9 @@ async def _record_blob(
     )
     row["status"] = UploadStatus.COMPLETE
     pending = await EvidenceRow.select().where(
-        EvidenceRow.sha256 == row["sha256"], EvidenceRow.status == EvidenceStatus.PENDING
+        EvidenceRow.sha256 == row["sha256"],
+        EvidenceRow.status == EvidenceStatus.PENDING,
+        EvidenceRow.created_by == actor.user_id,
     )
     mine = []
     for evidence in pending:
@@ -698,8 +709,7 @@ async def _record_blob(
         )
         evidence.update(values)
         await _publish(evidence)
-        if evidence["created_by"] == actor.user_id:
-            mine.append(evidence["id"])
+        mine.append(evidence["id"])
     return UploadOutcome(await _session_wire(row, gc_after_s=limits.gc_after_s, evidence_ids=mine))
 
 

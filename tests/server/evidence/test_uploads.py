@@ -23,7 +23,7 @@ from tests.conftest import login, make_user, username_of
 from tests.server.sync.conftest import answers
 
 from . import images
-from .conftest import Field
+from .conftest import Field, make_phone
 
 
 def _applied(outcome: wire.Outcome) -> uuid.UUID:
@@ -117,12 +117,58 @@ async def test_same_photo_twice_is_stored_once(field: Field) -> None:
     first = _applied(await field.attach(data))
     assert (await field.upload(data)).json()["status"] == "complete"
     second = _applied(await field.attach(data, caption="同一张照片再次作为证据"))
-    assert (await field.evidence(second))["status"] == "stored"  # no bytes needed
+    assert (await field.evidence(second))["status"] == "pending"  # a record is stored by bytes sent for it
+    assert (await field.open(data)).json()["status"] == "open"
+    assert (await field.upload(data)).json()["status"] == "complete"
+    assert (await field.evidence(second))["status"] == "stored"
     session = (await field.open(data)).json()
     assert session["status"] == "complete" and session["received_parts"] == []
     assert sorted(session["evidence_ids"]) == sorted([str(first), str(second)])
     assert len(await field.env.blob_keys()) == 1
     assert await Blob.count() == 1
+
+
+async def test_naming_someone_elses_stored_photo_proves_nothing(field: Field) -> None:
+    data = images.photo(seed=41)
+    sha256 = hashlib.sha256(data).hexdigest()
+    theirs = _applied(await field.attach(data))
+    assert (await field.upload(data)).json()["status"] == "complete"
+    client = field.env.client
+    intruder_id = await make_user(Role.INSPECTOR, department_id=field.team.department_id)
+    intruder = Field(
+        env=field.env, phone=await make_phone(client, intruder_id), team=field.team,
+        inspection_id=await field.team.assign(client, inspectors=[intruder_id]),
+    )
+    # Through the sync push: a record naming the hash and size is accepted, and waits for bytes.
+    claim = _applied(await intruder.attach(data))
+    record = await intruder.evidence(claim)
+    assert record["status"] == "pending" and record.get("width") is None and record.get("completed_at") is None
+    for path in ("/content", "/thumbnail"):
+        refused = await client.get(f"/api/v1/evidence/{claim}{path}", headers=intruder.phone.headers)
+        assert refused.status_code == 409 and refused.json()["code"] == "evidence_pending", path
+        assert (await client.get(f"/api/v1/evidence/{theirs}{path}", headers=intruder.phone.headers)).status_code == 404
+    # Through the upload API: the server holding those bytes from someone else is no answer to the intruder …
+    session = (await intruder.open(data)).json()
+    assert session["status"] == "open" and session["evidence_ids"] == []
+    # … and bytes that are not the photo are refused.
+    forged = images.photo(seed=42)
+    response = await client.put(
+        f"/api/v1/evidence/blobs/{sha256}", content=forged[: len(data)].ljust(len(data), b"\0"),
+        headers={**intruder.phone.headers, "content-type": "application/octet-stream"},
+    )
+    assert response.status_code == 422 and response.json()["code"] == "evidence_chunk_mismatch", response.text
+    assert (await intruder.evidence(claim))["status"] == "pending"
+    # A claim made before the owner uploads is not carried along by the owner's upload either.
+    later = images.photo(seed=43)
+    early_claim = _applied(await intruder.attach(later))
+    _applied(await field.attach(later))
+    assert (await field.upload(later)).json()["status"] == "complete"
+    assert (await intruder.evidence(early_claim))["status"] == "pending"
+    # Whoever does hold the bytes proves it by sending them; storage stays one blob.
+    assert (await intruder.upload(data)).json()["status"] == "complete"
+    assert (await intruder.evidence(claim))["status"] == "stored"
+    assert (await intruder.download(claim)).content == data
+    assert len(await field.env.blob_keys()) == 2 and await Blob.count() == 2
 
 
 async def test_fake_jpeg_is_refused_with_a_clear_code_and_its_record_rejected(field: Field) -> None:
