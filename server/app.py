@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request, Response, get
+from litestar.datastructures import ResponseHeader
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.openapi import OpenAPIConfig
@@ -92,7 +93,9 @@ _STATUS_MESSAGES = {
 
 
 def _problem_response(problem: Problem) -> Response[Problem]:
-    headers = {"retry-after": str(problem.retry_after_s)} if problem.retry_after_s else None
+    headers = {"x-content-type-options": "nosniff"}
+    if problem.retry_after_s:
+        headers["retry-after"] = str(problem.retry_after_s)
     return Response(content=problem, status_code=problem.status, headers=headers, media_type="application/problem+json")
 
 
@@ -275,6 +278,8 @@ def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = N
         request_class=_Request,
         before_request=_refuse_nul,
         request_max_body_size=settings.server.max_body_bytes,
+        # No browser may guess a type other than the one declared (downloads, exports, JSON alike).
+        response_headers=[ResponseHeader(name="X-Content-Type-Options", value="nosniff")],
         debug=settings.server.debug,
     )
     app.state.settings = settings

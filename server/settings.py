@@ -173,6 +173,12 @@ class EvidenceSettings:
     gc_after_s: int = setting(
         "EVIDENCE_GC_AFTER_S", 7 * 24 * 3600, "未完成上传的清理期限（秒）/ age after which unfinished uploads are collected"
     )
+    presigned_downloads: bool = setting(
+        "EVIDENCE_PRESIGNED_DOWNLOADS",
+        False,
+        "原件下载改用对象存储的 5 分钟预签名链接（S3 无法附加 nosniff 头）；默认由 API 传输"
+        " / hand out presigned S3 links instead of streaming (S3 cannot add nosniff)",
+    )
 
 
 @dataclass(frozen=True)

@@ -22,22 +22,41 @@ Contract every backend keeps (``tests/storage`` runs the same suite on both):
   Parts are numbered from 1 and every part except the last is at least
   :data:`MIN_PART_BYTES` long (the S3 rule, kept by both backends).
 - ``presign_get`` returns ``None`` when the backend cannot hand out URLs;
-  the caller then streams with ``stream``.
+  the caller then streams with ``stream``. A URL it returns makes the store
+  answer with the given content type, :func:`attachment_disposition` and
+  ``Cache-Control: private, no-store``; S3 cannot add
+  ``X-Content-Type-Options: nosniff``, which is why the API streams by default.
 - Stores never verify content: callers hash what they read back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+from urllib.parse import quote
 
 #: S3's lower bound on every part but the last of a multipart upload.
 MIN_PART_BYTES = 5 * 1024 * 1024
 
 #: Default read size of :meth:`ObjectStore.stream`.
 STREAM_CHUNK_BYTES = 1024 * 1024
+
+
+_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def attachment_disposition(filename: str) -> str:
+    """``Content-Disposition`` for a download saved as ``filename``, never shown inline (RFC 6266 / 5987).
+
+    The plain ``filename`` keeps only letters, digits, ``.``, ``_`` and ``-``, so
+    no quote, semicolon, slash or control character can break out of the header
+    or into a path; ``filename*`` carries the exact name, percent-encoded.
+    """
+    plain = _UNSAFE_FILENAME.sub("_", filename).strip("._") or "download"
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 class StorageError(Exception):

@@ -41,6 +41,7 @@ from storage.base import (
     StorageError,
     StorageUnavailable,
     StoredPart,
+    attachment_disposition,
 )
 from storage.keys import is_valid_key
 
@@ -173,14 +174,12 @@ class MinioStore:
         self, key: str, *, expires: dt.timedelta, filename: str | None = None, content_type: str | None = None
     ) -> str | None:
         _check_key(key)
-        overrides = {}
+        overrides = {"response-cache-control": "private, no-store"}
         if filename:
-            overrides["response-content-disposition"] = _content_disposition(filename)
+            overrides["response-content-disposition"] = attachment_disposition(filename)
         if content_type:
             overrides["response-content-type"] = content_type
-        return await _run(
-            self._client.presigned_get_object, self.bucket, key, expires, overrides or None, key=key
-        )
+        return await _run(self._client.presigned_get_object, self.bucket, key, expires, overrides, key=key)
 
     async def copy(self, source: str, key: str, *, lock: bool = False) -> ObjectInfo:
         _check_key(source)
@@ -290,13 +289,6 @@ def _check_key(key: str) -> None:
 def _checksum_headers(data: bytes) -> dict[str, str]:
     digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
     return {"x-amz-sdk-checksum-algorithm": "SHA256", "x-amz-checksum-sha256": digest}
-
-
-def _content_disposition(filename: str) -> str:
-    from urllib.parse import quote
-
-    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
 async def _run(func, *args, key: str | None = None, locked_on_denied: bool = False):  # type: ignore[no-untyped-def]

@@ -21,7 +21,7 @@ from server.deps import AppSettings, CurrentActor
 from server.errors import InvalidInput, PayloadTooLarge
 from server.evidence import policy as evidence_policy
 from server.evidence import service as evidence_service
-from storage.base import ObjectStore
+from storage.base import ObjectStore, attachment_disposition
 
 _WRITERS = requires_role(Role.INSPECTOR, Role.SUPERVISOR, Role.ADMIN)
 
@@ -92,10 +92,12 @@ class EvidenceController(Controller):
         return await evidence_service.get(actor, evidence_id)
 
     @get("/{evidence_id:uuid}/content", status_code=HTTP_200_OK, opt=_DOWNLOAD_DOC)
-    async def download(self, request: Request, actor: CurrentActor, evidence_id: FromPath[uuid.UUID]) -> Response:
-        """下载原始文件（未经改动）：对象存储给出 5 分钟有效的链接，文件存储直接传输。"""
+    async def download(
+        self, request: Request, actor: CurrentActor, settings: AppSettings, evidence_id: FromPath[uuid.UUID]
+    ) -> Response:
+        """下载原始文件（未经改动，作为附件）：由服务器传输；配置允许时改为对象存储 5 分钟有效的链接。"""
         async with database.transaction():
-            found = await evidence_service.download(actor, _store(request), evidence_id)
+            found = await evidence_service.download(actor, _store(request), evidence_id, limits=settings.evidence)
         if found.url is not None:
             return Redirect(found.url, status_code=HTTP_307_TEMPORARY_REDIRECT, headers=_SAFE)
         return Stream(
@@ -104,7 +106,7 @@ class EvidenceController(Controller):
             headers={
                 **_SAFE,
                 "content-length": str(found.size),
-                "content-disposition": f'attachment; filename="{found.filename}"',
+                "content-disposition": attachment_disposition(found.filename),
             },
         )
 

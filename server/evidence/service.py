@@ -36,7 +36,10 @@ Immutability
 Who may see what
     Evidence is visible to whoever may see its inspection
     (``inspections_service.get``); attaching needs write access to it.
-    Downloads are short-lived presigned URLs (S3) or streamed (filesystem).
+    Downloads are streamed by the API with ``nosniff`` and an attachment
+    disposition; short-lived presigned URLs only where
+    ``EVIDENCE_PRESIGNED_DOWNLOADS`` asks for them (the store then sets the
+    type and disposition, but cannot send ``nosniff``).
 
 Other domains call :func:`ensure_none_pending` (inspections: refuse a submit
 while evidence is pending, code ``evidence_pending``) or :func:`pending_count`,
@@ -739,13 +742,15 @@ async def _stored_row(actor: Actor, evidence_id: uuid.UUID) -> dict[str, Any]:
     return row
 
 
-async def download(actor: Actor, store: ObjectStore, evidence_id: uuid.UUID) -> Download:
-    """The original, unchanged: a short-lived presigned URL where the store has them, else a stream."""
+async def download(actor: Actor, store: ObjectStore, evidence_id: uuid.UUID, *, limits: EvidenceSettings) -> Download:
+    """The original, unchanged: streamed by the API, or a short-lived presigned URL if the settings ask for those."""
     row = await _stored_row(actor, evidence_id)
     key = keys.blob_key(row["sha256"])
     name = _filename(row)
     audit_service.record(actor, "evidence.download", "evidence", evidence_id)
-    url = await _store_call(store.presign_get(key, expires=DOWNLOAD_TTL, filename=name, content_type=row["media_type"]))
+    url = None
+    if limits.presigned_downloads:
+        url = await _store_call(store.presign_get(key, expires=DOWNLOAD_TTL, filename=name, content_type=row["media_type"]))
     if url is not None:
         return Download(media_type=row["media_type"], size=row["size"], filename=name, url=url)
     return Download(media_type=row["media_type"], size=row["size"], filename=name, chunks=_store_stream(store, key))

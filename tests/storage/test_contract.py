@@ -169,3 +169,14 @@ async def test_filesystem_locked_file_is_read_only_on_disk(filesystem_store) -> 
     await filesystem_store.put(_key(data), data, content_type="image/jpeg", lock=True)
     path = filesystem_store.root / _key(data)
     assert oct(path.stat().st_mode & 0o777) == "0o444"
+
+
+def test_attachment_disposition_cannot_break_out_of_the_header() -> None:
+    from storage.base import attachment_disposition
+
+    value = attachment_disposition('现场 "照片";\r\nSet-Cookie: x=1/../a.jpg')
+    assert value.startswith('attachment; filename="')
+    plain = value.split('filename="', 1)[1].split('"', 1)[0]
+    assert all(c.isascii() and (c.isalnum() or c in "._-") for c in plain) and "/" not in plain
+    assert "\r" not in value and "\n" not in value and value.count(";") == 2
+    assert value.endswith("filename*=UTF-8''%E7%8E%B0%E5%9C%BA%20%22%E7%85%A7%E7%89%87%22%3B%0D%0ASet-Cookie%3A%20x%3D1%2F..%2Fa.jpg")

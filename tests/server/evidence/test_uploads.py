@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -9,6 +10,7 @@ import os
 import random
 import uuid
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -261,17 +263,49 @@ async def test_downloads_only_for_users_allowed_to_see_the_inspection(field: Fie
     assert response.status_code == 404
 
 
-async def test_downloads_are_presigned_on_s3_and_streamed_from_files(field: Field) -> None:
+def _assert_photo_attachment(response: httpx.Response, evidence_id: uuid.UUID, data: bytes) -> None:
+    """The original as a JPEG attachment under a plain name (type and disposition set however it was served)."""
+    assert response.status_code == 200 and response.content == data
+    assert response.headers["content-type"] == "image/jpeg"
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="photo-{evidence_id}.jpg"; filename*=UTF-8\'\'photo-{evidence_id}.jpg'
+    )
+    assert response.headers["cache-control"] == "private, no-store"
+
+
+async def test_downloads_are_streamed_as_attachments_that_no_browser_sniffs(field: Field) -> None:
     data = images.photo(seed=19)
     evidence_id = _applied(await field.attach(data))
     await field.upload(data)
     response = await field.env.client.get(f"/api/v1/evidence/{evidence_id}/content", headers=field.phone.headers)
-    if field.env.name == "minio":
-        assert response.status_code == 307
-        assert "X-Amz-Expires=300" in response.headers["location"]
-    else:
-        assert response.status_code == 200 and response.content == data
-        assert response.headers["x-content-type-options"] == "nosniff"
+    # On S3 too by default: a presigned link cannot carry nosniff.
+    _assert_photo_attachment(response, evidence_id, data)
+    assert response.headers["x-content-type-options"] == "nosniff"
+    thumbnail = await field.env.client.get(f"/api/v1/evidence/{evidence_id}/thumbnail", headers=field.phone.headers)
+    assert thumbnail.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_presigned_downloads_when_asked_for_force_type_and_attachment(field: Field) -> None:
+    from server.app import create_app
+    from server.settings import use_settings
+
+    data = images.photo(seed=20)
+    evidence_id = _applied(await field.attach(data))
+    await field.upload(data)
+    settings = field.env.settings
+    presigning = create_app(
+        dataclasses.replace(settings, evidence=dataclasses.replace(settings.evidence, presigned_downloads=True))
+    )
+    use_settings(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=presigning), base_url="http://fieldcheck.test") as c:
+        response = await c.get(f"/api/v1/evidence/{evidence_id}/content", headers=field.phone.headers)
+    assert response.headers["x-content-type-options"] == "nosniff"
+    if field.env.name == "filesystem":  # no links to hand out: streamed as without the setting
+        _assert_photo_attachment(response, evidence_id, data)
+        return
+    assert response.status_code == 307 and "X-Amz-Expires=300" in response.headers["location"]
+    async with httpx.AsyncClient() as direct:
+        _assert_photo_attachment(await direct.get(response.headers["location"]), evidence_id, data)
 
 
 async def test_originals_cannot_be_overwritten_or_deleted(field: Field) -> None:
