@@ -595,3 +595,37 @@ def iter_pairs(team: Sequence[str]) -> Iterator[tuple[str, str]]:
 def past_pairs(teams: Iterable[tuple[str, Sequence[str]]]) -> tuple[tuple[str, str, str], ...]:
     """The snapshot's ``past_pairs`` from (enterprise id, team) history, sorted and unique."""
     return tuple(sorted({(enterprise, a, b) for enterprise, team in teams for a, b in iter_pairs(team)}))
+
+
+# --- 一公开: what a published result may say ---------------------------------------------------
+
+
+class CheckFindings(_Frozen, kw_only=True):
+    """What an approved check's records hold, counted for its public result line."""
+
+    unanswered_items: int
+    general_hazards: int
+    major_hazards: int
+    hazards_with_deadline: int
+    hazards_closed: int
+    rectification_orders: int  # 责令限期整改 in effect for the check or its hazards
+
+
+def public_outcome(f: CheckFindings) -> str:
+    """The 检查结果 of a public result: only what the records support.
+
+    未发现隐患 needs every item answered and no hazard; 已责令整改 needs an
+    order in effect or every hazard carrying its rectification deadline;
+    已整改销号 needs every hazard closed.
+    """
+    hazards = f.general_hazards + f.major_hazards
+    if hazards == 0:
+        if f.unanswered_items:
+            return f"检查项未全部完成（{f.unanswered_items}项未填写），暂无结论"
+        return "未发现隐患"
+    found = f"发现一般隐患{f.general_hazards}项、重大隐患{f.major_hazards}项"
+    if f.hazards_closed == hazards:
+        return f"{found}，已整改销号"
+    if f.rectification_orders or f.hazards_with_deadline == hazards:
+        return f"{found}，已责令整改"
+    return found

@@ -42,9 +42,12 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from schemas import spotchecks as wire
+from schemas.enforcement import ActionStatus
 from schemas.vocab import (
     District,
+    EnforcementKind,
     HazardLevel,
+    HazardStatus,
     InspectionKind,
     InspectionStatus,
     OperatingStatus,
@@ -60,6 +63,7 @@ from server.accounts.tables import Department, User
 from server.audit import service as audit_service
 from server.audit.tables import AuditEntry
 from server.checklists import service as checklists_service
+from server.enforcement.tables import EnforcementAction
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
 from server.hazards.tables import Hazard
 from server.inspections import service as inspections_service
@@ -814,14 +818,51 @@ async def progress(actor: Actor, campaign_id: uuid.UUID, *, now: dt.datetime | N
 # --- 一公开: the publishable result list ---------------------------------------------------
 
 
+async def _findings(inspection_ids: list[uuid.UUID]) -> dict[uuid.UUID, policy.CheckFindings]:
+    """What each check's records hold for its public line: answers, hazards, deadlines, closures, orders."""
+    counts: dict[uuid.UUID, Counter[str]] = {i: Counter() for i in inspection_ids}
+    for h in await Hazard.select(Hazard.inspection, Hazard.level, Hazard.deadline_date, Hazard.status).where(
+        Hazard.inspection.is_in(inspection_ids)
+    ):
+        c = counts[h["inspection"]]
+        c[h["level"]] += 1
+        c["deadline"] += h["deadline_date"] is not None
+        c["closed"] += h["status"] == HazardStatus.CLOSED
+    orders = await EnforcementAction.select(
+        EnforcementAction.inspection, EnforcementAction.hazard.inspection.as_alias("hazard_inspection")
+    ).where(
+        (EnforcementAction.kind == EnforcementKind.RECTIFY_ORDER)
+        & (EnforcementAction.status == ActionStatus.IN_EFFECT)
+        & (EnforcementAction.inspection.is_in(inspection_ids) | EnforcementAction.hazard.inspection.is_in(inspection_ids))
+    )
+    for o in orders:
+        inspection_id = o["inspection"] if o["inspection"] in counts else o["hazard_inspection"]
+        counts[inspection_id]["orders"] += 1
+    templates = {
+        r["id"]: r["template"]
+        for r in await Inspection.select(Inspection.id, Inspection.template).where(Inspection.id.is_in(inspection_ids))
+    }
+    findings = {}
+    for inspection_id, c in counts.items():
+        unanswered = await inspections_service.unanswered_items(inspection_id, templates[inspection_id])
+        findings[inspection_id] = policy.CheckFindings(
+            unanswered_items=len(unanswered), general_hazards=c[HazardLevel.GENERAL], major_hazards=c[HazardLevel.MAJOR],
+            hazards_with_deadline=c["deadline"], hazards_closed=c["closed"], rectification_orders=c["orders"],
+        )
+    return findings
+
+
 async def public_results(actor: Actor, campaign_id: uuid.UUID) -> list[wire.PublicResult]:
-    """Completed checks of a campaign: enterprise, date, outcome — no inspectors, no personal data."""
+    """Checks of a campaign a supervisor approved: enterprise, date, outcome — no inspectors, no personal data.
+
+    A check that is only submitted (not yet reviewed) or was returned is not published.
+    """
     campaign = await _campaign(actor, campaign_id)
     rows = await SpotCheckTask.select(SpotCheckTask.inspection, SpotCheckTask.enterprise).where(
         (SpotCheckTask.campaign == campaign_id) & (SpotCheckTask.status == "released")
     )
     states = await _inspection_status(r["inspection"] for r in rows)
-    done = [r for r in rows if states.get(r["inspection"], {}).get("status") in DONE_STATUSES]
+    done = [r for r in rows if states.get(r["inspection"], {}).get("status") == InspectionStatus.REVIEWED]
     if not done:
         return []
     enterprises = {
@@ -830,15 +871,11 @@ async def public_results(actor: Actor, campaign_id: uuid.UUID) -> list[wire.Publ
             Enterprise.id, Enterprise.name, Enterprise.credit_code, Enterprise.district, Enterprise.sector
         ).where(Enterprise.id.is_in([r["enterprise"] for r in done]))
     }
-    hazards: dict[uuid.UUID, Counter[str]] = {}
-    for h in await Hazard.select(Hazard.inspection, Hazard.level).where(Hazard.inspection.is_in([r["inspection"] for r in done])):
-        hazards.setdefault(h["inspection"], Counter())[h["level"]] += 1
+    findings = await _findings([r["inspection"] for r in done])
     results = []
     for r in done:
         e = enterprises[r["enterprise"]]
-        found = hazards.get(r["inspection"], Counter())
-        general, major = found[HazardLevel.GENERAL], found[HazardLevel.MAJOR]
-        outcome = "未发现隐患" if general + major == 0 else f"发现一般隐患{general}项、重大隐患{major}项，已责令整改"
+        found = findings[r["inspection"]]
         results.append(
             wire.PublicResult(
                 campaign=campaign["name"],
@@ -847,9 +884,9 @@ async def public_results(actor: Actor, campaign_id: uuid.UUID) -> list[wire.Publ
                 district=label(District(e["district"])),
                 sector=label(Sector(e["sector"])),
                 inspection_date=_local_date(states[r["inspection"]]["submitted_at"]),
-                outcome=outcome,
-                general_hazards=general,
-                major_hazards=major,
+                outcome=policy.public_outcome(found),
+                general_hazards=found.general_hazards,
+                major_hazards=found.major_hazards,
             )
         )
     return sorted(results, key=lambda x: (x.inspection_date, x.credit_code))

@@ -13,6 +13,7 @@ import uuid
 import msgspec
 
 from schemas import sync as sync_wire
+from schemas.hazards import AddHazard, HazardCreate
 from schemas.inspections import SubmitInspection
 from schemas.vocab import Role
 from server import database
@@ -20,7 +21,7 @@ from server.accounts.policy import Actor
 from server.accounts.tables import User
 from server.audit.tables import AuditEntry
 from server.inspections.tables import Inspection, InspectionInspector
-from server.registry.tables import ConflictOfInterest
+from server.registry.tables import ConflictOfInterest, Enterprise
 from server.spotchecks import service as spotchecks_service
 from tests.conftest import login, make_user, username_of
 from tests.server.spotchecks.conftest import BASE, World, target_traces
@@ -315,7 +316,11 @@ async def test_announced_tasks_are_released_at_once_and_completed_checks_are_pub
     assert overdue.overdue == 1 and overdue.done == 1
 
     results = await world.client.get(f"{BASE}/campaigns/{campaign['id']}/results", headers=world.supervisor)
-    assert results.status_code == 200
+    assert results.status_code == 200 and results.json() == []  # submitted, not reviewed: nothing is published yet
+    review = await world.client.post(f"/api/v1/inspections/{done['inspection_id']}/review", json={"decision": "approve"},
+                                     headers=world.supervisor)
+    assert review.status_code == 200, review.text
+    results = await world.client.get(f"{BASE}/campaigns/{campaign['id']}/results", headers=world.supervisor)
     rows = results.json()
     assert len(rows) == 1
     row = rows[0]
@@ -335,6 +340,38 @@ async def test_announced_tasks_are_released_at_once_and_completed_checks_are_pub
     personal = [v.encode() for p in people for v in (str(p["id"]), p["username"], p["display_name"], p["badge_number"] or "") if v]
     personal.append("企业负责人".encode())
     assert leaks([results.content, exported.content], personal) == []
+
+
+async def test_a_returned_check_is_not_published_and_a_hazard_is_published_as_ordered(world: World) -> None:
+    campaign = await world.campaign(covert=False, name="工贸企业双随机抽查", rules={"sample_size": 2})
+    await world.draw(campaign["id"])
+    clean, hazardous = await world.tasks(campaign["id"])
+    [item] = await world.items()
+    now = dt.datetime.now(dt.UTC)
+    for task, outcome in ((clean, "pass"), (hazardous, "fail")):
+        inspection = uuid.UUID(task["inspection_id"])
+        phone = await world.phone(uuid.UUID(task["team"][0]))
+        extra = [] if outcome == "pass" else [AddHazard(seq=phone.seq(), hazard=HazardCreate(
+            id=uuid.uuid4(), inspection_id=inspection, level="general", description="消防通道堆放杂物",
+            deadline_date=now.date() + dt.timedelta(days=7), checklist_item_id=item, found_at=now))]
+        outcomes = await phone.push([*answers(phone, inspection, [item], outcome), *extra,
+                                     SubmitInspection(seq=phone.seq(), inspection_id=inspection, submitted_at=now)])
+        assert all(isinstance(o, sync_wire.Applied) for o in outcomes), outcomes
+
+    async def review(task: dict, body: dict) -> None:
+        response = await world.client.post(f"/api/v1/inspections/{task['inspection_id']}/review", json=body,
+                                           headers=world.supervisor)
+        assert response.status_code == 200, response.text
+
+    async def published() -> dict[str, str]:
+        rows = (await world.client.get(f"{BASE}/campaigns/{campaign['id']}/results", headers=world.supervisor)).json()
+        return {r["credit_code"]: r["outcome"] for r in rows}
+
+    await review(clean, {"decision": "return", "reason": "签名不清，请重签"})
+    await review(hazardous, {"decision": "approve"})
+    codes = {t["id"]: (await Enterprise.select(Enterprise.credit_code).where(
+        Enterprise.id == uuid.UUID(t["enterprise_id"])).first())["credit_code"] for t in (clean, hazardous)}
+    assert await published() == {codes[hazardous["id"]]: "发现一般隐患1项、重大隐患0项，已责令整改"}
 
 
 # --- tampering -----------------------------------------------------------------------------
