@@ -14,6 +14,7 @@ class Role(enum.StrEnum):
     SUPERVISOR = "supervisor"
     LEADER = "leader"
     ADMIN = "admin"
+    LEGAL_REVIEWER = "legal_reviewer"
 
 
 class Sector(enum.StrEnum):
@@ -115,6 +116,7 @@ LABELS: dict[enum.StrEnum, str] = {
     Role.SUPERVISOR: "科室/支队负责人",
     Role.LEADER: "局领导",
     Role.ADMIN: "系统管理员",
+    Role.LEGAL_REVIEWER: "法制审核人员",
     Sector.HAZARDOUS_CHEMICALS: "危险化学品",
     Sector.METALLURGY: "冶金",
     Sector.MINING: "矿山",

@@ -50,7 +50,7 @@ class DemoReport:
         lines = ["演示数据 / demo world:"]
         for kind in kinds:
             lines.append(f"  {kind}: {self.created.get(kind, 0)} created, {self.existing.get(kind, 0)} already present")
-        lines.append("  accounts: admin, supervisor1, leader1, inspector1 … inspector12")
+        lines.append("  accounts: admin, supervisor1, supervisor2, legal1, leader1, inspector1 … inspector12")
         return "\n".join(lines)
 
 

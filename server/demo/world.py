@@ -73,6 +73,9 @@ def _badge(n: int) -> str:
 USERS: tuple[DemoUser, ...] = (
     DemoUser("admin", "系统管理员", Role.ADMIN, "office", None, ()),
     DemoUser("supervisor1", "马建军（执法支队负责人）", Role.SUPERVISOR, "enforcement", _badge(1), ALL_DISTRICTS),
+    # A second head of the same unit decides what supervisor1 proposes; 法制审核 is a third person's.
+    DemoUser("supervisor2", "田海燕（执法支队副支队长）", Role.SUPERVISOR, "enforcement", _badge(2), ALL_DISTRICTS),
+    DemoUser("legal1", "郭文静（法制审核）", Role.LEGAL_REVIEWER, "office", _badge(3), ALL_DISTRICTS),
     DemoUser("leader1", "王志刚（局领导）", Role.LEADER, "office", None, ALL_DISTRICTS),
     *(
         DemoUser(f"inspector{i}", name, Role.INSPECTOR, department, _badge(100 + i), districts)

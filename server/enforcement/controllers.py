@@ -21,7 +21,7 @@ from server.deps import AppSettings, CurrentActor
 from server.enforcement import service as enforcement_service
 from server.errors import PermissionDenied
 
-EVERYONE = requires_role(Role.INSPECTOR, Role.SUPERVISOR, Role.LEADER, Role.ADMIN)
+EVERYONE = requires_role(Role.INSPECTOR, Role.SUPERVISOR, Role.LEADER, Role.ADMIN, Role.LEGAL_REVIEWER)
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 
 
@@ -78,7 +78,7 @@ class EnforcementController(Controller):
         async with database.transaction():
             return await enforcement_service.decide(actor, action_id, data, settings)
 
-    @post("/{action_id:uuid}/legal-review", status_code=HTTP_200_OK, guards=[requires_role(Role.SUPERVISOR, Role.ADMIN)])
+    @post("/{action_id:uuid}/legal-review", status_code=HTTP_200_OK, guards=[requires_role(Role.LEGAL_REVIEWER)])
     async def review(
         self,
         action_id: FromPath[uuid.UUID],
@@ -86,7 +86,7 @@ class EnforcementController(Controller):
         actor: CurrentActor,
         settings: AppSettings,
     ) -> wire.EnforcementAction:
-        """法制审核（须由决定人以外的第二人进行）。"""
+        """法制审核（法制审核人员进行，且不得是该措施的提出人或决定人）。"""
         async with database.transaction():
             return await enforcement_service.review(actor, action_id, data, settings)
 

@@ -20,6 +20,10 @@ from server.errors import InvalidInput
 #: Kinds that are 行政处罚 under the 安全生产法 and count towards §113.
 PENALTY_KINDS = frozenset({EnforcementKind.FINE, EnforcementKind.SUSPENSION})
 
+#: Decisions the person who proposed them may not take (行政处罚法 §57: the head decides on the
+#: investigators' proposal; 应急〔2019〕54号 for transfers). Orders to rectify, talks and notices are not listed.
+SEPARATED_KINDS = PENALTY_KINDS | {EnforcementKind.CLOSURE_REQUEST, EnforcementKind.JUDICIAL_TRANSFER}
+
 #: 行刑衔接 (应急〔2019〕54号): the head decides within 3 days; transfer within 24 h of approval.
 TRANSFER_DECISION_WINDOW = dt.timedelta(days=3)
 TRANSFER_WINDOW = dt.timedelta(hours=24)
@@ -67,6 +71,11 @@ def needs_legal_review(kind: EnforcementKind, amount_yuan: int | None, threshold
     if kind in thresholds.kinds:
         return True
     return kind is EnforcementKind.FINE and amount_yuan is not None and amount_yuan > thresholds.fine_over_yuan
+
+
+def proposer_may_not_decide(kind: EnforcementKind, needs_review: bool) -> bool:
+    """Whether the decider must be another person than the proposer: 行政处罚 and whatever needs 法制审核."""
+    return kind in SEPARATED_KINDS or needs_review
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,11 @@
         │             └─(above threshold)─▶ awaiting_review ──review(approve)──▶ in_effect
         └──decide(refuse)──▶ rejected            └──review(refuse)──▶ rejected
 
+Who does what: an inspector on the check's team or a supervisor of its department
+proposes; a supervisor of the department decides, never the one who proposed a
+penalty (``policy.proposer_may_not_decide``); 法制审核 is the legal reviewer's
+(role ``legal_reviewer``, bureau-wide), who is neither proposer nor decider.
+
 Rules of fields, thresholds and clocks are pure (:mod:`server.enforcement.policy`).
 The caller owns the transaction; every change is audited.
 """
@@ -74,7 +79,7 @@ async def _on_team(user_id: uuid.UUID | None, inspection_id: uuid.UUID | None) -
 
 
 async def _check_may_see(actor: Actor, row: dict[str, Any]) -> None:
-    if actor.role in (Role.LEADER, Role.ADMIN):
+    if actor.role in (Role.LEADER, Role.ADMIN, Role.LEGAL_REVIEWER):  # 法制审核 serves the whole bureau
         return
     if actor.role == Role.SUPERVISOR and may_manage_department(actor, await _department_of(row)):
         return
@@ -307,7 +312,7 @@ async def decide(
     *,
     now: dt.datetime | None = None,
 ) -> wire.EnforcementAction:
-    """A supervisor decides; above the thresholds the decision waits for 法制审核 before taking effect."""
+    """A supervisor decides (not the one who proposed a penalty); above the thresholds it waits for 法制审核."""
     now = _now(now)
     row = await _locked(action_id)
     await _check_supervisor_of(actor, row)
@@ -331,6 +336,11 @@ async def decide(
         if kind is EnforcementKind.FINE and amount is None:
             raise InvalidInput("罚款须填写金额", "a fine needs an amount", field="amount_yuan")
         review = policy.needs_legal_review(kind, amount, thresholds(settings))
+        if row["proposed_by"] == actor.user_id and policy.proposer_may_not_decide(kind, review):
+            raise PermissionDenied(
+                "提出人不能决定本人提出的执法措施，须由另一名负责人决定", "the proposer may not decide the action",
+                field="decided_by",
+            )
         values[EnforcementAction.amount_yuan] = amount
         values[EnforcementAction.legal_review_required] = review
         if review:
@@ -367,9 +377,8 @@ async def review(
     """法制审核 by a second person: neither the one who decided nor the one who proposed."""
     now = _now(now)
     row = await _locked(action_id)
-    if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise PermissionDenied("法制审核须由负责人进行", "only supervisors review decisions", field="approve")
-    await _check_may_see(actor, row)
+    if actor.role != Role.LEGAL_REVIEWER:
+        raise PermissionDenied("法制审核须由法制审核人员进行", "only legal reviewers review decisions", field="reviewed_by")
     if row["status"] != ActionStatus.AWAITING_REVIEW:
         raise StateConflict("该措施不在待法制审核状态", "the action is not awaiting legal review", field="status")
     if actor.user_id in (row["decided_by"], row["proposed_by"]):

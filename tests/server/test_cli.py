@@ -166,7 +166,7 @@ async def test_demo_loader_is_idempotent_and_realistic(client):
     second = await demo.load(password="demo-pass-123")
     assert await _counts() == counts
     assert sum(second.created.values()) == 0 and sum(first.existing.values()) == 0
-    assert counts["departments"] == 7 and counts["users"] == 15 and 180 <= counts["enterprises"] <= 220
+    assert counts["departments"] == 7 and counts["users"] == 17 and 180 <= counts["enterprises"] <= 220
     assert counts["templates"] == 6 and counts["conflicts"] == 3 and counts["inspections"] == 3
     inspector1 = await User.select(User.id).where(User.username == "inspector1").first()
     assigned = await InspectionInspector.count().where(InspectionInspector.user == inspector1["id"])
@@ -188,7 +188,9 @@ async def test_demo_loader_is_idempotent_and_realistic(client):
     majors = await ChecklistItem.count().where(ChecklistItem.is_major_criterion == True)  # noqa: E712
     assert majors > 50
 
-    for username in ("admin", "supervisor1", "leader1", "inspector7"):
+    reviewers = await User.select(User.username).where(User.role == Role.LEGAL_REVIEWER)
+    assert [u["username"] for u in reviewers] == ["legal1"]
+    for username in ("admin", "supervisor1", "supervisor2", "legal1", "leader1", "inspector7"):
         response = await client.post("/api/v1/auth/login", json={"username": username, "password": "demo-pass-123"})
         assert response.status_code == 200, (username, response.text)
 

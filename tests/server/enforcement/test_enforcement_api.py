@@ -7,17 +7,20 @@ import uuid
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
 from schemas import enforcement as ew
 from schemas import sync as sync_wire
 from schemas.enforcement import ActionOrigin, ActionStatus
-from schemas.vocab import EnforcementKind
+from schemas.vocab import EnforcementKind, Role
 from server import database
 from server.accounts.policy import Actor
 from server.audit.tables import AuditEntry
 from server.enforcement import service as enforcement_service
 from server.enforcement.tables import EnforcementAction
+from server.errors import PermissionDenied
 from server.settings import Settings
+from tests.conftest import make_user
 from tests.server.hazards.factories import World, five_in_place, make_phone
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -72,14 +75,16 @@ async def test_small_fine_takes_effect_and_large_one_waits_for_a_second_person(c
     large = await propose(client, world, inspection, amount_yuan=300000)
     decided = await client.post(f"/api/v1/enforcement-actions/{large['id']}/decision", json={"approve": True}, headers=supervisor)
     assert decided.json()["status"] == "awaiting_review" and decided.json()["needs_legal_review"] is True
-    same = await client.post(f"/api/v1/enforcement-actions/{large['id']}/legal-review",
-                             json={"approve": True, "opinion": "同意"}, headers=supervisor)
-    assert same.status_code == 403 and same.json()["field"] == "reviewed_by"
+    admin = await world.headers(await make_user(Role.ADMIN))
+    for headers in (supervisor, await world.headers(world.second_supervisor_id), admin):
+        refused = await client.post(f"/api/v1/enforcement-actions/{large['id']}/legal-review",
+                                    json={"approve": True, "opinion": "同意"}, headers=headers)
+        assert refused.status_code == 403, refused.text  # 法制审核 is the legal reviewer's, not a head's or the admin's
     reviewed = await client.post(f"/api/v1/enforcement-actions/{large['id']}/legal-review",
                                  json={"approve": True, "opinion": "事实清楚，证据确凿，适用法律正确，程序合法"},
-                                 headers=await world.headers(world.second_supervisor_id))
+                                 headers=await world.headers(world.legal_reviewer_id))
     assert reviewed.status_code == 200 and reviewed.json()["status"] == "in_effect"
-    assert reviewed.json()["reviewed_by"] == str(world.second_supervisor_id)
+    assert reviewed.json()["reviewed_by"] == str(world.legal_reviewer_id)
 
     suspension = await propose(client, world, inspection, kind="suspension")
     decided = await client.post(f"/api/v1/enforcement-actions/{suspension['id']}/decision", json={"approve": True},
@@ -103,9 +108,10 @@ async def test_criminal_transfer_clocks(client: httpx.AsyncClient, world: World,
                                 headers=await world.headers(world.supervisor_id))
     assert refusal.status_code == 422 and refusal.json()["field"] == "note"
     decided_at = reported_at + dt.timedelta(days=4)  # one day past the 3-day limit
+    head = Actor(user_id=world.second_supervisor_id, role="supervisor", department_id=world.department_id)
     async with database.transaction():
         decided = await enforcement_service.decide(
-            supervisor, data.id, ew.EnforcementDecision(approve=True, note="同意移送"), settings, now=decided_at
+            head, data.id, ew.EnforcementDecision(approve=True, note="同意移送"), settings, now=decided_at
         )
     assert decided.decision_overdue is True and decided.transfer_due_at == decided_at + dt.timedelta(hours=24)
     response = await client.post(f"/api/v1/enforcement-actions/{data.id}/transfer",
@@ -132,6 +138,7 @@ async def test_section_113_proposes_closure_once(client: httpx.AsyncClient, worl
     )
     assert hazard.status_code == 201, hazard.text
     supervisor = Actor(user_id=world.supervisor_id, role="supervisor", department_id=world.department_id)
+    head = Actor(user_id=world.second_supervisor_id, role="supervisor", department_id=world.department_id)
 
     async def penalty(days_ago: int) -> None:
         data = ew.EnforcementProposal(id=uuid.uuid4(), kind=EnforcementKind.FINE, reason="拒不整改重大事故隐患",
@@ -139,7 +146,7 @@ async def test_section_113_proposes_closure_once(client: httpx.AsyncClient, worl
         when = dt.datetime.now(dt.UTC) - dt.timedelta(days=days_ago)
         async with database.transaction():
             await enforcement_service.propose(supervisor, data, settings, now=when)
-            await enforcement_service.decide(supervisor, data.id, ew.EnforcementDecision(approve=True), settings, now=when)
+            await enforcement_service.decide(head, data.id, ew.EnforcementDecision(approve=True), settings, now=when)
 
     async def closures() -> list[dict]:
         return await EnforcementAction.select().where(EnforcementAction.kind == EnforcementKind.CLOSURE_REQUEST)
@@ -184,7 +191,7 @@ async def test_refusing_a_suspension_proposes_closure(client: httpx.AsyncClient,
     assert refused_early.status_code == 409  # not in effect yet
     await client.post(f"/api/v1/enforcement-actions/{suspension['id']}/decision", json={"approve": True}, headers=supervisor)
     await client.post(f"/api/v1/enforcement-actions/{suspension['id']}/legal-review",
-                      json={"approve": True, "opinion": "同意"}, headers=await world.headers(world.second_supervisor_id))
+                      json={"approve": True, "opinion": "同意"}, headers=await world.headers(world.legal_reviewer_id))
     assert (await client.post(f"/api/v1/enforcement-actions/{suspension['id']}/refusal", json={"note": "夜间仍在生产"},
                               headers=await world.headers(world.inspectors[0]))).status_code == 403
     response = await client.post(f"/api/v1/enforcement-actions/{suspension['id']}/refusal",
@@ -197,3 +204,58 @@ async def test_refusing_a_suspension_proposes_closure(client: httpx.AsyncClient,
                               json={"note": "再次发现生产"}, headers=supervisor)
     assert again.json()["id"] == closure["id"]
     assert await EnforcementAction.count().where(EnforcementAction.kind == EnforcementKind.CLOSURE_REQUEST) == 1
+
+
+# --- separation of duties: proposer, decider and legal reviewer ----------------------------------
+
+
+async def test_a_supervisor_cannot_decide_the_fine_they_proposed(client: httpx.AsyncClient, world: World):
+    inspection = await world.inspection()
+    supervisor = await world.headers(world.supervisor_id)
+    response = await client.post("/api/v1/enforcement-actions/", json=proposal(inspection, amount_yuan=20000),
+                                 headers=supervisor)
+    assert response.status_code == 201, response.text
+    action = response.json()
+    own = await client.post(f"/api/v1/enforcement-actions/{action['id']}/decision", json={"approve": True},
+                            headers=supervisor)
+    assert own.status_code == 403 and own.json()["field"] == "decided_by"
+    row = await EnforcementAction.select().where(EnforcementAction.id == uuid.UUID(action["id"])).first()
+    assert row["status"] == ActionStatus.PROPOSED and row["decided_by"] is None
+    other = await client.post(f"/api/v1/enforcement-actions/{action['id']}/decision", json={"approve": True},
+                              headers=await world.headers(world.second_supervisor_id))
+    assert other.status_code == 200 and other.json()["status"] == "in_effect"
+    assert other.json()["decided_by"] == str(world.second_supervisor_id)
+
+    # An order to rectify is not a penalty: the head who sees it may issue it himself.
+    order = await client.post("/api/v1/enforcement-actions/", headers=supervisor, json=proposal(
+        inspection, kind="rectify_order", deadline_date=(dt.date.today() + dt.timedelta(days=10)).isoformat()))
+    decided = await client.post(f"/api/v1/enforcement-actions/{order.json()['id']}/decision", json={"approve": True},
+                                headers=supervisor)
+    assert decided.status_code == 200 and decided.json()["status"] == "in_effect"
+
+
+async def test_only_the_legal_reviewer_reviews_and_never_their_own_case(client: httpx.AsyncClient, world: World, settings):
+    inspection = await world.inspection()
+    action = await propose(client, world, inspection, kind="suspension", reason="重大事故隐患逾期未整改")
+    decided = await client.post(f"/api/v1/enforcement-actions/{action['id']}/decision", json={"approve": True},
+                                headers=await world.headers(world.supervisor_id))
+    assert decided.json()["status"] == "awaiting_review"
+    listed = await client.get("/api/v1/enforcement-actions/", params={"status": "awaiting_review"},
+                              headers=await world.headers(world.legal_reviewer_id))
+    assert [a["id"] for a in listed.json()] == [action["id"]]  # the reviewer sees the bureau's queue
+    for user in (world.inspectors[0], world.supervisor_id, world.leader_id):
+        refused = await client.post(f"/api/v1/enforcement-actions/{action['id']}/legal-review",
+                                    json={"approve": True, "opinion": "同意"}, headers=await world.headers(user))
+        assert refused.status_code == 403
+    # The service holds the rule for any caller: an admin, and a reviewer who decided the case, are refused.
+    for actor in (Actor(user_id=await make_user(Role.ADMIN), role=Role.ADMIN),
+                  Actor(user_id=world.supervisor_id, role=Role.LEGAL_REVIEWER)):
+        with pytest.raises(PermissionDenied):
+            async with database.transaction():
+                await enforcement_service.review(actor, uuid.UUID(action["id"]), ew.LegalReview(approve=True, opinion="同意"), settings)
+    reviewed = await client.post(f"/api/v1/enforcement-actions/{action['id']}/legal-review",
+                                 json={"approve": False, "opinion": "证据不足，建议补充调查"},
+                                 headers=await world.headers(world.legal_reviewer_id))
+    assert reviewed.status_code == 200 and reviewed.json()["status"] == "rejected"
+    people = {reviewed.json()[k] for k in ("proposed_by", "decided_by", "reviewed_by")}
+    assert len(people) == 3

@@ -189,3 +189,11 @@ def test_transfer_clocks():
         proposed_at=t0, decided_at=decided, approved=True, transferred_at=decided + dt.timedelta(hours=25), now=t0
     )
     assert missed.transfer_overdue
+
+
+def test_penalties_and_reviewed_decisions_need_a_decider_other_than_the_proposer() -> None:
+    assert policy.proposer_may_not_decide(EnforcementKind.FINE, False)
+    assert policy.proposer_may_not_decide(EnforcementKind.SUSPENSION, False)
+    assert policy.proposer_may_not_decide(EnforcementKind.JUDICIAL_TRANSFER, False)
+    assert not policy.proposer_may_not_decide(EnforcementKind.RECTIFY_ORDER, False)
+    assert policy.proposer_may_not_decide(EnforcementKind.ADMONITION, True)

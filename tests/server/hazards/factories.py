@@ -35,6 +35,7 @@ class World:
     supervisor_id: uuid.UUID
     second_supervisor_id: uuid.UUID
     leader_id: uuid.UUID
+    legal_reviewer_id: uuid.UUID
     inspectors: list[uuid.UUID]
     enterprise_id: uuid.UUID
     other_enterprise_id: uuid.UUID
@@ -84,6 +85,7 @@ async def make_world(client: httpx.AsyncClient, n_inspectors: int = 4) -> World:
         supervisor_id=await make_user(Role.SUPERVISOR, department_id=department, districts=shapotou),
         second_supervisor_id=await make_user(Role.SUPERVISOR, department_id=department, districts=shapotou),
         leader_id=await make_user(Role.LEADER),
+        legal_reviewer_id=await make_user(Role.LEGAL_REVIEWER),
         inspectors=[await make_user(Role.INSPECTOR, department_id=department, districts=shapotou) for _ in range(n_inspectors)],
         enterprise_id=await make_enterprise(),
         other_enterprise_id=await make_enterprise(),
