@@ -372,7 +372,7 @@ async def ensure_all_answered(inspection_id: uuid.UUID, template_id: uuid.UUID |
         return
     shown = "、".join(f"{i['code']} {i['text']}" for i in missing[:10]) + ("等" if len(missing) > 10 else "")
     raise StateConflict(
-        f"还有 {len(missing)} 个检查项未填写结果，不能签字提交：{shown}",
+        f"还有 {len(missing)} 个检查项未填写结果（不适用也须选择）：{shown}",
         f"{len(missing)} checklist items unanswered: " + ", ".join(i["code"] for i in missing),
         code=ErrorCode.ITEMS_UNANSWERED,
         field="items",
