@@ -16,6 +16,7 @@ from typing import Annotated
 import msgspec
 
 from schemas.base import Input, Mutation, Struct
+from schemas.problems import Refusal
 from schemas.vocab import EnforcementKind
 
 LongText = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
@@ -50,6 +51,26 @@ class EnforcementProposal(Input, kw_only=True):
     max_penalty: bool = False
     legal_basis: Annotated[str, msgspec.Meta(max_length=500)] = ""
     deadline_date: dt.date | None = None
+
+
+def proposal_refusal(proposal: EnforcementProposal) -> Refusal | None:
+    """Why a proposal's fields do not fit its kind (naming the field), or None; shared by the server and phones."""
+    if proposal.inspection_id is None and proposal.hazard_id is None:
+        return Refusal(field="inspection_id", message="执法措施须关联一次检查或一条隐患",
+                       message_en="an action must refer to an inspection or a hazard")
+    if proposal.kind == EnforcementKind.FINE:
+        if proposal.amount_yuan is None:
+            return Refusal(field="amount_yuan", message="罚款须填写金额", message_en="a fine needs an amount")
+    else:
+        if proposal.amount_yuan is not None:
+            return Refusal(field="amount_yuan", message="只有罚款可填写金额", message_en="only a fine has an amount")
+        if proposal.max_penalty:
+            return Refusal(field="max_penalty", message="上限处罚只适用于罚款",
+                           message_en="the maximum-penalty flag applies to fines only")
+    if proposal.kind == EnforcementKind.RECTIFY_ORDER and proposal.deadline_date is None:
+        return Refusal(field="deadline_date", message="责令限期整改须写明整改期限",
+                       message_en="a rectification order needs a deadline")
+    return None
 
 
 class EnforcementDecision(Input, kw_only=True):

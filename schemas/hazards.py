@@ -15,6 +15,7 @@ from typing import Annotated
 import msgspec
 
 from schemas.base import Input, Mutation, Struct
+from schemas.problems import Refusal
 from schemas.vocab import HazardLevel, HazardStatus
 
 ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -164,6 +165,54 @@ class EscalationRun(Struct, kw_only=True):
     ran_at: dt.datetime
     escalations: int
     rechecks_created: int
+
+
+# --- rules of opening a hazard (pure; the server's policy and the phones call the same ones) ------
+
+
+def five_in_place_refusal(five: FiveInPlace | None, deadline_date: dt.date) -> Refusal | None:
+    """Why a major hazard's 五落实 is incomplete (naming the missing field), or None."""
+    if five is None:
+        return Refusal(
+            field="five_in_place",
+            message="重大事故隐患必须落实整改责任、措施、资金、时限和预案（五落实）",
+            message_en="a major hazard needs its five-in-place (person, measures, funds, deadline, plan)",
+        )
+    for name, what in (("responsible_person", "责任人"), ("measures", "整改措施"), ("contingency_plan", "应急预案")):
+        if not getattr(five, name).strip():
+            return Refusal(field=f"five_in_place.{name}", message=f"五落实缺少{what}",
+                           message_en=f"five-in-place {name} is empty")
+    if five.deadline_date > deadline_date:
+        return Refusal(
+            field="five_in_place.deadline_date",
+            message="五落实的整改时限不得晚于整改期限",
+            message_en="the five-in-place deadline is later than the rectification deadline",
+        )
+    return None
+
+
+def deadline_refusal(deadline_date: dt.date, found_date: dt.date) -> Refusal | None:
+    """Why the rectification deadline is impossible (before the finding), or None."""
+    if deadline_date < found_date:
+        return Refusal(field="deadline_date", message="整改期限不得早于发现日期", message_en="the deadline is before the finding")
+    return None
+
+
+def level_refusal(level: HazardLevel, item_is_major: bool | None) -> Refusal | None:
+    """Why the level disagrees with the cited checklist item (None: no item cited), or None."""
+    if level == HazardLevel.MAJOR and not item_is_major:
+        return Refusal(
+            field="checklist_item_id",
+            message="重大事故隐患须对应判定标准中的检查项",
+            message_en="a major hazard must cite the checklist item that makes it major",
+        )
+    if level != HazardLevel.MAJOR and item_is_major:
+        return Refusal(
+            field="level",
+            message="该检查项属于重大事故隐患判定标准，隐患等级应为重大",
+            message_en="this checklist item is a major-hazard criterion; the level must be major",
+        )
+    return None
 
 
 # --- offline mutations -------------------------------------------------------

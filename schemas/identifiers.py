@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from schemas.problems import ErrorCode, Refusal
+
 CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _CREDIT_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
@@ -33,6 +35,23 @@ def is_valid_credit_code(code: str) -> bool:
     if not isinstance(code, str) or not _CREDIT_RE.match(code):
         return False
     return credit_code_check_char(code[:17]) == code[17]
+
+
+def normalize_credit_code(code: str) -> str:
+    """Codes are printed upper-case; people type them with spaces and lower case."""
+    return code.strip().replace(" ", "").upper()
+
+
+def credit_code_refusal(code: str, field: str = "credit_code") -> Refusal | None:
+    """Why ``code`` (normalised first) is not a 统一社会信用代码, or None."""
+    if isinstance(code, str) and is_valid_credit_code(normalize_credit_code(code)):
+        return None
+    return Refusal(
+        field=field,
+        message="统一社会信用代码无效：应为 18 位，且校验位须符合 GB 32100-2015",
+        message_en="invalid unified social credit code (GB 32100 check character)",
+        code=ErrorCode.INVALID_CREDIT_CODE,
+    )
 
 
 def id_number_check_char(first17: str) -> str:
@@ -56,6 +75,18 @@ def is_valid_id_number(number: str) -> bool:
     except ValueError:
         return False
     return id_number_check_char(number[:17]) == number[17]
+
+
+def id_number_refusal(number: str, field: str = "id_number") -> Refusal | None:
+    """Why ``number`` is not a 身份号码 (length, birth date, check digit), or None."""
+    if is_valid_id_number(number):
+        return None
+    return Refusal(
+        field=field,
+        message="身份证号码无效（位数、出生日期或校验码不符合 GB 11643）",
+        message_en="invalid ID number (length, birth date or GB 11643 check digit)",
+        code=ErrorCode.INVALID_ID_NUMBER,
+    )
 
 
 def mask_id_number(number: str) -> str:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import msgspec
 
 from schemas.base import Input, Mutation, Struct
+from schemas.problems import Refusal
 from schemas.vocab import InspectionKind, InspectionStatus, ItemOutcome
 
 NoteText = Annotated[str, msgspec.Meta(max_length=4000)]
@@ -137,6 +139,22 @@ class ConflictResolution(Input, kw_only=True):
     choose: Annotated[str, msgspec.Meta(pattern="^(server|client|other)$")]
     value: Any = None
     reason: NoteText = ""
+
+
+# --- rules (pure; shared by the server and the phones) -------------------------
+
+
+def unanswered_refusal(item_ids: Iterable[uuid.UUID | str], answered_item_ids: Iterable[uuid.UUID | str]) -> Refusal | None:
+    """Why a check cannot be signed yet: items of its checklist without a result (outcome), or None."""
+    answered = {str(i) for i in answered_item_ids}
+    missing = [str(i) for i in item_ids if str(i) not in answered]
+    if not missing:
+        return None
+    return Refusal(
+        field="item_results",
+        message=f"还有 {len(missing)} 个检查项未填写结果，全部填写后才能签字提交",
+        message_en=f"{len(missing)} checklist item(s) have no result yet (first: {missing[0]})",
+    )
 
 
 # --- offline mutations (composed into the union in schemas/sync.py) -----------

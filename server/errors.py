@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from schemas.problems import ErrorCode, FieldError, Problem
+from schemas.problems import ErrorCode, FieldError, Problem, Refusal
 
 
 class FieldcheckError(Exception):
@@ -61,6 +61,11 @@ class InvalidInput(FieldcheckError):
     status = 422
     default_code = ErrorCode.INVALID_INPUT
     default_message = ("输入有误，请检查后重新提交", "invalid input")
+
+    @classmethod
+    def of(cls, refusal: Refusal) -> InvalidInput:
+        """The error for a refusal of a shared pure rule (``schemas/``), with its code, messages and field."""
+        return cls(refusal.message, refusal.message_en, code=refusal.code, field=refusal.field)
 
 
 class NotAuthenticated(FieldcheckError):

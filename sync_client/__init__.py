@@ -16,12 +16,14 @@ anything, and keeps every rejection and conflict for ``status()``.
 """
 
 from sync_client._client import SyncClient, SyncReport, SyncStatus
-from sync_client._errors import AuthenticationRequired, NetworkError, RequestRefused, SyncError
+from sync_client._checks import check_credit_code, check_id_number
+from sync_client._errors import AuthenticationRequired, InvalidRecord, NetworkError, RequestRefused, SyncError
 from sync_client._store import StoredOutcome
 from sync_client._transport import RetryPolicy
 
 __all__ = [
     "AuthenticationRequired",
+    "InvalidRecord",
     "NetworkError",
     "RequestRefused",
     "RetryPolicy",
@@ -30,4 +32,6 @@ __all__ = [
     "SyncError",
     "SyncReport",
     "SyncStatus",
+    "check_credit_code",
+    "check_id_number",
 ]

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from schemas.enforcement import EnforcementProposal, Section113Finding
+from schemas.enforcement import EnforcementProposal, Section113Finding, proposal_refusal
 from schemas.vocab import EnforcementKind
 from server.errors import InvalidInput
 
@@ -49,21 +49,10 @@ def parse_review_kinds(text: str) -> frozenset[EnforcementKind]:
 
 
 def check_proposal(proposal: EnforcementProposal) -> None:
-    """Refuse a proposal whose fields do not fit its kind, naming the field."""
-    if proposal.inspection_id is None and proposal.hazard_id is None:
-        raise InvalidInput(
-            "执法措施须关联一次检查或一条隐患", "an action must refer to an inspection or a hazard", field="inspection_id"
-        )
-    if proposal.kind is EnforcementKind.FINE:
-        if proposal.amount_yuan is None:
-            raise InvalidInput("罚款须填写金额", "a fine needs an amount", field="amount_yuan")
-    else:
-        if proposal.amount_yuan is not None:
-            raise InvalidInput("只有罚款可填写金额", "only a fine has an amount", field="amount_yuan")
-        if proposal.max_penalty:
-            raise InvalidInput("上限处罚只适用于罚款", "the maximum-penalty flag applies to fines only", field="max_penalty")
-    if proposal.kind is EnforcementKind.RECTIFY_ORDER and proposal.deadline_date is None:
-        raise InvalidInput("责令限期整改须写明整改期限", "a rectification order needs a deadline", field="deadline_date")
+    """Refuse a proposal whose fields do not fit its kind, naming the field (the rule is ``schemas.enforcement``'s)."""
+    refusal = proposal_refusal(proposal)
+    if refusal is not None:
+        raise InvalidInput.of(refusal)
 
 
 def needs_legal_review(kind: EnforcementKind, amount_yuan: int | None, thresholds: ReviewThresholds) -> bool:

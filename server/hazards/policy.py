@@ -28,7 +28,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from schemas.hazards import EscalationStep, FiveInPlace
+from schemas.hazards import EscalationStep, FiveInPlace, deadline_refusal, five_in_place_refusal, level_refusal
+from schemas.problems import Refusal
 from schemas.vocab import HazardLevel, HazardStatus, label
 from server.errors import InvalidInput, StateConflict
 
@@ -97,21 +98,12 @@ def local_date(moment: dt.datetime, timezone: str) -> dt.date:
 
 def check_five_in_place(five: FiveInPlace | None, deadline_date: dt.date) -> None:
     """Refuse an incomplete 五落实, naming the missing field."""
-    if five is None:
-        raise InvalidInput(
-            "重大事故隐患必须落实整改责任、措施、资金、时限和预案（五落实）",
-            "a major hazard needs its five-in-place (person, measures, funds, deadline, plan)",
-            field="five_in_place",
-        )
-    for name, what in (("responsible_person", "责任人"), ("measures", "整改措施"), ("contingency_plan", "应急预案")):
-        if not getattr(five, name).strip():
-            raise InvalidInput(f"五落实缺少{what}", f"five-in-place {name} is empty", field=f"five_in_place.{name}")
-    if five.deadline_date > deadline_date:
-        raise InvalidInput(
-            "五落实的整改时限不得晚于整改期限",
-            "the five-in-place deadline is later than the rectification deadline",
-            field="five_in_place.deadline_date",
-        )
+    _raise(five_in_place_refusal(five, deadline_date))
+
+
+def _raise(refusal: Refusal | None) -> None:
+    if refusal is not None:
+        raise InvalidInput.of(refusal)
 
 
 def open_hazard(
@@ -125,24 +117,12 @@ def open_hazard(
     """A new hazard in ``found``; refuses a major one without its criterion item or 五落实.
 
     ``item_is_major`` is whether the checklist item cited is a 重大事故隐患 criterion
-    (None: no item cited).
+    (None: no item cited). The rules are the shared ones of ``schemas.hazards``.
     """
-    if deadline_date < found_date:
-        raise InvalidInput("整改期限不得早于发现日期", "the deadline is before the finding", field="deadline_date")
+    _raise(deadline_refusal(deadline_date, found_date))
+    _raise(level_refusal(level, item_is_major))
     if level is HazardLevel.MAJOR:
-        if not item_is_major:
-            raise InvalidInput(
-                "重大事故隐患须对应判定标准中的检查项",
-                "a major hazard must cite the checklist item that makes it major",
-                field="checklist_item_id",
-            )
         check_five_in_place(five_in_place, deadline_date)
-    elif item_is_major:
-        raise InvalidInput(
-            "该检查项属于重大事故隐患判定标准，隐患等级应为重大",
-            "this checklist item is a major-hazard criterion; the level must be major",
-            field="level",
-        )
     return HazardFacts(
         status=HazardStatus.FOUND, level=level, deadline_date=deadline_date, five_in_place=five_in_place
     )

@@ -23,7 +23,7 @@ import asyncpg
 import msgspec
 
 from schemas import registry as wire
-from schemas.identifiers import is_valid_credit_code
+from schemas.identifiers import credit_code_refusal, normalize_credit_code
 from schemas.problems import ErrorCode
 from schemas.vocab import District, OperatingStatus, RiskGrade, Role, Sector, StandardizationLevel
 from server import database
@@ -53,21 +53,11 @@ def is_unique_violation(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)
 
 
-def normalize_credit_code(code: str) -> str:
-    """Codes are printed upper-case; people type them with spaces and lower case."""
-    return code.strip().replace(" ", "").upper()
-
-
 def _checked_credit_code(code: str) -> str:
-    normalized = normalize_credit_code(code)
-    if not is_valid_credit_code(normalized):
-        raise InvalidInput(
-            "统一社会信用代码无效：应为 18 位，且校验位须符合 GB 32100-2015",
-            "invalid unified social credit code (GB 32100 check character)",
-            code=ErrorCode.INVALID_CREDIT_CODE,
-            field="credit_code",
-        )
-    return normalized
+    refusal = credit_code_refusal(code)
+    if refusal is not None:
+        raise InvalidInput.of(refusal)
+    return normalize_credit_code(code)
 
 
 def to_enterprise(row: dict[str, Any]) -> wire.Enterprise:

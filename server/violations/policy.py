@@ -21,8 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from schemas.identifiers import is_valid_id_number, mask_id_number, normalize_id_number
-from schemas.problems import ErrorCode
+from schemas.identifiers import id_number_refusal, mask_id_number, normalize_id_number
 from server.errors import InvalidInput, StateConflict
 
 _HASH_LABEL = b"fieldcheck/violations/id-number-hmac"
@@ -31,13 +30,9 @@ _SEAL_LABEL = b"fieldcheck/violations/id-number-aes-gcm"
 
 def check_id_number(number: str, field: str = "id_number") -> str:
     """The normalised number, or ``InvalidInput`` naming ``field``."""
-    if not is_valid_id_number(number):
-        raise InvalidInput(
-            "身份证号码无效（位数、出生日期或校验码不符合 GB 11643）",
-            "invalid ID number (length, birth date or GB 11643 check digit)",
-            code=ErrorCode.INVALID_ID_NUMBER,
-            field=field,
-        )
+    refusal = id_number_refusal(number, field)
+    if refusal is not None:
+        raise InvalidInput.of(refusal)
     return normalize_id_number(number)
 
 
