@@ -6,8 +6,18 @@
         [job] = await client.assignments()
         await client.start_inspection(job["id"])
         await client.record_item_result(job["id"], item_id, outcome="fail", note="消防通道堵塞")
+        hazard = await client.add_hazard(job["id"], level="general", description="消防通道堵塞",
+                                         deadline_date=deadline, checklist_item_id=item_id)
+        await client.attach_photo(job["id"], "IMG_0001.jpg", hazard_id=hazard)
+        await client.submit_inspection(job["id"], signed_by_name="王五",  # every item answered first
+                                       signature_evidence_id=await client.attach_signature(
+                                           job["id"], "sign.png", signer_name="王五"))
         report = await client.sync()                          # whenever there is a network
         status = await client.status()                        # pending, rejections, conflicts
+
+Every write kind the server accepts has a method (``SyncClient.WRITES``). A write the
+server's rules would refuse (a wrong ID-number check digit, a major hazard without
+五落实, …) raises :class:`InvalidRecord` naming the field, and nothing is queued.
 
 Everything recorded is on disk (replica + outbox, one SQLite transaction)
 before the call returns. ``sync()`` pushes the outbox and pulls changes; it

@@ -8,20 +8,35 @@ import hashlib
 import mimetypes
 import random
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import msgspec
 
 from schemas import sync as wire
-from schemas.evidence import AttachEvidence
-from schemas.hazards import AddHazard, FiveInPlace, HazardCreate
-from schemas.inspections import AddNote, RecordItemResult, StartInspection, SubmitInspection
-from schemas.violations import AddViolation, ViolationCreate
+from schemas.base import Mutation
+from schemas.enforcement import ActionOrigin, ActionStatus, EnforcementAction, EnforcementProposal, ProposeEnforcement
+from schemas.evidence import AttachEvidence, Evidence, EvidenceStatus
+from schemas.hazards import (
+    AddHazard,
+    FiveInPlace,
+    Hazard,
+    HazardCreate,
+    RecheckResult,
+    RecheckStatus,
+    RectificationReport,
+    ReportRecheck,
+    ReportRectification,
+)
+from schemas.identifiers import mask_id_number
+from schemas.inspections import AddNote, Amendment, RecordItemResult, StartInspection, SubmitInspection
+from schemas.vocab import EvidenceKind, HazardLevel, HazardStatus
+from schemas.violations import AddViolation, Violation, ViolationCreate
+from sync_client import _checks as checks
 from sync_client import _protocol as protocol
-from sync_client._errors import AuthenticationRequired, NetworkError, RequestRefused, SyncError
+from sync_client._errors import AuthenticationRequired, InvalidRecord, NetworkError, RequestRefused, SyncError
 from sync_client._store import OutboxEntry, Store, StoredOutcome
 from sync_client._transport import RetryPolicy, Transport
 from sync_client._uploads import UploadQueue
@@ -31,6 +46,19 @@ UNSET = msgspec.UNSET
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _queues(mutation_type: type[Mutation]) -> Callable[[F], F]:
+    """Mark a write method with the mutation kind it queues (collected in ``SyncClient.WRITES``)."""
+
+    def mark(method: F) -> F:
+        method.__queues__ = mutation_type  # type: ignore[attr-defined]
+        return method
+
+    return mark
 
 
 @dataclass
@@ -83,7 +111,13 @@ class SyncClient:
     reaches the server at the next ``sync()``. Each outbox entry names the
     inspection it belongs to, so that inspection stays on the phone while
     anything about it is queued, even if it left the user's scope meanwhile.
+
+    A write the server's rules would refuse raises :class:`InvalidRecord`
+    (naming the field) and queues nothing.
     """
+
+    #: mutation kind (``schemas.sync.MUTATION_TYPES``) → the write methods that queue it.
+    WRITES: ClassVar[dict[str, tuple[str, ...]]]
 
     def __init__(
         self,
@@ -369,7 +403,24 @@ class SyncClient:
             return True
 
     # --- writes (local first) -------------------------------------------------------
+    # Each write is checked (``_checks``: the server's own rules, from ``schemas/``) before anything is
+    # stored, and shows at once in ``records()`` in the shape of the server's wire record.
 
+    def _me(self) -> str | None:
+        return str(self.user_id) if self.user_id else None
+
+    def _inspection(self, inspection_id: uuid.UUID) -> dict[str, Any]:
+        """The inspection as held here; a record about one this phone does not hold cannot be shaped or checked."""
+        record = self.store.record("inspection", inspection_id)
+        if record is None or not record.get("enterprise_id"):
+            raise InvalidRecord("inspection_id", "本机没有这项检查，请先同步", "inspection not on this phone: sync first")
+        return record
+
+    def _template(self, inspection: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        template_id = (inspection or {}).get("template_id")
+        return self.store.record("checklist_template", template_id) if template_id else None
+
+    @_queues(StartInspection)
     async def start_inspection(
         self,
         inspection_id: uuid.UUID | None = None,
@@ -381,23 +432,26 @@ class SyncClient:
     ) -> uuid.UUID:
         """Start an assigned inspection, or (with ``enterprise_id``) open a new 巡查; the inspection id."""
         inspection_id = inspection_id or uuid.uuid4()
-        started_at = _now()
+        mutation = checks.build(StartInspection, seq=1, inspection_id=inspection_id, started_at=_now(),
+                                enterprise_id=enterprise_id, template_id=template_id,
+                                longitude=longitude, latitude=latitude)
         current = self.store.record("inspection", inspection_id)
-        user = str(self.user_id) if self.user_id else None
-        changes: dict[str, Any] = {"status": "in_progress", "started_at": started_at}
+        user = self._me()
+        changes: dict[str, Any] = {"status": "in_progress", "started_at": mutation.started_at}
         if enterprise_id is not None:
             changes.update(enterprise_id=str(enterprise_id), template_id=str(template_id) if template_id else None)
+            if current is None:
+                changes.update(lead_inspector_id=user, longitude=longitude, latitude=latitude)
         self.store.enqueue(
-            lambda seq: StartInspection(seq=seq, inspection_id=inspection_id, started_at=started_at,
-                                        enterprise_id=enterprise_id, template_id=template_id,
-                                        longitude=longitude, latitude=latitude),
+            lambda seq: msgspec.structs.replace(mutation, seq=seq),
             entity_type="inspection",
             entity_id=inspection_id,
-            overlays=lambda seq: [("inspection", inspection_id,
-                                   protocol.inspection_overlay(current, inspection_id=inspection_id, user_id=user, **changes))],
+            overlays=lambda seq: [("inspection", inspection_id, protocol.view_of("inspection",
+                                   protocol.inspection_overlay(current, inspection_id=inspection_id, user_id=user, **changes)))],
         )
         return inspection_id
 
+    @_queues(RecordItemResult)
     async def record_item_result(
         self, inspection_id: uuid.UUID, item_id: uuid.UUID, *, outcome: Any = UNSET, note: Any = UNSET
     ) -> uuid.UUID:
@@ -412,40 +466,59 @@ class SyncClient:
         )
         result_id = uuid.UUID(str((server or local or {}).get("id") or uuid.uuid4()))
         base_version = int(server["version"]) if server else 0
-        mutation_fields = {"outcome": outcome, "note": note}
-        user = str(self.user_id) if self.user_id else None
+        fields = {k: v for k, v in {"outcome": outcome, "note": note}.items() if v is not UNSET}
+        checked = checks.build(RecordItemResult, seq=1, id=result_id, inspection_id=inspection_id, item_id=item_id,
+                               base_version=base_version, **fields)
+        user = self._me()
 
         def make(seq: int) -> RecordItemResult:
-            return RecordItemResult(seq=seq, id=result_id, inspection_id=inspection_id, item_id=item_id,
-                                    base_version=base_version, recorded_at=_now(), **mutation_fields)
+            return msgspec.structs.replace(checked, seq=seq, recorded_at=_now())
 
         self.store.enqueue(
             make,
             entity_type="inspection",
             entity_id=inspection_id,
-            overlays=lambda seq: [("item_result", result_id, protocol.item_result_overlay(local or server, make(seq), user_id=user))],
+            overlays=lambda seq: [("item_result", result_id, protocol.view_of(
+                "item_result", protocol.item_result_overlay(local or server, make(seq), user_id=user)))],
         )
         return result_id
 
+    @_queues(AddHazard)
     async def add_hazard(
         self,
         inspection_id: uuid.UUID,
         *,
-        grade: str,
+        level: str,
         description: str,
         deadline_date: dt.date,
         checklist_item_id: uuid.UUID | None = None,
         location: str = "",
-        five_in_place: FiveInPlace | None = None,
-        evidence_ids: list[uuid.UUID] | None = None,
+        five_in_place: FiveInPlace | Mapping[str, Any] | None = None,
+        found_at: dt.datetime | None = None,
     ) -> uuid.UUID:
-        """Record a hazard found during the inspection; its id."""
-        hazard = HazardCreate(
-            id=uuid.uuid4(), inspection_id=inspection_id, grade=grade, description=description,
+        """Record a hazard found during the inspection (a major one needs its 五落实); its id.
+
+        Photos of it are attached with ``attach_photo(..., hazard_id=)``: they become its ``evidence_ids``.
+        """
+        inspection = self._inspection(inspection_id)
+        if isinstance(five_in_place, FiveInPlace):
+            five_in_place = msgspec.to_builtins(five_in_place)
+        hazard = checks.build(
+            HazardCreate, id=uuid.uuid4(), inspection_id=inspection_id, level=level, description=description,
             deadline_date=deadline_date, checklist_item_id=checklist_item_id, location=location,
-            five_in_place=five_in_place, evidence_ids=evidence_ids or [], found_at=_now(),
+            five_in_place=five_in_place, found_at=found_at or _now(),
         )
-        view = {**msgspec.to_builtins(hazard), "status": "found", "found_by": str(self.user_id) if self.user_id else None}
+        assert hazard.found_at is not None
+        template = self._template(inspection)
+        item = next((i for i in (template or {}).get("items", []) if i["id"] == str(checklist_item_id)), None)
+        checks.check_hazard(hazard, found_date=hazard.found_at.astimezone().date(), item=item)
+        view = protocol.record_view(Hazard(
+            id=hazard.id, inspection_id=inspection_id, enterprise_id=uuid.UUID(str(inspection["enterprise_id"])),
+            level=hazard.level, status=HazardStatus.FOUND, description=hazard.description,
+            deadline_date=hazard.deadline_date, overdue=False, listed_supervision=hazard.level == HazardLevel.MAJOR,
+            found_by=self.user_id, found_at=hazard.found_at, checklist_item_id=hazard.checklist_item_id,
+            location=hazard.location, five_in_place=hazard.five_in_place, version=0,
+        ))
         self.store.enqueue(
             lambda seq: AddHazard(seq=seq, hazard=hazard),
             entity_type="inspection", entity_id=inspection_id,
@@ -453,6 +526,53 @@ class SyncClient:
         )
         return hazard.id
 
+    @_queues(ReportRectification)
+    async def report_rectification(
+        self,
+        hazard_id: uuid.UUID,
+        *,
+        note: str = "",
+        evidence_ids: list[uuid.UUID] | None = None,
+        reported_at: dt.datetime | None = None,
+    ) -> uuid.UUID:
+        """Record that the enterprise reports the hazard fixed (a 回头看 recheck follows on the server); the hazard id."""
+        report = checks.build(RectificationReport, note=note, evidence_ids=evidence_ids or [],
+                              reported_at=reported_at or _now())
+        current = self.store.record("hazard", hazard_id)
+        overlays = [] if current is None else [("hazard", hazard_id, protocol.view_of(
+            "hazard", current, status=HazardStatus.RECTIFICATION_REPORTED, rectification_reported_at=report.reported_at))]
+        entity_type, entity_id = _about(current, "hazard", hazard_id)
+        self.store.enqueue(
+            lambda seq: ReportRectification(seq=seq, hazard_id=hazard_id, report=report),
+            entity_type=entity_type, entity_id=entity_id, overlays=lambda seq: overlays,
+        )
+        return hazard_id
+
+    @_queues(ReportRecheck)
+    async def report_recheck(
+        self,
+        recheck_id: uuid.UUID,
+        *,
+        passed: bool,
+        note: str = "",
+        evidence_ids: list[uuid.UUID] | None = None,
+        new_deadline_date: dt.date | None = None,
+        checked_at: dt.datetime | None = None,
+    ) -> uuid.UUID:
+        """Record the result of an assigned 回头看 recheck (a failed one may set a new deadline); the recheck id."""
+        result = checks.build(RecheckResult, passed=passed, note=note, evidence_ids=evidence_ids or [],
+                              new_deadline_date=new_deadline_date, checked_at=checked_at or _now())
+        current = self.store.record("recheck", recheck_id)
+        overlays = [] if current is None else [("recheck", recheck_id, protocol.view_of(
+            "recheck", current, status=RecheckStatus.PASSED if passed else RecheckStatus.FAILED, note=result.note,
+            evidence_ids=result.evidence_ids, checked_by=self.user_id, checked_at=result.checked_at))]
+        self.store.enqueue(
+            lambda seq: ReportRecheck(seq=seq, recheck_id=recheck_id, result=result),
+            entity_type="recheck", entity_id=recheck_id, overlays=lambda seq: overlays,
+        )
+        return recheck_id
+
+    @_queues(AddViolation)
     async def add_violation(
         self,
         inspection_id: uuid.UUID,
@@ -466,15 +586,24 @@ class SyncClient:
         certificate_held: bool = True,
         disposition: str = "",
     ) -> uuid.UUID:
-        """Record a 三违 (the person's ID number is validated on the server; shown masked here); its id."""
-        violation = ViolationCreate(
-            id=uuid.uuid4(), inspection_id=inspection_id, person_name=person_name, id_number=id_number,
+        """Record a 三违 (the ID number must pass GB 11643 here already; it is shown masked, as the server does); its id."""
+        inspection = self._inspection(inspection_id)
+        number = checks.check_id_number(id_number)
+        violation = checks.build(
+            ViolationCreate, id=uuid.uuid4(), inspection_id=inspection_id, person_name=person_name, id_number=number,
             violation_type=violation_type, description=description, post=post,
             certificate_required=certificate_required, certificate_held=certificate_held,
             disposition=disposition, recorded_at=_now(),
         )
-        masked = id_number[:3] + "*" * max(len(id_number) - 7, 0) + id_number[-4:] if len(id_number) > 7 else "****"
-        view = {**msgspec.to_builtins(violation), "id_number": masked}
+        assert violation.recorded_at is not None
+        view = protocol.record_view(Violation(
+            id=violation.id, enterprise_id=uuid.UUID(str(inspection["enterprise_id"])), person_key="",
+            person_name=violation.person_name, id_number_masked=mask_id_number(number),
+            violation_type=violation.violation_type, description=violation.description, recorded_by=self.user_id,
+            recorded_at=violation.recorded_at, inspection_id=inspection_id, post=violation.post,
+            certificate_required=violation.certificate_required, certificate_held=violation.certificate_held,
+            disposition=violation.disposition,
+        ))
         self.store.enqueue(
             lambda seq: AddViolation(seq=seq, violation=violation),
             entity_type="inspection", entity_id=inspection_id,
@@ -482,6 +611,47 @@ class SyncClient:
         )
         return violation.id
 
+    @_queues(ProposeEnforcement)
+    async def propose_enforcement(
+        self,
+        *,
+        kind: str,
+        reason: str,
+        inspection_id: uuid.UUID | None = None,
+        hazard_id: uuid.UUID | None = None,
+        amount_yuan: int | None = None,
+        max_penalty: bool = False,
+        legal_basis: str = "",
+        deadline_date: dt.date | None = None,
+    ) -> uuid.UUID:
+        """Propose an enforcement action (执法措施) for a check or a hazard, for a supervisor to decide; its id."""
+        proposal = checks.build(
+            EnforcementProposal, id=uuid.uuid4(), kind=kind, reason=reason, inspection_id=inspection_id,
+            hazard_id=hazard_id, amount_yuan=amount_yuan, max_penalty=max_penalty, legal_basis=legal_basis,
+            deadline_date=deadline_date,
+        )
+        checks.check_proposal(proposal)
+        hazard = self.store.record("hazard", hazard_id) if hazard_id else None
+        if hazard_id is not None and hazard is None:
+            raise InvalidRecord("hazard_id", "本机没有这条隐患，请先同步", "hazard not on this phone: sync first")
+        inspection = self._inspection(uuid.UUID(str(hazard["inspection_id"])) if hazard else inspection_id)  # type: ignore[arg-type]
+        if hazard is not None and inspection_id is not None and str(inspection_id) != str(hazard["inspection_id"]):
+            raise InvalidRecord("hazard_id", "隐患不属于该次检查", "the hazard is not from this inspection")
+        view = protocol.record_view(EnforcementAction(
+            id=proposal.id, enterprise_id=uuid.UUID(str((hazard or inspection)["enterprise_id"])), kind=proposal.kind,
+            status=ActionStatus.PROPOSED, origin=ActionOrigin.INSPECTOR, reason=proposal.reason,
+            proposed_by=self.user_id, proposed_at=_now(), inspection_id=uuid.UUID(str(inspection["id"])),
+            hazard_id=hazard_id, amount_yuan=proposal.amount_yuan, max_penalty=proposal.max_penalty,
+            legal_basis=proposal.legal_basis, deadline_date=proposal.deadline_date,
+        ))
+        self.store.enqueue(
+            lambda seq: ProposeEnforcement(seq=seq, action=proposal),
+            entity_type="inspection", entity_id=uuid.UUID(str(inspection["id"])),
+            overlays=lambda seq: [("enforcement_action", proposal.id, view)],
+        )
+        return proposal.id
+
+    @_queues(AttachEvidence)
     async def attach_photo(
         self,
         inspection_id: uuid.UUID,
@@ -495,31 +665,66 @@ class SyncClient:
         captured_at: dt.datetime | None = None,
     ) -> uuid.UUID:
         """Record a photo (its SHA-256 is taken now) and queue its bytes for upload; the evidence id."""
+        return await self._attach(inspection_id, path, EvidenceKind.PHOTO, hazard_id=hazard_id,
+                                  violation_id=violation_id, caption=caption, longitude=longitude,
+                                  latitude=latitude, captured_at=captured_at)
+
+    @_queues(AttachEvidence)
+    async def attach_signature(
+        self,
+        inspection_id: uuid.UUID,
+        path: str | Path,
+        *,
+        signer_name: str,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        captured_at: dt.datetime | None = None,
+    ) -> uuid.UUID:
+        """Record the enterprise representative's signature (an image) and queue it for upload; the evidence id.
+
+        Pass the id to ``submit_inspection(signature_evidence_id=)``; the submit waits for its bytes.
+        """
+        if not signer_name.strip():
+            raise InvalidRecord("signer_name", "签名须写明签字人姓名", "a signature needs the signer's name")
+        return await self._attach(inspection_id, path, EvidenceKind.SIGNATURE, signer_name=signer_name.strip(),
+                                  longitude=longitude, latitude=latitude, captured_at=captured_at)
+
+    async def _attach(self, inspection_id: uuid.UUID, path: str | Path, evidence_kind: EvidenceKind, **fields: Any) -> uuid.UUID:
         data = Path(path).read_bytes()
         evidence_id = uuid.uuid4()
         media_type = mimetypes.guess_type(str(path))[0] or "image/jpeg"
-        mutation_args = dict(
-            id=evidence_id, inspection_id=inspection_id, hazard_id=hazard_id, violation_id=violation_id,
-            sha256=hashlib.sha256(data).hexdigest(), size=len(data), media_type=media_type,
-            captured_at=captured_at or _now(), longitude=longitude, latitude=latitude, caption=caption,
+        fields["captured_at"] = fields.get("captured_at") or _now()
+        mutation = checks.build(
+            AttachEvidence, seq=1, id=evidence_id, evidence_kind=evidence_kind, inspection_id=inspection_id,
+            sha256=hashlib.sha256(data).hexdigest(), size=len(data), media_type=media_type, **fields,
         )
-        view = {**msgspec.to_builtins(AttachEvidence(seq=1, **mutation_args)), "status": "pending"}
-        view.pop("seq", None)
-        view.pop("kind", None)
+        view = protocol.record_view(Evidence(
+            id=evidence_id, kind=evidence_kind, inspection_id=inspection_id, hazard_id=mutation.hazard_id,
+            violation_id=mutation.violation_id, sha256=mutation.sha256, size=mutation.size,
+            media_type=mutation.media_type, status=EvidenceStatus.PENDING, captured_at=mutation.captured_at,
+            longitude=mutation.longitude, latitude=mutation.latitude, signer_name=mutation.signer_name,
+            caption=mutation.caption, device_id=self.device_id, created_by=self.user_id,
+        ))
+        overlays: list[tuple[str, uuid.UUID, dict[str, Any]]] = [("evidence", evidence_id, view)]
+        for entity_type, supported in (("hazard", mutation.hazard_id), ("violation", mutation.violation_id)):
+            record = self.store.record(entity_type, supported) if supported else None
+            if record is not None:  # the server lists it among the record's evidence
+                overlays.append((entity_type, supported, protocol.view_of(  # type: ignore[arg-type]
+                    entity_type, record, evidence_ids=[*record.get("evidence_ids", []), str(evidence_id)])))
         self.store.enqueue(
-            lambda seq: AttachEvidence(seq=seq, **mutation_args),
+            lambda seq: msgspec.structs.replace(mutation, seq=seq),
             entity_type="inspection", entity_id=inspection_id,
-            overlays=lambda seq: [("evidence", evidence_id, view)],
+            overlays=lambda seq: overlays,
         )
-        if self._uploads is not None:
-            # The submit waits for the photos taken before it. One taken after the signing is an amendment that
-            # needs the submit first: naming the inspection would make each wait for the other, for ever.
-            signed = self.store.queued("submit_inspection", inspection_id) or _status_of(
-                self.store.record("inspection", inspection_id)) == "submitted"
-            self._uploads.enqueue(evidence_id, Path(path), mutation_args["sha256"], len(data), media_type,
-                                  inspection_id=None if signed else inspection_id)
+        # The submit waits for the photos taken before it. One taken after the signing is an amendment that
+        # needs the submit first: naming the inspection would make each wait for the other, for ever.
+        signed = self.store.queued("submit_inspection", inspection_id) or _status_of(
+            self.store.record("inspection", inspection_id)) == "submitted"
+        self._uploads.enqueue(evidence_id, Path(path), mutation.sha256, len(data), media_type,
+                              inspection_id=None if signed else inspection_id)
         return evidence_id
 
+    @_queues(SubmitInspection)
     async def submit_inspection(
         self,
         inspection_id: uuid.UUID,
@@ -528,32 +733,61 @@ class SyncClient:
         signed_by_name: str = "",
         signature_evidence_id: uuid.UUID | None = None,
     ) -> None:
-        """Sign and submit: after this, edits to the inspection become amendments on the server."""
-        submitted_at = _now()
+        """Sign and submit (every checklist item needs a result): edits then become amendments on the server."""
         current = self.store.record("inspection", inspection_id)
-        user = str(self.user_id) if self.user_id else None
+        checks.check_all_answered(
+            self._template(current),
+            [r for r in await self.records("item_result") if r.get("inspection_id") == str(inspection_id)],
+        )
+        mutation = checks.build(SubmitInspection, seq=1, inspection_id=inspection_id, summary=summary,
+                                signed_by_name=signed_by_name, signature_evidence_id=signature_evidence_id,
+                                submitted_at=_now())
+        user = self._me()
         self.store.enqueue(
-            lambda seq: SubmitInspection(seq=seq, inspection_id=inspection_id, summary=summary,
-                                         signed_by_name=signed_by_name, signature_evidence_id=signature_evidence_id,
-                                         submitted_at=submitted_at),
+            lambda seq: msgspec.structs.replace(mutation, seq=seq),
             entity_type="inspection",
             entity_id=inspection_id,
-            overlays=lambda seq: [("inspection", inspection_id, protocol.inspection_overlay(
-                current, inspection_id=inspection_id, user_id=user, status="submitted", submitted_at=submitted_at,
-                summary=summary, signed_by_name=signed_by_name))],
+            overlays=lambda seq: [("inspection", inspection_id, protocol.view_of("inspection", protocol.inspection_overlay(
+                current, inspection_id=inspection_id, user_id=user, status="submitted",
+                submitted_at=mutation.submitted_at, summary=summary, signed_by_name=signed_by_name)))],
         )
 
+    @_queues(AddNote)
     async def add_note(self, inspection_id: uuid.UUID, text: str) -> uuid.UUID:
         """Append a note (an amendment, once the inspection is signed); its id."""
-        note_id, created_at = uuid.uuid4(), _now()
-        view = {"id": str(note_id), "inspection_id": str(inspection_id), "author_id": str(self.user_id) if self.user_id else None,
-                "text": text, "created_at": created_at.isoformat()}
+        note_id = uuid.uuid4()
+        mutation = checks.build(AddNote, seq=1, id=note_id, inspection_id=inspection_id, text=text, created_at=_now())
+        locked = _status_of(self.store.record("inspection", inspection_id)) in ("submitted", "reviewed") or (
+            self.store.queued("submit_inspection", inspection_id))
+        view = protocol.record_view(Amendment(
+            id=note_id, inspection_id=inspection_id, author_id=self.user_id, text=text,
+            payload={"kind": "amendment" if locked else "note"}, created_at=mutation.created_at,
+        ))
         self.store.enqueue(
-            lambda seq: AddNote(seq=seq, id=note_id, inspection_id=inspection_id, text=text, created_at=created_at),
+            lambda seq: msgspec.structs.replace(mutation, seq=seq),
             entity_type="inspection", entity_id=inspection_id,
             overlays=lambda seq: [("amendment", note_id, view)],
         )
         return note_id
+
+
+def _about(record: Mapping[str, Any] | None, entity_type: str, entity_id: uuid.UUID) -> tuple[str, uuid.UUID]:
+    """What an outbox entry is about: the record's inspection when known (its order and its stay on the phone)."""
+    if record is not None and record.get("inspection_id"):
+        return "inspection", uuid.UUID(str(record["inspection_id"]))
+    return entity_type, entity_id
+
+
+def _writes() -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    for name, member in vars(SyncClient).items():
+        mutation_type = getattr(member, "__queues__", None)
+        if mutation_type is not None:
+            found.setdefault(str(mutation_type.__struct_config__.tag), []).append(name)
+    return {kind: tuple(names) for kind, names in found.items()}
+
+
+SyncClient.WRITES = _writes()
 
 
 def _status_of(record: dict[str, Any] | None) -> str | None:

@@ -129,9 +129,30 @@ def record_decoder(entity_type: str) -> Any:
             value = decoder.decode(data)
         except msgspec.ValidationError:  # a newer server's shape: show what arrived
             return msgspec.msgpack.decode(data)
-        return {f: msgspec.to_builtins(getattr(value, f)) for f in value.__struct_fields__}
+        return record_view(value)
 
     return decode
+
+
+def record_view(value: msgspec.Struct) -> dict[str, Any]:
+    """A wire record as the phone shows it: every field, defaults included, in plain builtins."""
+    return {f: msgspec.to_builtins(getattr(value, f)) for f in value.__struct_fields__}
+
+
+def view_of(entity_type: str, current: Mapping[str, Any] | None, **changes: Any) -> dict[str, Any]:
+    """``current`` with ``changes``, in the shape of the server's wire record of ``entity_type``.
+
+    Local writes are shown exactly as pulled records are; a record this build cannot shape (too little is
+    known about it here) is shown as it is.
+    """
+    record = {**(current or {}), **changes}
+    struct = sync.RECORD_TYPES.get(entity_type)
+    if struct is None:
+        return {k: _plain(v) for k, v in record.items()}
+    try:
+        return record_view(msgspec.convert(record, struct))
+    except msgspec.ValidationError:
+        return {k: _plain(v) for k, v in record.items()}
 
 
 # --- failures -------------------------------------------------------------------

@@ -273,6 +273,14 @@ async def apply_attach_evidence(actor: Actor, mutation: AttachEvidence) -> sync_
     row = await EvidenceRow.select().where(EvidenceRow.id == mutation.id).first()
     audit_service.record(actor, "evidence.attach", "evidence", mutation.id, mutation)
     await _publish(row)
+    # The hazard and the 三违 list their evidence: phones must see the new one there too.
+    from server.hazards import service as hazards_service
+    from server.violations import service as violations_service
+
+    if mutation.hazard_id is not None:
+        await hazards_service.republish(mutation.hazard_id)
+    if mutation.violation_id is not None:
+        await violations_service.republish(mutation.violation_id)
     return sync_wire.Applied(seq=mutation.seq, entity_type="evidence", entity_id=mutation.id)
 
 

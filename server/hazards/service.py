@@ -307,6 +307,11 @@ async def _publish_hazard(hazard_id: uuid.UUID, settings: Settings, now: dt.date
     return record
 
 
+async def republish(hazard_id: uuid.UUID) -> None:
+    """Send the hazard again after something it shows changed elsewhere (a photo of it attached)."""
+    await _publish_hazard(hazard_id, get_settings(), _now(None))
+
+
 async def _publish_recheck(recheck_id: uuid.UUID) -> wire.Recheck:
     """Send a recheck task to its assignees' phones (``recheck:`` scope, in their set while it is pending)."""
     record = await get_recheck_record(recheck_id)

@@ -72,6 +72,14 @@ async def to_wire(rows: list[dict[str, Any]]) -> list[wire.Violation]:
     ]
 
 
+async def republish(violation_id: uuid.UUID) -> None:
+    """Send the record again after something it shows changed elsewhere (a photo of it attached)."""
+    row = await _one(violation_id)
+    if row["inspection"] is not None:
+        (record,) = await to_wire([row])
+        await sync_service.publish(ENTITY, record.id, record, scope=scopes.inspection(row["inspection"]))
+
+
 async def _one(violation_id: uuid.UUID) -> dict[str, Any]:
     row = await ViolationRecord.select().where(ViolationRecord.id == violation_id).first()
     if row is None:

@@ -38,7 +38,7 @@ async def test_a_photo_taken_after_the_signing_does_not_wait_for_the_submit_that
         await sc.login(await username_of(team.inspectors[0]), PASSWORD)
         await sc.sync()
         await sc.start_inspection(inspection)
-        for item in team.items:
+        for item in team.items:  # signing needs every item answered
             await sc.record_item_result(inspection, item, outcome="pass")
         await sc.submit_inspection(inspection, summary="未发现隐患", signed_by_name="王五")
         evidence_id = await sc.attach_photo(inspection, picture, caption="离场时补拍的大门")
@@ -61,7 +61,7 @@ async def test_a_photo_whose_record_is_rejected_fails_with_the_reason_and_the_su
         await sc.login(await username_of(team.inspectors[0]), PASSWORD)
         await sc.sync()
         await sc.start_inspection(inspection)
-        for item in team.items:
+        for item in team.items:  # signing needs every item answered
             await sc.record_item_result(inspection, item, outcome="pass")
         evidence_id = await sc.attach_photo(inspection, picture, hazard_id=uuid.uuid4(), caption="隐患照片")
         await sc.submit_inspection(inspection, summary="未发现隐患", signed_by_name="王五")
