@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
 import msgspec
 
 from schemas.base import Input, Mutation, Struct
-from schemas.problems import Refusal
+from schemas.problems import ErrorCode, FieldError, Refusal
 from schemas.vocab import InspectionKind, InspectionStatus, ItemOutcome
 
 NoteText = Annotated[str, msgspec.Meta(max_length=4000)]
@@ -144,16 +144,24 @@ class ConflictResolution(Input, kw_only=True):
 # --- rules (pure; shared by the server and the phones) -------------------------
 
 
-def unanswered_refusal(item_ids: Iterable[uuid.UUID | str], answered_item_ids: Iterable[uuid.UUID | str]) -> Refusal | None:
-    """Why a check cannot be signed yet: items of its checklist without a result (outcome), or None."""
+def unanswered_refusal(
+    items: Iterable[Mapping[str, Any]], answered_item_ids: Iterable[uuid.UUID | str]
+) -> Refusal | None:
+    """Why a check cannot be signed yet: checklist items (``id``, ``code``, ``text``, in order) with no outcome.
+
+    不适用 is an answer, silence is not.
+    """
     answered = {str(i) for i in answered_item_ids}
-    missing = [str(i) for i in item_ids if str(i) not in answered]
+    missing = [i for i in items if str(i["id"]) not in answered]
     if not missing:
         return None
+    shown = "、".join(f"{i['code']} {i['text']}" for i in missing[:10]) + ("等" if len(missing) > 10 else "")
     return Refusal(
-        field="item_results",
-        message=f"还有 {len(missing)} 个检查项未填写结果，全部填写后才能签字提交",
-        message_en=f"{len(missing)} checklist item(s) have no result yet (first: {missing[0]})",
+        field="items",
+        message=f"还有 {len(missing)} 个检查项未填写结果，不能签字提交：{shown}",
+        message_en=f"{len(missing)} checklist items unanswered: " + ", ".join(str(i["code"]) for i in missing),
+        code=ErrorCode.ITEMS_UNANSWERED,
+        errors=[FieldError(field=f"items.{i['id']}", message=f"{i['code']} {i['text']}：未填写") for i in missing],
     )
 
 

@@ -73,9 +73,10 @@ class Problem(Struct, kw_only=True):
 
 class Refusal(Struct, kw_only=True, frozen=True):
     """Why a pure rule of ``schemas/`` refuses a value: what the server answers, and what a phone tells the
-    person before queueing, from the same function (``InvalidInput.of`` on the server)."""
+    person before queueing, from the same function (``InvalidInput.of`` / ``StateConflict.of`` on the server)."""
 
     field: str
     message: str
     message_en: str
     code: ErrorCode = ErrorCode.INVALID_INPUT
+    errors: list[FieldError] = msgspec.field(default_factory=list)

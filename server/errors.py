@@ -25,7 +25,7 @@ later unchanged (429, 503) or must come back to the person (everything else).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from schemas.problems import ErrorCode, FieldError, Problem, Refusal
 
@@ -54,6 +54,12 @@ class FieldcheckError(Exception):
         self.errors = errors or []
         super().__init__(f"{self.code}: {self.message_en}" + (f" (field {field})" if field else ""))
 
+    @classmethod
+    def of(cls, refusal: Refusal) -> Self:
+        """The error for a refusal of a shared pure rule (``schemas/``), with its code, messages and field."""
+        return cls(refusal.message, refusal.message_en, code=refusal.code, field=refusal.field,
+                   errors=list(refusal.errors))
+
 
 class InvalidInput(FieldcheckError):
     """Raised when a value is well-formed but not acceptable (bad check digit, unknown sector, …)."""
@@ -61,11 +67,6 @@ class InvalidInput(FieldcheckError):
     status = 422
     default_code = ErrorCode.INVALID_INPUT
     default_message = ("输入有误，请检查后重新提交", "invalid input")
-
-    @classmethod
-    def of(cls, refusal: Refusal) -> InvalidInput:
-        """The error for a refusal of a shared pure rule (``schemas/``), with its code, messages and field."""
-        return cls(refusal.message, refusal.message_en, code=refusal.code, field=refusal.field)
 
 
 class NotAuthenticated(FieldcheckError):

@@ -82,4 +82,5 @@ def check_all_answered(template: Mapping[str, Any] | None, results: Iterable[Map
     if template is None:
         return
     answered = [r["item_id"] for r in results if r.get("outcome")]
-    refuse(unanswered_refusal([i["id"] for i in template.get("items", [])], answered))
+    items = sorted(template.get("items", []), key=lambda i: i.get("position", 0))
+    refuse(unanswered_refusal(items, answered))

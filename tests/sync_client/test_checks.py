@@ -99,9 +99,10 @@ def test_shapes_are_checked_as_the_server_decodes_them_naming_the_field():
 
 
 def test_signing_needs_every_item_answered():
-    template = {"items": [{"id": "a"}, {"id": "b"}, {"id": "c"}]}
-    checks.check_all_answered(template, [{"item_id": i, "outcome": "pass"} for i in "abc"])
+    template = {"items": [{"id": i, "code": f"YB-{n}", "text": f"检查项{n}", "position": n} for n, i in enumerate("abc")]}
+    checks.check_all_answered(template, [{"item_id": i, "outcome": "not_applicable"} for i in "abc"])
     checks.check_all_answered(None, [])  # no checklist on the phone: the server judges
     with pytest.raises(InvalidRecord) as refused:
         checks.check_all_answered(template, [{"item_id": "a", "outcome": "fail"}, {"item_id": "b", "note": "x"}])
-    assert refused.value.field == "item_results" and "2 个检查项" in refused.value.message
+    assert (refused.value.field, refused.value.code) == ("items", "items_unanswered")
+    assert "2 个检查项" in refused.value.message and "YB-1 检查项1、YB-2 检查项2" in refused.value.message

@@ -101,7 +101,7 @@ async def test_every_method_reaches_the_server_with_the_fields_it_was_given(clie
         await sc.record_item_result(inspection, major_item, outcome="fail", note="有限空间未检测即作业")
         with pytest.raises(InvalidRecord) as refused:  # signing needs every item answered
             await sc.submit_inspection(inspection, summary="x")
-        assert refused.value.field == "item_results"
+        assert refused.value.field == "items"
         for item in general_items:
             await sc.record_item_result(inspection, item, outcome="pass")
         general = await sc.add_hazard(inspection, level="general", description="配电箱门未关闭",
@@ -214,7 +214,7 @@ async def test_a_write_the_server_would_refuse_raises_naming_the_field_and_queue
             ("description", sc.add_hazard(inspection, level="general", description="", deadline_date=deadline)),
             ("amount_yuan", sc.propose_enforcement(kind="fine", reason="罚款", inspection_id=inspection)),
             ("inspection_id", sc.add_hazard(uuid.uuid4(), level="general", description="x", deadline_date=deadline)),
-            ("item_results", sc.submit_inspection(inspection)),
+            ("items", sc.submit_inspection(inspection)),
         ]
         for field, call in cases:
             with pytest.raises(InvalidRecord) as refused:
