@@ -144,6 +144,17 @@ class ConflictResolution(Input, kw_only=True):
 # --- rules (pure; shared by the server and the phones) -------------------------
 
 
+def item_result_refusal(fields: Iterable[str], *, first: bool) -> Refusal | None:
+    """Why a record of an item result is refused: it sets nothing, or it is the item's first and has no outcome."""
+    given = set(fields)
+    if not given:
+        return Refusal(field="outcome", message="没有要记录的内容", message_en="nothing to record")
+    if first and "outcome" not in given:
+        return Refusal(field="outcome", message="首次记录检查项须填写结果",
+                       message_en="the first record of an item needs an outcome")
+    return None
+
+
 def unanswered_refusal(
     items: Iterable[Mapping[str, Any]], answered_item_ids: Iterable[uuid.UUID | str]
 ) -> Refusal | None:

@@ -31,7 +31,14 @@ from schemas.hazards import (
     ReportRectification,
 )
 from schemas.identifiers import mask_id_number
-from schemas.inspections import AddNote, Amendment, RecordItemResult, StartInspection, SubmitInspection
+from schemas.inspections import (
+    AddNote,
+    Amendment,
+    RecordItemResult,
+    StartInspection,
+    SubmitInspection,
+    item_result_refusal,
+)
 from schemas.vocab import EvidenceKind, HazardLevel, HazardStatus
 from schemas.violations import AddViolation, Violation, ViolationCreate
 from sync_client import _checks as checks
@@ -416,6 +423,11 @@ class SyncClient:
             raise InvalidRecord("inspection_id", "本机没有这项检查，请先同步", "inspection not on this phone: sync first")
         return record
 
+    def _signed(self, inspection_id: uuid.UUID) -> bool:
+        """Signed here or on the server: later writes about it are amendments."""
+        return _status_of(self.store.record("inspection", inspection_id)) in ("submitted", "reviewed") or (
+            self.store.queued("submit_inspection", inspection_id))
+
     def _template(self, inspection: Mapping[str, Any] | None) -> dict[str, Any] | None:
         template_id = (inspection or {}).get("template_id")
         return self.store.record("checklist_template", template_id) if template_id else None
@@ -467,6 +479,8 @@ class SyncClient:
         result_id = uuid.UUID(str((server or local or {}).get("id") or uuid.uuid4()))
         base_version = int(server["version"]) if server else 0
         fields = {k: v for k, v in {"outcome": outcome, "note": note}.items() if v is not UNSET}
+        locked = self._signed(inspection_id)
+        checks.refuse(item_result_refusal(fields, first=not (server or local) and not locked))
         checked = checks.build(RecordItemResult, seq=1, id=result_id, inspection_id=inspection_id, item_id=item_id,
                                base_version=base_version, **fields)
         user = self._me()
@@ -718,8 +732,7 @@ class SyncClient:
         )
         # The submit waits for the photos taken before it. One taken after the signing is an amendment that
         # needs the submit first: naming the inspection would make each wait for the other, for ever.
-        signed = self.store.queued("submit_inspection", inspection_id) or _status_of(
-            self.store.record("inspection", inspection_id)) == "submitted"
+        signed = self._signed(inspection_id)
         self._uploads.enqueue(evidence_id, Path(path), mutation.sha256, len(data), media_type,
                               inspection_id=None if signed else inspection_id)
         return evidence_id
@@ -757,8 +770,7 @@ class SyncClient:
         """Append a note (an amendment, once the inspection is signed); its id."""
         note_id = uuid.uuid4()
         mutation = checks.build(AddNote, seq=1, id=note_id, inspection_id=inspection_id, text=text, created_at=_now())
-        locked = _status_of(self.store.record("inspection", inspection_id)) in ("submitted", "reviewed") or (
-            self.store.queued("submit_inspection", inspection_id))
+        locked = self._signed(inspection_id)
         view = protocol.record_view(Amendment(
             id=note_id, inspection_id=inspection_id, author_id=self.user_id, text=text,
             payload={"kind": "amendment" if locked else "note"}, created_at=mutation.created_at,

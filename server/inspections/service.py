@@ -43,6 +43,7 @@ from schemas.inspections import (
     RecordItemResult,
     StartInspection,
     SubmitInspection,
+    item_result_refusal,
 )
 from schemas.problems import ErrorCode, FieldError
 from schemas.vocab import InspectionKind, InspectionStatus, Role
@@ -586,16 +587,16 @@ def _apply_one(
     if template is not None and m.item_id not in batch.template_items.get(template, set()):
         return InvalidInput("检查项不属于该检查表", "item is not in the inspection's checklist", field="item_id")
     changes = {f: msgspec.to_builtins(getattr(m, f)) for f in ITEM_RESULT_FIELDS if getattr(m, f) is not msgspec.UNSET}
-    if not changes:
-        return InvalidInput("没有要记录的内容", "nothing to record", field="outcome")
+    if (refusal := item_result_refusal(changes, first=False)) is not None:
+        return InvalidInput.of(refusal)
     if status in LOCKED_STATUSES:
         return ("amend", {"kind": "amendment", "mutation": "record_item_result", "item_id": str(m.item_id), "changes": changes})
     state = batch.results.get((m.inspection_id, m.item_id))
     user = str(actor.user_id)
     device = str(actor.device_id) if actor.device_id else None
     if state is None:
-        if "outcome" not in changes:
-            return InvalidInput("首次记录检查项须填写结果", "the first record of an item needs an outcome", field="outcome")
+        if (refusal := item_result_refusal(changes, first=True)) is not None:
+            return InvalidInput.of(refusal)
         if m.id in batch.taken_ids:
             return InvalidInput("记录编号已被占用", "id already used", field="id")
         state = _ItemState(

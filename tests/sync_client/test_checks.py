@@ -106,3 +106,11 @@ def test_signing_needs_every_item_answered():
         checks.check_all_answered(template, [{"item_id": "a", "outcome": "fail"}, {"item_id": "b", "note": "x"}])
     assert (refused.value.field, refused.value.code) == ("items", "items_unanswered")
     assert "2 个检查项" in refused.value.message and "YB-1 检查项1、YB-2 检查项2" in refused.value.message
+
+
+def test_an_item_result_sets_something_and_the_first_one_has_an_outcome():
+    from schemas.inspections import item_result_refusal
+
+    assert item_result_refusal({"note"}, first=False) is None and item_result_refusal({"outcome"}, first=True) is None
+    assert item_result_refusal({"note"}, first=True).field == "outcome"
+    assert item_result_refusal(set(), first=False).message == "没有要记录的内容"

@@ -187,7 +187,7 @@ async def test_every_method_reaches_the_server_with_the_fields_it_was_given(clie
 
 
 async def test_a_write_the_server_would_refuse_raises_naming_the_field_and_queues_nothing(client, app, team, tmp_path):
-    template_id, (major_item, *_general) = await _template_with_a_major_item(client)
+    template_id, (major_item, *general) = await _template_with_a_major_item(client)
     inspection = await team.assign(client, [team.inspectors[0]], template_id=template_id)
     deadline = dt.date.today() + dt.timedelta(days=30)
     async with phone(app, tmp_path, "a") as sc:
@@ -215,6 +215,8 @@ async def test_a_write_the_server_would_refuse_raises_naming_the_field_and_queue
             ("amount_yuan", sc.propose_enforcement(kind="fine", reason="罚款", inspection_id=inspection)),
             ("inspection_id", sc.add_hazard(uuid.uuid4(), level="general", description="x", deadline_date=deadline)),
             ("items", sc.submit_inspection(inspection)),
+            ("outcome", sc.record_item_result(inspection, uuid.UUID(general[0]), note="只写了备注")),  # first: no outcome
+            ("outcome", sc.record_item_result(inspection, uuid.UUID(general[0]))),  # nothing to record
         ]
         for field, call in cases:
             with pytest.raises(InvalidRecord) as refused:
