@@ -18,7 +18,7 @@ from litestar.static_files import create_static_files_router
 
 from schemas import bounds
 from schemas.problems import ErrorCode, FieldError, Problem
-from server import database
+from server import database, metrics
 from server.api_docs import Bodies, DescribedJson, DescribedSwagger
 from server.accounts.auth import auth_middleware, provide_actor
 from server.accounts.controllers import AuthController, DepartmentController, UserController
@@ -162,6 +162,7 @@ def _http_error(_: Request, exc: HTTPException) -> Response[Problem]:
 
 def _internal_error(request: Request, exc: Exception) -> Response[Problem]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    metrics.ERRORS.inc()
     return _problem_response(to_problem(FieldcheckError()))
 
 
@@ -261,7 +262,7 @@ def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = N
         path="/static/swagger", directories=[settings.server.api_docs_dir], include_in_schema=False
     )
     app = Litestar(
-        route_handlers=[health, static, *CONTROLLERS, *(extra_route_handlers or [])],
+        route_handlers=[health, metrics.metrics, static, *CONTROLLERS, *(extra_route_handlers or [])],
         lifespan=[lifespan],
         middleware=[auth_middleware(settings.auth.secret_key)],
         dependencies={

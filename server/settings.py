@@ -45,6 +45,9 @@ class ServerSettings:
         "FIELDCHECK_MAX_BODY_BYTES", 2 * 1024 * 1024, "JSON 请求体上限（字节）/ largest JSON request body"
     )
     debug: bool = setting("FIELDCHECK_DEBUG", False, "调试模式（勿用于生产）/ debug mode, never in production")
+    metrics_token: str = setting(
+        "FIELDCHECK_METRICS_TOKEN", "", "Prometheus 抓取 /metrics 所用令牌（至少 24 个字符；留空则不提供）/ bearer token of /metrics, empty = off"
+    )
     api_docs_dir: Path = setting(
         "FIELDCHECK_API_DOCS_DIR",
         Path(__file__).resolve().parent.parent / "node_modules" / "swagger-ui-dist",
@@ -308,6 +311,8 @@ class Settings:
             problems.append(
                 f"EVIDENCE_CHUNK_BYTES 不得小于 {MIN_PART_BYTES}（S3 分片上传的最小分片）/ must be at least {MIN_PART_BYTES}"
             )
+        if self.server.metrics_token and len(self.server.metrics_token) < 24:
+            problems.append("FIELDCHECK_METRICS_TOKEN 须至少 24 个字符 / must be at least 24 characters")
         notify = self.notifications
         if notify.webhook_url:
             if not notify.webhook_url.startswith(("http://", "https://")):

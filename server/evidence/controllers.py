@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_307_TEMPORARY_REDIRECT
 from schemas import evidence as wire
 from schemas.problems import ErrorCode
 from schemas.vocab import Role
-from server import database
+from server import database, metrics
 from server.accounts.auth import requires_role
 from server.api_docs import Bodies
 from server.deps import AppSettings, CurrentActor
@@ -161,6 +161,7 @@ class EvidenceController(Controller):
             outcome = await evidence_service.put_part(
                 actor, _store(request), session_id, number, body, chunk_sha256, limits=settings.evidence
             )
+        metrics.UPLOAD_BYTES.inc(len(body))
         return _answer(outcome)
 
     @put(
@@ -181,6 +182,7 @@ class EvidenceController(Controller):
         body = await _read_chunk(request, settings.evidence.chunk_bytes)
         async with database.transaction():
             outcome = await evidence_service.upload_whole(actor, _store(request), sha256, body, limits=settings.evidence)
+        metrics.UPLOAD_BYTES.inc(len(body))
         return _answer(outcome)
 
     @post("/uploads/{session_id:uuid}/complete", guards=[_WRITERS], status_code=HTTP_200_OK, opt={"errors": (415, 503)})

@@ -15,7 +15,7 @@ import os
 import socket
 import uuid
 
-from server import database
+from server import database, metrics
 from server.accounts.policy import SYSTEM, Actor
 from server.audit import service as audit_service
 from server.jobs.catalogue import Job, JobResult
@@ -59,9 +59,11 @@ async def run_job(
         result = await job.run(settings, now)
     except Exception as exc:  # the scheduler must outlive a failed run; the next tick retries
         log.exception("job %s failed", job.name)
+        metrics.JOB_RUNS.labels(job=job.name, outcome="failed").inc()
         await _finish(run_id, job, JobResult(failed=1), "failed", f"{type(exc).__name__}: {exc}"[:2000], requested_by)
         return run_id
     outcome = "partial" if result.failed else "ok"
+    metrics.JOB_RUNS.labels(job=job.name, outcome=outcome).inc()
     if result.failed:
         log.warning("job %s: %d item(s) failed and were left for the next run", job.name, result.failed)
     await _finish(run_id, job, result, outcome, result.note, requested_by)

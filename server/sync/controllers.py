@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK
 from schemas import bounds
 from schemas import sync as wire
 from schemas.vocab import Role
-from server import database
+from server import database, metrics
 from server.accounts.auth import requires_role
 from server.api_docs import Bodies
 from server.deps import AppSettings, CurrentActor
@@ -127,6 +127,7 @@ class SyncController(Controller):
             )
         async with database.transaction():
             result = await push_service.push(actor, data, encoding=encoding)
+        metrics.count_push(result.outcomes)
         return _respond(request, result)
 
     @post(
@@ -142,4 +143,5 @@ class SyncController(Controller):
             data = msgspec.structs.replace(data, limit=settings.sync.pull_page_size)
         async with database.transaction():
             result = await pull_service.pull(actor, data, encoding=_response_encoding(request))
+        metrics.count_pull(len(result.changes))
         return _respond(request, result)
