@@ -31,6 +31,8 @@ class PasswordChange(Input, kw_only=True):
 
 class RefreshRequest(Input, kw_only=True):
     refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    #: The device the token was issued to; lets it retry a refresh whose answer was lost (see ``refresh_grace_s``).
+    device_id: uuid.UUID | None = None
 
 
 class Me(Struct, kw_only=True):

@@ -106,6 +106,11 @@ class AuthSettings:
     refresh_ttl_s: int = setting(
         "FIELDCHECK_REFRESH_TTL_S", 30 * 24 * 3600, "刷新令牌有效期（秒）/ refresh token lifetime"
     )
+    refresh_grace_s: int = setting(
+        "FIELDCHECK_REFRESH_GRACE_S",
+        60,
+        "刷新令牌轮换后，同一设备仍可重用旧令牌的宽限期（秒），应答丢失时免重新登录 / how long the device may retry a refresh whose answer was lost",
+    )
     max_failed_logins: int = setting(
         "FIELDCHECK_MAX_FAILED_LOGINS",
         5,

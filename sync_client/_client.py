@@ -164,6 +164,7 @@ class SyncClient:
             rng=self._rng,
             tokens=self._tokens,
             refreshed=self._save_tokens,
+            device_id=self._store.device_id,
         )
         self._uploads = UploadQueue(self)
         return self

@@ -269,17 +269,31 @@ async def finish_login(
 async def refresh(
     request: wire.RefreshRequest, settings: AuthSettings, *, now: dt.datetime | None = None
 ) -> wire.TokenPair | LoginRefused:
-    """Rotate a refresh token once; showing an already rotated one again revokes its whole family."""
+    """Rotate a refresh token once; showing an already rotated one again revokes its whole family.
+
+    Except within ``refresh_grace_s`` of its rotation, from the device it was issued to: then the
+    answer to that rotation was lost on the way, and the family's live token is rotated instead.
+    """
     now = now or dt.datetime.now(dt.UTC)
     expired = LoginRefused(NotAuthenticated("登录已失效，请重新登录", "refresh token invalid, expired or revoked"))
     token = await RefreshToken.select().where(RefreshToken.token_hash == _hash_token(request.refresh_token)).first()
     if token is None:
         return expired
     family = token["family"] or token["id"]
+    retried = False
     if token["revoked_at"] is not None:
-        if token["replaced_by"] is not None:
+        if token["replaced_by"] is None:
+            return expired
+        if not _answer_lost(token, request, settings, now):
             return await _revoke_family(token, family, now, expired)
-        return expired
+        token = await RefreshToken.select().where(
+            ((RefreshToken.family == family) | (RefreshToken.id == family))
+            & RefreshToken.revoked_at.is_null()
+            & (RefreshToken.device == request.device_id)
+        ).order_by(RefreshToken.created_at, ascending=False).first()
+        if token is None:  # the session ended meanwhile (logout, a new password, a replay)
+            return expired
+        retried = True
     if token["expires_at"] <= now:
         return expired
     user = await User.select().where(User.id == token["user"]).first()
@@ -292,7 +306,18 @@ async def refresh(
     ).returning(RefreshToken.id)
     if not rotated:
         return await _revoke_family(token, family, now, expired)
+    if retried:
+        audit_service.record(actor_of(user, token["device"]), "auth.refresh_retried", "user", user["id"], {"family": str(family)})
     return await _issue_pair(user, token["device"], settings, now, token_id=successor, family=family)
+
+
+def _answer_lost(token: dict, request: wire.RefreshRequest, settings: AuthSettings, now: dt.datetime) -> bool:
+    """A rotated token shown again soon, by its own device: the phone retrying a refresh whose answer it never got."""
+    return (
+        request.device_id is not None
+        and token["device"] == request.device_id
+        and now - token["revoked_at"] <= dt.timedelta(seconds=settings.refresh_grace_s)
+    )
 
 
 async def _revoke_family(token: dict, family: uuid.UUID, now: dt.datetime, refusal: LoginRefused) -> LoginRefused:

@@ -12,6 +12,7 @@ import datetime as dt
 import uuid
 
 import httpx
+import pytest
 
 from server.accounts.auth import issue_access_token
 from server.accounts.policy import Actor
@@ -97,9 +98,12 @@ async def test_a_captive_portal_on_every_sync_call_is_reported_not_raised(client
         assert (await sc.status()).all_synced
 
 
-async def test_a_portal_answering_the_token_refresh_keeps_the_login(client, app, team, tmp_path):
+@pytest.mark.parametrize("fault", ["portal", "garbled"])
+async def test_a_portal_or_a_lost_answer_on_the_token_refresh_keeps_the_login(client, app, team, tmp_path, fault):
+    # "garbled": the server rotated the token but its answer is lost, so the phone retries with the rotated
+    # token; the server takes it again from this device within the grace period (issue 18, item 7).
     inspection = await team.assign(client, [team.inspectors[0]])
-    sc, network = phone(app, tmp_path, {"/api/v1/auth/refresh": ["portal"]})
+    sc, network = phone(app, tmp_path, {"/api/v1/auth/refresh": [fault]})
     async with sc:
         user = await sc.login(await username_of(team.inspectors[0]), PASSWORD)
         expired = issue_access_token(
@@ -109,12 +113,13 @@ async def test_a_portal_answering_the_token_refresh_keeps_the_login(client, app,
         sc.store.set_meta(access_token=expired)
         await sc.record_item_result(inspection, team.items[0], outcome="pass")
         report = await sc.sync()
-        assert not report.complete and "unreadable" in report.error
+        assert not report.complete and ("unreadable" if fault == "portal" else "refresh failed") in report.error
         status = await sc.status()
         assert not status.auth_required and status.pending_mutations == 1  # no login lost, nothing dropped
         report = await sc.sync()  # the real refresh answer arrives now
         assert report.complete, report.error
-    assert "portal POST /api/v1/auth/refresh" in network.seen
+        assert (await sc.status()).all_synced
+    assert f"{fault} POST /api/v1/auth/refresh" in network.seen
 
 
 async def test_a_portal_answering_the_photo_upload_is_not_taken_for_stored(client, app, team, tmp_path):

@@ -501,3 +501,53 @@ async def test_argon2_runs_outside_the_write_transaction(sqlite_app, monkeypatch
     # login (x2), create, reset, change (proof of the current password, then the new hash)
     assert [what for what, _, _ in hasher.calls] == ["verify", "hash", "hash", "verify", "verify", "hash", "verify"]
     assert [call for call in hasher.calls if call[1] or call[2]] == []
+
+
+async def _refresh(client, token: str, device_id: uuid.UUID | None = None) -> httpx.Response:
+    body = {"refresh_token": token} | ({"device_id": str(device_id)} if device_id else {})
+    return await client.post("/api/v1/auth/refresh", json=body)
+
+
+async def test_a_refresh_whose_answer_was_lost_is_retried_from_its_device(client):
+    await make_user(Role.INSPECTOR, username="inspector-r1")
+    device = uuid.uuid4()
+    session = await _session(client, "inspector-r1", device)
+    assert (await _refresh(client, session["refresh_token"], device)).status_code == 200  # its answer is lost
+    retried = await _refresh(client, session["refresh_token"], device)
+    assert retried.status_code == 200
+    # The retried pair is a working session, and it rotates on as usual.
+    assert await _me_status(client, {"headers": {"Authorization": f"Bearer {retried.json()['access_token']}"}}) == (200, None)
+    onward = await _refresh(client, retried.json()["refresh_token"], device)
+    assert onward.status_code == 200
+    actions = [r["action"] for r in await AuditEntry.select(AuditEntry.action).order_by(AuditEntry.seq)]
+    assert "auth.refresh_retried" in actions and "auth.refresh_reused" not in actions
+
+    # The same token from another device (or from no device) is a replay: the whole family ends.
+    assert (await _refresh(client, session["refresh_token"], uuid.uuid4())).status_code == 401
+    assert (await _refresh(client, onward.json()["refresh_token"], device)).status_code == 401
+
+
+async def test_a_rotated_token_after_the_grace_or_after_logout_is_refused(client, settings):
+    await make_user(Role.INSPECTOR, username="inspector-r2")
+    device = uuid.uuid4()
+    first = await _session(client, "inspector-r2", device)
+    grace = settings.auth.refresh_grace_s
+
+    async def refresh_at(token: str, seconds_later: float) -> object:
+        at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds_later)
+        async with database.transaction():
+            return await accounts_service.refresh(RefreshRequest(refresh_token=token, device_id=device), settings.auth, now=at)
+
+    rotated = await refresh_at(first["refresh_token"], 0)
+    assert isinstance(rotated, TokenPair)
+    late = await refresh_at(first["refresh_token"], grace + 1)
+    assert isinstance(late, LoginRefused)
+    # Too late counts as a replay: the token the rotation issued is revoked with its family.
+    assert (await _refresh(client, rotated.refresh_token, device)).status_code == 401
+
+    second = await _session(client, "inspector-r2", device)
+    rotated = (await _refresh(client, second["refresh_token"], device)).json()
+    headers = {"Authorization": f"Bearer {rotated['access_token']}"}
+    assert (await client.post("/api/v1/auth/logout", json={"refresh_token": rotated["refresh_token"]}, headers=headers)).status_code == 204
+    # Logged out: the grace brings nothing back.
+    assert (await _refresh(client, second["refresh_token"], device)).status_code == 401
