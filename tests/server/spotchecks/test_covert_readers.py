@@ -3,12 +3,12 @@
 The readers are not listed by hand: every GET route of the app (path and query
 parameters filled from the ids the world holds, so a route added later is
 walked too), every sync pull page, every statistic with its drill-downs and
-exports, and the published inputs of a draw another supervisor runs. Each is
-read twice — with the covert draw committed but not revealed (the world
-without its task) and once it is revealed — and must answer the same, apart
-from the campaign's own settings and counts (for the readers the design lets
-see them) and the day-and-district task its team is told of; none of those may
-name the target.
+exports, the audit entries an extract would show, and the published inputs of
+a draw another supervisor runs. Each is read twice — with the covert draw
+committed but not revealed (the world without its task) and once it is
+revealed — and must answer the same, apart from the campaign's own settings
+and counts (for the readers the design lets see them) and the day-and-district
+task its team is told of; none of those may name the target.
 """
 
 from __future__ import annotations
@@ -28,12 +28,13 @@ from schemas import sync as sync_wire
 from schemas.vocab import District, Role
 from server import database
 from server.accounts.policy import Actor
+from server.audit.tables import AuditEntry
 from server.spotchecks import service as spotchecks_service
 from tests.conftest import make_department, make_user
 from tests.server.spotchecks.conftest import BASE, World, target_traces
 from tests.server.spotchecks.test_covert_inputs import pool_of
-from tests.server.stats.conftest import _comparable, every_statistic
-from tests.server.sync.conftest import MSGPACK, Phone
+from tests.server.stats.conftest import comparable, every_statistic
+from tests.server.sync.conftest import MSGPACK, Phone, make_phone
 
 _PARAM = re.compile(r"\{(\w+):(\w+)\}")
 #: Files shipped with the server (assets, the API document): no record reaches them.
@@ -42,7 +43,7 @@ FILES = ("/static/", "/schema")
 
 def _body(response: httpx.Response) -> Any:
     try:
-        return (response.status_code, _comparable(response.json()))
+        return (response.status_code, comparable(response.json()))
     except ValueError:
         return (response.status_code, response.content)
 
@@ -131,12 +132,6 @@ class Walk:
         return {"pull records": (200, sorted(held)), "pull raw": (0, raw + whole.content)}
 
 
-async def _phone(client: httpx.AsyncClient, user_id: uuid.UUID) -> Phone:
-    from tests.server.sync.conftest import make_phone
-
-    return await make_phone(client, user_id)
-
-
 async def test_every_reader_hides_an_unreleased_covert_task_from_everyone_but_its_owner(world: World, app: Litestar) -> None:
     client = world.client
     other_department = await make_department()
@@ -149,7 +144,7 @@ async def test_every_reader_hides_an_unreleased_covert_task_from_everyone_but_it
         **{f"inspector {n}": user for n, user in enumerate(world.inspectors)},
     }
     headers = {who: await world.as_user(user) for who, user in people.items()}
-    phones = {who: await _phone(client, user) for who, user in people.items()}
+    phones = {who: await make_phone(client, user) for who, user in people.items()}
 
     # The colleague's own covert campaign, drawn before: the draw whose inputs they read again at the end.
     colleague = headers["colleague"]
@@ -216,6 +211,10 @@ async def test_every_reader_hides_an_unreleased_covert_task_from_everyone_but_it
                 assert found == [], (who, key, found)  # the campaign's own status and counts, never its target
                 continue
             assert value == before[who][key], (who, key)
+
+    # What any audit extract can show: no entry written up to now (commitment, result) names the target.
+    entries = await AuditEntry.select(AuditEntry.action, AuditEntry.entity_id, AuditEntry.changes).output(load_json=True)
+    assert [e["action"] for e in entries if any(t in msgspec.json.encode(e) for t in traces)] == []
 
     # A draw the colleague runs now reads the same inputs as before the covert task existed.
     again = await client.post(

@@ -252,12 +252,12 @@ async def city(client: httpx.AsyncClient) -> City:
     return await build_city(client)
 
 
-def _comparable(value: Any) -> Any:
+def comparable(value: Any) -> Any:
     """A statistics body without the moment it was generated at (the only thing that moves between two reads)."""
     if isinstance(value, dict):
-        return {k: _comparable(v) for k, v in value.items() if k != "generated_at"}
+        return {k: comparable(v) for k, v in value.items() if k != "generated_at"}
     if isinstance(value, list):
-        return [_comparable(v) for v in value]
+        return [comparable(v) for v in value]
     return value
 
 
@@ -280,20 +280,20 @@ async def every_statistic(client: httpx.AsyncClient, headers: dict[str, str], pe
 
     out: dict[str, Any] = {}
     for path in ("summary", "dashboard"):
-        out[path] = _comparable((await read(path)).json())
+        out[path] = comparable((await read(path)).json())
     groups: dict[Dim, list[str]] = {}
     for dim in Dim:
         body = (await read("breakdown", by=str(dim))).json()
-        out[f"breakdown/{dim}"] = _comparable(body)
+        out[f"breakdown/{dim}"] = comparable(body)
         groups[dim] = [r["group"] for r in body["rows"]]
     for key, indicator in INDICATORS.items():
-        out[f"drilldown/{key}"] = _comparable((await read("drilldown", indicator=key, page_size=500)).json())
+        out[f"drilldown/{key}"] = comparable((await read("drilldown", indicator=key, page_size=500)).json())
         if not key.startswith("spot_"):
             continue
         for dim in indicator.dims:
             for group in groups[dim]:
                 name = f"drilldown/{key}/{dim}/{group}"
-                out[name] = _comparable((await read("drilldown", indicator=key, by=str(dim), group=group)).json())
+                out[name] = comparable((await read("drilldown", indicator=key, by=str(dim), group=group)).json())
         for fmt in ("csv", "xlsx"):
             content = (await read("export", view="drilldown", indicator=key, format=fmt)).content
             out[f"export/{key}.{fmt}"] = _xlsx_text(content) if fmt == "xlsx" else content
