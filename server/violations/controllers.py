@@ -10,11 +10,14 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from schemas import bounds
 from schemas import violations as wire
+from schemas.problems import ErrorCode
 from schemas.vocab import Role, ViolationType
 from server import database
 from server.accounts.auth import requires_role
 from server.deps import AppSettings, CurrentActor
+from server.errors import InvalidInput
 from server.violations import service as violations_service
 
 EVERYONE = requires_role(Role.INSPECTOR, Role.SUPERVISOR, Role.LEADER, Role.ADMIN)
@@ -49,6 +52,8 @@ class ViolationController(Controller):
         since: FromQuery[dt.datetime | None] = None,
     ) -> list[wire.RepeatOffender]:
         """重复违章人员（跨企业按身份证号匹配）。"""
+        if since is not None and (problem := bounds.date_problem(since)):
+            raise InvalidInput(problem, "since is out of range", code=ErrorCode.DATE_OUT_OF_RANGE, field="since")
         return await violations_service.repeat_offenders(
             actor, min_records=min_records, min_enterprises=min_enterprises, since=since
         )

@@ -1,7 +1,12 @@
 """Hostile input against the whole app: each answer is a 4xx with a stable code, never a 5xx or a stuck system.
 
-The table :data:`HOSTILE` lists what an outside review sent (and what it found answered 500); the
-tests below it send each case through the real HTTP app, on PostgreSQL and on the embedded SQLite default.
+:data:`HOSTILE` lists, in one place, what an outside review sent and what each must now get; the
+stateless cases run in :func:`test_each_hostile_request`, the rest in the tests below it (on PostgreSQL
+and on the embedded SQLite default). Elsewhere, for the inputs that need their own set-up:
+
+- a gzip push inflating 31 KB to 30 MiB → 413 at once, flat memory: ``tests/server/sync/test_push_bombs.py``;
+- a 40-Mpx PNG thumbnail, three at once → a few MB each, two at a time: ``tests/server/evidence/test_thumbnail_memory.py``;
+- a month whose statistics recount fails → 503 for that month only: ``tests/server/stats/test_recount_faults.py``.
 """
 
 from __future__ import annotations
@@ -21,7 +26,46 @@ from tests.server.hazards.factories import World, make_phone, make_world, world 
 from tests.server.registry.conftest import sqlite_client  # noqa: F401  (fixture)
 from tests.server.sync.conftest import Phone
 
-MSGPACK = "application/msgpack"
+#: A 2 KB JSON body nested 1000 levels deep (msgspec raises RecursionError on it).
+DEEP_JSON = b"[" * 1000 + b"]" * 1000
+DEEP_OBJECT = b'{"a":' * 1000 + b"1" + b"}" * 1000
+NOT_UTF8 = b'{"username": "\xff\xfe\xfd", "password": "x"}'
+_JSON = {"content-type": "application/json"}
+
+#: (what was sent, who sends it, method, path, body, expected status, expected code); "{user}" is a real username.
+HOSTILE: list[tuple[str, str, str, str, Any, int, str]] = [
+    ("JSON nested 1000 levels", "anyone", "POST", "/api/v1/auth/login", DEEP_JSON, 400, "invalid_input"),
+    ("object nested 1000 levels", "inspector", "POST", "/api/v1/hazards/", DEEP_OBJECT, 400, "invalid_input"),
+    ("invalid UTF-8", "anyone", "POST", "/api/v1/auth/login", NOT_UTF8, 400, "invalid_input"),
+    ("NUL in a username", "anyone", "POST", "/api/v1/auth/login", {"username": "a\x00b", "password": "x"}, 400,
+     "invalid_input"),
+    ("NUL in device_name", "anyone", "POST", "/api/v1/auth/login",
+     {"username": "{user}", "password": PASSWORD, "device_id": str(uuid.UUID(int=1)), "device_name": "小米\x00"}, 400,
+     "invalid_input"),
+    ("NUL in a search parameter", "inspector", "GET", "/api/v1/enterprises/?q=%E6%B5%8B%00", None, 400, "invalid_input"),
+    ("NUL in a path", "inspector", "GET", "/api/v1/checklists/by-code/a%00b", None, 400, "invalid_input"),
+    ("OPTIONS on statistics", "leader", "OPTIONS", "/api/v1/stats/summary", None, 204, ""),
+    ("OPTIONS on statistics, anonymous", "anyone", "OPTIONS", "/api/v1/stats/breakdown", None, 204, ""),
+    ("HEAD on statistics, anonymous", "anyone", "HEAD", "/api/v1/stats/summary", None, 405, ""),
+    ("a query time in year 1", "leader", "GET", "/api/v1/violations/repeat-offenders?since=0001-01-01T00:00:00Z", None,
+     422, "date_out_of_range"),
+    ("a statistics period in year 1", "leader", "GET", "/api/v1/stats/summary?period=0001", None, 422, "invalid_input"),
+]
+
+
+@pytest.mark.parametrize(("what", "who", "method", "path", "body", "status", "code"), HOSTILE, ids=[h[0] for h in HOSTILE])
+async def test_each_hostile_request(
+    client: httpx.AsyncClient, world: World, what: str, who: str, method: str, path: str, body: Any, status: int, code: str
+):
+    user = {"inspector": world.inspectors[0], "leader": world.leader_id}.get(who)
+    headers = await world.headers(user) if user else {}
+    if isinstance(body, dict):
+        body = msgspec.json.encode(body).replace(b"{user}", (await username_of(world.inspectors[0])).encode())
+    response = await client.request(method, path, content=body, headers={**headers, **_JSON})
+    assert response.status_code == status, (what, response.text)
+    if code:
+        assert response.json()["code"] == code, (what, response.text)
+    assert "Traceback" not in response.text and "scope" not in response.text, (what, response.text)
 
 
 def _today() -> dt.date:
@@ -85,12 +129,6 @@ async def test_dates_and_times_are_bounded_on_sqlite(sqlite_client: httpx.AsyncC
 
 
 # ------------------------------------------------------------------ malformed bodies, NUL, methods, ids
-
-#: A 2 KB JSON body nested 1000 levels deep (msgspec raises RecursionError on it).
-DEEP_JSON = b"[" * 1000 + b"]" * 1000
-DEEP_OBJECT = b'{"a":' * 1000 + b"1" + b"}" * 1000
-NOT_UTF8 = b'{"username": "\xff\xfe\xfd", "password": "x"}'
-
 
 async def _malformed_bodies_are_400(client: httpx.AsyncClient, world: World) -> None:
     inspector, supervisor = await world.headers(world.inspectors[0]), await world.headers(world.supervisor_id)
