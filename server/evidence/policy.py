@@ -355,9 +355,32 @@ def _too_many_pixels(pixels: int | None, max_pixels: int) -> PayloadTooLarge:
     )
 
 
+def _png_exif(file: IO[bytes]) -> bytes | None:
+    """The eXIf chunk of a PNG, found by skipping over the others (image data is not read)."""
+    file.seek(8)
+    while len(header := file.read(8)) == 8:
+        length, kind = struct.unpack(">I4s", header)
+        if kind == b"eXIf":
+            return file.read(length)
+        if kind == b"IEND":
+            return None
+        file.seek(length + 4, io.SEEK_CUR)
+    return None
+
+
+def _exif_of(image: Image.Image) -> Image.Exif:
+    if image.format != "PNG":
+        return image.getexif()
+    # Pillow's PNG getexif() decodes every pixel to look for an eXIf chunk after the image data.
+    exif = Image.Exif()
+    if data := image.info.get("exif") or _png_exif(image.fp):  # type: ignore[arg-type]
+        exif.load(data)
+    return exif
+
+
 def _read_exif(image: Image.Image) -> tuple[dt.datetime | None, float | None, float | None]:
     try:
-        exif = image.getexif()
+        exif = _exif_of(image)
     except Exception:  # noqa: BLE001 - broken EXIF is not a reason to refuse the photo
         return None, None, None
     if not exif:

@@ -52,15 +52,18 @@ def test_a_40_megapixel_png_thumbnail_costs_a_few_megabytes(tmp_path: Path) -> N
         from server.evidence import policy
         file = open({str(path)!r}, "rb")
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        thumb = policy.make_thumbnail(file, max_pixels=40_000_000)
+        facts = policy.inspect_image(file, max_pixels=40_000_000)  # at upload: its EXIF, not its pixels
+        checked = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+        thumb = policy.make_thumbnail(open({str(path)!r}, "rb"), max_pixels=40_000_000)
         grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-        print(grown // 1024, *Image.open(io.BytesIO(thumb)).size)
+        print(checked // 1024, grown // 1024, *Image.open(io.BytesIO(thumb)).size)
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
                           cwd=Path(__file__).resolve().parents[3])
     assert done.returncode == 0, done.stderr
-    grown_mb, width, height = map(int, done.stdout.split())
+    checked_mb, grown_mb, width, height = map(int, done.stdout.split())
     assert (width, height) == (480, round(480 * HEIGHT / WIDTH)), done.stdout
+    assert checked_mb < 10, f"checking the upload grew the process by {checked_mb} MB"  # getexif() decoded it: 42 MB
     assert grown_mb < 30, f"the thumbnail grew the process by {grown_mb} MB"  # decoded whole: 175 MB
 
 
