@@ -44,6 +44,9 @@ from server.app import create_app
 from tests.conftest import make_settings, stop_process, truncate_all
 
 EXAMPLES = int(os.environ.get("FIELDCHECK_SCHEMATHESIS_EXAMPLES", "5"))
+#: ``1`` adds schemathesis' coverage phase (boundary and type-confusion values of every parameter, ~6500
+#: requests per caller): a longer run, not for CI.
+COVERAGE = os.environ.get("FIELDCHECK_SCHEMATHESIS_COVERAGE") == "1"
 PASSWORD = "schemathesis-pw-1"
 #: The demo world's accounts, one per role; ``None`` calls without a token.
 IDENTITIES = {"anonymous": None, "inspector": "inspector1", "supervisor": "supervisor1", "leader": "leader1", "admin": "admin"}
@@ -231,10 +234,40 @@ def _run_operation(
     run()
 
 
+def _run_coverage(operation: Any, live: Live, identity: str, session: requests.Session, tally: Tally) -> list[str]:
+    """Schemathesis' coverage cases of one operation; the failures as text (one per distinct check)."""
+    from schemathesis.generation.drivers import CoverageGenerator
+    from schemathesis.generation.feedback import FeedbackSources
+    from schemathesis.generation.overrides import Override
+
+    generator = CoverageGenerator(
+        operation=operation,
+        generation_modes=[schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE],
+        generation_config=SCHEMA.config.generation_for(operation=operation, phase="coverage"),
+        auth_storage=None,
+        override=Override(),
+        feedback=FeedbackSources(),
+    )
+    failures: dict[str, str] = {}
+    for case in generator:
+        response = case.call(base_url=live.url, headers=live.headers[identity], session=session, timeout=30)
+        tally.calls += 1
+        if response.status_code >= 500 and (reason := _fixed_elsewhere(case)):
+            tally.excused[reason] = tally.excused.get(reason, 0) + 1
+            continue
+        try:
+            case.validate_response(response, checks=CHECKS)
+        except (Exception, BaseExceptionGroup) as exc:
+            failures.setdefault(str(exc).split("Reproduce with")[0], str(exc))
+    return [f"--- {identity} {operation.label} (coverage):\n{text}" for text in failures.values()]
+
+
 def _has_input(operation: Any) -> bool:
     return bool(operation.definition.raw.get("parameters") or operation.definition.raw.get("requestBody"))
 
 
+# ~15 s of CPU per caller at the default; the bound leaves room for a loaded machine and for longer runs.
+@pytest.mark.timeout(900 + 60 * EXAMPLES + (3600 if COVERAGE else 0))
 @pytest.mark.parametrize("identity", list(IDENTITIES))
 def test_whole_api_conforms_to_its_document(live, identity):
     failures: list[str] = []
@@ -258,6 +291,8 @@ def test_whole_api_conforms_to_its_document(live, identity):
             except (Exception, BaseExceptionGroup) as exc:  # every operation is tried; all failures are reported together
                 where = f" on {path_parameters}" if path_parameters else ""
                 failures.append(f"--- {identity} {operation.label} ({mode.value}{where}):\n{exc}")
+        if COVERAGE:
+            failures += _run_coverage(operation, live, identity, session, tally)
         tally.seconds[operation.label] = time.monotonic() - started
     slowest = sorted(tally.seconds.items(), key=lambda item: -item[1])[:5]
     print(
