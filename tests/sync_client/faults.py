@@ -24,8 +24,13 @@ tested in ``tests/server/sync``).
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -76,7 +81,7 @@ class FaultyTransport(httpx.AsyncBaseTransport):
     ) -> None:
         self._make_app = make_app
         self._server = restart if isinstance(restart, Server) else Server(restart)
-        self._inner = httpx.ASGITransport(app=make_app())
+        self._inner = _transport(make_app())
         self.plan = list(plan)
         self.log: list[str] = []
         self.statuses: list[tuple[int, str]] = []
@@ -96,7 +101,7 @@ class FaultyTransport(httpx.AsyncBaseTransport):
         body = await request.aread()
         if fault == "restart":
             await self._server.restart()
-            self._inner = httpx.ASGITransport(app=self._make_app())
+            self._inner = _transport(self._make_app())
         if fault == "drop_request":
             raise httpx.ConnectError("injected: request dropped", request=request)
         if fault == "portal":
@@ -133,3 +138,67 @@ class FaultyTransport(httpx.AsyncBaseTransport):
         if self.background:
             await asyncio.gather(*self.background, return_exceptions=True)
             self.background.clear()
+
+
+def _transport(app: Any) -> httpx.AsyncBaseTransport:
+    return app if isinstance(app, httpx.AsyncBaseTransport) else httpx.ASGITransport(app=app)
+
+
+class Processes(httpx.AsyncBaseTransport):
+    """Server processes on one database (``fieldcheck serve``), taking requests in turn; ``kill()`` kills one
+    with SIGKILL and starts it again. Use as ``make_app`` returning this object: the phones reach every process."""
+
+    def __init__(self, count: int, env: dict[str, str]) -> None:
+        self._env = {**os.environ, **env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+        self._ports = [_free_port() for _ in range(count)]
+        self._procs: list[asyncio.subprocess.Process | None] = [None] * count
+        self._http = httpx.AsyncHTTPTransport()
+        self._turn = 0
+        self._victim = 0
+
+    async def start(self) -> None:
+        await asyncio.gather(*(self._spawn(n) for n in range(len(self._ports))))
+
+    async def _spawn(self, n: int) -> None:
+        self._procs[n] = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(self._ports[n]),
+            env=self._env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )
+        async with httpx.AsyncClient() as probe:
+            for _ in range(600):
+                try:
+                    if (await probe.get(f"http://127.0.0.1:{self._ports[n]}/health")).status_code < 500:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)
+        raise RuntimeError(f"server process {n} did not start")
+
+    async def kill(self) -> None:
+        """kill -9 of one process (each in turn), then it starts again."""
+        n, self._victim = self._victim, (self._victim + 1) % len(self._ports)
+        proc = self._procs[n]
+        if proc is not None and proc.returncode is None:
+            proc.send_signal(signal.SIGKILL)
+            await proc.wait()
+        await self._spawn(n)
+
+    async def stop(self) -> None:
+        for proc in self._procs:
+            if proc is not None and proc.returncode is None:
+                proc.send_signal(signal.SIGKILL)
+                await proc.wait()
+        await self._http.aclose()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        port, self._turn = self._ports[self._turn], (self._turn + 1) % len(self._ports)
+        request.url = request.url.copy_with(scheme="http", host="127.0.0.1", port=port)
+        response = await self._http.handle_async_request(request)
+        await response.aread()
+        return response
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

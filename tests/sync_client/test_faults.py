@@ -20,7 +20,8 @@ After the network heals and every phone has synced until quiet:
   server's view of its scope; the audit chain verifies; the server answered
   no request with a 5xx.
 
-Runs on PostgreSQL and on the embedded SQLite default. Seeded and
+Runs on PostgreSQL (in-process, and as two ``fieldcheck serve`` processes on one database,
+where a restart is a ``kill -9`` of one of them) and on the embedded SQLite default. Seeded and
 derandomised in CI (``FIELDCHECK_CHAOS_EXAMPLES`` examples per engine, a few
 dozen); ``make chaos`` runs many more with a fresh seed (``FIELDCHECK_CHAOS_SEED``).
 """
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import inspect
 import os
@@ -39,6 +41,7 @@ from typing import Any
 
 import httpx
 import msgspec
+import pytest
 from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
 
@@ -63,7 +66,7 @@ from sync_client._protocol import record_decoder
 from tests.conftest import PASSWORD, login, make_department, make_enterprise, make_user, username_of
 from tests.server.evidence import images
 from tests.server.sync.conftest import make_template, sqlite_app  # noqa: F401  (fixture)
-from tests.sync_client.faults import FAULTS, FaultyTransport, Server
+from tests.sync_client.faults import FAULTS, FaultyTransport, Processes, Server
 from tests.sync_client.test_uploads import Clock, _no_sleep
 
 KINDS = ("inspection", "item_result", "item_result_conflict", "amendment", "hazard", "violation", "evidence")
@@ -329,7 +332,7 @@ async def _check_invariants(fleet: Fleet, users: list[uuid.UUID], inspections: l
 
 
 async def _scenario(app: Any, http: httpx.AsyncClient, folder: Path, plans: list[list[str]], rng: int,
-                    steps: list) -> None:
+                    steps: list, processes: Processes | None = None) -> None:
     department = await make_department()
     supervisor = await make_user(Role.SUPERVISOR, department_id=department)
     users = [await make_user(Role.INSPECTOR, department_id=department) for _ in range(3)]
@@ -347,7 +350,9 @@ async def _scenario(app: Any, http: httpx.AsyncClient, folder: Path, plans: list
     settings_ = app.state.settings
 
     async def restart() -> None:
-        if database.is_postgres():
+        if processes is not None:
+            await processes.kill()
+        elif database.is_postgres():
             engine = database.get_engine()
             await engine.close_connection_pool()
             await engine.start_connection_pool(min_size=1, max_size=10)
@@ -356,6 +361,8 @@ async def _scenario(app: Any, http: httpx.AsyncClient, folder: Path, plans: list
             await store.abort_upload(upload.key, upload.upload_id)
 
     def fresh_app() -> Any:
+        if processes is not None:
+            return processes
         fresh = create_app(settings_)
         fresh.state.evidence_store = app.state.evidence_store  # one store behind every restart
         return fresh
@@ -380,7 +387,7 @@ async def _scenario(app: Any, http: httpx.AsyncClient, folder: Path, plans: list
         await fleet.close()
 
 
-def _chaos(test: Any) -> Any:
+def _chaos(test: Any, examples: int = EXAMPLES) -> Any:
     """No shrinking: each example is a full multi-phone scenario, and a failing one is printed as drawn.
 
     Two examples are always run first: the defects the outside fault run found most often.
@@ -388,7 +395,7 @@ def _chaos(test: Any) -> Any:
     drawn = given(plans=st.lists(st.lists(st.sampled_from(FAULTS), max_size=15), min_size=len(OWNER),
                                  max_size=len(OWNER)),
                   rng=st.integers(0, 2**32), steps=ops)(test)
-    configured = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
+    configured = settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck),
                           derandomize=SEED is None, database=None,
                           phases=[Phase.explicit, Phase.reuse, Phase.generate])(drawn)
     # one inspector on two phones, both offline, sets one item differently from the same base
@@ -411,3 +418,23 @@ async def test_phones_under_chaos_on_postgresql(client, app, tmp_path_factory, p
 async def test_phones_under_chaos_on_the_embedded_default(sqlite_app, tmp_path_factory, plans, rng, steps):
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sqlite_app), base_url="http://embedded.test") as http:
         await _scenario(sqlite_app, http, tmp_path_factory.mktemp("phones"), plans, rng, steps)
+
+
+@pytest.fixture
+async def two_servers(settings):
+    """Two ``fieldcheck serve`` processes on the session's PostgreSQL database and data folder."""
+    processes = Processes(2, {
+        "DATABASE_URL": settings.database.url, "FIELDCHECK_DATA_DIR": str(settings.server.data_dir),
+        "FIELDCHECK_SECRET_KEY": settings.auth.secret_key, "FIELDCHECK_ID_HASH_KEY": settings.privacy.id_hash_key,
+        "DATABASE_POOL_MIN": "1", "DATABASE_POOL_MAX": "4",
+    })
+    await processes.start()
+    try:
+        yield processes
+    finally:
+        await processes.stop()
+
+
+@functools.partial(_chaos, examples=max(1, EXAMPLES // 2))  # each restart is a process start: slower
+async def test_phones_under_chaos_on_two_server_processes(client, app, two_servers, tmp_path_factory, plans, rng, steps):
+    await _scenario(app, client, tmp_path_factory.mktemp("phones"), plans, rng, steps, processes=two_servers)
