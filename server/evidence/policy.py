@@ -166,7 +166,7 @@ def make_thumbnail(source: bytes | IO[bytes], *, max_pixels: int, side: int = TH
             upright = small if small is not None else ImageOps.exif_transpose(image)
             upright.thumbnail((side, side))
             pixels = upright.convert("RGB")
-        except (OSError, ValueError, SyntaxError, zlib.error) as error:
+        except (OSError, ValueError, SyntaxError, zlib.error, struct.error) as error:
             raise UnsupportedMedia("图片已损坏，无法生成缩略图", f"damaged image: {error}") from error
     # A fresh image holds pixels only: no EXIF, GPS, XMP or ICC block is copied over.
     clean = Image.new("RGB", pixels.size)
@@ -292,18 +292,18 @@ def _reduced_png(file: IO[bytes], image: Image.Image, side: int) -> Image.Image 
             exif.load(data)
             orientation = exif.get(0x0112, 1)
         elif kind == b"IDAT":
-            while data:
+            while data and top < height:  # inflating stops with the last row: data after it is never expanded
                 pending += inflater.decompress(data, _INFLATE_STEP)
                 data = inflater.unconsumed_tail
-                while len(pending) >= strip_rows * stride:
-                    strip(bytes(pending[: strip_rows * stride]))
-                    del pending[: strip_rows * stride]
-    pending += inflater.flush()
-    if len(pending) // stride + top < height:
-        raise ValueError("truncated PNG data")
-    rest = (height - top) * stride
-    if rest:
-        strip(bytes(pending[:rest]))
+                while len(pending) >= strip_rows * stride and top < height:
+                    rows = min(strip_rows, height - top)
+                    strip(bytes(pending[: rows * stride]))
+                    del pending[: rows * stride]
+    if top < height:
+        pending += inflater.flush()
+        if top + len(pending) // stride < height:
+            raise ValueError("truncated PNG data")
+        strip(bytes(pending[: (height - top) * stride]))
     method = _ORIENTATION.get(orientation)
     return canvas.transpose(method) if method is not None else canvas
 

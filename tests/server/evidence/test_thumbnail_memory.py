@@ -8,6 +8,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -138,3 +139,26 @@ def test_a_reduced_png_is_turned_as_its_exif_says() -> None:
     thumb = Image.open(io.BytesIO(policy.make_thumbnail(out.getvalue(), max_pixels=40_000_000)))
     assert thumb.size == (240, 480)
     assert thumb.getpixel((120, 10))[2] > 200 and thumb.getpixel((120, 470))[0] > 200  # blue on top, red below
+
+
+def test_data_after_the_last_row_is_never_inflated_and_missing_rows_are_refused() -> None:
+    from server.errors import UnsupportedMedia
+    from server.evidence import policy
+
+    def png(rows: int, extra: int) -> bytes:
+        packer = zlib.compressobj(9)
+        body = packer.compress(b"\x00" * (1 + 3 * 2000) * rows) + packer.compress(b"\x00" * extra) + packer.flush()
+        header = struct.pack(">IIBBBBB", 2000, 1000, 8, 2, 0, 0, 0)
+        return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", body) + _chunk(b"IEND", b"")
+
+    bomb = png(1000, 1024**3)  # a GiB more than the rows, in 1 MB
+    started = time.monotonic()
+    thumb = policy.make_thumbnail(bomb, max_pixels=40_000_000)
+    assert time.monotonic() - started < 10  # inflating the extra GiB took 45 s
+    assert Image.open(io.BytesIO(thumb)).size == (480, 240)
+    try:
+        policy.make_thumbnail(png(500, 0), max_pixels=40_000_000)
+    except UnsupportedMedia as refused:
+        assert "truncated" in refused.message_en
+    else:
+        raise AssertionError("half a PNG made a thumbnail")
