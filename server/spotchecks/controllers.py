@@ -94,15 +94,15 @@ class SpotCheckController(Controller):
     @get(
         "/campaigns/{campaign_id:uuid}/results.csv",
         guards=[requires_role(*_READERS)],
-        media_type="text/csv; charset=utf-8",
-        opt={"doc": Bodies(responses={200: {"text/csv; charset=utf-8": None}}, headers={200: {"content-disposition": "attachment"}})},
+        media_type="text/csv",
+        opt={"doc": Bodies(responses={200: {"text/csv": None}}, headers={200: {"content-disposition": "attachment"}})},
     )
     async def results_csv(self, campaign_id: FromPath[uuid.UUID], actor: CurrentActor) -> Response[str]:
         """一公开结果的 CSV 文件。"""
         rows = await spotchecks_service.public_results(actor, campaign_id)
         return Response(
             spotchecks_service.results_csv(rows),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8"
             headers={"content-disposition": f'attachment; filename="spot-check-results-{campaign_id}.csv"'},
         )
 

@@ -156,9 +156,9 @@ class DashboardController(Controller):
     path = "/"
     include_in_schema = False
 
-    @get("/dashboard", media_type="text/html; charset=utf-8", security=[])
+    @get("/dashboard", media_type="text/html", security=[])
     async def page(self) -> Response[bytes]:
-        return Response((STATIC_DIR / "dashboard.html").read_bytes(), media_type="text/html; charset=utf-8")
+        return Response((STATIC_DIR / "dashboard.html").read_bytes(), media_type="text/html")
 
     @get("/static/stats/{name:str}", security=[])
     async def asset(self, name: FromPath[str]) -> File:

@@ -50,8 +50,19 @@ COVERAGE = os.environ.get("FIELDCHECK_SCHEMATHESIS_COVERAGE") == "1"
 PASSWORD = "schemathesis-pw-1"
 #: The demo world's accounts, one per role; ``None`` calls without a token.
 IDENTITIES = {"anonymous": None, "inspector": "inspector1", "supervisor": "supervisor1", "leader": "leader1", "admin": "admin"}
+@schemathesis.check
+def one_content_type(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
+    """A Content-Type names each parameter once (``text/csv; charset=utf-8; charset=utf-8`` is malformed)."""
+    for value in response.headers.get("content-type", []):
+        names = [part.split("=", 1)[0].strip().lower() for part in value.split(";")[1:]]
+        if len(names) != len(set(names)):
+            raise AssertionError(f"malformed Content-Type {value!r}")
+    return None
+
+
 CHECKS = [
     not_a_server_error,
+    one_content_type,
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,

@@ -329,7 +329,7 @@ async def test_announced_tasks_are_released_at_once_and_completed_checks_are_pub
     assert row["inspection_date"] == dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
 
     exported = await world.client.get(f"{BASE}/campaigns/{campaign['id']}/results.csv", headers=world.supervisor)
-    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    assert exported.status_code == 200 and exported.headers["content-type"] == "text/csv; charset=utf-8"
     table = list(csv.reader(io.StringIO(exported.text.lstrip("\ufeff"))))
     assert table[0][:3] == ["抽查计划", "企业名称", "统一社会信用代码"]
     assert table[1][1] == row["enterprise_name"] and len(table) == 2

@@ -29,6 +29,7 @@ async def test_inspectors_see_nothing_and_tokens_are_required(city: City) -> Non
     assert anonymous.status_code == 401
     page = await city.client.get("/dashboard")  # the shell is public; its data is not
     assert page.status_code == 200 and "安全生产执法统计驾驶舱" in page.text
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
 
 
 async def test_supervisors_see_their_department_only(city: City) -> None:
@@ -86,7 +87,7 @@ async def test_drilldown_refuses_a_split_the_indicator_does_not_have(city: City)
 async def test_csv_exports_of_every_view(city: City) -> None:
     response = await city.get("L", "export", view="summary", format="csv", period="2025")
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"  # one charset, not two
     assert "filename*=UTF-8''" in response.headers["content-disposition"]
     assert response.content.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
