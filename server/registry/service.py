@@ -159,6 +159,8 @@ def decode_cursor(cursor: str) -> tuple[str, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         name, enterprise_id = msgspec.json.decode(raw, type=tuple[str, str])
+        if "\x00" in name:  # a cursor is ours only if it holds text a name can hold (schemas.bounds)
+            raise ValueError("NUL in cursor")
         return name, uuid.UUID(enterprise_id)
     except (binascii.Error, msgspec.DecodeError, ValueError, TypeError):
         raise InvalidInput("分页游标无效，请从第一页重新查询", "invalid cursor", field="cursor") from None

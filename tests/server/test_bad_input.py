@@ -11,6 +11,7 @@ and on the embedded SQLite default). Elsewhere, for the inputs that need their o
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 import uuid
@@ -42,7 +43,10 @@ HOSTILE: list[tuple[str, str, str, str, Any, int, str]] = [
     ("NUL in device_name", "anyone", "POST", "/api/v1/auth/login",
      {"username": "{user}", "password": PASSWORD, "device_id": str(uuid.UUID(int=1)), "device_name": "小米\x00"}, 400,
      "invalid_input"),
-    ("NUL in a search parameter", "inspector", "GET", "/api/v1/enterprises/?q=%E6%B5%8B%00", None, 400, "invalid_input"),
+    ("NUL in a search parameter", "leader", "GET", "/api/v1/enterprises/?q=%E6%B5%8B%00", None, 400, "invalid_input"),
+    ("NUL hidden in a page cursor", "leader", "GET", "/api/v1/enterprises/?cursor="
+     + base64.urlsafe_b64encode(b'["a\\u0000", "%s"]' % str(uuid.UUID(int=2)).encode()).decode().rstrip("="), None, 422,
+     "invalid_input"),
     ("NUL in a path", "inspector", "GET", "/api/v1/checklists/by-code/a%00b", None, 400, "invalid_input"),
     ("OPTIONS on statistics", "leader", "OPTIONS", "/api/v1/stats/summary", None, 204, ""),
     ("OPTIONS on statistics, anonymous", "anyone", "OPTIONS", "/api/v1/stats/breakdown", None, 204, ""),
