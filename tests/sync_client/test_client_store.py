@@ -183,3 +183,24 @@ def test_a_killed_process_loses_no_acknowledged_write(tmp_path):
     seqs = [e.seq for e in store.pending(10_000)]
     assert seqs[:acknowledged] == list(range(1, acknowledged + 1))  # contiguous, none lost
     assert store.enqueue(lambda s: _note(s, uuid.uuid4()), entity_type="x", entity_id=uuid.uuid4()) == len(seqs) + 1
+
+
+def test_a_database_from_an_older_build_gets_the_new_columns(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE outbox (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, entity_type TEXT NOT NULL, "
+        "entity_id TEXT NOT NULL, payload BLOB NOT NULL, created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE outcome (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, outcome TEXT NOT NULL, code TEXT NOT NULL "
+        "DEFAULT '', message TEXT NOT NULL DEFAULT '', field TEXT, detail BLOB, at TEXT NOT NULL);"
+    )
+    old.commit()
+    old.close()
+    store = Store(path)
+    inspection = uuid.uuid4()
+    store.enqueue(lambda s: _note(s, inspection), entity_type="inspection", entity_id=inspection)
+    store.settle([(1, "rejected", "not_found", "检查记录不存在", None, None)])
+    [kept] = store.outcomes()
+    assert (kept.entity_type, kept.entity_id, kept.content["text"]) == ("inspection", str(inspection), "笔记")
