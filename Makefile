@@ -1,6 +1,7 @@
 # Quick start (see README.md):
 #   make serve   # the embedded default: SQLite + files under ./fieldcheck-data, API on http://127.0.0.1:8000
 #   make test    # the whole suite (needs PostgreSQL on 127.0.0.1:5432; .ci/run starts it)
+#   make chaos   # the sync fault-injection suite at nightly size (a fresh seed; CI runs a fixed share)
 # Both create .venv and install the project into it when missing or when pyproject.toml changed.
 
 PYTHON ?= python3

@@ -14,6 +14,8 @@
                                            job["id"], "sign.png", signer_name="王五"))
         report = await client.sync()                          # whenever there is a network
         status = await client.status()                        # pending, rejections, conflicts
+        for rejected in status.rejections:                    # each names its record and keeps the content
+            await client.retry(rejected.seq, {**rejected.content, "note": "已更正"})  # or discard / acknowledge
 
 Every write kind the server accepts has a method (``SyncClient.WRITES``). A write the
 server's rules would refuse (a wrong ID-number check digit, a major hazard without
