@@ -169,7 +169,7 @@ def unanswered_refusal(
     shown = "、".join(f"{i['code']} {i['text']}" for i in missing[:10]) + ("等" if len(missing) > 10 else "")
     return Refusal(
         field="items",
-        message=f"还有 {len(missing)} 个检查项未填写结果，不能签字提交：{shown}",
+        message=f"还有 {len(missing)} 个检查项未填写结果（不适用也须选择）：{shown}",
         message_en=f"{len(missing)} checklist items unanswered: " + ", ".join(str(i["code"]) for i in missing),
         code=ErrorCode.ITEMS_UNANSWERED,
         errors=[FieldError(field=f"items.{i['id']}", message=f"{i['code']} {i['text']}：未填写") for i in missing],

@@ -44,8 +44,9 @@ from schemas.inspections import (
     StartInspection,
     SubmitInspection,
     item_result_refusal,
+    unanswered_refusal,
 )
-from schemas.problems import ErrorCode, FieldError
+from schemas.problems import ErrorCode
 from schemas.vocab import InspectionKind, InspectionStatus, Role
 from server import database
 from server.accounts.policy import Actor, may_manage_department, may_write, sees_all_departments
@@ -367,18 +368,10 @@ async def unanswered_items(inspection_id: uuid.UUID, template_id: uuid.UUID | No
 
 
 async def ensure_all_answered(inspection_id: uuid.UUID, template_id: uuid.UUID | None) -> None:
-    """Refuse (``items_unanswered``, naming them) while any checklist item has no outcome: 不适用 is an answer, silence is not."""
-    missing = await unanswered_items(inspection_id, template_id)
-    if not missing:
-        return
-    shown = "、".join(f"{i['code']} {i['text']}" for i in missing[:10]) + ("等" if len(missing) > 10 else "")
-    raise StateConflict(
-        f"还有 {len(missing)} 个检查项未填写结果（不适用也须选择）：{shown}",
-        f"{len(missing)} checklist items unanswered: " + ", ".join(i["code"] for i in missing),
-        code=ErrorCode.ITEMS_UNANSWERED,
-        field="items",
-        errors=[FieldError(field=f"items.{i['id']}", message=f"{i['code']} {i['text']}：未填写") for i in missing],
-    )
+    """Refuse (``items_unanswered``, naming them) while any checklist item has no outcome (the phone's rule too)."""
+    refusal = unanswered_refusal(await unanswered_items(inspection_id, template_id), answered_item_ids=())
+    if refusal is not None:
+        raise StateConflict.of(refusal)
 
 
 async def submit(actor: Actor, inspection_id: uuid.UUID, data: SubmitInspection | InspectionSubmit) -> Inspection:
