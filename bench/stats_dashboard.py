@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from schemas.vocab import Role  # noqa: E402
 from server import database  # noqa: E402
 from server.accounts.policy import Actor  # noqa: E402
-from server.settings import AuthSettings, DatabaseSettings, PrivacySettings, Settings  # noqa: E402
+from server.settings import AuditSettings, AuthSettings, DatabaseSettings, PrivacySettings, Settings  # noqa: E402
 from server.stats import generate as generator  # noqa: E402
 from server.stats import service as stats_service  # noqa: E402
 from server.stats.periods import TZ  # noqa: E402
@@ -92,6 +92,7 @@ async def main() -> None:
         database=DatabaseSettings(url=f"{PG}/{args.db}", pool_min=2, pool_max=6),
         auth=AuthSettings(secret_key="bench-" + "x" * 40),
         privacy=PrivacySettings(id_hash_key="bench-" + "y" * 40),
+        audit=AuditSettings(checkpoint_key="bench-audit-key-0123456789-" + "z" * 16),
     )
     await database.start(settings)
     results: dict[str, object] = {

@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from schemas.vocab import InspectionStatus, Role  # noqa: E402
 from server import database  # noqa: E402
 from server.settings import (  # noqa: E402
+    AuditSettings,
     AuthSettings,
     DatabaseSettings,
     PrivacySettings,
@@ -48,6 +49,7 @@ def settings_for(url: str, data_dir: Path) -> Settings:
         database=DatabaseSettings(url=url, pool_min=1, pool_max=10),
         auth=AuthSettings(secret_key="bench-secret-" + "x" * 40),
         privacy=PrivacySettings(id_hash_key="bench-id-hash-" + "y" * 32),
+        audit=AuditSettings(checkpoint_key="bench-audit-key-0123456789-" + "z" * 16),
         sync=SyncSettings(pull_page_size=5000),  # pages as large as the pull benchmark asks for
     )
 
