@@ -32,7 +32,10 @@ _UPLOAD_DOC = {
     "doc": Bodies(request={"application/octet-stream": None}, responses={HTTP_200_OK: {_JSON: wire.UploadSession}}),
     "errors": (413, 415, 503),
 }
-_SAFE = {"x-content-type-options": "nosniff", "cache-control": "private, no-store"}
+#: What every byte download carries besides the app-wide ``X-Content-Type-Options: nosniff`` (``server.app``).
+_SAFE = {"cache-control": "private, no-store"}
+#: The headers the document names for downloads (nosniff included, as the client receives it).
+_SAFE_DOC = {"x-content-type-options": "nosniff", **_SAFE}
 _DOWNLOAD_DOC = {
     "doc": Bodies(
         responses={
@@ -40,15 +43,15 @@ _DOWNLOAD_DOC = {
             HTTP_307_TEMPORARY_REDIRECT: {},
         },
         headers={
-            HTTP_200_OK: {**_SAFE, "content-disposition": "attachment; filename=…", "content-length": "bytes"},
-            HTTP_307_TEMPORARY_REDIRECT: {**_SAFE, "location": "对象存储 5 分钟有效的链接 / presigned URL"},
+            HTTP_200_OK: {**_SAFE_DOC, "content-disposition": "attachment; filename=…", "content-length": "bytes"},
+            HTTP_307_TEMPORARY_REDIRECT: {**_SAFE_DOC, "location": "对象存储 5 分钟有效的链接 / presigned URL"},
         },
         descriptions={HTTP_200_OK: "原始文件 / the original bytes", HTTP_307_TEMPORARY_REDIRECT: "对象存储链接 / presigned URL"},
     ),
     "errors": (503,),
 }
 _THUMBNAIL_DOC = {
-    "doc": Bodies(responses={HTTP_200_OK: {"image/jpeg": None}}, headers={HTTP_200_OK: _SAFE}),
+    "doc": Bodies(responses={HTTP_200_OK: {"image/jpeg": None}}, headers={HTTP_200_OK: _SAFE_DOC}),
     "errors": (413, 415, 503),
 }
 
