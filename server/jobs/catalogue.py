@@ -78,8 +78,9 @@ async def _collect_evidence_garbage(settings: Settings, now: dt.datetime) -> Job
 async def _refresh_statistics(settings: Settings, now: dt.datetime) -> JobResult:
     from server.stats import service as stats_service
 
-    months = await stats_service.refresh()
-    return JobResult(items=max(months, 0), note="全部重算" if months < 0 else f"重算 {months} 个月")
+    failed = await stats_service.refresh()  # the months whose recount failed (logged, kept queued)
+    names = "、".join("全部" if m is None else f"{m:%Y-%m}" for m in sorted(failed, key=lambda m: m or dt.date.min))
+    return JobResult(failed=len(failed), note=f"重算失败：{names}" if failed else "已刷新")
 
 
 async def _remind(settings: Settings, now: dt.datetime) -> JobResult:

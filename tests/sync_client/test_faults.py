@@ -54,6 +54,7 @@ from server.accounts.policy import Actor
 from server.app import create_app
 from server.audit import service as audit_service
 from server.audit.tables import AuditEntry
+from server.enforcement.tables import EnforcementAction
 from server.evidence.tables import Evidence
 from server.hazards.tables import Hazard
 from server.inspections.tables import InspectionAmendment, ItemResult, ItemResultConflict
@@ -61,7 +62,7 @@ from server.sync.pull import scopes_for
 from server.sync.tables import Change, DeviceMutation
 from server.violations.tables import ViolationRecord
 from storage import keys
-from sync_client import RetryPolicy, SyncClient
+from sync_client import InvalidRecord, RetryPolicy, SyncClient
 from sync_client._protocol import record_decoder
 from tests.conftest import PASSWORD, login, make_department, make_enterprise, make_user, username_of
 from tests.server.evidence import images
@@ -89,6 +90,9 @@ ops = st.lists(
         st.tuples(st.just("hazard"), PHONE),
         st.tuples(st.just("violation"), PHONE),
         st.tuples(st.just("photo"), PHONE, st.integers(0, len(PHOTOS) - 1)),
+        st.tuples(st.just("signature"), PHONE, st.integers(0, len(PHOTOS) - 1)),
+        st.tuples(st.just("rectify"), PHONE),
+        st.tuples(st.just("propose"), PHONE),
         st.tuples(st.just("submit"), PHONE),
         st.tuples(st.just("sync"), PHONE),
         st.tuples(st.just("reboot"), PHONE),
@@ -109,6 +113,7 @@ class Fleet:
         self.created: list[list[tuple[str, uuid.UUID]]] = [[] for _ in OWNER]  # (entity type, id) per phone
         self.item_writes: dict[tuple[uuid.UUID, int], RecordItemResult] = {}  # (device, seq) -> mutation
         self.photos: dict[uuid.UUID, str] = {}  # evidence id -> sha256
+        self.refused_locally = 0  # writes the phone's own checks refused (nothing queued)
 
     def _open(self, n: int) -> SyncClient:
         return SyncClient("http://fieldcheck.test", self.folder / f"p{n}.sqlite3", transport=self.transports[n],
@@ -155,6 +160,13 @@ async def _add_hazard(phone: SyncClient, inspection_id: uuid.UUID, text: str) ->
 
 
 async def _act(fleet: Fleet, step: tuple, inspection_of: list[uuid.UUID], items: list[uuid.UUID]) -> None:
+    try:
+        await _write(fleet, step, inspection_of, items)
+    except InvalidRecord:  # refused on the phone before queueing (not synced yet, items unanswered): nothing queued
+        fleet.refused_locally += 1
+
+
+async def _write(fleet: Fleet, step: tuple, inspection_of: list[uuid.UUID], items: list[uuid.UUID]) -> None:
     kind, who = step[0], (step[1] if len(step) > 1 else None)
     if kind == "sync_all":
         await asyncio.gather(*(p.sync() for p in fleet.phones))
@@ -184,6 +196,21 @@ async def _act(fleet: Fleet, step: tuple, inspection_of: list[uuid.UUID], items:
         path.unlink()  # the camera app may drop its file at once
         made.append(("evidence", evidence))
         fleet.photos[evidence] = hashlib.sha256(PHOTOS[step[2]]).hexdigest()
+    elif kind == "signature":
+        path = fleet.folder / f"signature-{who}-{len(made)}.png"
+        path.write_bytes(PHOTOS[step[2]])
+        evidence = await phone.attach_signature(inspection, path, signer_name="企业负责人")
+        path.unlink()
+        made.append(("evidence", evidence))
+        fleet.photos[evidence] = hashlib.sha256(PHOTOS[step[2]]).hexdigest()
+    elif kind == "rectify":
+        hazards = [entity_id for entity_type, entity_id in made if entity_type == "hazard"]
+        if hazards:
+            await phone.report_rectification(hazards[-1], note="已更换灭火器并清理通道")
+    elif kind == "propose":
+        made.append(("enforcement", await phone.propose_enforcement(
+            kind="rectify_order", reason="消防通道堵塞，责令限期整改", inspection_id=inspection,
+            deadline_date=dt.date.today() + dt.timedelta(days=10))))
     elif kind == "submit":
         await phone.submit_inspection(inspection, summary="现场检查完毕", signed_by_name="企业负责人")
     elif kind == "sync":
@@ -227,7 +254,7 @@ async def _server_view(user_id: uuid.UUID, device_id: uuid.UUID) -> dict[str, li
 
 
 _TABLES: dict[str, Any] = {"amendment": InspectionAmendment, "hazard": Hazard, "violation": ViolationRecord,
-                           "evidence": Evidence}
+                           "evidence": Evidence, "enforcement": EnforcementAction}
 
 
 async def _replayed_item_results(fleet: Fleet, inspections: list[uuid.UUID]) -> tuple[dict, set, set]:
@@ -426,6 +453,7 @@ async def two_servers(settings):
     processes = Processes(2, {
         "DATABASE_URL": settings.database.url, "FIELDCHECK_DATA_DIR": str(settings.server.data_dir),
         "FIELDCHECK_SECRET_KEY": settings.auth.secret_key, "FIELDCHECK_ID_HASH_KEY": settings.privacy.id_hash_key,
+        "FIELDCHECK_AUDIT_KEY": settings.audit.checkpoint_key, "FIELDCHECK_JOBS": "false",
         "DATABASE_POOL_MIN": "1", "DATABASE_POOL_MAX": "4",
     })
     await processes.start()

@@ -15,7 +15,7 @@ from schemas.vocab import Role
 from server import database
 from server.stats.periods import TZ
 from tests.conftest import login, make_user, username_of
-from tests.server.sync.conftest import Team, make_phone, team  # noqa: F401 (fixture)
+from tests.server.sync.conftest import Team, answers, make_phone, team  # noqa: F401 (fixture)
 
 
 async def _sync_check(client: httpx.AsyncClient, team: Team, when: dt.datetime) -> None:  # noqa: F811
@@ -23,6 +23,7 @@ async def _sync_check(client: httpx.AsyncClient, team: Team, when: dt.datetime) 
     phone = await make_phone(client, team.inspectors[0])
     outcomes = await phone.push([
         StartInspection(seq=phone.seq(), inspection_id=inspection, started_at=when),
+        *answers(phone, inspection, team.items),
         SubmitInspection(seq=phone.seq(), inspection_id=inspection, signed_by_name="张三", submitted_at=when),
     ])
     assert all(isinstance(o, sync_wire.Applied) for o in outcomes), outcomes
