@@ -8,12 +8,14 @@ import random
 import uuid
 
 import httpx
+import pytest
 
 from server.evidence.tables import Evidence as EvidenceRow
 from schemas.identifiers import id_number_check_char
 from server.inspections.tables import ItemResult
 from server.violations.tables import ViolationRecord
-from sync_client import RetryPolicy, SyncClient
+from schemas.violations import AddViolation, ViolationCreate
+from sync_client import InvalidRecord, RetryPolicy, SyncClient
 from tests.server.evidence import images
 from tests.server.sync.conftest import team  # noqa: F401  (fixture)
 from tests.sync_client.test_server_faults import _fail_amendments, _heal
@@ -39,7 +41,17 @@ async def test_a_rejection_names_its_record_keeps_the_content_and_can_be_fixed_a
     async with phone(app, tmp_path) as sc:
         inspection = await _ready(sc, team, client)
         good = await sc.add_violation(inspection, **VIOLATION, description="未戴安全帽")
-        bad = await sc.add_violation(other, **VIOLATION, description="无证登高作业")
+        # This phone refuses a record about a check it does not hold; an older app build queued it anyway,
+        # so the server's refusal is what names it here.
+        queued = len(sc.store.pending())
+        with pytest.raises(InvalidRecord):
+            await sc.add_violation(other, **VIOLATION, description="无证登高作业")
+        assert len(sc.store.pending()) == queued  # nothing queued
+        bad = uuid.uuid4()
+        stale = ViolationCreate(id=bad, inspection_id=other, **VIOLATION, description="无证登高作业",
+                                recorded_at=dt.datetime.now(dt.UTC))
+        sc.store.enqueue(lambda seq: AddViolation(seq=seq, violation=stale), entity_type="inspection", entity_id=other,
+                         record=("violation", bad))
         stray = uuid.uuid4()
         wrong = await sc.record_item_result(inspection, stray, outcome="fail", note="消防通道堵塞")
         report = await sc.sync()
