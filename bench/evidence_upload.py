@@ -220,7 +220,7 @@ async def main() -> int:
         env = {
             **os.environ,
             "DATABASE_URL": db_url, "FIELDCHECK_DATA_DIR": data_dir,
-            "FIELDCHECK_SECRET_KEY": "bench-" + "k" * 40, "FIELDCHECK_ID_HASH_KEY": "bench-" + "h" * 40,
+            "FIELDCHECK_SECRET_KEY": secrets.token_urlsafe(48), "FIELDCHECK_ID_HASH_KEY": secrets.token_urlsafe(48),
             "FIELDCHECK_AUDIT_KEY": secrets.token_urlsafe(48),
             "S3_ENDPOINT": f"127.0.0.1:{s3_port}", "S3_ACCESS_KEY": "bench", "S3_SECRET_KEY": "bench",
             "S3_BUCKET": "bench-evidence", "S3_OBJECT_LOCK": "true", "S3_RETENTION_DAYS": "1",

@@ -90,8 +90,8 @@ async def main() -> None:
 
     settings = Settings(
         database=DatabaseSettings(url=f"{PG}/{args.db}", pool_min=2, pool_max=6),
-        auth=AuthSettings(secret_key="bench-" + "x" * 40),
-        privacy=PrivacySettings(id_hash_key="bench-" + "y" * 40),
+        auth=AuthSettings(secret_key="bench-token-signing-key-0123456789-" + "x" * 8),
+        privacy=PrivacySettings(id_hash_key="bench-id-hash-key-0123456789-" + "y" * 8),
         audit=AuditSettings(checkpoint_key="bench-audit-key-0123456789-" + "z" * 16),
     )
     await database.start(settings)

@@ -47,8 +47,8 @@ def settings_for(url: str, data_dir: Path) -> Settings:
     return Settings(
         server=ServerSettings(data_dir=data_dir, max_body_bytes=16 * 1024 * 1024),
         database=DatabaseSettings(url=url, pool_min=1, pool_max=10),
-        auth=AuthSettings(secret_key="bench-secret-" + "x" * 40),
-        privacy=PrivacySettings(id_hash_key="bench-id-hash-" + "y" * 32),
+        auth=AuthSettings(secret_key="bench-token-signing-key-0123456789-" + "x" * 8),
+        privacy=PrivacySettings(id_hash_key="bench-id-hash-key-0123456789-" + "y" * 8),
         audit=AuditSettings(checkpoint_key="bench-audit-key-0123456789-" + "z" * 16),
         sync=SyncSettings(pull_page_size=5000),  # pages as large as the pull benchmark asks for
     )

@@ -131,6 +131,10 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--password", default=DEFAULT_PASSWORD, help=f"演示账号的密码 / password of every demo account (default {DEFAULT_PASSWORD})"
     )
+    parser.add_argument(
+        "--force", action="store_true",
+        help="在生产模式（PostgreSQL）下也载入：会建立口令已知的账号 / load even in production mode (known passwords)",
+    )
 
 
 @command("demo", "载入演示数据（可重复执行）/ load the demo world (idempotent)", arguments=_demo_arguments)
@@ -140,9 +144,17 @@ def demo(args: argparse.Namespace) -> int:
     if len(args.password) < 8:
         print("fieldcheck demo: --password must be at least 8 characters", file=sys.stderr)
         return 2
+    settings = settings_from(args)
+    if settings.database.is_postgres and not args.force:
+        print(
+            "fieldcheck demo: 生产模式（DATABASE_URL 指向 PostgreSQL）不载入演示数据，它会建立口令已知的账号；"
+            "确需载入请加 --force / refused in production mode (accounts with a known password); add --force to load anyway",
+            file=sys.stderr,
+        )
+        return 2
 
     async def load() -> demo_world.DemoReport:
-        async with open_database(settings_from(args)):
+        async with open_database(settings):
             return await demo_world.load(password=args.password)
 
     report = asyncio.run(load())

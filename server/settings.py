@@ -62,6 +62,9 @@ class DatabaseSettings:
     url: str = setting(
         "DATABASE_URL", "", "PostgreSQL 连接串（postgresql://…）；留空则用数据目录下的 SQLite / empty = embedded SQLite"
     )
+    password: str = setting(
+        "DATABASE_PASSWORD", "", "PostgreSQL 密码，单独设置（任何字符都可用，无需编码进连接串）/ password kept out of the URL"
+    )
     pool_min: int = setting("DATABASE_POOL_MIN", 2, "PostgreSQL 连接池最小连接数 / pool minimum")
     pool_max: int = setting("DATABASE_POOL_MAX", 20, "PostgreSQL 连接池最大连接数 / pool maximum")
     statement_timeout_ms: int = setting(
@@ -345,8 +348,9 @@ class Settings:
 
         In production (PostgreSQL) a missing secret is a configuration error: a
         key made up at start-up would log everyone out and unmatch every 三违
-        record on the next restart. The audit key is also refused there when it
-        looks like a placeholder or is too weak to stop a forged checkpoint.
+        record on the next restart. Each key is also refused there when it looks
+        like a placeholder (``change-me``…), is short or too uniform: a guessable
+        signing key forges tokens, a guessable audit key forges checkpoints.
         """
         missing = {
             ("auth", "secret_key"): self.auth.secret_key,
@@ -357,8 +361,11 @@ class Settings:
             names = [_env_name(g, n) for (g, n), v in missing.items() if not v]
             if names:
                 raise ValueError(f"生产模式必须配置密钥 / secrets required in production: {', '.join(names)}")
-            if problem := weak_secret_problem(self.audit.checkpoint_key):
-                raise ValueError(f"FIELDCHECK_AUDIT_KEY 不可用 / unusable in production: {problem}")
+            weak = [
+                f"{_env_name(g, n)}: {problem}" for (g, n), v in missing.items() if (problem := weak_secret_problem(v))
+            ]
+            if weak:
+                raise ValueError("生产模式的密钥不可用 / secrets unusable in production: " + "; ".join(weak))
             return self
         if all(missing.values()):
             return self

@@ -99,8 +99,8 @@ def make_settings(data_dir: Path, *, database_url: str = "", **groups: Any) -> S
     settings = Settings(
         server=ServerSettings(data_dir=data_dir),
         database=DatabaseSettings(url=database_url, pool_min=1, pool_max=10),
-        auth=AuthSettings(secret_key="test-secret-" + "x" * 40),
-        privacy=PrivacySettings(id_hash_key="test-id-hash-key-" + "y" * 32),
+        auth=AuthSettings(secret_key="test-token-signing-key-0123456789-" + "x" * 16),
+        privacy=PrivacySettings(id_hash_key="test-id-hash-key-0123456789-" + "y" * 16),
         audit=AuditSettings(checkpoint_key="test-audit-key-0123456789-" + "z" * 16),
         storage=StorageSettings(),
     )

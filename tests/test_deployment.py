@@ -72,22 +72,30 @@ def test_api_environment_is_made_of_documented_settings_and_selects_production_m
     # Secrets come from the operator, never from the file.
     for secret in ("FIELDCHECK_SECRET_KEY", "FIELDCHECK_ID_HASH_KEY", "FIELDCHECK_AUDIT_KEY", "S3_SECRET_KEY"):
         assert _VAR.fullmatch(api_env[secret]) and ":?" in api_env[secret], f"{secret} must be ${{VAR:?…}}"
-    operator = {"FIELDCHECK_AUDIT_KEY": "k7-" + "0123456789abcdefghijklmnopqrstuvwxyz"}  # placeholders are refused
+    strong = "k7-0123456789abcdefghijklmnopqrstuvwxyz"  # placeholders and weak keys are refused
+    operator = {name: strong + name for name in ("FIELDCHECK_SECRET_KEY", "FIELDCHECK_ID_HASH_KEY", "FIELDCHECK_AUDIT_KEY")}
     settings = Settings.from_env({k: _interpolate(v, operator) for k, v in api_env.items()})
     assert settings.database.is_postgres and settings.storage.is_s3
     assert settings.server.host == "0.0.0.0"
     settings.with_secrets()  # production mode accepts the configured secrets
 
 
-def test_database_url_points_at_the_postgres_service():
-    pg_env = _environment("postgres")
-    sample = {"POSTGRES_PASSWORD": "pw-sample"}
-    url = urlsplit(_interpolate(_environment("api")["DATABASE_URL"], sample))
+def test_database_url_points_at_the_postgres_service_and_any_password_works():
+    pg_env, api_env = _environment("postgres"), _environment("api")
+    sample = {"POSTGRES_PASSWORD": "p@ss:w/rd%#?"}  # every character a URL would choke on
+    url = urlsplit(_interpolate(api_env["DATABASE_URL"], sample))
     assert url.scheme in ("postgres", "postgresql")
     assert url.hostname == "postgres" and (url.port or 5432) == 5432
     assert url.username == pg_env["POSTGRES_USER"]
     assert url.path.lstrip("/") == pg_env["POSTGRES_DB"]
-    assert url.password == _interpolate(pg_env["POSTGRES_PASSWORD"], sample)
+    assert url.password is None  # kept out of the URL ...
+    password = _interpolate(api_env["DATABASE_PASSWORD"], sample)
+    assert password == _interpolate(pg_env["POSTGRES_PASSWORD"], sample)  # ... and handed over whole
+    settings = Settings.from_env({"DATABASE_URL": _interpolate(api_env["DATABASE_URL"], sample), "DATABASE_PASSWORD": password})
+    from server import database
+
+    engine = database.build_engine(settings)
+    assert engine.config["password"] == "p@ss:w/rd%#?" and engine.config["dsn"] == "postgresql://fieldcheck@postgres:5432/fieldcheck"
 
 
 def test_object_store_settings_point_at_minio_and_its_bucket():

@@ -48,12 +48,13 @@ def build_engine(settings: Settings) -> Engine:
     """The Piccolo engine for these settings (not yet connected)."""
     db = settings.database
     if db.is_postgres:
-        return PostgresEngine(
-            config={
-                "dsn": db.url,
-                "server_settings": {"statement_timeout": str(db.statement_timeout_ms), "timezone": "UTC"},
-            }
-        )
+        config: dict[str, Any] = {
+            "dsn": db.url,
+            "server_settings": {"statement_timeout": str(db.statement_timeout_ms), "timezone": "UTC"},
+        }
+        if db.password:  # any character works here; inside the URL '@', ':' or '/' would break it
+            config["password"] = db.password
+        return PostgresEngine(config=config)
     data_dir = Path(settings.server.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     return SQLiteEngine(path=str(data_dir / "fieldcheck.sqlite3"))

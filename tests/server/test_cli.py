@@ -219,3 +219,13 @@ def test_cli_lists_its_subcommands():
         from server.cli import main
 
         main(["no-such-command"])
+
+
+async def test_demo_is_refused_in_production_mode_unless_forced(client, settings):
+    before = await User.count()
+    env = _clean_env(DATABASE_URL=settings.database.url, FIELDCHECK_DATA_DIR=str(settings.server.data_dir))
+    refused = await asyncio.to_thread(_run, "demo", env=env)
+    assert refused.returncode == 2 and "--force" in refused.stderr
+    assert await User.count() == before  # nothing written
+    helped = await asyncio.to_thread(_run, "demo", "--help", env=env)
+    assert "--force" in helped.stdout

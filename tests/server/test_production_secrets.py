@@ -1,0 +1,46 @@
+"""Production (PostgreSQL) refuses at start-up every key that is missing, a placeholder, short or too uniform."""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+
+import pytest
+
+from server.app import create_app
+from server.settings import AuditSettings, AuthSettings, PrivacySettings, Settings
+from tests.conftest import make_settings
+
+WEAK = ["", "change-me-token-signing-key", "change-me-postgres-0123456789-abcdefghij", "short-but-random-Xk9", "k" * 64]
+
+
+def _production(tmp_path, **keys: str) -> Settings:
+    settings = make_settings(tmp_path, database_url="postgresql://postgres@127.0.0.1:5432/unused")
+    return dataclasses.replace(
+        settings,
+        auth=AuthSettings(secret_key=keys.get("auth", secrets.token_urlsafe(48))),
+        privacy=PrivacySettings(id_hash_key=keys.get("privacy", secrets.token_urlsafe(48))),
+        audit=AuditSettings(checkpoint_key=keys.get("audit", secrets.token_urlsafe(48))),
+    )
+
+
+@pytest.mark.parametrize("value", WEAK)
+@pytest.mark.parametrize(
+    ("group", "env"),
+    [("auth", "FIELDCHECK_SECRET_KEY"), ("privacy", "FIELDCHECK_ID_HASH_KEY"), ("audit", "FIELDCHECK_AUDIT_KEY")],
+)
+def test_a_weak_key_stops_the_start_naming_it(tmp_path, group, env, value):
+    with pytest.raises(ValueError, match=env):
+        create_app(_production(tmp_path, **{group: value}))
+
+
+def test_strong_keys_start_and_the_examples_in_env_example_do_not(tmp_path):
+    assert _production(tmp_path).with_secrets()
+    example = dict(
+        line.split("=", 1) for line in open(".env.example", encoding="utf-8").read().splitlines()
+        if line and not line.startswith("#")
+    )
+    with pytest.raises(ValueError) as refused:
+        _production(tmp_path, auth=example["FIELDCHECK_SECRET_KEY"], privacy=example["FIELDCHECK_ID_HASH_KEY"],
+                    audit=example["FIELDCHECK_AUDIT_KEY"]).with_secrets()
+    assert all(name in str(refused.value) for name in ("FIELDCHECK_SECRET_KEY", "FIELDCHECK_ID_HASH_KEY", "FIELDCHECK_AUDIT_KEY"))
