@@ -1,10 +1,17 @@
 # The fieldcheck API image (used by docker-compose.yml). Build: docker build -t fieldcheck .
 
-# The dashboard's chart library, installed from the lock file and served by the API itself (no CDN).
+# The pages' npm libraries, installed from the lock file and served by the API itself (no CDN).
 FROM node:20-slim AS assets
 WORKDIR /assets
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
+
+# Only the files the pages load (web/vendor.json) go into the image.
+FROM python:3.11-slim AS web
+WORKDIR /assets
+COPY --from=assets /assets/node_modules ./node_modules
+COPY web/vendor.json web/build.py ./web/
+RUN python web/build.py
 
 FROM python:3.11-slim
 
@@ -20,8 +27,8 @@ COPY server ./server
 COPY storage ./storage
 COPY sync_client ./sync_client
 RUN pip install .
-COPY --from=assets /assets/node_modules/echarts/dist /opt/fieldcheck/echarts
-COPY --from=assets /assets/node_modules/swagger-ui-dist /opt/fieldcheck/swagger-ui
+COPY web ./web
+COPY --from=web /assets/web/dist ./web/dist
 
 RUN useradd --system --create-home --home-dir /var/lib/fieldcheck fieldcheck
 USER fieldcheck
@@ -29,8 +36,7 @@ USER fieldcheck
 ENV FIELDCHECK_HOST=0.0.0.0 \
     FIELDCHECK_PORT=8000 \
     FIELDCHECK_DATA_DIR=/var/lib/fieldcheck \
-    FIELDCHECK_ECHARTS_DIR=/opt/fieldcheck/echarts \
-    FIELDCHECK_API_DOCS_DIR=/opt/fieldcheck/swagger-ui
+    FIELDCHECK_WEB_DIR=/app/web
 EXPOSE 8000
 VOLUME ["/var/lib/fieldcheck"]
 

@@ -10,11 +10,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.fieldcheck-installed
 # The dashboard's chart library (npm package echarts), served locally: no CDN on an air-gapped intranet.
 NODE_STAMP := node_modules/.fieldcheck-installed
+# The files the browser pages load (web/vendor.json), copied from node_modules by web/build.py.
+WEB_STAMP := web/dist/vendor/manifest.json
 # pytest's own exit code, kept for .ci/run (make itself reports every failure as 2).
 TEST_RC_FILE := $(VENV)/pytest-exit-code
 PYTEST_FLAGS ?= -q -p tests._ci_plugin --durations=15
 
-.PHONY: install browser-deps serve demo test chaos verify-audit clean
+.PHONY: install web browser-deps serve demo test chaos verify-audit clean
 
 $(STAMP): pyproject.toml $(NODE_STAMP)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,9 +28,14 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
+$(WEB_STAMP): $(NODE_STAMP) web/vendor.json web/build.py
+	$(PYTHON) web/build.py
+
 install: $(STAMP)
 
-serve: $(STAMP)
+web: $(WEB_STAMP)
+
+serve: $(STAMP) $(WEB_STAMP)
 	$(BIN)/fieldcheck serve
 
 demo: $(STAMP)
@@ -40,7 +47,7 @@ verify-audit: $(STAMP)
 browser-deps:
 	bash .ci/browser-deps
 
-test: $(STAMP) browser-deps
+test: $(STAMP) $(WEB_STAMP) browser-deps
 	rm -f $(TEST_RC_FILE)
 	PYTHONPATH=. timeout 1500 $(BIN)/pytest $(PYTEST_FLAGS); rc=$$?; echo $$rc > $(TEST_RC_FILE); exit $$rc
 
@@ -54,4 +61,4 @@ chaos: $(STAMP)
 		$(BIN)/pytest $(PYTEST_FLAGS) tests/sync_client/test_faults.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info web/dist

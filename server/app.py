@@ -220,7 +220,7 @@ async def _check_database() -> None:
 
 
 def _openapi_config() -> OpenAPIConfig:
-    local = "/static/swagger"
+    local = "/static/vendor/swagger-ui-dist"
     return OpenAPIConfig(
         title="fieldcheck 安全生产检查执法系统 API",
         version="1",
@@ -257,9 +257,10 @@ def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = N
         finally:
             await database.stop()
 
-    # Swagger UI 5 from npm (4 cannot render OpenAPI 3.1), served from this server: the intranet has no CDN.
+    # The pages' npm libraries (web/vendor.json; Swagger UI 5, as 4 cannot render OpenAPI 3.1), served from
+    # this server: the intranet has no CDN.
     static = create_static_files_router(
-        path="/static/swagger", directories=[settings.server.api_docs_dir], include_in_schema=False
+        path="/static/vendor", directories=[settings.web.vendor_dir], include_in_schema=False
     )
     app = Litestar(
         route_handlers=[health, metrics.metrics, static, *CONTROLLERS, *(extra_route_handlers or [])],

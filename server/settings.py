@@ -48,11 +48,6 @@ class ServerSettings:
     metrics_token: str = setting(
         "FIELDCHECK_METRICS_TOKEN", "", "Prometheus 抓取 /metrics 所用令牌（至少 24 个字符；留空则不提供）/ bearer token of /metrics, empty = off"
     )
-    api_docs_dir: Path = setting(
-        "FIELDCHECK_API_DOCS_DIR",
-        Path(__file__).resolve().parent.parent / "node_modules" / "swagger-ui-dist",
-        "接口文档页面资源（npm 包 swagger-ui-dist，本地提供）/ folder of the Swagger UI served at /schema",
-    )
 
 
 @dataclass(frozen=True)
@@ -270,14 +265,19 @@ class NotificationSettings:
 
 
 @dataclass(frozen=True)
-class StatsSettings:
-    """The leader dashboard: where its charting library (npm package ``echarts``) is installed."""
+class WebSettings:
+    """The browser pages' files: the libraries they load are served from here, never from a CDN."""
 
-    echarts_dir: Path = setting(
-        "FIELDCHECK_ECHARTS_DIR",
-        Path(__file__).resolve().parent.parent / "node_modules" / "echarts" / "dist",
-        "ECharts 的 dist 目录（npm ci 安装，本地提供，不走 CDN）/ folder holding echarts.min.js",
+    web_dir: Path = setting(
+        "FIELDCHECK_WEB_DIR",
+        Path(__file__).resolve().parent.parent / "web",
+        "前端目录：各页面的文件，及 make 调用 web/build.py 生成的 dist/vendor/ / the web/ folder: pages and built libraries",
     )
+
+    @property
+    def vendor_dir(self) -> Path:
+        """The npm libraries web/build.py copied, served at /static/vendor/<package>/<file>."""
+        return self.web_dir / "dist" / "vendor"
 
 
 @dataclass(frozen=True)
@@ -294,7 +294,7 @@ class Settings:
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     hazards: HazardSettings = field(default_factory=HazardSettings)
     enforcement: EnforcementSettings = field(default_factory=EnforcementSettings)
-    stats: StatsSettings = field(default_factory=StatsSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     jobs: JobSettings = field(default_factory=JobSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
 

@@ -161,7 +161,9 @@ def test_dockerfile_environment_is_made_of_documented_settings():
     app_settings = {n for n in names if n.startswith(("FIELDCHECK_", "DATABASE_", "S3_", "EVIDENCE_", "HAZARD_", "SYNC_", "SPOTCHECK_", "ENFORCEMENT_"))}
     assert {"FIELDCHECK_HOST", "FIELDCHECK_PORT", "FIELDCHECK_DATA_DIR"} <= app_settings
     assert app_settings <= set(DOCUMENTED), sorted(app_settings - set(DOCUMENTED))
-    # The chart library is copied to the folder the setting names.
-    echarts = re.search(r"FIELDCHECK_ECHARTS_DIR=(\S+)", dockerfile)
-    if echarts:
-        assert re.search(rf"COPY --from=assets \S+ {re.escape(echarts.group(1))}\b", dockerfile)
+    # The pages' built libraries are copied to the folder the setting names.
+    web = re.search(r"FIELDCHECK_WEB_DIR=(\S+)", dockerfile)
+    assert web, "the image must say where the pages and their libraries are"
+    assert re.search(r"^WORKDIR /app$", dockerfile, re.M) and web.group(1) == "/app/web"
+    assert re.search(r"^COPY web \./web$", dockerfile, re.M)
+    assert re.search(r"^COPY --from=web \S+/web/dist \./web/dist$", dockerfile, re.M)

@@ -14,8 +14,8 @@ from schemas import stats as wire
 from schemas.vocab import District, Role, Sector
 from server.accounts.auth import requires_role
 from server.api_docs import Bodies
-from server.deps import AppSettings, CurrentActor
-from server.errors import InvalidInput, NotFound, Unavailable
+from server.deps import CurrentActor
+from server.errors import InvalidInput, NotFound
 from server.stats import exports
 from server.stats import service as stats_service
 from server.stats.definitions import Dim
@@ -165,12 +165,3 @@ class DashboardController(Controller):
         if name not in _ASSETS:
             raise NotFound("文件不存在", "no such asset")
         return File(STATIC_DIR / name, content_disposition_type="inline", media_type=_ASSETS[name])
-
-    @get("/static/vendor/echarts.min.js", security=[])
-    async def echarts(self, settings: AppSettings) -> File:
-        path = Path(settings.stats.echarts_dir) / "echarts.min.js"
-        if not path.is_file():
-            raise Unavailable(
-                "图表组件未安装：请在项目目录运行 npm ci", f"echarts not installed at {path} (run npm ci)"
-            )
-        return File(path, content_disposition_type="inline", media_type="text/javascript")

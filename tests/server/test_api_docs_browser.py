@@ -27,7 +27,7 @@ async def test_schema_page_renders_every_operation_from_local_assets(app: Litest
     assert "Unable to render this definition" not in page_text
     assert "fieldcheck" in page_text
     assert external_requests(tab, served) == []
-    assert any(u.endswith("/static/swagger/swagger-ui-bundle.js") for u in tab.requests)
+    assert any(u.endswith("/static/vendor/swagger-ui-dist/swagger-ui-bundle.js") for u in tab.requests)
 
 
 async def test_handler_docstrings_are_operation_descriptions(client) -> None:  # type: ignore[no-untyped-def]

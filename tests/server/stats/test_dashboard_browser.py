@@ -88,4 +88,4 @@ async def test_dashboard_in_headless_chromium(served: str, tab: Tab, city: City)
     # Nothing left the machine: every request went to the app itself.
     external = external_requests(tab, served)
     assert external == [], external
-    assert any(u.endswith("/static/vendor/echarts.min.js") for u in tab.requests)
+    assert any(u.endswith("/static/vendor/echarts/echarts.min.js") for u in tab.requests)
