@@ -351,6 +351,8 @@ class Settings:
         record on the next restart. Each key is also refused there when it looks
         like a placeholder (``change-me``…), is short or too uniform: a guessable
         signing key forges tokens, a guessable audit key forges checkpoints.
+        With S3 the store's secret key (``S3_SECRET_KEY``) is held to the same
+        bar: whoever guesses it reads every photo and signature.
         """
         missing = {
             ("auth", "secret_key"): self.auth.secret_key,
@@ -361,8 +363,11 @@ class Settings:
             names = [_env_name(g, n) for (g, n), v in missing.items() if not v]
             if names:
                 raise ValueError(f"生产模式必须配置密钥 / secrets required in production: {', '.join(names)}")
+            checked = dict(missing)
+            if self.storage.is_s3:  # the object store's key guards every photo and the audit checkpoints
+                checked[("storage", "secret_key")] = self.storage.secret_key
             weak = [
-                f"{_env_name(g, n)}: {problem}" for (g, n), v in missing.items() if (problem := weak_secret_problem(v))
+                f"{_env_name(g, n)}: {problem}" for (g, n), v in checked.items() if (problem := weak_secret_problem(v))
             ]
             if weak:
                 raise ValueError("生产模式的密钥不可用 / secrets unusable in production: " + "; ".join(weak))

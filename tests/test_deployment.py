@@ -1,7 +1,10 @@
-"""docker-compose.yml and the Dockerfile agree with server/settings.py (no Docker engine is needed to check that)."""
+"""docker-compose.yml and the Dockerfile agree with server/settings.py and keep the deployment's promises:
+images pinned by version and digest, TLS at the proxy, nothing but the proxy published (no Docker engine is
+needed to check that)."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import warnings
 from pathlib import Path
@@ -15,7 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 DOCUMENTED = {env: default for _, env, default, _ in iter_documented_settings()}
-_VAR = re.compile(r"\$\{([A-Z0-9_]+)(?::?[-?][^}]*)?\}")
+_VAR = re.compile(r"\$\{([A-Z0-9_]+)(?::?([-?])([^}]*))?\}")
+#: ``name:tag@sha256:<64 hex>`` — a tag people read and the digest that fixes the bytes.
+_PINNED = re.compile(r"^[a-z0-9./_-]+:(?P<tag>[A-Za-z0-9._-]+)@sha256:[0-9a-f]{64}$")
+CADDYFILE = (ROOT / "deploy" / "Caddyfile").read_text()
 
 
 def _environment(service: str) -> dict[str, str]:
@@ -26,8 +32,14 @@ def _environment(service: str) -> dict[str, str]:
 
 
 def _interpolate(value: str, values: dict[str, str]) -> str:
-    """What compose substitutes, with every ``${VAR…}`` replaced by a sample value."""
-    return _VAR.sub(lambda m: values.get(m.group(1), f"sample-{m.group(1).lower()}"), value)
+    """What compose substitutes: ``values``, else a ``:-default``, else a sample value."""
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(1) in values:
+            return values[m.group(1)]
+        return m.group(3) if m.group(2) == "-" else f"sample-{m.group(1).lower()}"
+
+    return _VAR.sub(one, str(value))
 
 
 def _published(service: str) -> dict[int, int]:
@@ -39,27 +51,28 @@ def _published(service: str) -> dict[int, int]:
 
 
 def test_services_and_health_checks():
-    assert {"postgres", "minio", "minio-init", "api"} <= set(SERVICES)
-    for name in ("postgres", "minio", "api"):
+    assert {"proxy", "postgres", "store", "api"} <= set(SERVICES)
+    for name in ("proxy", "postgres", "store", "api"):
         assert SERVICES[name].get("healthcheck", {}).get("test"), f"{name} has no health check"
     assert SERVICES["api"]["build"]["context"] == "."
     assert (ROOT / SERVICES["api"]["build"].get("dockerfile", "Dockerfile")).exists()
     depends = SERVICES["api"]["depends_on"]
     assert depends["postgres"]["condition"] == "service_healthy"
-    assert depends["minio-init"]["condition"] == "service_completed_successfully"
-    assert SERVICES["minio-init"]["depends_on"]["minio"]["condition"] == "service_healthy"
+    assert depends["store"]["condition"] == "service_healthy"
+    assert SERVICES["proxy"]["depends_on"]["api"]["condition"] == "service_healthy"
 
 
 def test_named_volumes_are_declared_and_hold_the_data():
     declared = set(COMPOSE.get("volumes", {}))
     mounts = {
         name: {str(v).split(":")[0]: str(v).split(":")[1] for v in SERVICES[name].get("volumes", [])}
-        for name in ("postgres", "minio", "api")
+        for name in ("postgres", "store", "api")
     }
     for name, volumes in mounts.items():
         assert volumes, f"{name} keeps its data in no volume"
         assert set(volumes) <= declared
     assert "/var/lib/postgresql/data" in mounts["postgres"].values()
+    assert "/data" in mounts["store"].values()
     api_env = _environment("api")
     assert api_env["FIELDCHECK_DATA_DIR"] in mounts["api"].values()
 
@@ -74,7 +87,10 @@ def test_api_environment_is_made_of_documented_settings_and_selects_production_m
     for secret in ("FIELDCHECK_SECRET_KEY", "FIELDCHECK_ID_HASH_KEY", "FIELDCHECK_AUDIT_KEY", "S3_SECRET_KEY"):
         assert _VAR.fullmatch(api_env[secret]) and ":?" in api_env[secret], f"{secret} must be ${{VAR:?…}}"
     strong = "k7-0123456789abcdefghijklmnopqrstuvwxyz"  # placeholders and weak keys are refused
-    operator = {name: strong + name for name in ("FIELDCHECK_SECRET_KEY", "FIELDCHECK_ID_HASH_KEY", "FIELDCHECK_AUDIT_KEY")}
+    operator = {
+        name: strong + name
+        for name in ("FIELDCHECK_SECRET_KEY", "FIELDCHECK_ID_HASH_KEY", "FIELDCHECK_AUDIT_KEY", "S3_SECRET_KEY")
+    }
     settings = Settings.from_env({k: _interpolate(v, operator) for k, v in api_env.items()})
     assert settings.database.is_postgres and settings.storage.is_s3
     assert settings.server.host == "0.0.0.0"
@@ -101,28 +117,29 @@ def test_database_url_points_at_the_postgres_service_and_any_password_works():
     assert engine.config["password"] == "p@ss:w/rd%#?" and engine.config["dsn"] == "postgresql://fieldcheck@postgres:5432/fieldcheck"
 
 
-def test_object_store_settings_point_at_minio_and_its_bucket():
+def test_object_store_settings_point_at_the_store_and_it_keeps_object_lock():
     api_env = _environment("api")
-    minio_env = _environment("minio")
+    store_env = _environment("store")
     host, port = api_env["S3_ENDPOINT"].split(":")
-    assert host == "minio"
-    assert f":{port}" in " ".join(SERVICES["minio"]["command"])
-    assert api_env["S3_ACCESS_KEY"] == minio_env["MINIO_ROOT_USER"]
-    assert api_env["S3_SECRET_KEY"] == minio_env["MINIO_ROOT_PASSWORD"]
-    init = SERVICES["minio-init"]
-    init_env = _environment("minio-init")
-    assert init_env["S3_BUCKET"] == api_env["S3_BUCKET"]
-    script = " ".join(init["entrypoint"])
-    assert f"http://minio:{port}" in script and "mc mb" in script and "$$S3_BUCKET" in script
-    # Object lock on the bucket exactly when the API expects it.
-    assert ("--with-lock" in script) == (api_env["S3_OBJECT_LOCK"].lower() == "true")
+    assert host == "store"
+    start = " ".join(SERVICES["store"]["entrypoint"])
+    assert f"--port :{port}" in start
+    assert f"127.0.0.1:{port}/health" in " ".join(SERVICES["store"]["healthcheck"]["test"])
+    assert api_env["S3_ACCESS_KEY"] == store_env["ROOT_ACCESS_KEY"]
+    assert api_env["S3_SECRET_KEY"] == store_env["ROOT_SECRET_KEY"]
+    # The API creates the bucket with object lock; versitygw's posix backend locks objects only with versioning on.
+    assert api_env["S3_OBJECT_LOCK"].lower() == "true"
+    assert re.search(r"posix --versioning-dir (\S+) (\S+)", start)
+    versions, objects = re.search(r"posix --versioning-dir (\S+) (\S+)", start).groups()
+    assert f"mkdir -p {objects} {versions}" in start and not versions.startswith(objects + "/")
 
 
 def test_ports_agree_with_the_settings_and_the_image():
     api_env = _environment("api")
     port = int(api_env["FIELDCHECK_PORT"])
-    assert port in _published("api")
+    assert str(port) in [str(p) for p in SERVICES["api"].get("expose", [])]
     assert f"127.0.0.1:{port}/health" in " ".join(SERVICES["api"]["healthcheck"]["test"])
+    assert re.search(rf"^\s*reverse_proxy api:{port}\s*$", CADDYFILE, re.M)
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert f"EXPOSE {port}" in dockerfile
     assert f"FIELDCHECK_PORT={port}" in dockerfile
@@ -130,6 +147,48 @@ def test_ports_agree_with_the_settings_and_the_image():
     for package in ("schemas", "server", "storage", "sync_client"):
         assert f"COPY {package} ./{package}" in dockerfile
     assert DOCUMENTED["FIELDCHECK_PORT"] == port  # the image and compose use the documented default
+
+
+def test_only_the_proxy_is_published_and_the_internals_are_on_a_closed_network():
+    published = {name: _published(name) for name in SERVICES if SERVICES[name].get("ports")}
+    assert published == {"proxy": {80: 80, 443: 443}}, published
+    networks = COMPOSE["networks"]
+    for name, service in SERVICES.items():
+        if name in ("proxy", "api"):
+            continue
+        joined = service.get("networks", [])
+        assert joined and all(networks[n].get("internal") is True for n in joined), f"{name} must be on internal networks only"
+    assert "network_mode" not in " ".join(str(s) for s in SERVICES.values())
+    # The API is reachable from the proxy, and from nowhere else outside.
+    assert set(SERVICES["proxy"]["networks"]) & set(SERVICES["api"]["networks"])
+    assert all(networks[n].get("internal") for n in SERVICES["api"]["networks"] if n not in SERVICES["proxy"]["networks"])
+
+
+def test_the_proxy_terminates_tls_for_the_domain_and_is_the_only_trusted_forwarder():
+    assert re.search(r"^\{\$FIELDCHECK_DOMAIN\} \{", CADDYFILE, re.M)
+    assert re.search(r"^\s*tls \{\$FIELDCHECK_TLS:internal\}", CADDYFILE, re.M)
+    assert "http://" not in CADDYFILE.split("{$FIELDCHECK_DOMAIN}")[0]  # no plain-HTTP site before the TLS one
+    proxy_env = _environment("proxy")
+    assert _VAR.fullmatch(proxy_env["FIELDCHECK_DOMAIN"]) and ":?" in proxy_env["FIELDCHECK_DOMAIN"]
+    mounts = [str(v) for v in SERVICES["proxy"]["volumes"]]
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in mounts
+    proxy_ip = ipaddress.ip_address(_interpolate(SERVICES["proxy"]["networks"]["edge"]["ipv4_address"], {}))
+    edge = ipaddress.ip_network(_interpolate(COMPOSE["networks"]["edge"]["ipam"]["config"][0]["subnet"], {}))
+    assert proxy_ip in edge
+    trusted = Settings.from_env({"FIELDCHECK_TRUSTED_PROXIES": _interpolate(_environment("api")["FIELDCHECK_TRUSTED_PROXIES"], {})})
+    assert trusted.auth.trusted_proxy_networks == (ipaddress.ip_network(proxy_ip),)
+
+
+def test_every_image_is_pinned_by_version_and_digest():
+    for name, service in SERVICES.items():
+        if "build" in service:
+            assert ":" in service["image"] and "/" not in service["image"], f"{name} builds a local image"
+            continue
+        match = _PINNED.match(service["image"])
+        assert match, f"{name}: {service['image']} is not name:tag@sha256:<digest>"
+        tag = match.group("tag")
+        assert tag != "latest" and re.search(r"\d+\.\d+", tag), f"{name}: {tag} names no version"
+    assert "minio" not in (ROOT / "docker-compose.yml").read_text().lower()  # MinIO's community images are gone
 
 
 def test_env_example_names_every_variable_compose_requires():

@@ -8,7 +8,7 @@ import secrets
 import pytest
 
 from server.app import create_app
-from server.settings import AuditSettings, AuthSettings, PrivacySettings, Settings
+from server.settings import AuditSettings, AuthSettings, PrivacySettings, Settings, StorageSettings
 from tests.conftest import make_settings
 
 WEAK = ["", "change-me-token-signing-key", "change-me-postgres-0123456789-abcdefghij", "short-but-random-Xk9", "k" * 64]
@@ -44,3 +44,26 @@ def test_strong_keys_start_and_the_examples_in_env_example_do_not(tmp_path):
         _production(tmp_path, auth=example["FIELDCHECK_SECRET_KEY"], privacy=example["FIELDCHECK_ID_HASH_KEY"],
                     audit=example["FIELDCHECK_AUDIT_KEY"]).with_secrets()
     assert all(name in str(refused.value) for name in ("FIELDCHECK_SECRET_KEY", "FIELDCHECK_ID_HASH_KEY", "FIELDCHECK_AUDIT_KEY"))
+
+
+def _with_s3(settings: Settings, secret_key: str) -> Settings:
+    storage = StorageSettings(endpoint="store:7070", access_key="fieldcheck", secret_key=secret_key)
+    return dataclasses.replace(settings, storage=storage)
+
+
+@pytest.mark.parametrize("value", WEAK)
+def test_a_weak_object_store_secret_stops_the_start_naming_it(tmp_path, value):
+    with pytest.raises(ValueError, match="S3_SECRET_KEY"):
+        create_app(_with_s3(_production(tmp_path), value))
+
+
+def test_a_strong_object_store_secret_starts_and_the_env_example_one_does_not(tmp_path):
+    assert _with_s3(_production(tmp_path), secrets.token_urlsafe(48)).with_secrets()
+    # Production on the filesystem store has no S3 secret to judge.
+    assert _production(tmp_path).with_secrets().storage.secret_key == ""
+    example = dict(
+        line.split("=", 1) for line in open(".env.example", encoding="utf-8").read().splitlines()
+        if line and not line.startswith("#")
+    )
+    with pytest.raises(ValueError, match="S3_SECRET_KEY"):
+        _with_s3(_production(tmp_path), example["S3_SECRET_KEY"]).with_secrets()
