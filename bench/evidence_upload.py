@@ -55,6 +55,8 @@ from schemas.evidence import CHUNK_HASH_HEADER, AttachEvidence  # noqa: E402
 PG = os.environ.get("FIELDCHECK_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 PASSWORD = "bench-pass-123"
 CHUNK = 5 * 1024 * 1024
+#: moto checks no signatures; production refuses a weak S3_SECRET_KEY, so the server gets a strong one.
+BENCH_S3_SECRET = secrets.token_urlsafe(48)
 
 
 def free_port() -> int:
@@ -222,7 +224,7 @@ async def main() -> int:
             "DATABASE_URL": db_url, "FIELDCHECK_DATA_DIR": data_dir,
             "FIELDCHECK_SECRET_KEY": secrets.token_urlsafe(48), "FIELDCHECK_ID_HASH_KEY": secrets.token_urlsafe(48),
             "FIELDCHECK_AUDIT_KEY": secrets.token_urlsafe(48),
-            "S3_ENDPOINT": f"127.0.0.1:{s3_port}", "S3_ACCESS_KEY": "bench", "S3_SECRET_KEY": "bench",
+            "S3_ENDPOINT": f"127.0.0.1:{s3_port}", "S3_ACCESS_KEY": "bench", "S3_SECRET_KEY": BENCH_S3_SECRET,
             "S3_BUCKET": "bench-evidence", "S3_OBJECT_LOCK": "true", "S3_RETENTION_DAYS": "1",
             "EVIDENCE_MAX_BYTES": str((args.big_mb + 10) * 1024 * 1024), "EVIDENCE_MAX_PIXELS": "80000000",
             "EVIDENCE_CHUNK_BYTES": str(CHUNK),
@@ -242,7 +244,7 @@ async def main() -> int:
 
         supervisor, inspector, enterprise = await seed_people(db_url)
         device = uuid.uuid4()
-        s3 = Minio(f"127.0.0.1:{s3_port}", access_key="bench", secret_key="bench", secure=False)
+        s3 = Minio(f"127.0.0.1:{s3_port}", access_key="bench", secret_key=BENCH_S3_SECRET, secure=False)
         if not s3.bucket_exists("bench-direct"):
             s3.make_bucket("bench-direct")
         limits = httpx.Limits(max_connections=16)

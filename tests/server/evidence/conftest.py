@@ -23,6 +23,10 @@ from tests.server.sync.conftest import Phone, Team, make_phone, team  # noqa: F4
 from . import images
 
 
+#: moto checks no signatures; production refuses a weak S3_SECRET_KEY, so the S3 app carries a strong one.
+S3_TEST_SECRET = "moto-accepts-any-key-" + "0123456789abcdefghijklmnop"
+
+
 @pytest.fixture(scope="session")
 async def s3_app(app: Litestar, pg_url: str, s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Litestar:
     """The app with its evidence in a moto S3 bucket with object lock, on the session's database.
@@ -35,7 +39,7 @@ async def s3_app(app: Litestar, pg_url: str, s3_endpoint: str, tmp_path_factory:
     storage = StorageSettings(
         endpoint=s3_endpoint,
         access_key="testing",
-        secret_key="testing",
+        secret_key=S3_TEST_SECRET,
         bucket=f"evidence-{uuid.uuid4().hex[:8]}",
         object_lock=True,
         retention_days=1,
