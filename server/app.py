@@ -38,6 +38,7 @@ from server.errors import FieldcheckError, to_problem
 from server.hazards.controllers import HazardController, LookbackController, RecheckController
 from server.violations.controllers import ViolationController
 from server.stats.controllers import DashboardController, StatsController
+from server.phone_app.controllers import PhoneAppController
 from server.settings import Settings, use_settings
 
 log = logging.getLogger("fieldcheck")
@@ -62,6 +63,7 @@ CONTROLLERS: list[Any] = [
     SpotCheckController,
     StatsController,
     DashboardController,
+    PhoneAppController,
     JobController,
     NotificationController,
 ]

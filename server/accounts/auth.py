@@ -38,6 +38,7 @@ PUBLIC_PATHS = (
     "/api/v1/auth/refresh",
     "/static",
     "/dashboard",
+    "/app",  # the phone app's shell (its data comes through sync, with a token)
     "/metrics",  # its own bearer token (FIELDCHECK_METRICS_TOKEN), for the scraper
 )
 

@@ -1,0 +1,1 @@
+"""The inspectors' phone web app (PWA) in web/app/, served by the API at /app/."""
