@@ -53,10 +53,9 @@ def tmp_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fieldcheck-data")
 
 
-@pytest.fixture(scope="session")
-async def pg_url() -> AsyncIterator[str]:
-    """A fresh, empty PostgreSQL database for this session."""
-    name = f"fieldcheck_test_{os.getpid()}_{secrets.token_hex(3)}"
+async def create_database(prefix: str = "fieldcheck_test") -> str:
+    """Create a new, empty database on ``PG_SERVER`` and return its URL (drop it with :func:`drop_database`)."""
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
     try:
         admin = await asyncpg.connect(f"{PG_SERVER}/postgres")
     except (OSError, asyncpg.PostgresError) as exc:
@@ -66,10 +65,21 @@ async def pg_url() -> AsyncIterator[str]:
         ) from exc
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
-    yield f"{PG_SERVER}/{name}"
+    return f"{PG_SERVER}/{name}"
+
+
+async def drop_database(url: str) -> None:
     admin = await asyncpg.connect(f"{PG_SERVER}/postgres")
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
     await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def pg_url() -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database for this session."""
+    url = await create_database()
+    yield url
+    await drop_database(url)
 
 
 @pytest.fixture(scope="session")

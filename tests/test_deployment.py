@@ -226,3 +226,38 @@ def test_dockerfile_environment_is_made_of_documented_settings():
     assert re.search(r"^WORKDIR /app$", dockerfile, re.M) and web.group(1) == "/app/web"
     assert re.search(r"^COPY web \./web$", dockerfile, re.M)
     assert re.search(r"^COPY --from=web \S+/web/dist \./web/dist$", dockerfile, re.M)
+
+
+def test_the_dockerfile_builds_from_pinned_images_and_has_the_stages_compose_builds():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    bases = re.findall(r"^FROM (\S+)(?: AS (\S+))?$", dockerfile, re.M)
+    stages = {stage for _, stage in bases if stage}
+    for image, _ in bases:
+        assert image in stages or _PINNED.match(image), f"FROM {image} is not name:tag@sha256:<digest>"
+    assert bases[-1][1] == "api"  # a plain `docker build .` gives the API
+    for name, service in SERVICES.items():
+        target = service.get("build", {}).get("target")
+        assert target is None or target in stages, f"{name} builds a stage the Dockerfile lacks"
+
+
+def test_the_backup_service_dumps_the_database_and_mirrors_the_store_on_a_schedule():
+    backup = SERVICES["backup"]
+    assert backup["build"]["target"] == "backup" and backup["build"]["context"] == "."
+    assert backup["command"] == ["python", "-m", "deploy.backup"] and (ROOT / "deploy" / "backup.py").exists()
+    assert backup.get("restart") == "unless-stopped"  # it runs on: the schedule is its own loop
+    for needed in ("postgres", "store"):
+        assert backup["depends_on"][needed]["condition"] == "service_healthy"
+    env, api_env = _environment("backup"), _environment("api")
+    for name in ("DATABASE_URL", "DATABASE_PASSWORD", "S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY", "S3_BUCKET", "S3_SECURE", "S3_OBJECT_LOCK"):
+        assert env[name] == api_env[name], name
+    # It needs no key of the app's own: it cannot sign tokens or checkpoints.
+    assert not {"FIELDCHECK_SECRET_KEY", "FIELDCHECK_ID_HASH_KEY", "FIELDCHECK_AUDIT_KEY"} & set(env)
+    assert set(env) - set(DOCUMENTED) == {"BACKUP_DIR", "BACKUP_INTERVAL_S", "BACKUP_KEEP"}
+    mounts = {str(v).split(":")[0]: str(v).split(":")[1] for v in backup["volumes"]}
+    assert mounts == {"backups": env["BACKUP_DIR"]} and "backups" in COMPOSE["volumes"]
+    assert int(_interpolate(env["BACKUP_INTERVAL_S"], {})) >= 3600 and int(_interpolate(env["BACKUP_KEEP"], {})) >= 7
+    assert "fieldcheck-*.dump" in " ".join(backup["healthcheck"]["test"])
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    stage = dockerfile.split("AS backup", 1)[1].split("\nFROM ", 1)[0]
+    assert "postgresql-client-15" in stage and "COPY deploy ./deploy" in stage  # pg_dump of the database's major
+    assert SERVICES["postgres"]["image"].startswith("postgres:15.")
