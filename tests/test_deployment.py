@@ -5,11 +5,14 @@ needed to check that)."""
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import jsonschema
+import pytest
 import yaml
 
 from server.settings import Settings, iter_documented_settings
@@ -48,6 +51,36 @@ def _published(service: str) -> dict[int, int]:
         host, container = str(entry).rsplit(":", 2)[-2:]
         ports[int(container)] = int(host)
     return ports
+
+
+COMPOSE_SCHEMA = json.loads((ROOT / "deploy" / "compose-spec" / "compose-spec.json").read_text())
+
+
+def _interpolated(node, values: dict[str, str]):  # type: ignore[no-untyped-def]
+    """``node`` with every string interpolated as compose would before validating it."""
+    if isinstance(node, dict):
+        return {key: _interpolated(value, values) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_interpolated(value, values) for value in node]
+    return _interpolate(node, values).replace("$$", "$") if isinstance(node, str) else node
+
+
+@pytest.mark.parametrize("stage", ["as written", "interpolated"])
+def test_the_compose_file_is_valid_under_the_compose_specification(stage):
+    """What `docker compose config` checks first (Docker's compose plugin is not installed here)."""
+    document = COMPOSE if stage == "as written" else _interpolated(COMPOSE, {})
+    errors = sorted(jsonschema.Draft7Validator(COMPOSE_SCHEMA).iter_errors(document), key=lambda e: list(e.path))
+    assert not errors, "; ".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors[:5])
+
+
+def test_the_schema_check_catches_what_compose_would_refuse():
+    validator = jsonschema.Draft7Validator(COMPOSE_SCHEMA)
+    for broken in (
+        {**COMPOSE, "services": {**SERVICES, "api": {**SERVICES["api"], "prots": ["8000:8000"]}}},  # a misspelt key
+        {**COMPOSE, "services": {**SERVICES, "store": {**SERVICES["store"], "depends_on": {"postgres": {"condition": "up"}}}}},
+        {**COMPOSE, "volumes": ["pgdata"]},  # a list where a mapping belongs
+    ):
+        assert list(validator.iter_errors(broken))
 
 
 def test_services_and_health_checks():
