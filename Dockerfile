@@ -23,12 +23,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
+# Runtime dependencies only, at the versions of deploy/requirements.lock (deploy/lock_requirements.py makes it),
+# then the project itself without resolving anything more; pip check fails the build on a gap in the lock.
+COPY deploy/requirements.lock ./deploy/requirements.lock
+RUN pip install -r deploy/requirements.lock
 COPY pyproject.toml README.md ./
 COPY schemas ./schemas
 COPY server ./server
 COPY storage ./storage
 COPY sync_client ./sync_client
-RUN pip install .
+RUN pip install --no-deps . && pip check
 RUN useradd --system --create-home --home-dir /var/lib/fieldcheck fieldcheck
 
 # The backup service (deploy/backup.py): pg_dump 15 from Debian bookworm, the same major as the database.

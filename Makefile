@@ -16,7 +16,7 @@ WEB_STAMP := web/dist/vendor/manifest.json
 TEST_RC_FILE := $(VENV)/pytest-exit-code
 PYTEST_FLAGS ?= -q -p tests._ci_plugin --durations=15
 
-.PHONY: install web browser-deps serve demo test chaos verify-audit clean
+.PHONY: install web lock browser-deps serve demo test chaos verify-audit clean
 
 $(STAMP): pyproject.toml $(NODE_STAMP)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ $(WEB_STAMP): $(NODE_STAMP) web/vendor.json web/build.py
 	$(PYTHON) web/build.py
 
 install: $(STAMP)
+
+# The image's pinned runtime dependencies (deploy/requirements.lock), after a change to pyproject.toml.
+lock: $(STAMP)
+	$(BIN)/python deploy/lock_requirements.py
 
 web: $(WEB_STAMP)
 

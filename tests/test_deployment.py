@@ -294,3 +294,32 @@ def test_the_backup_service_dumps_the_database_and_mirrors_the_store_on_a_schedu
     stage = dockerfile.split("AS backup", 1)[1].split("\nFROM ", 1)[0]
     assert "postgresql-client-15" in stage and "COPY deploy ./deploy" in stage  # pg_dump of the database's major
     assert SERVICES["postgres"]["image"].startswith("postgres:15.")
+
+
+def test_the_image_installs_the_locked_runtime_dependencies_and_only_the_served_assets():
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    from deploy.lock_requirements import read_lock, runtime_requirements
+
+    pins = read_lock((ROOT / "deploy" / "requirements.lock").read_text())
+    for requirement in runtime_requirements():
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is a dependency but not in deploy/requirements.lock (run deploy/lock_requirements.py)"
+        assert requirement.specifier.contains(pins[name], prereleases=True), f"{name}=={pins[name]} breaks {requirement}"
+    test_tools = {canonicalize_name(Requirement(r).name) for r in _test_extras()}
+    assert not test_tools & set(pins) - {"pyyaml"}, sorted(test_tools & set(pins))  # pyyaml: litestar's own
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    runtime = dockerfile.split("AS runtime", 1)[1].split("\nFROM ", 1)[0]
+    assert "RUN pip install -r deploy/requirements.lock" in runtime
+    assert re.search(r"^RUN pip install --no-deps \. && pip check$", runtime, re.M)
+    assert "[test]" not in dockerfile
+    # The API stage ships the built vendor folder, never node_modules or whole packages.
+    api = dockerfile.split("AS api", 1)[1]
+    assert "node_modules" not in api and "--from=assets" not in api
+
+
+def _test_extras() -> list[str]:
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["test"]
