@@ -16,7 +16,7 @@ WEB_STAMP := web/dist/vendor/manifest.json
 TEST_RC_FILE := $(VENV)/pytest-exit-code
 PYTEST_FLAGS ?= -q -p tests._ci_plugin --durations=15
 
-.PHONY: install web lock browser-deps serve demo test chaos verify-audit clean
+.PHONY: install web lock browser-deps document-deps serve demo test chaos verify-audit clean
 
 $(STAMP): pyproject.toml $(NODE_STAMP)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,7 +39,7 @@ lock: $(STAMP)
 
 web: $(WEB_STAMP)
 
-serve: $(STAMP) $(WEB_STAMP)
+serve: $(STAMP) $(WEB_STAMP) document-deps
 	$(BIN)/fieldcheck serve
 
 demo: $(STAMP)
@@ -51,7 +51,10 @@ verify-audit: $(STAMP)
 browser-deps:
 	bash .ci/browser-deps
 
-test: $(STAMP) $(WEB_STAMP) browser-deps
+document-deps:
+	bash .ci/document-deps
+
+test: $(STAMP) $(WEB_STAMP) browser-deps document-deps
 	rm -f $(TEST_RC_FILE)
 	PYTHONPATH=. timeout 1500 $(BIN)/pytest $(PYTEST_FLAGS); rc=$$?; echo $$rc > $(TEST_RC_FILE); exit $$rc
 

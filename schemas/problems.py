@@ -40,6 +40,7 @@ class ErrorCode(enum.StrEnum):
     VERSION_CONFLICT = "version_conflict"
     EVIDENCE_PENDING = "evidence_pending"
     ITEMS_UNANSWERED = "items_unanswered"
+    PREREQUISITE_MISSING = "prerequisite_missing"
     # 413 / 415
     PAYLOAD_TOO_LARGE = "payload_too_large"
     UNSUPPORTED_MEDIA = "unsupported_media"

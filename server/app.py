@@ -30,6 +30,7 @@ from server.audit import service as audit_service
 from server.evidence import service as evidence_service
 from server.evidence.controllers import EvidenceController
 from server.enforcement.controllers import EnforcementController
+from server.documents.controllers import DocumentController, PublicVerificationController, VerifyPageController
 from server.spotchecks.controllers import SpotCheckController
 from server.jobs import scheduler as jobs_scheduler
 from server.jobs.controllers import JobController
@@ -66,6 +67,9 @@ CONTROLLERS: list[Any] = [
     PhoneAppController,
     JobController,
     NotificationController,
+    DocumentController,
+    PublicVerificationController,
+    VerifyPageController,
 ]
 
 _STATUS_CODES = {

@@ -13,7 +13,7 @@ outcome, so a phone sees the same code whether it called the API or synced.
     ├── PermissionDenied                  403 forbidden
     ├── NotFound                          404 not_found
     ├── StateConflict                     409 state_conflict / duplicate / version_conflict
-    │   └── (codes: evidence_pending, items_unanswered)
+    │   └── (codes: evidence_pending, items_unanswered, prerequisite_missing)
     ├── PayloadTooLarge                   413 payload_too_large
     ├── UnsupportedMedia                  415 unsupported_media
     ├── RateLimited                       429 rate_limited (+ retry_after_s)

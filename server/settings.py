@@ -216,6 +216,34 @@ class EnforcementSettings:
 
 
 @dataclass(frozen=True)
+class DocumentSettings:
+    """Enforcement documents: who issues them, where the verify page is, which fonts they embed."""
+
+    issuing_body: str = setting("DOCUMENT_ISSUING_BODY", "中卫市应急管理局", "文书签发机关全称 / the issuing body printed on every document")
+    issuing_abbr: str = setting(
+        "DOCUMENT_ISSUING_ABBR", "中卫", "文号中的机关简称，如（中卫）应急罚〔2026〕15号 / abbreviation in document numbers"
+    )
+    public_url: str = setting(
+        "DOCUMENT_PUBLIC_URL",
+        "http://127.0.0.1:8000",
+        "公众核验页面的对外地址（印在二维码中）/ external address of the verify page, printed in the QR code",
+    )
+    body_font: str = setting(
+        "DOCUMENT_BODY_FONT",
+        "/usr/share/fonts/truetype/arphic/uming.ttc",
+        "文书正文字体（Debian fonts-arphic-uming，宋体风格）/ body font file (Song style)",
+    )
+    heading_font: str = setting(
+        "DOCUMENT_HEADING_FONT",
+        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+        "文书标题字体（Debian fonts-wqy-microhei，黑体风格）/ heading font file (Hei style)",
+    )
+    max_verify_bytes: int = setting(
+        "DOCUMENT_MAX_VERIFY_BYTES", 20 * 1024 * 1024, "核验时可上传的 PDF 上限（字节）/ largest PDF the verify page accepts"
+    )
+
+
+@dataclass(frozen=True)
 class JobSettings:
     """Scheduled work inside the server (``server.jobs``): whether it runs, and how often each job does."""
 
@@ -294,6 +322,7 @@ class Settings:
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     hazards: HazardSettings = field(default_factory=HazardSettings)
     enforcement: EnforcementSettings = field(default_factory=EnforcementSettings)
+    documents: DocumentSettings = field(default_factory=DocumentSettings)
     web: WebSettings = field(default_factory=WebSettings)
     jobs: JobSettings = field(default_factory=JobSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)

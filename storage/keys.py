@@ -8,6 +8,7 @@ bytes it holds::
     thumbs/sha256/ab/cd/abcd…(64 hex).jpg   web thumbnail (EXIF-free), rebuildable
     staging/<upload id>                     a staged upload, before its hash is checked
     audit/checkpoints/<seq, 20 digits>.json signed head of the audit chain, write-once and retained
+    documents/sha256/ab/cd/abcd…(64 hex).pdf an issued enforcement document, write-once and retained
 
 The two fan-out levels keep directories small on the filesystem store.
 """
@@ -20,6 +21,7 @@ BLOB_PREFIX = "blobs/"
 THUMBNAIL_PREFIX = "thumbs/"
 STAGING_PREFIX = "staging/"
 AUDIT_CHECKPOINT_PREFIX = "audit/checkpoints/"
+DOCUMENT_PREFIX = "documents/"
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _STAGING_ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -50,6 +52,11 @@ def blob_key(sha256: str) -> str:
 def thumbnail_key(sha256: str) -> str:
     """Key of the web thumbnail of the original ``sha256``."""
     return THUMBNAIL_PREFIX + _fan_out(sha256) + ".jpg"
+
+
+def document_key(sha256: str) -> str:
+    """Key of the issued document (PDF) whose SHA-256 is ``sha256``."""
+    return DOCUMENT_PREFIX + _fan_out(sha256) + ".pdf"
 
 
 def staging_key(staging_id: str) -> str:

@@ -40,6 +40,8 @@ PUBLIC_PATHS = (
     "/dashboard",
     "/app",  # the phone app's shell (its data comes through sync, with a token)
     "/metrics",  # its own bearer token (FIELDCHECK_METRICS_TOKEN), for the scraper
+    "/verify",  # the public verify page of enforcement documents
+    "/api/v1/public/",
 )
 
 

@@ -364,6 +364,13 @@ async def get_me(actor: Actor) -> wire.Me:
     return to_me(user)
 
 
+async def users_by_id(user_ids: list[uuid.UUID]) -> dict[uuid.UUID, wire.User]:
+    """The named users (documents print officers' names and 执法证 numbers)."""
+    if not user_ids:
+        return {}
+    return {r["id"]: to_user(r) for r in await User.select().where(User.id.is_in(list(user_ids)))}
+
+
 def to_department(row: dict) -> wire.Department:
     return wire.Department(id=row["id"], code=row["code"], name=row["name"])
 

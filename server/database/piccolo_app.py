@@ -22,6 +22,7 @@ TABLE_MODULES = [
     "server.stats.tables",
     "server.jobs.tables",
     "server.notifications.tables",
+    "server.documents.tables",
 ]
 
 APP_CONFIG = AppConfig(

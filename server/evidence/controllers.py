@@ -17,8 +17,9 @@ from schemas.vocab import Role
 from server import database, metrics
 from server.accounts.auth import requires_role
 from server.api_docs import Bodies
+from server.bodies import read_bounded
 from server.deps import AppSettings, CurrentActor
-from server.errors import InvalidInput, PayloadTooLarge
+from server.errors import InvalidInput
 from server.evidence import policy as evidence_policy
 from server.evidence import service as evidence_service
 from storage.base import ObjectStore, attachment_disposition
@@ -62,15 +63,7 @@ def _store(request: Request[Any, Any, Any]) -> ObjectStore:
 
 async def _read_chunk(request: Request[Any, Any, Any], limit: int) -> bytes:
     """The raw body, refused as soon as it grows past one chunk (memory stays bounded by the chunk size)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"分片超过 {limit} 字节", f"chunk over {limit} bytes", field="body")
-    body = bytearray()
-    async for piece in request.stream():
-        body += piece
-        if len(body) > limit:
-            raise PayloadTooLarge(f"分片超过 {limit} 字节", f"chunk over {limit} bytes", field="body")
-    return bytes(body)
+    return await read_bounded(request, limit, what=("分片", "chunk"))
 
 
 def _answer(outcome: evidence_service.UploadOutcome) -> wire.UploadSession:

@@ -37,6 +37,7 @@ from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflic
 from server.hazards import policy
 from server.hazards.tables import Hazard, HazardEscalation, LookbackCampaign, Recheck, RecheckAssignee
 from server.inspections.tables import Inspection, InspectionInspector
+from server.inspections import service as inspections_service
 from server.notifications import service as notifications
 from server.registry import service as registry_service
 from server.registry.tables import Enterprise
@@ -429,6 +430,15 @@ async def get_hazard(actor: Actor, hazard_id: uuid.UUID, settings: Settings, *, 
         raise NotFound("隐患不存在", "hazard not found", field="hazard_id")
     await _check_may_see(actor, row)
     return (await to_wire([row], settings, now))[0]
+
+
+async def list_for_inspection(
+    actor: Actor, inspection_id: uuid.UUID, settings: Settings, *, now: dt.datetime | None = None
+) -> list[wire.Hazard]:
+    """The hazards found in one inspection the actor may see, oldest first."""
+    await inspections_service.get(actor, inspection_id)
+    rows = await Hazard.select().where(Hazard.inspection == inspection_id).order_by(Hazard.found_at)
+    return await to_wire(rows, settings, now)
 
 
 async def list_hazards(

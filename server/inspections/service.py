@@ -169,6 +169,13 @@ async def get(actor: Actor, inspection_id: uuid.UUID) -> Inspection:
     return _to_wire(row, team)
 
 
+async def list_item_results(actor: Actor, inspection_id: uuid.UUID) -> list[ItemResult]:
+    """The item results of one inspection the actor may see (its documents print them)."""
+    await _load(actor, inspection_id, write=False)
+    rows = await ItemResultRow.select().where(ItemResultRow.inspection == inspection_id)
+    return [_item_wire(r) for r in rows]
+
+
 async def list_for(actor: Actor, *, limit: int = 200) -> list[Inspection]:
     """Inspections the actor works on (inspectors) or manages (supervisors, admins, leaders)."""
     query = InspectionRow.select().order_by(InspectionRow.created_at, ascending=False).limit(limit)

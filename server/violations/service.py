@@ -24,6 +24,7 @@ from server.audit import service as audit_service
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
 from server.hazards import service as hazards_service
 from server.inspections.tables import Inspection, InspectionInspector
+from server.inspections import service as inspections_service
 from server.settings import Settings, get_settings
 from server.sync import scopes
 from server.sync import service as sync_service
@@ -172,6 +173,15 @@ async def get_violation(actor: Actor, violation_id: uuid.UUID) -> wire.Violation
     row = await _one(violation_id)
     await _check_may_see(actor, row)
     return (await to_wire([row]))[0]
+
+
+async def list_for_inspection(actor: Actor, inspection_id: uuid.UUID) -> list[wire.Violation]:
+    """The 三违 recorded in one inspection the actor may see."""
+    await inspections_service.get(actor, inspection_id)
+    rows = await ViolationRecord.select().where(ViolationRecord.inspection == inspection_id).order_by(
+        ViolationRecord.recorded_at
+    )
+    return await to_wire(rows)
 
 
 async def list_violations(

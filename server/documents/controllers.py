@@ -1,0 +1,137 @@
+"""HTTP for enforcement documents: issue, list, read, download, void; and the public verify page."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from schemas import documents as wire
+from schemas.vocab import Role
+from server import database
+from server.accounts.auth import requires_role
+from server.api_docs import Bodies
+from server.bodies import read_bounded
+from server.deps import AppSettings, CurrentActor
+from server.documents import gather, verify_page
+from server.documents import service as documents_service
+from server.errors import PayloadTooLarge
+from storage.base import attachment_disposition
+
+EVERYONE = requires_role(Role.INSPECTOR, Role.SUPERVISOR, Role.LEADER, Role.ADMIN, Role.LEGAL_REVIEWER)
+CodeText = Annotated[str, QueryParameter(max_length=16)]
+CodePath = Annotated[str, PathParameter(max_length=16)]
+#: Hard cap of the verify form's body before the setting's own bound on the file is applied.
+MAX_FORM_BYTES = 64 * 1024 * 1024
+_SAFE = {"cache-control": "private, no-store"}
+_PDF_DOC = {"doc": Bodies(responses={HTTP_200_OK: {"application/pdf": None}}), "errors": (503,)}
+
+
+def access(request: Request[Any, Any, Any]) -> gather.EvidenceAccess:
+    return gather.EvidenceAccess(store=request.app.state.evidence_store, slots=request.app.state.thumbnail_slots)
+
+
+class DocumentController(Controller):
+    path = "/api/v1/documents"
+    tags = ["执法文书 documents"]
+
+    @post("/", status_code=HTTP_201_CREATED, guards=[requires_role(Role.INSPECTOR, Role.SUPERVISOR)])
+    async def issue(
+        self, request: Request, data: JSONBody[wire.DocumentIssue], actor: CurrentActor, settings: AppSettings
+    ) -> wire.Document:
+        """签发文书：由记录生成 PDF，按机关、种类、年度编号，存入对象存储（不可更改），哈希写入审计链。"""
+        async with database.transaction():
+            return await documents_service.issue(actor, data, settings, access(request))
+
+    @get("/", guards=[EVERYONE])
+    async def list_documents(self, actor: CurrentActor, inspection_id: FromQuery[uuid.UUID]) -> list[wire.Document]:
+        """一次检查（案件）的全部文书，按签发顺序。"""
+        return await documents_service.list_for_inspection(actor, inspection_id)
+
+    @get("/{document_id:uuid}", guards=[EVERYONE])
+    async def get_document(self, actor: CurrentActor, document_id: FromPath[uuid.UUID]) -> wire.Document:
+        """一份文书（含状态：有效、已作废、已被更正）。"""
+        return await documents_service.get(actor, document_id)
+
+    @get("/{document_id:uuid}/pdf", guards=[EVERYONE], opt=_PDF_DOC)
+    async def pdf(self, request: Request, actor: CurrentActor, document_id: FromPath[uuid.UUID]) -> Response[bytes]:
+        """下载签发的 PDF 原件（与签发时逐字节相同）。"""
+        async with database.transaction():
+            name, data = await documents_service.download(actor, request.app.state.evidence_store, document_id)
+        return Response(data, media_type="application/pdf",
+                        headers={**_SAFE, "content-disposition": attachment_disposition(name)})
+
+    @post("/{document_id:uuid}/void", status_code=HTTP_200_OK, guards=[requires_role(Role.SUPERVISOR)])
+    async def void(
+        self, actor: CurrentActor, document_id: FromPath[uuid.UUID], data: JSONBody[wire.DocumentVoid]
+    ) -> wire.Document:
+        """作废文书（保留文号，核验页显示已作废）；更正请签发新文书并注明 supersedes_id。"""
+        async with database.transaction():
+            return await documents_service.void(actor, document_id, data)
+
+
+class PublicVerificationController(Controller):
+    """No login: anyone holding the paper checks it."""
+
+    path = "/api/v1/public/documents"
+    tags = ["文书核验 verification"]
+
+    @get("/{code:str}")
+    async def by_code(self, code: FromPath[CodePath]) -> wire.Verification:
+        """按核验码查询：是否签发、何时由谁签发、是否已作废（不显示文书以外的任何信息）。"""
+        return await documents_service.verify_code(code[:16])
+
+    @post(
+        "/verify",
+        status_code=HTTP_200_OK,
+        request_max_body_size=None,  # bounded by read_bounded at DOCUMENT_MAX_VERIFY_BYTES
+        opt={"doc": Bodies(request={"application/pdf": None}, responses={HTTP_200_OK: {"application/json": wire.Verification}}),
+             "errors": (413,)},
+    )
+    async def by_file(self, request: Request, settings: AppSettings, code: FromQuery[CodeText | None] = None) -> wire.Verification:
+        """上传 PDF 核验：按 SHA-256 判断是否为签发原件（改动一个字节即不符）；可同时给出核验码。"""
+        data = await read_bounded(request, settings.documents.max_verify_bytes, what=("文件", "file"))
+        return await documents_service.verify_file(data, code)
+
+
+@dataclass
+class VerifyForm:
+    code: str = ""
+    file: UploadFile | None = None
+
+
+class VerifyPageController(Controller):
+    path = "/verify"
+    include_in_schema = False
+
+    @get("/")
+    async def form(self, settings: AppSettings) -> Response[str]:
+        return Response(verify_page.page(None, timezone=settings.hazards.timezone), media_type="text/html")
+
+    @get("/{code:str}")
+    async def by_code(self, code: FromPath[CodePath], settings: AppSettings) -> Response[str]:
+        code = code[:16]
+        result = await documents_service.verify_code(code)
+        return Response(verify_page.page(result, code=code, timezone=settings.hazards.timezone), media_type="text/html")
+
+    @post("/", status_code=HTTP_200_OK, request_max_body_size=MAX_FORM_BYTES)
+    async def submit(
+        self, settings: AppSettings, data: Annotated[VerifyForm, Body(media_type=RequestEncodingType.MULTI_PART)]
+    ) -> Response[str]:
+        code = (data.code or "").strip()[:16]
+        if data.file is not None and data.file.filename:
+            content = await data.file.read()
+            if len(content) > settings.documents.max_verify_bytes:
+                raise PayloadTooLarge("文件过大", "file too large", field="file")
+            result = await documents_service.verify_file(content, code or None)
+        elif code:
+            result = await documents_service.verify_code(code)
+        else:
+            result = None
+        return Response(verify_page.page(result, code=code, timezone=settings.hazards.timezone), media_type="text/html")

@@ -1,0 +1,307 @@
+"""Enforcement documents: issue (render, number, store write-once, audit), void, supersede, read, verify.
+
+    issue ──▶ issued ──void(reason)──▶ voided        (keeps its number; the verify page says so)
+                 └──issue(supersedes_id)──▶ superseded (the correction names it; its own number stays)
+
+Who may issue which type and what must exist first is :mod:`server.documents.policy`; the records come
+from the other domains' services (:mod:`server.documents.gather`), read as the issuing actor. The caller
+owns the transaction. The PDF goes to the object store under its SHA-256 (write-once, retained where the
+store has object lock) before the row is written; the number is taken in the same transaction, so a
+failure anywhere leaves no number used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from schemas import documents as wire
+from schemas.documents import DocumentStatus, DocumentType
+from schemas.problems import ErrorCode, Refusal
+from schemas.vocab import Role
+from server.accounts.policy import Actor, may_manage_department
+from server.audit import service as audit_service
+from server.documents import gather, numbering, policy, render
+from server.documents.tables import Document
+from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict, Unavailable
+from server.inspections import service as inspections_service
+from server.settings import Settings
+from server.sync import sql
+from storage import keys
+from storage.base import ObjectExists, ObjectStore, StorageError
+
+ENTITY = "document"
+#: Crockford's base32: no I, L, O or U, so a code read aloud or typed from paper is not misread.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 10
+_LOCK_DOCUMENTS = 0x444F
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or dt.datetime.now(dt.UTC)
+
+
+def new_short_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize_code(text: str) -> str:
+    """A code as typed: any case, with or without the dash, O for 0 and I/L for 1."""
+    cleaned = text.strip().upper().replace("-", "").replace(" ", "")
+    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+
+
+def shown_code(code: str) -> str:
+    return f"{code[:5]}-{code[5:]}"
+
+
+def fonts(settings: Settings) -> render.Fonts:
+    """The embedded fonts; a missing file is the installation's fault (503), never a document without them."""
+    chosen = render.Fonts(body=settings.documents.body_font, heading=settings.documents.heading_font)
+    for path in (chosen.body, chosen.heading):
+        if not Path(path).is_file():
+            raise Unavailable("文书字体未安装，暂不能签发文书（见 .ci/document-deps）", f"document font missing: {path}")
+    return chosen
+
+
+def verify_url(settings: Settings, code: str) -> str:
+    return f"{settings.documents.public_url.rstrip('/')}/verify/{code}"
+
+
+def to_wire(row: dict[str, Any]) -> wire.Document:
+    return wire.Document(
+        id=row["id"],
+        type=DocumentType(row["type"]),
+        title=row["title"],
+        number=row["number"],
+        status=DocumentStatus(row["status"]),
+        issuing_body=row["issuing_body"],
+        inspection_id=row["inspection"],
+        enterprise_id=row["enterprise"],
+        sha256=row["sha256"],
+        size=row["size"],
+        short_code=shown_code(row["short_code"]),
+        issued_by=row["issued_by"],
+        issued_at=row["issued_at"],
+        recheck_id=row["recheck"],
+        action_id=row["action"],
+        violation_id=row["violation"],
+        supersedes_id=row["supersedes"],
+        superseded_by_id=row["superseded_by"],
+        voided_at=row["voided_at"],
+        voided_by=row["voided_by"],
+        void_reason=row["void_reason"],
+    )
+
+
+def _raise(refusal: Refusal) -> None:
+    if refusal.code in (ErrorCode.INVALID_INPUT, ErrorCode.UNKNOWN_REFERENCE):
+        raise InvalidInput.of(refusal)
+    raise StateConflict.of(refusal)
+
+
+async def _case_rows(inspection_id: uuid.UUID) -> list[dict[str, Any]]:
+    return await Document.select().where(Document.inspection == inspection_id).order_by(Document.issued_at)
+
+
+async def _store_put(store: ObjectStore, sha256: str, pdf: bytes) -> str:
+    key = keys.document_key(sha256)
+    try:
+        await store.put(key, pdf, content_type="application/pdf", lock=True)
+    except ObjectExists:
+        pass  # the same bytes are already kept (a render of a rolled-back attempt); content-addressed
+    except StorageError as error:
+        raise Unavailable("对象存储暂时不可用，请稍后重试", f"object store: {error}") from error
+    return key
+
+
+# --- issuing -------------------------------------------------------------------------------------
+
+
+async def issue(
+    actor: Actor,
+    request: wire.DocumentIssue,
+    settings: Settings,
+    access: gather.EvidenceAccess,
+    *,
+    now: dt.datetime | None = None,
+) -> wire.Document:
+    """Issue one document from its records, if the actor may and its prerequisites are met."""
+    now = _now(now)
+    if actor.role not in (Role.INSPECTOR, Role.SUPERVISOR):
+        raise PermissionDenied("当前角色不能签发执法文书", "this role does not issue documents", field="type")
+    case = await gather.load(actor, request, settings)
+    team = set(case.recheck.assignee_ids) if case.recheck is not None else set(case.inspection.inspector_ids)
+    if not policy.may_issue(
+        request.type, actor.role, on_team=actor.user_id in team,
+        manages_department=may_manage_department(actor, case.inspection.department_id),
+    ):
+        raise PermissionDenied(
+            f"无权签发{policy.SPECS[request.type].title}", "may not issue this document type", field="type"
+        )
+    # One issuer per case at a time: the live-document check below must still hold at commit.
+    await sql.lock(_LOCK_DOCUMENTS, [str(case.inspection.id)])
+    rows = await _case_rows(case.inspection.id)
+    live_rows = [r for r in rows if r["status"] == DocumentStatus.ISSUED]
+    old = None
+    if request.supersedes_id is not None:
+        old = next((r for r in rows if r["id"] == request.supersedes_id), None)
+        if old is None:
+            raise InvalidInput("被更正的文书不存在或不属于本案", "unknown document to supersede",
+                               code=ErrorCode.UNKNOWN_REFERENCE, field="supersedes_id")
+    facts = gather.facts(
+        request, case,
+        live=frozenset((DocumentType(r["type"]), r["source_key"]) for r in live_rows),
+        supersedes=(DocumentType(old["type"]), old["source_key"], DocumentStatus(old["status"])) if old else None,
+    )
+    refused = policy.refusal(request.type, facts)
+    if refused is not None:
+        _raise(refused)
+    await gather.load_images(actor, case, gather.embedded_evidence(request.type, case), access, settings)
+
+    chosen_fonts = fonts(settings)
+    spec = policy.SPECS[request.type]
+    abbr = settings.documents.issuing_abbr
+    year = policy.local_year(now, ZoneInfo(settings.hazards.timezone))
+    seq = await numbering.take(abbr, spec.series, year)
+    number = policy.number(abbr, spec.series, year, seq)
+    code = new_short_code()
+    prior = {DocumentType(r["type"]): r["number"] for r in live_rows}
+    content = gather.content(
+        request, case, settings, number=number, issued_at=now, short_code=shown_code(code),
+        verify_url=verify_url(settings, code), prior_numbers=prior,
+        supersedes_number=old["number"] if old else "",
+    )
+    pdf = await asyncio.to_thread(render.render, content, chosen_fonts, created_at=now)
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    object_key = await _store_put(access.store, sha256, pdf)
+    document_id = uuid.uuid4()
+    await Document.insert(
+        Document(
+            id=document_id, type=request.type, title=spec.title, issuing_body=settings.documents.issuing_body,
+            issuing_abbr=abbr, series=spec.series, year=year, seq=seq, number=number,
+            inspection=case.inspection.id, enterprise=case.enterprise.id, department=case.inspection.department_id,
+            recheck=request.recheck_id, action=request.action_id, violation=request.violation_id,
+            source_key=facts.source_key, sha256=sha256, size=len(pdf), object_key=object_key, short_code=code,
+            status=DocumentStatus.ISSUED, issued_by=actor.user_id, issued_at=now,
+            supersedes=old["id"] if old else None,
+        )
+    )
+    if old is not None:
+        await Document.update({Document.status: DocumentStatus.SUPERSEDED, Document.superseded_by: document_id}).where(
+            Document.id == old["id"]
+        )
+        audit_service.record(actor, "document.supersede", ENTITY, old["id"], {"superseded_by": str(document_id), "number": number})
+    audit_service.record(
+        actor, "document.issue", ENTITY, document_id,
+        {"type": request.type, "number": number, "sha256": sha256, "size": len(pdf), "inspection_id": str(case.inspection.id),
+         "source": facts.source_key, "supersedes": str(old["id"]) if old else None},
+    )
+    return to_wire(await Document.select().where(Document.id == document_id).first())
+
+
+# --- voiding -------------------------------------------------------------------------------------
+
+
+async def void(actor: Actor, document_id: uuid.UUID, data: wire.DocumentVoid, *, now: dt.datetime | None = None) -> wire.Document:
+    """A supervisor of the case's department voids an issued document; it keeps its number."""
+    now = _now(now)
+    row = await _visible(actor, document_id)
+    if not policy.may_void(actor.role, manages_department=may_manage_department(actor, row["department"])):
+        raise PermissionDenied("只有本科室负责人可以作废文书", "only a supervisor of the department voids documents", field="reason")
+    await sql.lock(_LOCK_DOCUMENTS, [str(row["inspection"])])
+    row = await Document.select().where(Document.id == document_id).first()
+    if row["status"] != DocumentStatus.ISSUED:
+        raise StateConflict("该文书已作废或已被更正", "the document is no longer in force", field="status")
+    await Document.update(
+        {Document.status: DocumentStatus.VOIDED, Document.voided_at: now, Document.voided_by: actor.user_id,
+         Document.void_reason: data.reason}
+    ).where(Document.id == document_id)
+    audit_service.record(actor, "document.void", ENTITY, document_id, {"number": row["number"], "reason": data.reason})
+    return to_wire(await Document.select().where(Document.id == document_id).first())
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+async def _visible(actor: Actor, document_id: uuid.UUID) -> dict[str, Any]:
+    row = await Document.select().where(Document.id == document_id).first()
+    if row is None:
+        raise NotFound("文书不存在", "document not found", field="document_id")
+    try:
+        await inspections_service.get(actor, row["inspection"])  # covert and other teams' checks stay hidden
+    except (NotFound, PermissionDenied):
+        raise NotFound("文书不存在", "document not found", field="document_id") from None
+    return row
+
+
+async def get(actor: Actor, document_id: uuid.UUID) -> wire.Document:
+    return to_wire(await _visible(actor, document_id))
+
+
+async def list_for_inspection(actor: Actor, inspection_id: uuid.UUID) -> list[wire.Document]:
+    """The documents of one case (inspection), in the order they were issued."""
+    await inspections_service.get(actor, inspection_id)
+    return [to_wire(r) for r in await _case_rows(inspection_id)]
+
+
+async def pdf_bytes(store: ObjectStore, row: dict[str, Any]) -> bytes:
+    """The stored PDF, checked against its recorded hash (a changed object is an error, never served)."""
+    try:
+        data = await store.get(row["object_key"])
+    except StorageError as error:
+        raise Unavailable("对象存储暂时不可用，请稍后重试", f"object store: {error}") from error
+    if hashlib.sha256(data).hexdigest() != row["sha256"]:
+        raise Unavailable("文书文件校验失败，请联系管理员", f"stored document {row['id']} does not match its hash")
+    return data
+
+
+async def download(actor: Actor, store: ObjectStore, document_id: uuid.UUID) -> tuple[str, bytes]:
+    """(file name, PDF bytes) of one document the actor may see; every download is audited."""
+    row = await _visible(actor, document_id)
+    data = await pdf_bytes(store, row)
+    audit_service.record(actor, "document.download", ENTITY, document_id)
+    return f"{row['number']}.pdf", data
+
+
+# --- public verification ------------------------------------------------------------------------
+
+
+async def _verification(row: dict[str, Any] | None, *, matches: bool | None = None) -> wire.Verification:
+    if row is None:
+        return wire.Verification(found=False, matches=matches)
+    successor = ""
+    if row["superseded_by"] is not None:
+        later = await Document.select(Document.number).where(Document.id == row["superseded_by"]).first()
+        successor = later["number"] if later else ""
+    return wire.Verification(
+        found=True, matches=matches, title=row["title"], number=row["number"], issuing_body=row["issuing_body"],
+        issued_at=row["issued_at"], status=DocumentStatus(row["status"]), voided_at=row["voided_at"],
+        superseded_by_number=successor, sha256=row["sha256"],
+    )
+
+
+async def verify_code(code: str) -> wire.Verification:
+    """What the paper's short code stands for (no login): found or not, and the document's state."""
+    code = normalize_code(code)
+    if len(code) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
+        return wire.Verification(found=False)
+    return await _verification(await Document.select().where(Document.short_code == code).first())
+
+
+async def verify_file(data: bytes, code: str | None = None) -> wire.Verification:
+    """Whether these exact bytes were issued (by their SHA-256); with a code, whether they are that document."""
+    digest = hashlib.sha256(data).hexdigest()
+    by_hash = await Document.select().where(Document.sha256 == digest).first()
+    if code is None:
+        return await _verification(by_hash, matches=by_hash is not None)
+    by_code = await verify_code(code)
+    by_code.matches = by_code.found and by_code.sha256 == digest
+    return by_code
+

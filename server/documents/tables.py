@@ -1,0 +1,57 @@
+"""Issued documents and the counters that number them."""
+
+from piccolo.columns import UUID, BigInt, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.table import Table
+
+from schemas.documents import DocumentStatus, DocumentType
+from server.accounts.tables import User
+from server.inspections.tables import Inspection
+from server.registry.tables import Enterprise
+
+
+class Document(Table, tablename="document"):
+    """One issued document; its PDF lives write-once in the object store under ``object_key``.
+
+    ``(issuing_abbr, series, year, seq)`` is unique (m0015): a number is never given twice, and a
+    voided document keeps its own.
+    """
+
+    id = UUID(primary_key=True)
+    type = Varchar(length=32, choices=DocumentType, index=True)
+    title = Varchar(length=64)
+    issuing_body = Varchar(length=100)
+    issuing_abbr = Varchar(length=16)
+    series = Varchar(length=8)
+    year = Integer()
+    seq = Integer()
+    number = Varchar(length=64)
+    inspection = ForeignKey(references=Inspection, on_delete=OnDelete.restrict, index=True)
+    enterprise = ForeignKey(references=Enterprise, on_delete=OnDelete.restrict, index=True)
+    department = UUID(null=True, default=None)
+    recheck = UUID(null=True, default=None)
+    action = UUID(null=True, default=None)
+    violation = UUID(null=True, default=None)
+    source_key = Varchar(length=120, index=True)
+    sha256 = Varchar(length=64)
+    size = BigInt()
+    object_key = Varchar(length=256)
+    short_code = Varchar(length=10)
+    status = Varchar(length=16, choices=DocumentStatus, index=True)
+    issued_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
+    issued_at = Timestamptz()
+    supersedes = UUID(null=True, default=None)
+    superseded_by = UUID(null=True, default=None)
+    voided_at = Timestamptz(null=True, default=None)
+    voided_by = UUID(null=True, default=None)
+    void_reason = Text(default="")
+
+
+class DocumentCounter(Table, tablename="document_counter"):
+    """The last number given in one series of one issuing body in one year; unique on the three (m0015)."""
+
+    id = UUID(primary_key=True)
+    issuing_abbr = Varchar(length=16)
+    series = Varchar(length=8)
+    year = Integer()
+    last_seq = Integer(default=0)
