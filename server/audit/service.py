@@ -1,20 +1,45 @@
 """The audit chain: record every enforcement step, verify nothing was changed since.
 
-Each entry's ``hash`` is SHA-256 over its canonical JSON form (sorted keys, UTC
-timestamps with microseconds) which includes ``prev_hash``, the hash of the
+Each entry's ``hash`` covers its content and ``prev_hash``, the hash of the
 entry before it; ``seq`` numbers entries 1, 2, 3, … without gaps. Editing,
-deleting or inserting a row breaks the chain at that row, and
-:func:`verify` names the first such row.
+deleting or inserting a row breaks the chain at that row, and :func:`verify`
+names the first such row.
 
-Chain versions (``chain_version``): entries written before m0009 are version 1,
-hashed without their ``id``; they keep that hash (rehashing them would also
-bless whatever was changed in them before). Every new entry is version 2, whose
-canonical form adds ``id`` and ``version``. A version never goes back along the
-chain, so a version-2 entry cannot pass as a version-1 one to hide an id change.
+Chain versions (``chain_version``), never going back along the chain (so an
+entry cannot pass as an older version to hide a change the newer one covers):
 
-Entries are buffered by the unit of work and appended at its end under the
-chain lock (see ``server.database``), so concurrent writers never fork the
-chain: each sees the head the previous committer left.
+1. before m0009: SHA-256 over the canonical JSON form (sorted keys, UTC
+   timestamps with microseconds) of the entry with ``seq`` and ``prev_hash``,
+   without its ``id``; such entries keep that hash (rehashing them would also
+   bless whatever was changed in them before);
+2. m0009: the same form plus ``id`` and ``version``;
+3. now: ``hash = sha256(prev_hash + ":" + seq + ":" + body)`` where ``body`` is
+   SHA-256 over the canonical JSON form of everything else (``id``,
+   ``version``, time, actor, action, entity, changes). Every column is still
+   covered, and changing any of them breaks the link exactly as before.
+
+Why version 3: appending must not hold a database-wide lock across awaits
+(issue 17). A chain is one total order, so *some* serialisation point is
+inherent; the question is only how long it is held. Versions 1–2 needed the
+head in Python before the new hash could be computed: lock, read the head,
+hash, insert, commit — four round trips with the lock held, each stretched by
+the event loop of a busy process, so a second server process added nothing.
+With version 3 the content part (``body``) is hashed in Python before the
+lock, outside any serialisation, and only the link, one SHA-256 per entry
+over fixed-size text, is computed by PostgreSQL (``sha256()``) in the
+INSERT…SELECT that reads the head. That statement runs inside the unit of
+work's single commit round trip (``server.database``: lock, feed numbering,
+this append, COMMIT in one message), so the lock is held for server time
+only. The alternatives were weighed: per-partition chains with a periodic
+root would remove the serialisation but make every verification, checkpoint
+and gap argument a two-level one (and the change feed needs a total commit
+order anyway); a sequence plus a "visible up to" watermark fits the feed but
+not a hash chain, whose every link needs its predecessor. On SQLite the
+write transaction is exclusive, and the same hashes are computed in Python.
+
+Entries are buffered by the unit of work (a commit hook, ``_Chain``) and
+appended at its end, so concurrent writers never fork the chain: each sees
+the head the previous committer left.
 
 On PostgreSQL a trigger also refuses UPDATE and DELETE on the table. A
 superuser can disable it; the chain is what then shows the change.
@@ -35,7 +60,7 @@ import hashlib
 import hmac
 import logging
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,8 +78,8 @@ log = logging.getLogger("fieldcheck.audit")
 
 GENESIS_HASH = "0" * 64
 #: The version new entries are hashed with (see the module docstring).
-CHAIN_VERSION = 2
-_CHAIN_VERSIONS = (1, 2)
+CHAIN_VERSION = 3
+_CHAIN_VERSIONS = (1, 2, 3)
 
 
 @dataclass(frozen=True)
@@ -81,7 +106,8 @@ def record(
     ``changes`` is what changed (new values, or ``{"field": [old, new]}``); any
     msgspec-encodable value works.
     """
-    database.current().audit.append(
+    database.current().add(
+        _CHAIN.name,
         PendingEntry(
             at=dt.datetime.now(dt.UTC),
             actor_id=actor.user_id,
@@ -110,9 +136,30 @@ def entry_hash(
     entry_id: uuid.UUID,
     version: int = CHAIN_VERSION,
 ) -> str:
-    """The hash of one entry (its canonical form includes the previous hash; from version 2 its id)."""
-    canonical: dict[str, Any] = {
-        "seq": seq,
+    """The hash of one entry in chain version ``version`` (see the module docstring)."""
+    content = _content(at, actor_id, actor_role, device_id, action, entity_type, entity_id, changes)
+    if version >= 3:
+        return link_hash(prev_hash, seq, _digest({**content, "id": str(entry_id), "version": version}))
+    content.update(seq=seq, prev_hash=prev_hash)
+    if version >= 2:
+        content.update(id=str(entry_id), version=version)
+    return _digest(content)
+
+
+def link_hash(prev_hash: str, seq: int, body: str) -> str:
+    """Version 3's link: what PostgreSQL computes in ``_APPEND_SQL`` (``sha256`` over the same text)."""
+    return hashlib.sha256(f"{prev_hash}:{seq}:{body}".encode()).hexdigest()
+
+
+def _digest(canonical: dict[str, Any]) -> str:
+    return hashlib.sha256(msgspec.json.encode(canonical, order="sorted")).hexdigest()
+
+
+def _content(
+    at: dt.datetime, actor_id: uuid.UUID | None, actor_role: str, device_id: uuid.UUID | None,
+    action: str, entity_type: str, entity_id: str, changes: Any,
+) -> dict[str, Any]:
+    return {
         "at": at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
         "actor_id": str(actor_id) if actor_id else None,
         "actor_role": actor_role,
@@ -121,29 +168,75 @@ def entry_hash(
         "entity_type": entity_type,
         "entity_id": entity_id,
         "changes": changes,
-        "prev_hash": prev_hash,
     }
-    if version >= 2:
-        canonical.update(id=str(entry_id), version=version)
-    return hashlib.sha256(msgspec.json.encode(canonical, order="sorted")).hexdigest()
 
 
-async def flush(entries: list[PendingEntry]) -> None:
-    """Append buffered entries to the chain (called by the unit of work, under the chain lock)."""
-    head = await AuditEntry.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq, ascending=False).first()
-    seq, prev = (head["seq"], head["hash"]) if head else (0, GENESIS_HASH)
-    rows = []
-    for entry in entries:
-        seq += 1
-        entry_id = uuid.uuid4()
-        digest = entry_hash(seq=seq, prev_hash=prev, entry_id=entry_id, **_fields(entry))
-        rows.append(
-            AuditEntry(
-                id=entry_id, seq=seq, prev_hash=prev, hash=digest, chain_version=CHAIN_VERSION, **_fields(entry)
-            )
+def _body_hash(entry: PendingEntry, entry_id: uuid.UUID) -> str:
+    """Version 3's ``body``: the entry's content hashed without ``seq`` and ``prev_hash``."""
+    return _digest({**_content(**_fields(entry)), "id": str(entry_id), "version": CHAIN_VERSION})
+
+
+#: Appends the staged entries after the head, linking each to the one before, in one statement (run
+#: under the chain lock inside the commit round trip). Same link as :func:`link_hash`.
+_APPEND_SQL = """
+WITH RECURSIVE head AS (
+    SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1
+), link (ord, seq, prev_hash, hash) AS (
+    SELECT 0, coalesce((SELECT seq FROM head), 0), ''::text, coalesce((SELECT hash FROM head), '{genesis}')::text
+    UNION ALL
+    SELECT p.ord, l.seq + 1, l.hash,
+           encode(sha256(convert_to(l.hash || ':' || (l.seq + 1)::text || ':' || p.body_hash, 'UTF8')), 'hex')
+    FROM link AS l JOIN pg_temp.fieldcheck_pending_audit AS p ON p.ord = l.ord + 1
+)
+INSERT INTO audit_entry (id, seq, at, actor_id, actor_role, device_id, action, entity_type, entity_id, changes,
+                         prev_hash, hash, chain_version)
+SELECT p.id, l.seq, p.at, p.actor_id, p.actor_role, p.device_id, p.action, p.entity_type, p.entity_id, p.changes,
+       l.prev_hash, l.hash, {version}
+FROM link AS l JOIN pg_temp.fieldcheck_pending_audit AS p ON p.ord = l.ord""".format(genesis=GENESIS_HASH, version=CHAIN_VERSION)
+
+
+class _Chain:
+    """The commit hook appending a transaction's entries to the chain (see the module docstring)."""
+
+    name = "audit"
+
+    async def stage(self, items: Sequence[PendingEntry]) -> str:
+        ids = [uuid.uuid4() for _ in items]
+        connection = database.current().transaction.connection
+        await connection.execute(
+            "SELECT fieldcheck_stage_audit($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::uuid[], "
+            "$6::text[], $7::text[], $8::text[], $9::text[], $10::text[])",
+            ids,
+            [e.at for e in items],
+            [e.actor_id for e in items],
+            [e.actor_role for e in items],
+            [e.device_id for e in items],
+            [e.action for e in items],
+            [e.entity_type for e in items],
+            [e.entity_id for e in items],
+            [msgspec.json.encode(e.changes).decode() for e in items],
+            [_body_hash(e, i) for e, i in zip(items, ids, strict=True)],
         )
-        prev = digest
-    await AuditEntry.insert(*rows)
+        return _APPEND_SQL
+
+    async def write(self, items: Sequence[PendingEntry]) -> None:
+        head = await AuditEntry.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq, ascending=False).first()
+        seq, prev = (head["seq"], head["hash"]) if head else (0, GENESIS_HASH)
+        rows = []
+        for entry in items:
+            seq += 1
+            entry_id = uuid.uuid4()
+            digest = link_hash(prev, seq, _body_hash(entry, entry_id))
+            rows.append(
+                AuditEntry(
+                    id=entry_id, seq=seq, prev_hash=prev, hash=digest, chain_version=CHAIN_VERSION, **_fields(entry)
+                )
+            )
+            prev = digest
+        await AuditEntry.insert(*rows)
+
+
+_CHAIN = database.register_commit_hook(_Chain())
 
 
 def _fields(entry: PendingEntry) -> dict[str, Any]:
@@ -382,8 +475,9 @@ GUARD_SQL = (
 )
 
 
+@database.after_migrate
 async def install_guard() -> None:
-    """Refuse UPDATE/DELETE on the audit table (PostgreSQL; SQLite relies on the chain alone)."""
+    """Refuse UPDATE/DELETE on the audit table (PostgreSQL; SQLite relies on the chain alone); run at every start."""
     if database.is_postgres():
         for statement in GUARD_SQL:
             await AuditEntry.raw(statement)

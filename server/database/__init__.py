@@ -1,38 +1,52 @@
 """The database: the engine chosen by settings, the unit of work, migrations.
 
 Every write happens inside :func:`transaction`, opened by the caller that owns
-it (a controller, the sync push, a CLI command); services never commit. The
-unit of work also collects what must be written *last*, under one lock:
+it (a controller, the sync push, a CLI command); services never commit.
 
-- audit entries (``server.audit.service.record``), chained by hash;
-- ``before_commit`` hooks, e.g. the sync change feed numbering its entries.
+Commit hooks
+    Some writes must be numbered in commit order: the audit chain (each entry
+    links the head before it) and the sync change feed (a pull may never find
+    a newly committed position below one it has seen). Their domains register
+    a :class:`CommitHook` once (``register_commit_hook``) and, during the
+    transaction, add what they have to write to the unit of work
+    (``uow.add(hook.name, item)``); nothing is written then, so a savepoint
+    rolled back takes its items with it. This module knows no domain.
 
-At the end of a successful block the unit of work takes the chain lock
-(``pg_advisory_xact_lock`` on PostgreSQL; on SQLite every write transaction
-is ``BEGIN IMMEDIATE`` and so already exclusive), runs the hooks, appends the
-audit entries, and commits. The lock is held until commit, so anything
-numbered under it is numbered in commit order: a reader that has seen number
-N will never later find a newly committed N-1.
+    At the end of a successful block that holds any such items:
+
+    - PostgreSQL: each hook stages its items (writes them to a temporary
+      table on the transaction's connection: awaits, no lock) and returns one
+      parameterless statement; then a single simple-query round trip sends
+      ``SELECT pg_advisory_xact_lock(CHAIN_LOCK_KEY); <statements>; COMMIT``.
+      The lock is taken, used and released (at commit) inside that one
+      message, so it is never held while Python awaits anything: its hold is
+      the server's own execution time plus the commit's WAL flush, which a
+      busy event loop or a second server process cannot stretch.
+    - SQLite: every write transaction is ``BEGIN IMMEDIATE`` and so exclusive
+      already; each hook writes its items in Python before COMMIT.
+
+    Anything numbered under the lock is numbered in commit order: a reader that
+    has seen number N will never later find a newly committed N-1.
 """
 
 from __future__ import annotations
 
 import contextvars
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from server.settings import Settings
 
-#: Key of the PostgreSQL advisory lock that serialises the tail of every write
-#: transaction (audit chain + change-feed numbering). Arbitrary but fixed.
+#: Key of the PostgreSQL advisory lock taken by the commit round trip of every transaction with
+#: commit-hook items (audit chain + change-feed numbering). Arbitrary but fixed.
 CHAIN_LOCK_KEY = 0x46434B43
 #: Key of the session advisory lock held while one process migrates and installs
 #: the audit guard, so several workers starting on one database take turns.
@@ -41,6 +55,8 @@ STARTUP_LOCK_KEY = 0x46434B53
 os.environ.setdefault("PICCOLO_CONF", "server.piccolo_conf")
 
 _engine: Engine | None = None
+#: Steps each start runs after migrating, inside the start-up turn (``after_migrate``).
+_AFTER_MIGRATE: list[Callable[[], Awaitable[None]]] = []
 _current: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar("fieldcheck_uow", default=None)
 
 
@@ -102,14 +118,20 @@ async def start(settings: Settings) -> Engine:
         await engine._run_in_new_connection("PRAGMA journal_mode=WAL")
     async with _startup_turn(engine):
         await migrate()
-        from server.audit import service as audit_service
-
-        await audit_service.install_guard()
+        for step in _AFTER_MIGRATE:
+            await step()
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(
             min_size=settings.database.pool_min, max_size=settings.database.pool_max
         )
     return engine
+
+
+def after_migrate(step: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    """Run ``step`` at every :func:`start`, after the migrations, one starting process at a time."""
+    if step not in _AFTER_MIGRATE:
+        _AFTER_MIGRATE.append(step)
+    return step
 
 
 @asynccontextmanager
@@ -146,25 +168,55 @@ async def migrate() -> None:
         raise RuntimeError(f"migration failed: {result.message}")
 
 
+
+class CommitHook(Protocol):
+    """Writes a transaction's items in commit order (see the module docstring)."""
+
+    #: The key its items are added under (``UnitOfWork.add``).
+    name: str
+
+    async def stage(self, items: Sequence[Any]) -> str:
+        """PostgreSQL: put ``items`` where one parameterless statement can read them; return that statement."""
+        ...
+
+    async def write(self, items: Sequence[Any]) -> None:
+        """SQLite: write ``items`` now (the transaction is exclusive)."""
+        ...
+
+
+_COMMIT_HOOKS: dict[str, CommitHook] = {}
+
+
+def register_commit_hook(hook: CommitHook) -> CommitHook:
+    """Make ``hook`` run at the end of every transaction that added items under its name (in registration order)."""
+    _COMMIT_HOOKS[hook.name] = hook
+    return hook
+
+
 @dataclass
 class UnitOfWork:
     """What the current transaction must write at its end (see the module docstring)."""
 
     transaction: Any
-    audit: list[Any] = field(default_factory=list)
-    before_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    pending: dict[str, list[Any]] = field(default_factory=dict)
+
+    def add(self, hook: str, *items: Any) -> None:
+        """Queue ``items`` for the commit hook named ``hook``."""
+        if hook not in _COMMIT_HOOKS:
+            raise RuntimeError(f"no commit hook named {hook!r} is registered")
+        self.pending.setdefault(hook, []).extend(items)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
-        """Undo the block's writes, audit entries and hooks if it raises; keep the rest."""
+        """Undo the block's writes and the items it queued if it raises; keep the rest."""
         savepoint = await self.transaction.savepoint()
-        marks = (len(self.audit), len(self.before_commit))
+        marks = {name: len(items) for name, items in self.pending.items()}
         try:
             yield
         except BaseException:
             await savepoint.rollback_to()
-            del self.audit[marks[0] :]
-            del self.before_commit[marks[1] :]
+            for name, items in self.pending.items():
+                del items[marks.get(name, 0) :]
             raise
         else:
             await savepoint.release()
@@ -178,6 +230,54 @@ def current() -> UnitOfWork:
     return uow
 
 
+class _Transaction(PostgresTransaction):
+    """Piccolo's transaction whose COMMIT can carry the statements that must run under the chain lock.
+
+    BEGIN, COMMIT and ROLLBACK are sent as plain SQL (not through asyncpg's
+    transaction object), so the commit may be one multi-statement message.
+    """
+
+    def __init__(self, engine: PostgresEngine) -> None:
+        super().__init__(engine=engine)
+        self.commit_script = "COMMIT"
+
+    async def begin(self) -> None:
+        await self.connection.execute("BEGIN")
+
+    async def commit(self) -> None:
+        await self.connection.execute(self.commit_script)
+        self._committed = True
+
+    async def rollback(self) -> None:
+        await self.connection.execute("ROLLBACK")
+        self._rolled_back = True
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception is not None:
+                await self.rollback()
+            else:
+                try:
+                    await self.commit()
+                except BaseException:
+                    # A failed statement of the script leaves the transaction aborted (COMMIT never ran).
+                    if not self.connection.is_closed():
+                        try:
+                            await self.rollback()
+                        except Exception:  # noqa: BLE001 - the connection is broken; the pool replaces it
+                            pass
+                    raise
+        finally:
+            if self.engine.pool:
+                await self.engine.pool.release(self.connection)
+            else:
+                await self.connection.close()
+            self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+
 @asynccontextmanager
 async def transaction() -> AsyncIterator[UnitOfWork]:
     """Open the unit of work (or join the one already open) and commit it at the end."""
@@ -187,9 +287,9 @@ async def transaction() -> AsyncIterator[UnitOfWork]:
         return
     engine = get_engine()
     if isinstance(engine, SQLiteEngine):
-        tx_context = engine.transaction(transaction_type=TransactionType.immediate)
+        tx_context: Any = engine.transaction(transaction_type=TransactionType.immediate)
     else:
-        tx_context = engine.transaction()
+        tx_context = _Transaction(engine)
     async with tx_context as tx:
         uow = UnitOfWork(transaction=tx)
         token = _current.set(uow)
@@ -201,13 +301,16 @@ async def transaction() -> AsyncIterator[UnitOfWork]:
 
 
 async def _finish(uow: UnitOfWork) -> None:
-    if not uow.audit and not uow.before_commit:
+    due = [(hook, uow.pending[name]) for name, hook in _COMMIT_HOOKS.items() if uow.pending.get(name)]
+    if not due:
         return
     if isinstance(get_engine(), PostgresEngine):
-        await uow.transaction.connection.execute("SELECT pg_advisory_xact_lock($1)", CHAIN_LOCK_KEY)
-    for hook in uow.before_commit:
-        await hook()
-    if uow.audit:
-        from server.audit import service as audit_service
-
-        await audit_service.flush(uow.audit)
+        statements = [f"SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY:d})"]
+        statements += [await hook.stage(items) for hook, items in due]
+        if isinstance(uow.transaction, _Transaction):
+            uow.transaction.commit_script = ";\n".join([*statements, "COMMIT"])
+        else:  # joined a plain Piccolo transaction opened outside: its owner commits
+            await uow.transaction.connection.execute(";\n".join(statements))
+        return
+    for hook, items in due:
+        await hook.write(items)

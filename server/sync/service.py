@@ -13,15 +13,15 @@ Publishing
         await sync_service.publish("hazard", hazard.id, None, scope=scopes.hazard(hazard.id))  # closed: gone
 
     Nothing is written at the call: entries are buffered in the unit of work
-    and written together just before commit, so a mutation rolled back to its
+    and written together at commit, so a mutation rolled back to its
     savepoint (``UnitOfWork.savepoint``) takes its entries with it, and a
     thousand publishes cost one statement.
 
 Why a pull never skips a late commit
-    Positions (``change.seq``) are handed out by the ``before_commit`` hook,
-    which ``server.database`` runs while holding the chain lock
-    (``pg_advisory_xact_lock``; on SQLite the write transaction itself is
-    exclusive) until COMMIT. PostgreSQL releases a transaction's locks only
+    Positions (``change.seq``) are handed out by this module's commit hook,
+    whose statement ``server.database`` runs in the one round trip that takes
+    the chain lock (``pg_advisory_xact_lock``) and commits (on SQLite the
+    write transaction itself is exclusive). PostgreSQL releases a transaction's locks only
     after its commit is visible, so the next writer numbers its rows after
     every earlier number is committed (or rolled back, leaving a gap). Numbers
     therefore become visible strictly in order: any snapshot sees *all*
@@ -39,8 +39,7 @@ import datetime as dt
 import functools
 import re
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 
 import msgspec
 
@@ -52,26 +51,61 @@ _SCOPE = re.compile(r"^[a-z_]+:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[
 Entry = tuple[str, str, uuid.UUID, bytes | None]  # scope, entity_type, entity_id, payload
 
 
-@dataclass
-class _Publish:
-    """A ``before_commit`` hook carrying change entries; the first one to run writes them all."""
+_FEED_SQL = """
+INSERT INTO change (seq, scope, entity_type, entity_id, payload, updated_at)
+SELECT head.top + p.ord, p.scope, p.entity_type, p.entity_id, p.payload, p.updated_at
+FROM pg_temp.fieldcheck_pending_change AS p, (SELECT coalesce(max(seq), 0) AS top FROM change) AS head
+ORDER BY p.ord
+ON CONFLICT (scope, entity_type, entity_id) DO UPDATE
+SET seq = excluded.seq, payload = excluded.payload, updated_at = excluded.updated_at"""
 
-    entries: list[Entry]
-    done: list[bool] = field(default_factory=lambda: [False])
 
-    async def __call__(self) -> None:
-        uow = database.current()
-        hooks = [hook for hook in uow.before_commit if isinstance(hook, _Publish)]
-        if self.done[0]:
-            return
-        for hook in hooks:
-            hook.done[0] = True
-        latest: dict[tuple[str, str, uuid.UUID], bytes | None] = {}
-        for hook in hooks:
-            for scope, entity_type, entity_id, payload in hook.entries:
-                latest.pop((scope, entity_type, entity_id), None)  # keep the last state, in its order
-                latest[(scope, entity_type, entity_id)] = payload
-        await _write(latest)
+def _latest(entries: Sequence[Entry]) -> dict[tuple[str, str, uuid.UUID], bytes | None]:
+    """One state per (scope, record): the last one published, in the order of its last publish."""
+    latest: dict[tuple[str, str, uuid.UUID], bytes | None] = {}
+    for scope, entity_type, entity_id, payload in entries:
+        latest.pop((scope, entity_type, entity_id), None)
+        latest[(scope, entity_type, entity_id)] = payload
+    return latest
+
+
+class _Feed:
+    """The commit hook numbering a transaction's published entries (see the module docstring)."""
+
+    name = "change_feed"
+
+    async def stage(self, items: Sequence[Entry]) -> str:
+        latest = _latest(items)
+        keys = list(latest)
+        await sql.execute(
+            "SELECT fieldcheck_stage_change($1::text[], $2::text[], $3::uuid[], $4::bytea[], $5)",
+            "",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+            [latest[k] for k in keys],
+            dt.datetime.now(dt.UTC),
+        )
+        return _FEED_SQL
+
+    async def write(self, items: Sequence[Entry]) -> None:
+        latest = _latest(items)
+        now = dt.datetime.now(dt.UTC)
+        top = await sql.fetchval("", "SELECT coalesce(max(seq), 0) FROM change") or 0
+        await sql.bulk(
+            "",
+            "INSERT INTO change (seq, scope, entity_type, entity_id, payload, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, entity_type, entity_id) DO UPDATE "
+            "SET seq = excluded.seq, payload = excluded.payload, updated_at = excluded.updated_at",
+            (),
+            [
+                (top + n, scope, entity_type, str(entity_id), payload, now)
+                for n, ((scope, entity_type, entity_id), payload) in enumerate(latest.items(), start=1)
+            ],
+        )
+
+
+_FEED = database.register_commit_hook(_Feed())
 
 
 @functools.lru_cache(maxsize=4096)
@@ -94,8 +128,7 @@ async def publish(
 ) -> None:
     """Publish a record's new state (``None`` = removed) to one or more scopes, at commit."""
     payload = None if record is None else msgspec.msgpack.encode(record)
-    entries = [(key, entity_type, entity_id, payload) for key in _scope_keys(scope)]
-    database.current().before_commit.append(_Publish(entries))
+    database.current().add(_FEED.name, *[(key, entity_type, entity_id, payload) for key in _scope_keys(scope)])
 
 
 def publish_many(entries: Iterable[tuple[str, uuid.UUID, msgspec.Struct | None, str | Iterable[str]]]) -> None:
@@ -106,45 +139,7 @@ def publish_many(entries: Iterable[tuple[str, uuid.UUID, msgspec.Struct | None, 
         payload = None if record is None else encode(record)
         flat.extend((key, entity_type, entity_id, payload) for key in _scope_keys(scope))
     if flat:
-        database.current().before_commit.append(_Publish(flat))
-
-
-async def _write(latest: dict[tuple[str, str, uuid.UUID], bytes | None]) -> None:
-    if not latest:
-        return
-    now = dt.datetime.now(dt.UTC)
-    keys = list(latest)
-    if database.is_postgres():
-        await sql.execute(
-            """
-            WITH head AS (SELECT coalesce(max(seq), 0) AS top FROM change)
-            INSERT INTO change (seq, scope, entity_type, entity_id, payload, updated_at)
-            SELECT head.top + t.ord, t.scope, t.entity_type, t.entity_id, t.payload, $5
-            FROM head, unnest($1::text[], $2::text[], $3::uuid[], $4::bytea[])
-                 WITH ORDINALITY AS t(scope, entity_type, entity_id, payload, ord)
-            ON CONFLICT (scope, entity_type, entity_id) DO UPDATE
-            SET seq = excluded.seq, payload = excluded.payload, updated_at = excluded.updated_at
-            """,
-            "",
-            [k[0] for k in keys],
-            [k[1] for k in keys],
-            [k[2] for k in keys],
-            [latest[k] for k in keys],
-            now,
-        )
-        return
-    top = await sql.fetchval("", "SELECT coalesce(max(seq), 0) FROM change") or 0
-    await sql.bulk(
-        "",
-        "INSERT INTO change (seq, scope, entity_type, entity_id, payload, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, entity_type, entity_id) DO UPDATE "
-        "SET seq = excluded.seq, payload = excluded.payload, updated_at = excluded.updated_at",
-        (),
-        [
-            (top + n, scope, entity_type, str(entity_id), latest[(scope, entity_type, entity_id)], now)
-            for n, (scope, entity_type, entity_id) in enumerate(keys, start=1)
-        ],
-    )
+        database.current().add(_FEED.name, *flat)
 
 
 async def high_watermark() -> int:

@@ -114,7 +114,7 @@ async def test_a_version_1_chain_stays_verifiable_and_cannot_be_rejoined_by_a_do
     await _legacy_chain(2)
     await _write(2, "new")
     rows = await AuditEntry.select(AuditEntry.chain_version).order_by(AuditEntry.seq)
-    assert [r["chain_version"] for r in rows] == [1, 1, 2, 2]
+    assert [r["chain_version"] for r in rows] == [1, 1, audit_service.CHAIN_VERSION, audit_service.CHAIN_VERSION]
     report = await audit_service.verify()
     assert report.ok and report.checked == 4
     # Passing a version-2 entry off as version 1 (whose hash ignores the id) is caught.
