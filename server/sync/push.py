@@ -254,8 +254,14 @@ async def _stored(device: uuid.UUID, seqs: list[int]) -> dict[int, wire.Outcome]
     if not seqs:
         return {}
     if database.is_postgres():
+        # The range bounds the (device, seq) index scan whatever the plan: asyncpg's prepared statement goes
+        # generic after five runs, and a generic plan of `seq = ANY($2)` alone may read the device's whole
+        # history and filter it (bench/push_history.py). A phone's seqs are consecutive, so the range is
+        # about the batch; a retry mixing old and new seqs reads at most the device's rows between them.
         rows = await sql.fetch(
-            "SELECT seq, outcome FROM device_mutation WHERE device = $1 AND seq = ANY($2::bigint[])", "", device, seqs
+            "SELECT seq, outcome FROM device_mutation"
+            " WHERE device = $1 AND seq BETWEEN $2 AND $3 AND seq = ANY($4::bigint[])",
+            "", device, min(seqs), max(seqs), seqs,
         )
     else:
         rows = []
