@@ -71,7 +71,8 @@
       return { data, waiting, sync: SY.state, go };
     },
     template: `<span class="sync-badge" data-testid="sync-badge" @click="go('/sync')">
-      <span v-if="data.meta.auth_required" class="bad">需登录</span>
+      <span v-if="!data.online" class="off" data-testid="offline">离线{{ waiting ? ' · ' + waiting + ' 待传' : '' }}</span>
+      <span v-else-if="data.meta.auth_required" class="bad">需登录</span>
       <span v-else-if="data.outcomes.length" class="bad">{{ data.outcomes.length }} 条待处理</span>
       <span v-else-if="waiting" class="wait">{{ waiting }} 待上传</span>
       <span v-else class="ok">已同步</span></span>`,
@@ -222,7 +223,7 @@
                start, answer, saveNote, takePhoto, hazardsOf, label, go };
     },
     template: `<div v-if="insp" class="inspection">
-      <van-nav-bar :title="ent.name || '检查'" left-arrow @click-left="go('/tasks')" fixed placeholder>
+      <van-nav-bar :title="label('InspectionKind', insp.kind) || '现场检查'" left-arrow @click-left="go('/tasks')" fixed placeholder>
         <template #right><sync-badge /></template></van-nav-bar>
       <div class="ent-card">
         <div class="ent-name">{{ ent.name }}</div>
@@ -363,9 +364,11 @@
       <van-cell-group inset title="人员">
         <van-field v-model="form.person_name" name="person_name" label="姓名" required :error-message="errors.person_name" />
         <van-field v-model="form.id_number" name="id_number" label="身份证号" required maxlength="18" placeholder="18 位，末位可为 X"
-          :type="showId ? 'text' : 'password'" autocomplete="off" :error-message="errors.id_number" @blur="checkId">
+          :type="showId ? 'text' : 'password'" autocomplete="off" @blur="checkId">
           <template #button><van-button size="mini" @click="showId = !showId">{{ showId ? '隐藏' : '显示' }}</van-button></template></van-field>
-        <van-field v-if="form.id_number" label="显示为" readonly :model-value="masked" class="mono" />
+        <van-cell title="显示为" class="id-shown" data-testid="id-check">
+          <template #value><span v-if="errors.id_number" class="id-bad">{{ errors.id_number }}</span>
+            <span v-else class="mono">{{ form.id_number ? masked : '—' }}</span></template></van-cell>
         <van-field v-model="form.post" name="post" label="岗位" />
       </van-cell-group>
       <van-cell-group inset title="违章">
@@ -479,6 +482,15 @@
       const editing = ref(null);
       const safe = computed(() => !data.counts.pending && !data.counts.uploadsWaiting && !data.outcomes.length);
       const waitingPhotos = computed(() => data.uploads.filter((u) => u.status !== "done"));
+      const waitingGroups = computed(() => {
+        const groups = new Map();
+        for (const e of data.outbox) {
+          const g = groups.get(e.kind) || { kind: e.kind, count: 0, first: e.createdAt, attempts: 0 };
+          g.count += 1; g.attempts = Math.max(g.attempts, e.attempts || 0);
+          groups.set(e.kind, g);
+        }
+        return [...groups.values()];
+      });
       async function now() { await SY.sync(); await reload(); }
       function describe(o) {
         const p = o.payload || {};
@@ -499,7 +511,7 @@
         editing.value = null;
         await S.requeue(o.seq, fixed); await reload(); await now();
       }
-      return { data, sync, safe, waitingPhotos, now, describe, ack, resend, drop, fix, editing, sendFixed, when,
+      return { data, sync, safe, waitingPhotos, waitingGroups, now, describe, ack, resend, drop, fix, editing, sendFixed, when,
                KIND_LABEL, FIELD_LABEL, go };
     },
     template: `<div class="sync-screen">
@@ -532,7 +544,8 @@
           <span class="small">双方的值都已保留，由负责人裁定。</span><van-button size="small" data-testid="ack" @click="ack(o)">知悉</van-button></div>
       </div>
       <div class="section" v-if="data.outbox.length || waitingPhotos.length">等待上传</div>
-      <van-cell v-for="e in data.outbox" :key="e.seq" :title="KIND_LABEL[e.kind] || e.kind" :label="when(e.createdAt)" :value="e.attempts ? '已尝试 ' + e.attempts + ' 次' : '待上传'" />
+      <van-cell v-for="g in waitingGroups" :key="g.kind" :title="(KIND_LABEL[g.kind] || g.kind) + (g.count > 1 ? ' × ' + g.count : '')"
+        :label="'最早 ' + when(g.first)" :value="g.attempts ? '已尝试 ' + g.attempts + ' 次' : '待上传'" data-testid="waiting" />
       <van-cell v-for="u in waitingPhotos" :key="u.evidenceId" :title="'照片 ' + Math.round(u.size / 1024) + ' KB'"
         :label="u.message || ''" :value="u.status === 'failed' ? '失败' : Math.round(100 * (u.sentBytes || 0) / u.size) + '%'" />
       <van-popup :show="!!editing" position="bottom" round closeable @close="editing = null" :style="{ maxHeight: '80%' }">
@@ -565,8 +578,6 @@
       return { view, data, tab, tabs, go, route };
     },
     template: `<div :class="['shell', { 'with-tabs': tabs }]">
-      <van-notice-bar v-if="!data.online && data.user" class="offline" left-icon="info-o" data-testid="offline"
-        text="离线中：记录保存在本机，联网后自动同步" />
       <div v-if="view.name === 'loading'" class="pad"><van-loading>加载中…</van-loading></div>
       <component v-else :is="view.name" v-bind="view.props || {}" :key="route.path" />
       <van-tabbar v-if="tabs && data.user" :model-value="tab" fixed placeholder>
