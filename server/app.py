@@ -23,6 +23,8 @@ from server.api_docs import Bodies, DescribedJson, DescribedSwagger
 from server.accounts.auth import auth_middleware, provide_actor
 from server.accounts.controllers import AuthController, DepartmentController, UserController
 from server.checklists.controllers import ChecklistController
+from server.console import web as console_web
+from server.console.router import console_routers
 from server.registry.controllers import ConflictOfInterestController, EnterpriseController
 from server.inspections.controllers import ConflictController, InspectionController
 from server.sync.controllers import SyncController
@@ -269,7 +271,9 @@ def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = N
         path="/static/vendor", directories=[settings.web.vendor_dir], include_in_schema=False
     )
     app = Litestar(
-        route_handlers=[health, metrics.metrics, static, *CONTROLLERS, *(extra_route_handlers or [])],
+        route_handlers=[
+            health, metrics.metrics, static, *CONTROLLERS, *console_routers(settings), *(extra_route_handlers or [])
+        ],
         lifespan=[lifespan],
         middleware=[auth_middleware(settings.auth.secret_key)],
         dependencies={
@@ -283,6 +287,7 @@ def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = N
             Exception: _internal_error,
         },
         openapi_config=_openapi_config(),
+        template_config=console_web.template_config(settings),
         request_class=_Request,
         before_request=_refuse_nul,
         request_max_body_size=settings.server.max_body_bytes,

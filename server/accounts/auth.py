@@ -42,6 +42,7 @@ PUBLIC_PATHS = (
     "/metrics",  # its own bearer token (FIELDCHECK_METRICS_TOKEN), for the scraper
     "/verify",  # the public verify page of enforcement documents
     "/api/v1/public/",
+    "/console",  # the office console: its session cookie, resolved by server.console.session with actor_of_token
 )
 
 
@@ -102,9 +103,14 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise NotAuthenticated("请先登录", "missing bearer token")
-        actor = decode_access_token(token.strip(), secret=self.secret)
-        await check_token_version(actor)
-        return AuthenticationResult(user=actor, auth=token)
+        return AuthenticationResult(user=await actor_of_token(token.strip(), secret=self.secret), auth=token)
+
+
+async def actor_of_token(token: str, *, secret: str) -> Actor:
+    """The actor an access token speaks for, its account still active and the token not revoked since issue."""
+    actor = decode_access_token(token, secret=secret)
+    await check_token_version(actor)
+    return actor
 
 
 async def check_token_version(actor: Actor) -> None:

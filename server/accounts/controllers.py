@@ -13,6 +13,7 @@ from schemas.vocab import Role
 from server import database
 from server.accounts import service as accounts_service
 from server.accounts.auth import requires_role, source_address
+from server.accounts.login import log_in
 from server.accounts.service import LoginRefused
 from server.deps import AppSettings, CurrentActor
 
@@ -25,18 +26,7 @@ class AuthController(Controller):
     async def login(self, request: Request, data: JSONBody[wire.LoginRequest], settings: AppSettings) -> wire.TokenPair:
         """登录：用户名和密码换取访问令牌与刷新令牌。"""
         source = source_address(request, settings.auth.trusted_proxy_networks)
-        # Three steps so argon2 runs outside any transaction: reserve a try, check, then record.
-        async with database.transaction():
-            attempt = await accounts_service.begin_login(data, settings.auth, source=source)
-        if not isinstance(attempt, LoginRefused):
-            password_ok = await accounts_service.check_password(attempt)
-            async with database.transaction():
-                outcome = await accounts_service.finish_login(attempt, password_ok, settings.auth)
-        else:
-            outcome = attempt
-        if isinstance(outcome, LoginRefused):
-            raise outcome.error
-        return outcome
+        return await log_in(data, settings.auth, source=source)
 
     @post("/refresh", status_code=HTTP_200_OK, security=[], opt={"errors": (401,)})
     async def refresh(self, data: JSONBody[wire.RefreshRequest], settings: AppSettings) -> wire.TokenPair:

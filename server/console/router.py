@@ -1,0 +1,31 @@
+"""The console's routes in one Router, behind its guard and error pages (see ``server.console.web``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Router
+from litestar.static_files import create_static_files_router
+
+from server.console import auth_pages, web
+from server.settings import Settings
+
+#: Every page group's routes. A group appends its module's ROUTES here.
+PAGE_GROUPS: list[list[Any]] = [
+    auth_pages.ROUTES,
+]
+
+
+def console_routers(settings: Settings) -> list[Any]:
+    """The pages under /console and their css/js under /console/static (no session needed for those)."""
+    pages = Router(
+        path="/",
+        route_handlers=[handler for group in PAGE_GROUPS for handler in group],
+        guards=[web.console_guard],
+        exception_handlers=web.EXCEPTION_HANDLERS,
+        include_in_schema=False,
+    )
+    static = create_static_files_router(
+        path="/console/static", directories=[web.static_dir(settings)], include_in_schema=False
+    )
+    return [static, pages]

@@ -1,0 +1,242 @@
+"""The console's edge: who is asking (the guard), how a page is answered (``render``, ``redirect``), error pages.
+
+Every console route declares ``opt={"roles": ...}``: the roles that may open it.
+The guard resolves the session's actor, refuses a role not listed (fail closed:
+a route without ``roles`` is refused to all), and on every POST also refuses a
+missing or wrong CSRF token, a cross-site request and a leader (leaders read,
+never write) unless the route only ends the caller's own session
+(``opt={"own_session": True}``). Services then check the object itself as they
+do for the API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.template.config import TemplateConfig
+
+from schemas.problems import FieldError
+from schemas.vocab import label
+from server import metrics
+from server.accounts.policy import Actor, may_write
+from server.console import navigation, session
+from server.errors import FieldcheckError, NotAuthenticated, PermissionDenied
+from server.settings import Settings
+
+log = logging.getLogger("fieldcheck.console")
+
+LOGIN_PATH = "/console/login"
+#: Console pages run only this server's scripts and styles, and are framed by no one.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+
+
+class LoginRequired(Exception):
+    """No usable session: the person is sent to the login page (``message`` says why, when there is a reason)."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def templates_dir(settings: Settings) -> Path:
+    return settings.web.web_dir / "console" / "templates"
+
+
+def static_dir(settings: Settings) -> Path:
+    return settings.web.web_dir / "console" / "static"
+
+
+def template_config(settings: Settings) -> TemplateConfig:
+    """Jinja over ``web/console/templates``: autoescaped, strict about missing names, bureau-time filters."""
+    zone = ZoneInfo(settings.hazards.timezone)
+    env = Environment(
+        loader=FileSystemLoader(templates_dir(settings)), autoescape=True, undefined=StrictUndefined, auto_reload=False
+    )
+
+    def local(moment: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return moment.astimezone(zone).strftime(fmt) if moment else ""
+
+    def vocab(value: enum.StrEnum | str | None) -> str:
+        if value is None or value == "":
+            return ""
+        try:
+            return label(value) if isinstance(value, enum.StrEnum) else str(value)
+        except KeyError:
+            return str(value)
+
+    env.filters["local"] = local
+    env.filters["label"] = vocab
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
+
+
+def is_htmx(request: ASGIConnection) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def console_of(request: ASGIConnection) -> session.Resolved | None:
+    return getattr(request.state, "console", None)
+
+
+def actor_of(request: ASGIConnection) -> Actor:
+    """The actor the guard resolved (every non-public console route has one)."""
+    resolved = console_of(request)
+    if resolved is None:
+        raise LoginRequired()
+    return resolved.actor
+
+
+def _settings(connection: ASGIConnection) -> Settings:
+    return connection.app.state.settings
+
+
+async def console_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    opt = handler.opt
+    post = connection.scope["method"] == "POST"
+    if post and connection.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        raise PermissionDenied("拒绝来自其他网站的提交", "cross-site console request")
+    settings = _settings(connection)
+    cookie = session.decode(connection.cookies.get(session.COOKIE), settings)
+    if opt.get("public"):
+        # The login and not-found pages show the menu to whoever is still logged in, and ask nothing.
+        if cookie is not None and connection.scope["method"] == "GET":
+            try:
+                connection.state.console = await session.resolve(cookie, settings)
+            except NotAuthenticated:
+                pass
+        return
+    if cookie is None:
+        raise LoginRequired()
+    try:
+        resolved = await session.resolve(cookie, settings)
+    except NotAuthenticated as exc:
+        raise LoginRequired(exc.message) from None
+    connection.state.console = resolved
+    roles = opt.get("roles")
+    if not roles or resolved.actor.role not in roles:
+        raise PermissionDenied("当前角色无权访问此页面", "role may not open this console page")
+    if post:
+        if not session.csrf_ok(connection, resolved.session):
+            raise PermissionDenied("页面已过期或来源不明，请刷新页面后重试", "missing or wrong CSRF token")
+        if not opt.get("own_session") and not may_write(resolved.actor):
+            raise PermissionDenied("当前账号只读，不能修改数据", "read-only role may not write")
+
+
+# ------------------------------------------------------------------ answers
+
+
+def _finish(request: Request, response: Response) -> Response:
+    """Every console answer: not cached, and carrying the session again when its tokens were refreshed."""
+    response.headers["cache-control"] = "no-store"
+    response.headers["content-security-policy"] = CONTENT_SECURITY_POLICY
+    resolved = console_of(request)
+    if resolved is not None and resolved.renewed:
+        session.set_cookie(response, request, resolved.session, _settings(request))
+    return response
+
+
+def base_context(request: Request) -> dict[str, Any]:
+    resolved = console_of(request)
+    actor = resolved.actor if resolved else None
+    return {
+        "actor": actor,
+        "role_label": label(actor.role) if actor else "",
+        "menu": navigation.menu_for(actor.role) if actor else [],
+        "may_write": bool(actor and may_write(actor)),
+        "csrf": resolved.session.csrf if resolved else "",
+        "path": request.url.path,
+        "htmx": is_htmx(request),
+    }
+
+
+def render(request: Request, template: str, *, status_code: int = 200, **context: Any) -> Response:
+    return _finish(request, Template(template_name=template, context=base_context(request) | context, status_code=status_code))
+
+
+def redirect(request: Request, to: str) -> Response:
+    """Go to ``to``: an htmx request gets HX-Redirect (a whole-page load), a plain one a 303."""
+    if is_htmx(request):
+        return _finish(request, Response(content=b"", status_code=200, headers={"hx-redirect": to}))
+    return _finish(request, Redirect(path=to, status_code=303))
+
+
+def error_page(
+    request: Request, status: int, message: str, errors: Iterable[FieldError] = (), *, message_en: str = ""
+) -> Response:
+    """The error page (or, for htmx, a notice swapped into the page's #flash) with the service's Chinese message."""
+    context = {"status": status, "message": message, "errors": list(errors), "message_en": message_en}
+    if is_htmx(request):
+        response = render(request, "_error.html", status_code=status, **context)
+        response.headers["hx-retarget"] = "#flash"
+        response.headers["hx-reswap"] = "innerHTML"
+        return response
+    return render(request, "error.html", status_code=status, **context)
+
+
+_HTTP_MESSAGES = {
+    400: "请求格式有误",
+    403: "无权执行此操作",
+    404: "页面或记录不存在",
+    405: "不支持该请求方法",
+    413: "提交内容过大",
+    429: "操作过于频繁，请稍后再试",
+}
+
+
+def _login_required(request: Request, exc: LoginRequired) -> Response:
+    query = f"?next={quote(request.url.path)}" if request.method == "GET" and request.url.path != "/console" else ""
+    if exc.message:
+        query += ("&" if query else "?") + f"reason={quote(exc.message)}"
+    response = redirect(request, LOGIN_PATH + query)
+    session.clear_cookie(response, request, _settings(request))
+    return response
+
+
+def _domain_error(request: Request, exc: FieldcheckError) -> Response:
+    return error_page(request, exc.status, exc.message, exc.errors, message_en=exc.message_en)
+
+
+def _validation_error(request: Request, exc: ValidationException) -> Response:
+    errors = [
+        FieldError(field=str(item.get("key") or ""), message=str(item.get("message", "")))
+        for item in (exc.extra or [])
+        if isinstance(item, dict)
+    ]
+    return error_page(request, 400, "提交的内容格式有误，请检查后重试", errors, message_en=str(exc.detail))
+
+
+def _http_error(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    return error_page(request, status, _HTTP_MESSAGES.get(status, "请求失败"), message_en=str(exc.detail))
+
+
+def _internal_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on console %s %s", request.method, request.url.path, exc_info=exc)
+    metrics.ERRORS.inc()
+    return error_page(request, 500, "系统内部错误，请稍后重试；如反复出现请联系管理员")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    LoginRequired: _login_required,
+    FieldcheckError: _domain_error,
+    ValidationException: _validation_error,
+    NotFoundException: _http_error,
+    HTTPException: _http_error,
+    Exception: _internal_error,
+}
