@@ -117,6 +117,12 @@ class InspectionCreate(Input, kw_only=True):
     id: uuid.UUID | None = None
 
 
+class InspectionAssign(Input, kw_only=True):
+    """A supervisor names the team of a check not yet started; the first inspector listed leads and signs."""
+
+    inspector_ids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=10)]
+
+
 class InspectionSubmit(Input, kw_only=True):
     """Sign and submit over HTTP (the same rule as the phone's ``submit_inspection``)."""
 

@@ -67,6 +67,7 @@ from typing import Any
 import msgspec
 from litestar import Litestar
 
+from schemas.audit import AuditRecord
 from server import database
 from server.accounts.policy import Actor
 from server.settings import Settings
@@ -169,6 +170,35 @@ def _content(
         "entity_id": entity_id,
         "changes": changes,
     }
+
+
+#: Most entries one history shows (an object with more is shown with its latest ones).
+HISTORY_LIMIT = 500
+
+
+async def entries_for(entities: Sequence[tuple[str, uuid.UUID | str]], *, limit: int = HISTORY_LIMIT) -> list[AuditRecord]:
+    """The entries about these objects, oldest first (the caller has checked the reader may see them)."""
+    by_type: dict[str, list[str]] = {}
+    for entity_type, entity_id in entities:
+        by_type.setdefault(entity_type, []).append(str(entity_id))
+    if not by_type:
+        return []
+    condition = None
+    for entity_type, ids in by_type.items():
+        one = (AuditEntry.entity_type == entity_type) & AuditEntry.entity_id.is_in(ids)
+        condition = one if condition is None else condition | one
+    rows = await AuditEntry.select(
+        AuditEntry.seq, AuditEntry.at, AuditEntry.actor_id, AuditEntry.actor_role, AuditEntry.action,
+        AuditEntry.entity_type, AuditEntry.entity_id, AuditEntry.changes,
+    ).where(condition).order_by(AuditEntry.seq, ascending=False).limit(limit).output(load_json=True)
+    return [
+        AuditRecord(
+            seq=r["seq"], at=r["at"], actor_id=r["actor_id"], actor_role=r["actor_role"], action=r["action"],
+            entity_type=r["entity_type"], entity_id=r["entity_id"],
+            changes=r["changes"] if isinstance(r["changes"], dict) else {"value": r["changes"]},
+        )
+        for r in reversed(rows)
+    ]
 
 
 def _body_hash(entry: PendingEntry, entry_id: uuid.UUID) -> str:

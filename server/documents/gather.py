@@ -107,7 +107,7 @@ async def load(actor: Actor, request: wire.DocumentIssue, settings: Settings) ->
         officers=officers,
         enterprise=await registry_service.get(actor, inspection.enterprise_id),
         template=template,
-        results={r.item_id: r for r in await inspections_service.list_item_results(actor, inspection_id)},
+        results={r.item_id: r for r in await inspections_service.item_results(actor, inspection_id)},
         hazards=await hazards_service.list_for_inspection(actor, inspection_id, settings),
         violations=await violations_service.list_for_inspection(actor, inspection_id),
         evidence=[e for e in await evidence_service.list_for_inspection(actor, inspection_id) if e.status == EvidenceStatus.STORED],

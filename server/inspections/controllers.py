@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from schemas import bounds
 from schemas import inspections as wire
-from schemas.vocab import Role
+from schemas.audit import AuditRecord
+from schemas.problems import ErrorCode
+from schemas.vocab import District, InspectionStatus, Role, Sector
 from server import database
 from server.accounts.auth import requires_role
 from server.deps import CurrentActor
+from server.errors import InvalidInput
 from server.inspections import service as inspections_service
 
 
@@ -27,14 +33,49 @@ class InspectionController(Controller):
             return await inspections_service.create(actor, data)
 
     @get("/")
-    async def list_inspections(self, actor: CurrentActor) -> list[wire.Inspection]:
-        """本人的检查任务（检查人员），或本科室的检查（负责人）。"""
-        return await inspections_service.list_for(actor)
+    async def list_inspections(
+        self,
+        actor: CurrentActor,
+        status: FromQuery[InspectionStatus | None] = None,
+        district: FromQuery[District | None] = None,
+        sector: FromQuery[Sector | None] = None,
+        inspector_id: FromQuery[uuid.UUID | None] = None,
+        date_from: FromQuery[dt.date | None] = None,
+        date_to: FromQuery[dt.date | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 200,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+    ) -> list[wire.Inspection]:
+        """本人的检查任务（检查人员），或本科室的检查（负责人）；可按状态、区县、行业、检查人员、检查日期筛选。"""
+        for name, day in (("date_from", date_from), ("date_to", date_to)):
+            if day is not None and (problem := bounds.date_problem(day)):
+                raise InvalidInput(problem, f"{name} is out of range", code=ErrorCode.DATE_OUT_OF_RANGE, field=name)
+        filters = inspections_service.InspectionFilter(
+            status=status, district=district, sector=sector, inspector_id=inspector_id, date_from=date_from, date_to=date_to
+        )
+        return await inspections_service.list_for(actor, filters, limit=limit, offset=offset)
 
     @get("/{inspection_id:uuid}")
     async def get_inspection(self, inspection_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.Inspection:
         """一次检查的详情。"""
         return await inspections_service.get(actor, inspection_id)
+
+    @get("/{inspection_id:uuid}/item-results")
+    async def list_item_results(self, inspection_id: FromPath[uuid.UUID], actor: CurrentActor) -> list[wire.ItemResult]:
+        """一次检查的全部检查项结果。"""
+        return await inspections_service.item_results(actor, inspection_id)
+
+    @get("/{inspection_id:uuid}/history")
+    async def get_history(self, inspection_id: FromPath[uuid.UUID], actor: CurrentActor) -> list[AuditRecord]:
+        """一次检查及其检查项结果的审计记录（时间顺序）。"""
+        return await inspections_service.history(actor, inspection_id)
+
+    @post("/{inspection_id:uuid}/team", status_code=HTTP_200_OK, guards=[requires_role(Role.SUPERVISOR, Role.ADMIN)])
+    async def assign_team(
+        self, inspection_id: FromPath[uuid.UUID], data: JSONBody[wire.InspectionAssign], actor: CurrentActor
+    ) -> wire.Inspection:
+        """指派（或改派）尚未开始的检查的检查组（第一位为组长）；与企业有回避关系的人员不得参加。"""
+        async with database.transaction():
+            return await inspections_service.assign_team(actor, inspection_id, data)
 
     @post(
         "/{inspection_id:uuid}/submit", status_code=HTTP_200_OK,

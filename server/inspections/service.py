@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -35,6 +36,7 @@ from schemas.inspections import (
     Amendment,
     ConflictResolution,
     Inspection,
+    InspectionAssign,
     InspectionCreate,
     InspectionReview,
     InspectionSubmit,
@@ -47,7 +49,8 @@ from schemas.inspections import (
     unanswered_refusal,
 )
 from schemas.problems import ErrorCode
-from schemas.vocab import InspectionKind, InspectionStatus, Role
+from schemas.audit import AuditRecord
+from schemas.vocab import District, InspectionKind, InspectionStatus, Role, Sector
 from server import database
 from server.accounts.policy import Actor, may_manage_department, may_write, sees_all_departments
 from server.accounts.tables import User
@@ -61,6 +64,7 @@ from server.notifications import service as notifications
 from server.registry import service as registry_service
 from server.spotchecks import covert
 from server.registry.tables import Enterprise
+from server.settings import get_settings
 from server.sync import scopes, sql
 from server.sync import service as sync_service
 
@@ -169,28 +173,103 @@ async def get(actor: Actor, inspection_id: uuid.UUID) -> Inspection:
     return _to_wire(row, team)
 
 
-async def list_item_results(actor: Actor, inspection_id: uuid.UUID) -> list[ItemResult]:
-    """The item results of one inspection the actor may see (its documents print them)."""
-    await _load(actor, inspection_id, write=False)
-    rows = await ItemResultRow.select().where(ItemResultRow.inspection == inspection_id)
-    return [_item_wire(r) for r in rows]
+@dataclass(frozen=True)
+class InspectionFilter:
+    """What the office narrows a list of checks by; the date is the day signed, or the planned day before."""
+
+    status: InspectionStatus | None = None
+    district: District | None = None
+    sector: Sector | None = None
+    inspector_id: uuid.UUID | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
 
 
-async def list_for(actor: Actor, *, limit: int = 200) -> list[Inspection]:
-    """Inspections the actor works on (inspectors) or manages (supervisors, admins, leaders)."""
-    query = InspectionRow.select().order_by(InspectionRow.created_at, ascending=False).limit(limit)
+async def _visible_where(actor: Actor, filters: InspectionFilter) -> list[Any]:
+    """Conditions for the inspections an actor may list, narrowed by ``filters``."""
+    where: list[Any] = []
     if actor.role == Role.INSPECTOR:
         mine = await InspectionInspector.select(InspectionInspector.inspection).where(
             InspectionInspector.user == actor.user_id
         )
         ids = [m["inspection"] for m in mine]
         hidden = await covert.hidden_inspections(ids)
-        query = query.where(InspectionRow.id.is_in([i for i in ids if i not in hidden] or [uuid.uuid4()]))
+        where.append(InspectionRow.id.is_in([i for i in ids if i not in hidden] or [uuid.uuid4()]))
     elif not sees_all_departments(actor):
-        query = query.where(InspectionRow.department == actor.department_id)
-    rows = await query
+        where.append(InspectionRow.department == actor.department_id)
+    if filters.status is not None:
+        where.append(InspectionRow.status == filters.status)
+    if filters.district is not None:
+        where.append(InspectionRow.enterprise.district == filters.district)
+    if filters.sector is not None:
+        where.append(InspectionRow.enterprise.sector == filters.sector)
+    if filters.inspector_id is not None:
+        where.append(InspectionRow.id.is_in(
+            InspectionInspector.select(InspectionInspector.inspection).where(InspectionInspector.user == filters.inspector_id)
+        ))
+    if filters.date_from is not None or filters.date_to is not None:
+        zone = ZoneInfo(get_settings().hazards.timezone)
+        first = filters.date_from or dt.date(1900, 1, 1)
+        last = filters.date_to or dt.date(9999, 12, 30)
+        start = dt.datetime.combine(first, dt.time(), zone)
+        end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone)
+        signed = InspectionRow.submitted_at.is_not_null() & (InspectionRow.submitted_at >= start) & (
+            InspectionRow.submitted_at < end
+        )
+        planned = InspectionRow.submitted_at.is_null() & (InspectionRow.planned_date >= first) & (
+            InspectionRow.planned_date <= last
+        )
+        where.append(signed | planned)
+    return where
+
+
+async def list_for(
+    actor: Actor, filters: InspectionFilter = InspectionFilter(), *, limit: int = 200, offset: int = 0
+) -> list[Inspection]:
+    """Inspections the actor works on (inspectors) or manages (supervisors, admins, leaders), newest first."""
+    query = InspectionRow.select().order_by(InspectionRow.created_at, ascending=False).order_by(InspectionRow.id)
+    for condition in await _visible_where(actor, filters):
+        query = query.where(condition)
+    rows = await query.limit(limit).offset(offset)
     teams = await _team([r["id"] for r in rows])
     return [_to_wire(r, teams[r["id"]]) for r in rows]
+
+
+async def count_for(actor: Actor, filters: InspectionFilter = InspectionFilter()) -> int:
+    """How many inspections :func:`list_for` pages through with these filters."""
+    query = InspectionRow.count()
+    for condition in await _visible_where(actor, filters):
+        query = query.where(condition)
+    return await query
+
+
+async def item_results(actor: Actor, inspection_id: uuid.UUID) -> list[ItemResult]:
+    """Every item result of an inspection the actor may see."""
+    await _load(actor, inspection_id, write=False)
+    rows = await ItemResultRow.select().where(ItemResultRow.inspection == inspection_id).order_by(ItemResultRow.updated_at)
+    return [_item_wire(r) for r in rows]
+
+
+async def amendments(actor: Actor, inspection_id: uuid.UUID) -> list[Amendment]:
+    """Notes and after-signing amendments of an inspection the actor may see, oldest first."""
+    await _load(actor, inspection_id, write=False)
+    rows = await InspectionAmendment.select().where(InspectionAmendment.inspection == inspection_id).order_by(
+        InspectionAmendment.created_at
+    ).output(load_json=True)
+    return [
+        Amendment(id=r["id"], inspection_id=r["inspection"], author_id=r["author"], text=r["text"],
+                  payload=r["payload"] or {}, created_at=r["created_at"])
+        for r in rows
+    ]
+
+
+async def history(actor: Actor, inspection_id: uuid.UUID) -> list[AuditRecord]:
+    """The audit entries of an inspection and of its item results, oldest first."""
+    await _load(actor, inspection_id, write=False)
+    results = await ItemResultRow.select(ItemResultRow.id).where(ItemResultRow.inspection == inspection_id)
+    return await audit_service.entries_for(
+        [("inspection", inspection_id)] + [("item_result", r["id"]) for r in results]
+    )
 
 
 async def sync_scopes(actor: Actor) -> set[str]:
@@ -248,6 +327,52 @@ async def _refuse_conflicted(enterprise_id: uuid.UUID, user_ids: Sequence[uuid.U
         )
 
 
+async def _check_team(kind: str, enterprise_id: uuid.UUID, inspector_ids: Sequence[uuid.UUID]) -> None:
+    """A team a supervisor names: distinct active inspectors, two for an 执法检查, none with a 回避 conflict."""
+    if len(set(inspector_ids)) != len(inspector_ids):
+        raise InvalidInput("检查人员重复", "duplicate inspector", field="inspector_ids")
+    users = await User.select(User.id, User.role, User.active).where(User.id.is_in(list(inspector_ids)))
+    if len(users) != len(inspector_ids) or any(u["role"] != Role.INSPECTOR or not u["active"] for u in users):
+        raise InvalidInput("检查人员须为在职的执法检查人员", "inspectors must be active inspectors", field="inspector_ids")
+    if kind == InspectionKind.ENFORCEMENT and len(inspector_ids) < 2:
+        raise InvalidInput("执法检查至少需要两名执法人员", "an enforcement check needs two officers", field="inspector_ids")
+    await _refuse_conflicted(enterprise_id, inspector_ids, field="inspector_ids")
+
+
+#: Kinds whose team is chosen by a draw or the recheck rule, never named by hand afterwards.
+_DRAWN_TEAM_KINDS = (InspectionKind.SPOT_CHECK, InspectionKind.COVERT, InspectionKind.RECHECK)
+
+
+async def assign_team(actor: Actor, inspection_id: uuid.UUID, data: InspectionAssign) -> Inspection:
+    """A supervisor of the department (re)names the team of a check not yet started (the first listed leads)."""
+    row, team = await _load(actor, inspection_id, write=True)
+    if actor.role not in (Role.SUPERVISOR, Role.ADMIN) or not may_manage_department(actor, row["department"]):
+        raise PermissionDenied("只有本科室负责人可以指派检查组", "only the department's supervisor assigns a team")
+    if row["status"] != InspectionStatus.PLANNED:
+        raise StateConflict("只有尚未开始的检查可以重新指派", "only a planned check can be reassigned", field="status")
+    if row["kind"] in _DRAWN_TEAM_KINDS:
+        raise StateConflict(
+            "随机抽取或复查指派的检查组不能手工更改", "a drawn or recheck team cannot be changed by hand", field="kind"
+        )
+    await _check_team(row["kind"], row["enterprise"], data.inspector_ids)
+    now = _now()
+    await InspectionInspector.delete().where(InspectionInspector.inspection == inspection_id)
+    await InspectionInspector.insert(
+        *[
+            InspectionInspector(id=uuid.uuid4(), inspection=inspection_id, user=u, is_lead=(n == 0), assigned_at=now)
+            for n, u in enumerate(data.inspector_ids)
+        ]
+    )
+    await InspectionRow.update(
+        {InspectionRow.updated_at: now, InspectionRow.version: InspectionRow.version + 1}
+    ).where(InspectionRow.id == inspection_id)
+    audit_service.record(actor, "inspection.assign", "inspection", inspection_id, {
+        "inspector_ids": [[str(m["user"]) for m in team], [str(u) for u in data.inspector_ids]],
+    })
+    await publish_template(row["template"])
+    return await publish(inspection_id)
+
+
 async def create(actor: Actor, data: InspectionCreate) -> Inspection:
     """A supervisor assigns a check of an enterprise to a team (the first inspector leads)."""
     if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
@@ -261,16 +386,9 @@ async def create(actor: Actor, data: InspectionCreate) -> Inspection:
         )
     if await Enterprise.count().where(Enterprise.id == data.enterprise_id) == 0:
         raise InvalidInput("企业不存在", "unknown enterprise", field="enterprise_id")
-    if len(set(data.inspector_ids)) != len(data.inspector_ids):
-        raise InvalidInput("检查人员重复", "duplicate inspector", field="inspector_ids")
-    users = await User.select(User.id, User.role, User.active).where(User.id.is_in(list(data.inspector_ids)))
-    if len(users) != len(data.inspector_ids) or any(u["role"] != Role.INSPECTOR or not u["active"] for u in users):
-        raise InvalidInput("检查人员须为在职的执法检查人员", "inspectors must be active inspectors", field="inspector_ids")
+    await _check_team(data.kind, data.enterprise_id, data.inspector_ids)
     if data.template_id is not None and await ChecklistTemplate.count().where(ChecklistTemplate.id == data.template_id) == 0:
         raise InvalidInput("检查表不存在", "unknown checklist template", field="template_id")
-    if data.kind == InspectionKind.ENFORCEMENT and len(data.inspector_ids) < 2:
-        raise InvalidInput("执法检查至少需要两名执法人员", "an enforcement check needs two officers", field="inspector_ids")
-    await _refuse_conflicted(data.enterprise_id, data.inspector_ids, field="inspector_ids")
     if data.id is not None and await InspectionRow.exists().where(InspectionRow.id == data.id):
         raise StateConflict("该检查已存在", "an inspection with this id exists", code=ErrorCode.DUPLICATE, field="id")
     now = _now()
