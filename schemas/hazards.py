@@ -38,6 +38,7 @@ class RecheckReason(enum.StrEnum):
     RECTIFICATION_REPORTED = "rectification_reported"  # 企业报告整改完成
     DEADLINE_PASSED = "deadline_passed"  # 整改期限届满
     LOOKBACK = "lookback"  # 回头看专项
+    ORDERED = "ordered"  # 负责人安排复查
 
 
 class RecheckStatus(enum.StrEnum):

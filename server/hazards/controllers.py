@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from schemas import hazards as wire
+from schemas.audit import AuditRecord
 from schemas.hazards import RecheckStatus
 from schemas.vocab import HazardLevel, HazardStatus, Role
 from server import database
@@ -39,8 +40,9 @@ class HazardController(Controller):
         listed_supervision: FromQuery[bool | None] = None,
         limit: Limit = 200,
         offset: Offset = 0,
+        inspection_id: FromQuery[uuid.UUID | None] = None,
     ) -> list[wire.Hazard]:
-        """隐患列表（按状态、等级、企业、是否逾期、是否挂牌督办筛选）。"""
+        """隐患列表（按状态、等级、企业、检查、是否逾期、是否挂牌督办筛选）。"""
         return await hazards_service.list_hazards(
             actor,
             settings,
@@ -51,12 +53,34 @@ class HazardController(Controller):
             listed_supervision=listed_supervision,
             limit=limit,
             offset=offset,
+            inspection_id=inspection_id,
         )
+
+    @get("/board", guards=[requires_role(Role.SUPERVISOR, Role.LEADER, Role.ADMIN)])
+    async def hazard_board(
+        self,
+        actor: CurrentActor,
+        settings: AppSettings,
+        level: FromQuery[HazardLevel | None] = None,
+        listed_supervision: FromQuery[bool | None] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> list[wire.Hazard]:
+        """隐患看板：未销号的隐患，逾期的排在最前（逾期最久的在上），其余按整改期限。"""
+        page, _ = await hazards_service.board(
+            actor, settings, level=level, listed_supervision=listed_supervision, limit=limit, offset=offset
+        )
+        return page
 
     @get("/{hazard_id:uuid}", guards=[EVERYONE])
     async def get_hazard(self, hazard_id: FromPath[uuid.UUID], actor: CurrentActor, settings: AppSettings) -> wire.Hazard:
         """一条隐患的详情（含五落实、升级记录）。"""
         return await hazards_service.get_hazard(actor, hazard_id, settings)
+
+    @get("/{hazard_id:uuid}/history", guards=[EVERYONE])
+    async def get_history(self, hazard_id: FromPath[uuid.UUID], actor: CurrentActor) -> list[AuditRecord]:
+        """一条隐患及其复查任务的审计记录（时间顺序，含升级、复查、销号）。"""
+        return await hazards_service.history(actor, hazard_id)
 
     @post("/", status_code=HTTP_201_CREATED, guards=[RECORDERS])
     async def create_hazard(
@@ -85,6 +109,14 @@ class HazardController(Controller):
         """企业报告整改完成；系统随即生成回头看复查任务。"""
         async with database.transaction():
             return await hazards_service.report_rectification(actor, hazard_id, data, settings)
+
+    @post("/{hazard_id:uuid}/recheck", status_code=HTTP_201_CREATED, guards=[requires_role(Role.SUPERVISOR)])
+    async def order_recheck(
+        self, hazard_id: FromPath[uuid.UUID], actor: CurrentActor, settings: AppSettings
+    ) -> wire.Recheck:
+        """安排复查：生成一项复查任务（避开发现人，回避），复查合格后方可销号。"""
+        async with database.transaction():
+            return await hazards_service.order_recheck(actor, hazard_id, settings)
 
     @post("/{hazard_id:uuid}/close", status_code=HTTP_200_OK, guards=[requires_role(Role.SUPERVISOR)])
     async def close_hazard(self, hazard_id: FromPath[uuid.UUID], actor: CurrentActor, settings: AppSettings) -> wire.Hazard:

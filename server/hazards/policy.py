@@ -191,6 +191,14 @@ def record_recheck(
     )
 
 
+def check_recheck_order(facts: HazardFacts, *, recheck_pending: bool) -> None:
+    """A supervisor orders a recheck of a hazard still owed a fix or awaiting verification, one at a time."""
+    if facts.status not in OPEN_STATES | {HazardStatus.RECTIFICATION_REPORTED}:
+        raise _refuse(facts, "安排复查", "order a recheck of")
+    if recheck_pending:
+        raise StateConflict("该隐患已有待完成的复查任务", "a recheck of this hazard is already pending", field="hazard_id")
+
+
 def close_hazard(facts: HazardFacts) -> HazardFacts:
     """销号: only after a passed recheck."""
     if facts.status is not HazardStatus.RECHECKED or not facts.recheck_passed:

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from schemas import hazards as wire
+from schemas.audit import AuditRecord
 from schemas import sync as sync_wire
 from schemas.enforcement import ActionOrigin
 from schemas.hazards import EscalationStep, RecheckReason, RecheckStatus
@@ -149,6 +150,17 @@ async def _check_may_see(actor: Actor, hazard: dict[str, Any]) -> None:
         if any(a["hazard"] == hazard["id"] for a in await _recheck_assignments(actor.user_id)):
             return
     raise NotFound("隐患不存在", "hazard not found", field="hazard_id")
+
+
+async def _supervised_hazard(actor: Actor, hazard_id: uuid.UUID, what: str, what_en: str) -> dict[str, Any]:
+    """The hazard, locked, if ``actor`` is a supervisor of its inspection's department (who alone may do ``what``)."""
+    row = await _locked_hazard(hazard_id)
+    await _check_may_see(actor, row)
+    if actor.role != Role.SUPERVISOR or not may_manage_department(
+        actor, (await _inspection(row["inspection"]))["department"]
+    ):
+        raise PermissionDenied(f"只有本科室负责人可以{what}", f"only the department's supervisor {what_en}")
+    return row
 
 
 async def _check_may_change(actor: Actor, hazard: dict[str, Any]) -> None:
@@ -441,6 +453,16 @@ async def list_for_inspection(
     return await to_wire(rows, settings, now)
 
 
+async def history(actor: Actor, hazard_id: uuid.UUID) -> list[AuditRecord]:
+    """The audit entries of a hazard and of its rechecks, oldest first."""
+    row = await Hazard.select().where(Hazard.id == hazard_id).first()
+    if row is None:
+        raise NotFound("隐患不存在", "hazard not found", field="hazard_id")
+    await _check_may_see(actor, row)
+    rechecks = await Recheck.select(Recheck.id).where(Recheck.hazard == hazard_id)
+    return await audit_service.entries_for([(ENTITY, hazard_id)] + [(RECHECK_ENTITY, r["id"]) for r in rechecks])
+
+
 async def list_hazards(
     actor: Actor,
     settings: Settings,
@@ -453,6 +475,7 @@ async def list_hazards(
     limit: int = 200,
     offset: int = 0,
     now: dt.datetime | None = None,
+    inspection_id: uuid.UUID | None = None,
 ) -> list[wire.Hazard]:
     """Hazards the actor may see, newest first, filtered."""
     now = _now(now)
@@ -468,6 +491,8 @@ async def list_hazards(
         query = query.where(Hazard.level == level)
     if enterprise_id is not None:
         query = query.where(Hazard.enterprise == enterprise_id)
+    if inspection_id is not None:
+        query = query.where(Hazard.inspection == inspection_id)
     if listed_supervision is not None:
         query = query.where(Hazard.listed_supervision == listed_supervision)
     if overdue is not None:
@@ -479,6 +504,37 @@ async def list_hazards(
             query = query.where(Hazard.status.not_in(open_states) | (Hazard.deadline_date >= today))
     rows = await query.order_by(Hazard.found_at, ascending=False).limit(limit).offset(offset)
     return await to_wire(rows, settings, now)
+
+
+async def board(
+    actor: Actor,
+    settings: Settings,
+    *,
+    level: HazardLevel | None = None,
+    listed_supervision: bool | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    now: dt.datetime | None = None,
+) -> tuple[list[wire.Hazard], int]:
+    """Hazards not yet closed that the actor may see: overdue first (longest overdue on top), then by deadline.
+
+    Returns one page and the number of hazards on the whole board.
+    """
+    now = _now(now)
+    today = local_date(now, settings)
+    query = Hazard.select().where(Hazard.status != HazardStatus.CLOSED)
+    visible = await _visible_hazard_ids(actor)
+    if visible is not None:
+        if not visible:
+            return [], 0
+        query = query.where(Hazard.id.is_in(visible))
+    if level is not None:
+        query = query.where(Hazard.level == level)
+    if listed_supervision is not None:
+        query = query.where(Hazard.listed_supervision == listed_supervision)
+    rows = await query
+    rows.sort(key=lambda r: (not policy.is_overdue(facts_of(r), today), r["deadline_date"], r["found_at"], str(r["id"])))
+    return await to_wire(rows[offset:offset + limit], settings, now), len(rows)
 
 
 async def start_rectification(
@@ -528,12 +584,7 @@ async def close_hazard(
 ) -> wire.Hazard:
     """销号 (摘牌 for a major hazard) after a passed recheck; supervisors only."""
     now = _now(now)
-    row = await _locked_hazard(hazard_id)
-    await _check_may_see(actor, row)
-    if actor.role != Role.SUPERVISOR or not may_manage_department(
-        actor, (await _inspection(row["inspection"]))["department"]
-    ):
-        raise PermissionDenied("只有本科室负责人可以销号", "only the department's supervisor closes a hazard")
+    row = await _supervised_hazard(actor, hazard_id, "销号", "closes a hazard")
     await _close(actor, row, now)
     return await _publish_hazard(hazard_id, settings, now)
 
@@ -620,6 +671,17 @@ async def create_recheck(
     )
     await _publish_recheck(recheck_id)
     return recheck_id
+
+
+async def order_recheck(
+    actor: Actor, hazard_id: uuid.UUID, settings: Settings, *, now: dt.datetime | None = None
+) -> wire.Recheck:
+    """A supervisor of the department orders a recheck now; it is assigned as every recheck is (away from the finders, 回避)."""
+    now = _now(now)
+    row = await _supervised_hazard(actor, hazard_id, "安排复查", "orders a recheck")
+    policy.check_recheck_order(facts_of(row), recheck_pending=await _has_open_recheck(hazard_id))
+    recheck_id = await create_recheck(actor, row, RecheckReason.ORDERED, settings, now=now)
+    return await get_recheck_record(recheck_id)
 
 
 async def get_recheck_record(recheck_id: uuid.UUID) -> wire.Recheck:

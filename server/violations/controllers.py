@@ -37,10 +37,12 @@ class ViolationController(Controller):
         violation_type: FromQuery[ViolationType | None] = None,
         limit: Limit = 200,
         offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+        inspection_id: FromQuery[uuid.UUID | None] = None,
     ) -> list[wire.Violation]:
-        """三违记录（身份证号脱敏显示）。"""
+        """三违记录（身份证号脱敏显示），可按企业、检查、人员、类型筛选。"""
         return await violations_service.list_violations(
-            actor, enterprise_id=enterprise_id, person_key=person_key, violation_type=violation_type, limit=limit, offset=offset
+            actor, enterprise_id=enterprise_id, person_key=person_key, violation_type=violation_type, limit=limit,
+            offset=offset, inspection_id=inspection_id,
         )
 
     @get("/repeat-offenders", guards=[requires_role(Role.SUPERVISOR, Role.LEADER, Role.ADMIN)])

@@ -192,6 +192,7 @@ async def list_violations(
     violation_type: ViolationType | None = None,
     limit: int = 200,
     offset: int = 0,
+    inspection_id: uuid.UUID | None = None,
 ) -> list[wire.Violation]:
     """Records the actor may see, newest first (ID numbers masked)."""
     query = ViolationRecord.select()
@@ -208,6 +209,8 @@ async def list_violations(
         query = query.where(ViolationRecord.inspection.is_in([t["inspection"] for t in teams]))
     if enterprise_id is not None:
         query = query.where(ViolationRecord.enterprise == enterprise_id)
+    if inspection_id is not None:
+        query = query.where(ViolationRecord.inspection == inspection_id)
     if person_key is not None:
         query = query.where(ViolationRecord.id_number_hash == person_key)
     if violation_type is not None:
