@@ -111,6 +111,23 @@ class Section113Finding(Struct, kw_only=True):
     as_of_date: dt.date
 
 
+class Section113Counter(Struct, kw_only=True):
+    """安全生产法 §113 (一) for one enterprise today: penalties in each window and whether a major hazard existed in it."""
+
+    enterprise_id: uuid.UUID
+    as_of_date: dt.date
+    short_window_start_date: dt.date
+    short_window_penalties: int
+    short_window_major_hazard: bool
+    short_window_threshold: int
+    year_window_start_date: dt.date
+    year_window_penalties: int
+    year_window_major_hazard: bool
+    year_window_threshold: int
+    open_major_hazards: int = 0
+    live_closure_request_id: uuid.UUID | None = None
+
+
 class EnforcementAction(Struct, kw_only=True):
     id: uuid.UUID
     enterprise_id: uuid.UUID

@@ -53,6 +53,13 @@ class EnforcementController(Controller):
             actor, status=status, kind=kind, enterprise_id=enterprise_id, hazard_id=hazard_id, limit=limit
         )
 
+    @get("/section-113/{enterprise_id:uuid}", guards=[requires_role(Role.SUPERVISOR, Role.LEADER, Role.ADMIN)])
+    async def section_113(
+        self, enterprise_id: FromPath[uuid.UUID], actor: CurrentActor, settings: AppSettings
+    ) -> wire.Section113Counter:
+        """安全生产法第一百一十三条计数：180日内、一年内受到行政处罚的次数及期间是否存在重大事故隐患。"""
+        return await enforcement_service.section_113_counter(actor, enterprise_id, settings)
+
     @get("/{action_id:uuid}", guards=[EVERYONE])
     async def get_action(self, action_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.EnforcementAction:
         """一项执法措施。"""

@@ -114,6 +114,38 @@ def _hazard_in_window(spans: Iterable[MajorHazardSpan], start: dt.date, end: dt.
     return any(s.found_date <= end and (s.closed_date is None or s.closed_date >= start) for s in spans)
 
 
+@dataclass(frozen=True)
+class Section113Count:
+    """The two §113 (一) windows ending today: penalties in each and whether a major hazard existed in it."""
+
+    as_of_date: dt.date
+    short_start_date: dt.date
+    short_penalties: int
+    short_major_hazard: bool
+    year_start_date: dt.date
+    year_penalties: int
+    year_major_hazard: bool
+
+
+def section_113_count(
+    major_hazards: Iterable[MajorHazardSpan], penalty_dates: Iterable[dt.date], today: dt.date
+) -> Section113Count:
+    """Count penalties dated up to ``today`` in the 180-day and one-year windows ending today."""
+    spans = list(major_hazards)
+    dates = [d for d in penalty_dates if d <= today]
+    short_start = today - dt.timedelta(days=SECTION_113_SHORT_DAYS)
+    year_start = one_year_before(today)
+    return Section113Count(
+        as_of_date=today,
+        short_start_date=short_start,
+        short_penalties=sum(1 for d in dates if d >= short_start),
+        short_major_hazard=_hazard_in_window(spans, short_start, today),
+        year_start_date=year_start,
+        year_penalties=sum(1 for d in dates if d >= year_start),
+        year_major_hazard=_hazard_in_window(spans, year_start, today),
+    )
+
+
 def section_113(
     major_hazards: Iterable[MajorHazardSpan], penalty_dates: Iterable[dt.date], today: dt.date
 ) -> Section113Finding | None:
@@ -122,14 +154,13 @@ def section_113(
     Counts penalties dated up to ``today`` in the window ending today; the
     major hazard must have existed at some point in that same window.
     """
-    spans = list(major_hazards)
-    dates = sorted(d for d in penalty_dates if d <= today)
-    short_start = today - dt.timedelta(days=SECTION_113_SHORT_DAYS)
-    short = sum(1 for d in dates if d >= short_start)
-    if short >= SECTION_113_SHORT_COUNT and _hazard_in_window(spans, short_start, today):
-        return Section113Finding(rule="3_in_180_days", penalties=short, window_start_date=short_start, as_of_date=today)
-    year_start = one_year_before(today)
-    year = sum(1 for d in dates if d >= year_start)
-    if year >= SECTION_113_YEAR_COUNT and _hazard_in_window(spans, year_start, today):
-        return Section113Finding(rule="4_in_1_year", penalties=year, window_start_date=year_start, as_of_date=today)
+    count = section_113_count(major_hazards, penalty_dates, today)
+    if count.short_penalties >= SECTION_113_SHORT_COUNT and count.short_major_hazard:
+        return Section113Finding(
+            rule="3_in_180_days", penalties=count.short_penalties, window_start_date=count.short_start_date, as_of_date=today
+        )
+    if count.year_penalties >= SECTION_113_YEAR_COUNT and count.year_major_hazard:
+        return Section113Finding(
+            rule="4_in_1_year", penalties=count.year_penalties, window_start_date=count.year_start_date, as_of_date=today
+        )
     return None

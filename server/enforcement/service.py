@@ -36,6 +36,7 @@ from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflic
 from server.hazards import policy as hazard_policy
 from server.hazards.tables import Hazard
 from server.inspections.tables import Inspection, InspectionInspector
+from server.registry import service as registry_service
 from server.settings import Settings, get_settings
 from server.sync import scopes
 from server.sync import service as sync_service
@@ -529,34 +530,65 @@ async def list_actions(
 # --- 安全生产法 §113 ------------------------------------------------------------------------
 
 
-async def check_section_113(
-    enterprise_id: uuid.UUID, settings: Settings, *, now: dt.datetime | None = None
-) -> uuid.UUID | None:
-    """Propose 提请关闭 when the enterprise meets §113 (一) now and no closure request is live."""
-    now = _now(now)
-    tz = settings.hazards.timezone
+async def _section_113_facts(
+    enterprise_id: uuid.UUID, tz: str
+) -> tuple[list[dict[str, Any]], list[policy.MajorHazardSpan], list[dt.date]]:
+    """The enterprise's major hazards (newest first) with their spans, and the dates its penalties took effect."""
     majors = await Hazard.select(Hazard.id, Hazard.inspection, Hazard.found_at, Hazard.closed_at).where(
         (Hazard.enterprise == enterprise_id) & (Hazard.level == HazardLevel.MAJOR)
     ).order_by(Hazard.found_at, ascending=False)
-    if not majors:
-        return None
     penalties = await EnforcementAction.select(EnforcementAction.effective_at).where(
         (EnforcementAction.enterprise == enterprise_id)
         & EnforcementAction.kind.is_in(list(policy.PENALTY_KINDS))
         & EnforcementAction.status.is_in([ActionStatus.IN_EFFECT])
         & EnforcementAction.effective_at.is_not_null()
     )
-    finding = policy.section_113(
-        [
-            policy.MajorHazardSpan(
-                found_date=hazard_policy.local_date(h["found_at"], tz),
-                closed_date=hazard_policy.local_date(h["closed_at"], tz) if h["closed_at"] else None,
-            )
-            for h in majors
-        ],
-        [hazard_policy.local_date(p["effective_at"], tz) for p in penalties],
-        hazard_policy.local_date(now, tz),
+    spans = [
+        policy.MajorHazardSpan(
+            found_date=hazard_policy.local_date(h["found_at"], tz),
+            closed_date=hazard_policy.local_date(h["closed_at"], tz) if h["closed_at"] else None,
+        )
+        for h in majors
+    ]
+    return majors, spans, [hazard_policy.local_date(p["effective_at"], tz) for p in penalties]
+
+
+async def section_113_counter(
+    actor: Actor, enterprise_id: uuid.UUID, settings: Settings, *, now: dt.datetime | None = None
+) -> wire.Section113Counter:
+    """Where an enterprise stands on the §113 (一) counter today, and its live closure request if any."""
+    if actor.role == Role.INSPECTOR:
+        raise PermissionDenied("当前角色不能查看第一百一十三条计数", "this role does not read the section 113 counter")
+    await registry_service.get(actor, enterprise_id)  # NotFound when absent or not the actor's to see
+    tz = settings.hazards.timezone
+    _, spans, dates = await _section_113_facts(enterprise_id, tz)
+    count = policy.section_113_count(spans, dates, hazard_policy.local_date(_now(now), tz))
+    return wire.Section113Counter(
+        enterprise_id=enterprise_id,
+        as_of_date=count.as_of_date,
+        short_window_start_date=count.short_start_date,
+        short_window_penalties=count.short_penalties,
+        short_window_major_hazard=count.short_major_hazard,
+        short_window_threshold=policy.SECTION_113_SHORT_COUNT,
+        year_window_start_date=count.year_start_date,
+        year_window_penalties=count.year_penalties,
+        year_window_major_hazard=count.year_major_hazard,
+        year_window_threshold=policy.SECTION_113_YEAR_COUNT,
+        open_major_hazards=sum(1 for s in spans if s.closed_date is None),
+        live_closure_request_id=await _live_closure(enterprise_id),
     )
+
+
+async def check_section_113(
+    enterprise_id: uuid.UUID, settings: Settings, *, now: dt.datetime | None = None
+) -> uuid.UUID | None:
+    """Propose 提请关闭 when the enterprise meets §113 (一) now and no closure request is live."""
+    now = _now(now)
+    tz = settings.hazards.timezone
+    majors, spans, dates = await _section_113_facts(enterprise_id, tz)
+    if not majors:
+        return None
+    finding = policy.section_113(spans, dates, hazard_policy.local_date(now, tz))
     if finding is None:
         return None
     if await _live_closure(enterprise_id) is not None:
