@@ -102,6 +102,26 @@ class ExclusionCount(Struct, kw_only=True):
     count: int
 
 
+class StratumCount(Struct, kw_only=True):
+    key: str
+    label: str
+    count: int
+
+
+class PoolPreview(Struct, kw_only=True):
+    """What a draw made now would draw from (no seed, nothing recorded): the campaign supervisor's check before drawing."""
+
+    campaign_id: uuid.UUID
+    as_of_date: dt.date
+    enterprises: int
+    eligible_count: int
+    sample_size: int
+    excluded: list[ExclusionCount] = msgspec.field(default_factory=list)
+    strata: list[StratumCount] = msgspec.field(default_factory=list)
+    inspectors: int = 0
+    certified_inspectors: int = 0
+
+
 class Draw(Struct, kw_only=True):
     """One draw: its commitment (hashes) and, once revealed, what it produced."""
 

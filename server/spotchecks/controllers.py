@@ -39,6 +39,11 @@ class SpotCheckController(Controller):
         """抽查计划详情（不含抽查对象）。"""
         return await spotchecks_service.get_campaign(actor, campaign_id)
 
+    @get("/campaigns/{campaign_id:uuid}/pool", guards=[requires_role(Role.SUPERVISOR)])
+    async def preview_pool(self, campaign_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.PoolPreview:
+        """预览抽取范围：此刻抽取将使用的检查对象名录（符合条件、被排除的及原因、分层）与执法人员库，不抽取也不记录。"""
+        return await spotchecks_service.preview_pool(actor, campaign_id)
+
     @post("/campaigns/{campaign_id:uuid}/draws", guards=[requires_role(Role.SUPERVISOR)], status_code=HTTP_201_CREATED)
     async def draw(
         self, campaign_id: FromPath[uuid.UUID], data: JSONBody[wire.DrawRequest], actor: CurrentActor

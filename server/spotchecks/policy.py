@@ -358,7 +358,8 @@ def _days(rules: DrawRules) -> list[dt.date]:
     return [d for d in days if d.isoweekday() in rules.weekdays]
 
 
-def _stratum(enterprise: PoolEnterprise, stratify_by: Stratify) -> str:
+def stratum_of(enterprise: PoolEnterprise, stratify_by: Stratify) -> str:
+    """The stratum an eligible enterprise is allocated in (step 4): its sector, its district, or one for all."""
     if stratify_by == "sector":
         return enterprise.sector
     if stratify_by == "district":
@@ -483,7 +484,7 @@ def draw(snapshot: PoolSnapshot, seed: bytes) -> DrawResult:
     n = sample_size(len(eligible), rules)
     sizes: dict[str, int] = {}
     for enterprise in eligible:
-        key = _stratum(enterprise, rules.stratify_by)
+        key = stratum_of(enterprise, rules.stratify_by)
         sizes[key] = sizes.get(key, 0) + 1
     quota = allocate(sizes, n, seed)
     drawn = {key: 0 for key in sizes}
@@ -496,7 +497,7 @@ def draw(snapshot: PoolSnapshot, seed: bytes) -> DrawResult:
     for enterprise in sorted(eligible, key=lambda e: (_rank(seed, "target", e.id), e.id)):
         if remaining == 0:
             break
-        key = _stratum(enterprise, rules.stratify_by)
+        key = stratum_of(enterprise, rules.stratify_by)
         if drawn[key] >= quota[key]:
             continue
         team = _team(enterprise, snapshot, seed, load, conflicts, forbidden)

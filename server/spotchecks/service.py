@@ -401,6 +401,33 @@ async def build_snapshot(row: dict[str, Any], *, attempt: int, as_of: dt.date) -
     )
 
 
+async def preview_pool(actor: Actor, campaign_id: uuid.UUID) -> wire.PoolPreview:
+    """The pool a draw made now would freeze, screened as the draw screens it; its own supervisor's only."""
+    _require_supervisor(actor)
+    row = await _owned_campaign(actor, campaign_id)
+    as_of = _local_date(_now())
+    snapshot = await build_snapshot(row, attempt=len(await _draw_rows(campaign_id)) + 1, as_of=as_of)
+    eligible, excluded = policy.screen(snapshot)
+    strata = Counter(policy.stratum_of(e, snapshot.rules.stratify_by) for e in eligible)
+    reasons = Counter(x.reason for x in excluded)
+    vocab = {**{str(s): s for s in Sector}, **{str(d): d for d in District}}
+    return wire.PoolPreview(
+        campaign_id=campaign_id,
+        as_of_date=as_of,
+        enterprises=len(snapshot.enterprises),
+        eligible_count=len(eligible),
+        sample_size=policy.sample_size(len(eligible), snapshot.rules),
+        excluded=[
+            wire.ExclusionCount(reason=r, label=policy.EXCLUSION_LABELS.get(r, r), count=n) for r, n in sorted(reasons.items())
+        ],
+        strata=[
+            wire.StratumCount(key=k, label=label(vocab[k]) if k in vocab else "全部", count=n) for k, n in sorted(strata.items())
+        ],
+        inspectors=len(snapshot.inspectors),
+        certified_inspectors=sum(1 for i in snapshot.inspectors if i.certified),
+    )
+
+
 # --- committing and revealing a draw ----------------------------------------------
 
 
