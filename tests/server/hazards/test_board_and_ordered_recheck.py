@@ -37,16 +37,20 @@ async def test_the_board_shows_open_hazards_overdue_first_longest_overdue_on_top
     sooner = await found(client, world, inspection, days_ago=1, deadline_in=3)
     late = await found(client, world, inspection, days_ago=10, deadline_in=-2)
     later_still = await found(client, world, inspection, days_ago=12, deadline_in=-6)
+    reported = await found(client, world, inspection, days_ago=11, deadline_in=-4)  # fixed: past its deadline, not overdue
+    fixed = await client.post(f"/api/v1/hazards/{reported}/rectification-report", json={"note": "已整改"},
+                              headers=await world.headers(world.inspectors[0]))
+    assert fixed.status_code == 200, fixed.text
     major = await found(client, world, inspection, days_ago=0, deadline_in=30, level="major",
                         checklist_item_id=str(world.major_item), five_in_place=five_in_place(today() + dt.timedelta(days=30)))
     supervisor = await world.headers(world.supervisor_id)
     board = await client.get("/api/v1/hazards/board", headers=supervisor)
     assert board.status_code == 200, board.text
-    assert [h["id"] for h in board.json()] == [later_still, late, sooner, later, major]
-    assert [h["overdue"] for h in board.json()] == [True, True, False, False, False]
+    assert [h["id"] for h in board.json()] == [later_still, late, reported, sooner, later, major]
+    assert [h["overdue"] for h in board.json()] == [True, True, False, False, False, False]
     listed = await client.get("/api/v1/hazards/board", params={"listed_supervision": "true"}, headers=supervisor)
     assert [h["id"] for h in listed.json()] == [major]
-    page = await client.get("/api/v1/hazards/board", params={"limit": 2, "offset": 2}, headers=supervisor)
+    page = await client.get("/api/v1/hazards/board", params={"limit": 2, "offset": 3}, headers=supervisor)
     assert [h["id"] for h in page.json()] == [sooner, later]
 
     outsider = await login(client, await username_of(await make_user(Role.SUPERVISOR, department_id=await make_department())))
