@@ -13,6 +13,7 @@ class Notification(Struct, kw_only=True):
 
     id: uuid.UUID
     kind: str  # hazard_deadline_near | hazard_overdue | hazard_escalated | covert_released | check_returned
+    #           | transfer_decision_near | transfer_decision_overdue | transfer_near | transfer_overdue (行刑衔接)
     title: str
     body: str = ""
     entity_type: str = ""

@@ -87,6 +87,34 @@ def transfer_clock(
     return TransferClock(decision_due, transfer_due, decision_overdue, transfer_overdue)
 
 
+#: How long before each 行刑衔接 deadline the people who must act are reminded.
+TRANSFER_DECISION_NOTICE = dt.timedelta(days=1)
+TRANSFER_NOTICE = dt.timedelta(hours=8)
+
+
+@dataclass(frozen=True)
+class TransferReminder:
+    """A 行刑衔接 deadline worth a reminder: ``kind`` (…_near / …_overdue) and the deadline itself."""
+
+    kind: str
+    due_at: dt.datetime
+
+
+def transfer_reminder(clock: TransferClock, *, decided: bool, transferred: bool, now: dt.datetime) -> TransferReminder | None:
+    """Which 行刑衔接 clock still runs (the head's decision, then the transfer) and whether it is near or passed."""
+    if not decided:
+        due, notice, name = clock.decision_due_at, TRANSFER_DECISION_NOTICE, "transfer_decision"
+    elif clock.transfer_due_at is not None and not transferred:
+        due, notice, name = clock.transfer_due_at, TRANSFER_NOTICE, "transfer"
+    else:
+        return None
+    if now > due:
+        return TransferReminder(f"{name}_overdue", due)
+    if due - now <= notice:
+        return TransferReminder(f"{name}_near", due)
+    return None
+
+
 # --- 安全生产法 §113 -----------------------------------------------------------
 
 

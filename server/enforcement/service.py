@@ -60,7 +60,8 @@ def thresholds(settings: Settings) -> policy.ReviewThresholds:
 # --- access --------------------------------------------------------------------
 
 
-async def _department_of(row: dict[str, Any]) -> uuid.UUID | None:
+async def department_of(row: dict[str, Any]) -> uuid.UUID | None:
+    """The department of the check an action (or its hazard) came from; ``None`` when it has none."""
     inspection_id = row["inspection"]
     if inspection_id is None and row["hazard"] is not None:
         hazard = await Hazard.select(Hazard.inspection).where(Hazard.id == row["hazard"]).first()
@@ -82,7 +83,7 @@ async def _on_team(user_id: uuid.UUID | None, inspection_id: uuid.UUID | None) -
 async def _check_may_see(actor: Actor, row: dict[str, Any]) -> None:
     if actor.role in (Role.LEADER, Role.ADMIN, Role.LEGAL_REVIEWER):  # 法制审核 serves the whole bureau
         return
-    if actor.role == Role.SUPERVISOR and may_manage_department(actor, await _department_of(row)):
+    if actor.role == Role.SUPERVISOR and may_manage_department(actor, await department_of(row)):
         return
     if actor.role == Role.INSPECTOR and (
         row["proposed_by"] == actor.user_id or await _on_team(actor.user_id, row["inspection"])
@@ -96,7 +97,7 @@ async def _check_supervisor_of(actor: Actor, row: dict[str, Any]) -> None:
         raise PermissionDenied(
             "检查人员只能提出执法措施，决定须由科室负责人作出", "only supervisors decide enforcement actions", field="approve"
         )
-    if not may_manage_department(actor, await _department_of(row)):
+    if not may_manage_department(actor, await department_of(row)):
         raise PermissionDenied("只能决定本科室的执法措施", "not your department's action", field="action_id")
 
 

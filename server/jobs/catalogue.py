@@ -84,10 +84,15 @@ async def _refresh_statistics(settings: Settings, now: dt.datetime) -> JobResult
 
 
 async def _remind(settings: Settings, now: dt.datetime) -> JobResult:
-    from server.hazards import reminders
+    from server.enforcement import reminders as transfer_reminders
+    from server.hazards import reminders as hazard_reminders
 
-    made, failed = await reminders.remind_deadlines(settings, now=now)
-    return JobResult(items=made, failed=failed, note=f"新提醒 {made} 条")
+    hazards_made, hazards_failed = await hazard_reminders.remind_deadlines(settings, now=now)
+    transfers_made, transfers_failed = await transfer_reminders.remind_transfer_clocks(settings, now=now)
+    return JobResult(
+        items=hazards_made + transfers_made, failed=hazards_failed + transfers_failed,
+        note=f"新提醒 {hazards_made + transfers_made} 条（整改期限 {hazards_made}，行刑衔接 {transfers_made}）",
+    )
 
 
 async def _send_webhook(settings: Settings, now: dt.datetime) -> JobResult:
@@ -115,7 +120,7 @@ JOBS: tuple[Job, ...] = (
     Job("escalate-overdue", "逾期隐患升级与到期复查", lambda s: s.jobs.escalation_s, _escalate),
     Job("evidence-gc", "清理过期上传与无引用文件", lambda s: s.jobs.evidence_gc_s, _collect_evidence_garbage),
     Job("stats-refresh", "统计汇总刷新", lambda s: s.jobs.stats_refresh_s, _refresh_statistics, postgres_only=True),
-    Job("reminders", "整改期限提醒", lambda s: s.jobs.reminders_s, _remind),
+    Job("reminders", "整改期限与行刑衔接提醒", lambda s: s.jobs.reminders_s, _remind),
     Job("notify-webhook", "通知外部推送", lambda s: s.jobs.webhook_s, _send_webhook),
     Job("audit-checkpoint", "审计链检查点签署", lambda s: s.jobs.audit_checkpoint_s, _checkpoint_audit),
 )
