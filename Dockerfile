@@ -22,10 +22,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# The CJK fonts every enforcement document embeds (Song-style body, Hei-style headings).
-RUN apt-get update && apt-get install -y --no-install-recommends fonts-arphic-uming fonts-wqy-microhei \
-    && rm -rf /var/lib/apt/lists/*
-
 WORKDIR /app
 # Runtime dependencies only, at the versions of deploy/requirements.lock (deploy/lock_requirements.py makes it),
 # then the project itself without resolving anything more; pip check fails the build on a gap in the lock.
@@ -50,8 +46,11 @@ USER fieldcheck
 VOLUME ["/backups"]
 CMD ["python", "-m", "deploy.backup"]
 
-# The API (the default target).
+# The API (the default target), with the CJK fonts every enforcement document embeds (Song-style body,
+# Hei-style headings; the backup service renders nothing).
 FROM runtime AS api
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-arphic-uming fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
 COPY web ./web
 COPY --from=web /assets/web/dist ./web/dist
 USER fieldcheck

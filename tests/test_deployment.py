@@ -323,3 +323,15 @@ def _test_extras() -> list[str]:
     import tomllib
 
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["test"]
+
+
+def test_documents_point_at_the_proxy_and_the_api_image_has_their_fonts():
+    api_env, proxy_env = _environment("api"), _environment("proxy")
+    assert api_env["DOCUMENT_PUBLIC_URL"] == "https://" + proxy_env["FIELDCHECK_DOMAIN"]
+    assert _interpolate(api_env["DOCUMENT_PUBLIC_URL"], {"FIELDCHECK_DOMAIN": "aj.example"}) == "https://aj.example"
+    api_stage = (ROOT / "Dockerfile").read_text().split("AS api", 1)[1]
+    # The default font files are Debian's packages of these names; the image installs them where the API runs.
+    fonts = {"DOCUMENT_BODY_FONT": "fonts-arphic-uming", "DOCUMENT_HEADING_FONT": "fonts-wqy-microhei"}
+    for setting, package in fonts.items():
+        assert setting not in api_env and str(DOCUMENTED[setting]).startswith("/usr/share/fonts/truetype/")
+        assert package in api_stage, f"the API image lacks {package} ({DOCUMENTED[setting]})"
