@@ -33,6 +33,8 @@ from storage.filesystem import FilesystemStore
 from storage.keys import seq_of_audit_checkpoint_key
 
 DUMP_PREFIX = "fieldcheck-"
+#: After a failed round (database or store not answering), the next try comes this much later.
+RETRY_AFTER_S = 300
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,11 @@ async def backup_round(settings: Settings, folder: Path, *, keep: int) -> Round:
     return Round(dump, audit_seq, objects)
 
 
+def next_wait(every: int, *, failed: bool) -> int:
+    """Seconds from the start of one round to the next: the interval, or soon after a failure."""
+    return min(every, RETRY_AFTER_S) if failed else every
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.backup", description="备份数据库与对象存储 / back up the database and the object store")
     parser.add_argument("--once", action="store_true", help="一次后退出 / one round, then exit")
@@ -122,13 +129,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--every must be at least 60 and --keep at least 1")
     settings = Settings.from_env()
     while True:
-        started = time.monotonic()
+        started, failed = time.monotonic(), False
         try:
             done = asyncio.run(backup_round(settings, args.dir, keep=args.keep))
-        except Exception as exc:  # a failed round is reported and retried at the next one
+        except Exception as exc:  # a failed round is reported and tried again soon, not a whole interval later
             print(f"backup: FAILED: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             if args.once:
                 return 1
+            failed = True
         else:
             print(f"backup: {done.dump.name} (audit seq {done.audit_seq}); objects: {done.objects.summary()}", flush=True)
             if done.objects.conflicts:
@@ -137,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                     return 1
             if args.once:
                 return 0
-        time.sleep(max(args.every - (time.monotonic() - started), 1))
+        time.sleep(max(next_wait(args.every, failed=failed) - (time.monotonic() - started), 1))
 
 
 if __name__ == "__main__":

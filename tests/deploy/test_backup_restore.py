@@ -24,7 +24,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from deploy.backup import within_chain
+from deploy.backup import RETRY_AFTER_S, next_wait, within_chain
 from server.audit import service as audit_service
 from storage import keys
 from storage.minio import MinioStore
@@ -157,3 +157,13 @@ def test_checkpoints_beyond_the_dumps_chain_wait_for_the_next_round() -> None:
     assert keep(keys.audit_checkpoint_key(5)) and keep(keys.audit_checkpoint_key(0))
     assert not keep(keys.audit_checkpoint_key(6))
     assert keep(keys.blob_key("a" * 64))
+
+
+def test_a_failed_round_is_reported_and_tried_again_soon(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FIELDCHECK_", "DATABASE_", "S3_", "BACKUP_"))}
+    env.update(PYTHONPATH=str(ROOT), DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")  # nothing listens on port 1
+    failed = _run([sys.executable, "-m", "deploy.backup", "--once", "--dir", str(tmp_path)], env)
+    assert failed.returncode == 1 and "backup: FAILED" in failed.stderr, failed.stdout + failed.stderr
+    assert not list(tmp_path.rglob("*.dump")) and not list(tmp_path.rglob("*.partial"))
+    assert next_wait(86_400, failed=True) == RETRY_AFTER_S < next_wait(86_400, failed=False) == 86_400
+    assert next_wait(120, failed=True) == 120
