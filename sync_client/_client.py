@@ -469,14 +469,12 @@ class SyncClient:
         self, inspection_id: uuid.UUID, item_id: uuid.UUID, *, outcome: Any = UNSET, note: Any = UNSET
     ) -> uuid.UUID:
         """Record (part of) one checklist item's result; only the fields given change. The result's id."""
-        decode = protocol.record_decoder("item_result")
-        server = protocol.find_item_result(
-            [decode(msgspec.msgpack.encode(r)) for r in self.store.server_records("item_result").values()],
-            inspection_id, item_id,
+        held, views = self.store.records_of(
+            "item_result", protocol.inspection_scope(inspection_id), inspection_id,
+            protocol.record_decoder("item_result"),
         )
-        local = protocol.find_item_result(
-            self.store.records("item_result", protocol.record_decoder("item_result")), inspection_id, item_id
-        )
+        server = protocol.find_item_result(held.values(), inspection_id, item_id)
+        local = protocol.find_item_result({**held, **views}.values(), inspection_id, item_id)
         result_id = uuid.UUID(str((server or local or {}).get("id") or uuid.uuid4()))
         base_version = int(server["version"]) if server else 0
         fields = {k: v for k, v in {"outcome": outcome, "note": note}.items() if v is not UNSET}

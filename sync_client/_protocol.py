@@ -218,6 +218,11 @@ def item_result_overlay(
     return record
 
 
+def inspection_scope(inspection_id: uuid.UUID) -> str:
+    """The scope key through which the server sends an inspection's records (``server.sync.scopes.inspection``)."""
+    return f"inspection:{inspection_id}"
+
+
 def find_item_result(records: Iterable[Mapping[str, Any]], inspection_id: uuid.UUID, item_id: uuid.UUID) -> dict | None:
     """The record of one checklist item of one inspection, if the replica has it."""
     inspection, item = str(inspection_id), str(item_id)

@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload BLOB NOT NULL, created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
     record_type TEXT, record_id TEXT);
 CREATE INDEX IF NOT EXISTS outbox_entity ON outbox (entity_type, entity_id);
+CREATE INDEX IF NOT EXISTS outbox_about ON outbox (entity_id, kind);
+CREATE INDEX IF NOT EXISTS record_scope_scope ON record_scope (scope, entity_type);
 CREATE TABLE IF NOT EXISTS local_record (
     entity_type TEXT NOT NULL, entity_id TEXT NOT NULL, data BLOB NOT NULL, seq INTEGER NOT NULL,
     PRIMARY KEY (entity_type, entity_id));
@@ -64,7 +66,13 @@ _ADDED_COLUMNS = {
     "outbox": ("record_type TEXT", "record_id TEXT"),
     "outcome": ("record_type TEXT", "record_id TEXT", "payload BLOB", "view BLOB", "acknowledged_at TEXT",
                 "entity_type TEXT", "entity_id TEXT"),
+    # What keeps a local view on the phone (its mutation's entity, e.g. the inspection): finds an
+    # inspection's local views without reading every one.
+    "local_record": ("owner_id TEXT",),
 }
+
+#: Indexes on added columns, made once the columns exist.
+_ADDED_INDEXES = "CREATE INDEX IF NOT EXISTS local_record_owner ON local_record (entity_type, owner_id);"
 
 
 class OutboxEntry(msgspec.Struct, frozen=True):
@@ -117,6 +125,7 @@ class Store:
             for column in columns:
                 if column.split()[0] not in have:
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+        self._db.executescript(_ADDED_INDEXES)
         with self.transaction():
             if self._meta("device_id") is None:
                 self._set_meta("device_id", str(uuid.uuid4()))
@@ -193,9 +202,10 @@ class Store:
             )
             for overlay_type, overlay_id, data in views:
                 self._db.execute(
-                    "INSERT INTO local_record (entity_type, entity_id, data, seq) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (entity_type, entity_id) DO UPDATE SET data = excluded.data, seq = excluded.seq",
-                    (overlay_type, str(overlay_id), msgspec.msgpack.encode(data), seq),
+                    "INSERT INTO local_record (entity_type, entity_id, data, seq, owner_id) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (entity_type, entity_id) DO UPDATE SET data = excluded.data, seq = excluded.seq, "
+                    "owner_id = excluded.owner_id",
+                    (overlay_type, str(overlay_id), msgspec.msgpack.encode(data), seq, str(entity_id)),
                 )
             self._set_meta("next_seq", seq + 1)
         return seq
@@ -317,9 +327,10 @@ class Store:
             )
             if view is not None:
                 self._db.execute(
-                    "INSERT INTO local_record (entity_type, entity_id, data, seq) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (entity_type, entity_id) DO UPDATE SET data = excluded.data, seq = excluded.seq",
-                    (record_type, record_id, view, new_seq),
+                    "INSERT INTO local_record (entity_type, entity_id, data, seq, owner_id) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (entity_type, entity_id) DO UPDATE SET data = excluded.data, seq = excluded.seq, "
+                    "owner_id = excluded.owner_id",
+                    (record_type, record_id, view, new_seq, holder_id),
                 )
             self._db.execute("DELETE FROM outcome WHERE seq = ?", (seq,))
             self._set_meta("next_seq", new_seq + 1)
@@ -440,6 +451,30 @@ class Store:
             "SELECT data FROM record WHERE entity_type = ? AND entity_id = ?", (entity_type, str(entity_id))
         ).fetchone()
         return None if row is None else msgspec.msgpack.decode(row[0])
+
+    def records_of(
+        self, entity_type: str, scope: str, owner_id: uuid.UUID | str,
+        decode_server: Callable[[bytes], dict[str, Any]] = msgspec.msgpack.decode,
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """The records of a type that one holder keeps: the server's (held through ``scope``) and the local
+        views written by mutations about ``owner_id``, each by id. Reads only those rows, not the whole type."""
+        server = {
+            entity_id: decode_server(data)
+            for entity_id, data in self._db.execute(
+                "SELECT r.entity_id, r.data FROM record_scope s JOIN record r "
+                "ON r.entity_type = s.entity_type AND r.entity_id = s.entity_id "
+                "WHERE s.scope = ? AND s.entity_type = ?", (scope, entity_type),
+            )
+        }
+        local = {
+            entity_id: msgspec.msgpack.decode(data)
+            for entity_id, data in self._db.execute(
+                # NULL: a view written by an older build, before owners were kept (gone at the next pull)
+                "SELECT entity_id, data FROM local_record WHERE entity_type = ? AND (owner_id = ? OR owner_id IS NULL)",
+                (entity_type, str(owner_id)),
+            )
+        }
+        return server, local
 
     def server_records(self, entity_type: str) -> dict[str, dict[str, Any]]:
         rows = self._db.execute("SELECT entity_id, data FROM record WHERE entity_type = ?", (entity_type,))

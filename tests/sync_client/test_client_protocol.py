@@ -110,3 +110,11 @@ def test_item_result_view_changes_exactly_the_fields_written(outcome, note, curr
     assert view.get("outcome") == (outcome if outcome is not None else base.get("outcome"))
     assert view["note"] == (note if note is not None else base["note"])
     assert view["id"] == ("srv" if current else str(ids[0]))
+
+
+def test_the_inspection_scope_the_phone_looks_in_is_the_one_the_server_publishes_to():
+    """record_item_result finds an item's record through this key; a different spelling would miss it."""
+    from server.sync import scopes
+
+    inspection = uuid.uuid4()
+    assert protocol.inspection_scope(inspection) == scopes.inspection(inspection)
