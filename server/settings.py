@@ -164,6 +164,12 @@ class SyncSettings:
     max_push_bytes: int = setting(
         "SYNC_MAX_PUSH_BYTES", 4 * 1024 * 1024, "gzip 解压后的推送/拉取请求体上限（字节）/ largest sync body after inflating gzip"
     )
+    keep_submitted_hours: int = setting(
+        "SYNC_KEEP_SUBMITTED_HOURS",
+        168,
+        "已提交的检查在手机上保留的小时数（供补充修改），之后离开手机的同步范围 / hours a submitted check stays on"
+        " the phones of its team (for amendments) before it leaves their sync scopes",
+    )
 
 
 @dataclass(frozen=True)

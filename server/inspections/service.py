@@ -276,13 +276,17 @@ async def sync_scopes(actor: Actor) -> set[str]:
     """The scope keys an actor's phone receives for inspections (see ``server.sync.scopes``)."""
     if actor.role != Role.INSPECTOR or actor.user_id is None:
         return set()
+    # A submitted check stays on the team's phones for a while (amendments, a late photo), then leaves them;
+    # returned for correction it is in progress again and comes back whole.
+    kept_since = _now() - dt.timedelta(hours=get_settings().sync.keep_submitted_hours)
     rows = await InspectionRow.select(
         InspectionRow.id, InspectionRow.enterprise, InspectionRow.template
     ).where(
         InspectionRow.id.is_in(
             InspectionInspector.select(InspectionInspector.inspection).where(InspectionInspector.user == actor.user_id)
         ),
-        InspectionRow.status.is_in(list(OPEN_STATUSES)),
+        InspectionRow.status.is_in([s for s in OPEN_STATUSES if s != InspectionStatus.SUBMITTED])
+        | ((InspectionRow.status == InspectionStatus.SUBMITTED) & (InspectionRow.submitted_at >= kept_since)),
     )
     hidden = await covert.hidden_inspections([r["id"] for r in rows])
     keys: set[str] = set()

@@ -152,63 +152,84 @@ async def read(
 ) -> tuple[list[tuple[int, str, str, uuid.UUID, bytes | None]], dict[str, int], bool]:
     """One page: rows after each scope's cursor up to ``hw``, the scopes' new cursors, and whether more remain.
 
-    Each scope gets an equal share of ``limit`` (at least one row) and is read
-    along its ``(scope, seq)`` index, so a page costs what it returns however
-    many scopes and rows there are. A scope that had more rows than its share
-    advances its cursor to the last row sent; one that had fewer is complete
-    up to ``hw``. A scope read from 0 (new to the phone) skips tombstones:
-    there is nothing to remove.
+    The page's ``limit`` is shared out in rounds: each scope still open gets an
+    equal share of what is left (at least one row), read along its ``(scope,
+    seq)`` index; scopes with fewer rows than their share are complete up to
+    ``hw``, and what they did not use goes to the others in the next round. So
+    a phone holding 150 small scopes and one large one gets a full page, not
+    150 small shares and many round trips, and a page still costs what it
+    returns. A scope that had more rows than it was given advances its cursor
+    to the last row sent. A scope read from 0 (new to the phone) skips
+    tombstones: there is nothing to remove.
     """
-    if not cursors:
-        return [], {}, False
-    share = max(1, -(-limit // len(cursors)))
+    got: dict[str, list[tuple]] = {scope: [] for scope in cursors}
+    open_: dict[str, int] = dict(cursors)  # scope -> the position to read after
+    fresh = {scope for scope, after in cursors.items() if after == 0}
+    budget = limit
+    for _ in range(_ROUNDS):
+        if not open_ or budget <= 0:
+            break
+        share = max(1, -(-budget // len(open_)))
+        rows = await _fetch(open_, fresh, hw, share + 1)
+        by_scope: dict[str, list[tuple]] = {}
+        for row in rows:
+            by_scope.setdefault(row[1], []).append(row)
+        still_open: dict[str, int] = {}
+        for scope in open_:
+            taken = sorted(by_scope.get(scope, ()), key=lambda r: r[0])
+            if len(taken) > share:
+                taken = taken[:share]
+                still_open[scope] = taken[-1][0]
+            got[scope].extend(taken)
+            budget -= len(taken)
+        open_ = still_open
+    page: list[tuple[int, str, str, uuid.UUID, bytes | None]] = []
+    new_cursors: dict[str, int] = {}
+    for scope, after in cursors.items():
+        page.extend(got[scope])
+        # cut short: up to the last row sent; complete: everything up to the watermark was read
+        new_cursors[scope] = got[scope][-1][0] if scope in open_ else max(after, hw)
+    page.sort(key=lambda r: r[0])
+    return page, new_cursors, bool(open_)
+
+
+#: Rounds of sharing out a page's budget; after the last, scopes still cut short wait for the next page.
+_ROUNDS = 4
+
+
+async def _fetch(after: dict[str, int], fresh: set[str], hw: int, each: int) -> list[tuple]:
+    """Up to ``each`` rows of every scope after its position, up to ``hw``, in seq order within a scope."""
     if database.is_postgres():
         fetched = await sql.fetch(
             """
             SELECT c.seq, c.scope, c.entity_type, c.entity_id, c.payload
-            FROM unnest($1::text[], $2::bigint[]) AS k(scope, after)
+            FROM unnest($1::text[], $2::bigint[], $3::boolean[]) AS k(scope, after, fresh)
             CROSS JOIN LATERAL (
                 SELECT seq, scope, entity_type, entity_id, payload FROM change
-                WHERE change.scope = k.scope AND change.seq > k.after AND change.seq <= $3
-                  AND (k.after > 0 OR change.payload IS NOT NULL)
-                ORDER BY change.seq LIMIT $4
+                WHERE change.scope = k.scope AND change.seq > k.after AND change.seq <= $4
+                  AND (NOT k.fresh OR change.payload IS NOT NULL)
+                ORDER BY change.seq LIMIT $5
             ) AS c
             """,
             "",
-            list(cursors),
-            list(cursors.values()),
+            list(after),
+            list(after.values()),
+            [scope in fresh for scope in after],
             hw,
-            share + 1,
+            each,
         )
-        rows = [tuple(r) for r in fetched]
-    else:
-        rows = []
-        for scope, after in cursors.items():
-            for r in await sql.fetch(
-                "",
-                "SELECT seq, scope, entity_type, entity_id, payload FROM change "
-                "WHERE scope = ? AND seq > ? AND seq <= ? AND (? > 0 OR payload IS NOT NULL) ORDER BY seq LIMIT ?",
-                scope,
-                after,
-                hw,
-                after,
-                share + 1,
-            ):
-                rows.append((r[0], r[1], r[2], r[3] if isinstance(r[3], uuid.UUID) else uuid.UUID(str(r[3])), r[4]))
-    by_scope: dict[str, list[tuple]] = {}
-    for row in rows:
-        by_scope.setdefault(row[1], []).append(row)
-    page: list[tuple[int, str, str, uuid.UUID, bytes | None]] = []
-    new_cursors: dict[str, int] = {}
-    more = False
-    for scope, after in cursors.items():
-        got = sorted(by_scope.get(scope, ()), key=lambda r: r[0])
-        if len(got) > share:
-            got = got[:share]
-            new_cursors[scope] = got[-1][0]
-            more = True
-        else:
-            new_cursors[scope] = max(after, hw)
-        page.extend(got)
-    page.sort(key=lambda r: r[0])
-    return page, new_cursors, more  # type: ignore[return-value]
+        return [tuple(r) for r in fetched]
+    rows = []
+    for scope, position in after.items():
+        for r in await sql.fetch(
+            "",
+            "SELECT seq, scope, entity_type, entity_id, payload FROM change "
+            "WHERE scope = ? AND seq > ? AND seq <= ? AND (? = 0 OR payload IS NOT NULL) ORDER BY seq LIMIT ?",
+            scope,
+            position,
+            hw,
+            int(scope in fresh),
+            each,
+        ):
+            rows.append((r[0], r[1], r[2], r[3] if isinstance(r[3], uuid.UUID) else uuid.UUID(str(r[3])), r[4]))
+    return rows

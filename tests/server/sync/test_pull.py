@@ -141,3 +141,56 @@ async def test_a_registered_enterprise_reaches_the_phone_of_its_assigned_team_on
     assert assigned[("enterprise", enterprise_id)]["name"] == "中卫市某某化工有限公司"
     other, _ = await (await make_phone(client, team.inspectors[1])).pull_all()
     assert ("enterprise", enterprise_id) not in other
+
+
+async def test_a_page_budget_unused_by_small_scopes_goes_to_the_large_one(client):
+    """150 scopes of one record and one of 500: the pull takes a few full pages, not one share per scope."""
+    from server import database
+    from server.sync import service as sync_service
+
+    class Note(msgspec.Struct):
+        n: int
+
+    small = [scopes.inspection(uuid.uuid4()) for _ in range(150)]
+    large = scopes.inspection(uuid.uuid4())
+    async with database.transaction():
+        sync_service.publish_many([("note", uuid.uuid4(), Note(n=0), key) for key in small])
+        sync_service.publish_many([("note", uuid.uuid4(), Note(n=n), large) for n in range(500)])
+    cursors = {key: 0 for key in [*small, large]}
+    seen: list[uuid.UUID] = []
+    pages = 0
+    while True:
+        async with database.transaction():
+            hw = await sync_service.high_watermark()
+            rows, cursors, more = await sync_service.read(cursors, hw, 200)
+        pages += 1
+        assert len(rows) <= 200 + len(cursors)  # a share is at least one row per open scope
+        seen.extend(r[3] for r in rows)
+        if not more:
+            break
+    assert len(seen) == len(set(seen)) == 650
+    assert pages <= 5, f"{pages} round trips for 650 rows at 200 a page"
+
+
+async def test_a_submitted_check_leaves_the_phone_once_its_keeping_time_is_over(client, team):
+    """Signed a week ago on a phone that was offline since: at its first sync the check goes, a fresh one stays."""
+    import datetime as dt
+
+    from schemas.inspections import SubmitInspection
+    from server.settings import get_settings
+    from tests.server.sync.conftest import answers
+
+    keep = dt.timedelta(hours=get_settings().sync.keep_submitted_hours)
+    old, new = await team.assign(client, [team.inspectors[0]]), await team.assign(client, [team.inspectors[0]])
+    phone = await make_phone(client, team.inspectors[0])
+    _, cursors = await phone.pull_all()
+    assert {scopes.inspection(old), scopes.inspection(new)} <= set(cursors)
+    now = dt.datetime.now(dt.UTC)
+    outcomes = await phone.push([
+        *answers(phone, old, team.items), SubmitInspection(seq=phone.seq(), inspection_id=old, submitted_at=now - keep - dt.timedelta(hours=1)),
+        *answers(phone, new, team.items), SubmitInspection(seq=phone.seq(), inspection_id=new, submitted_at=now),
+    ])
+    assert all(isinstance(o, wire.Applied) for o in outcomes), outcomes
+    page = await phone.pull(cursors)
+    assert scopes.inspection(old) in page.dropped_scopes
+    assert scopes.inspection(new) not in page.dropped_scopes and scopes.inspection(new) in page.cursors
