@@ -114,10 +114,22 @@ async def new_phone(browser: Any) -> BrowserContext:
                                      locale="zh-CN", timezone_id="Asia/Shanghai", service_workers="allow")
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Any:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.failed_call = report.failed
+
+
 @pytest.fixture
-async def phone(browser: Any) -> AsyncIterator[BrowserContext]:
+async def phone(browser: Any, request: pytest.FixtureRequest) -> AsyncIterator[BrowserContext]:
     context = await new_phone(browser)
     yield context
+    if getattr(request.node, "failed_call", False):  # what the screen showed when it failed
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        for n, page in enumerate(context.pages):
+            await page.screenshot(path=str(OUTPUT / f"phone-failed-{request.node.name}-{n}.png"))
     await context.close()
 
 

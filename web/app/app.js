@@ -140,11 +140,13 @@
       const rechecks = computed(() => data.rechecks.filter((r) => r.status === "pending" &&
         (!data.user || (r.assignee_ids || []).includes(data.user.id))));
       const hazardOf = (id) => data.hazards.find((h) => h.id === id) || {};
-      return { data, open, done, rechecks, hazardOf, label, go, progressOf, syncNow: () => SY.sync().then(reload) };
+      const refreshing = ref(false);
+      async function syncNow() { await SY.sync({ now: true }); await reload(); refreshing.value = false; }
+      return { data, open, done, rechecks, hazardOf, label, go, progressOf, syncNow, refreshing };
     },
     template: `<div>
       <van-nav-bar title="我的任务" fixed placeholder><template #right><sync-badge /></template></van-nav-bar>
-      <van-pull-refresh :model-value="false" @refresh="syncNow">
+      <van-pull-refresh v-model="refreshing" @refresh="syncNow" pulling-text="下拉同步" loosing-text="松开同步" loading-text="同步中…">
       <div class="who" v-if="data.user">{{ data.user.display_name }} · {{ label('Role', data.user.role) }}</div>
       <van-empty v-if="!open.length && !rechecks.length" description="暂无待检查任务（联网后下拉同步）" />
       <div class="section" v-if="open.length">待检查 {{ open.length }}</div>
@@ -206,7 +208,7 @@
       async function saveNote(item) {
         const note = notes[item.id] || "";
         if (locked.value || note === (resultOf(item).note || "")) return;
-        if (!resultOf(item).outcome) { vant.showToast("请先选择结果，备注随结果保存"); return; }
+        if (!resultOf(item).outcome) return;  // kept in the field; saved with the outcome when it is tapped
         try { await W.recordItemResult(props.id, item.id, { note }); await reload(); saved("备注已保存到本机"); } catch (e) { failed(e); }
       }
       async function takePhoto(event) {
@@ -245,7 +247,7 @@
           <button v-for="o in ['pass', 'fail', 'not_applicable']" :key="o" :class="['oc', o, { on: resultOf(item).outcome === o }]"
             :disabled="locked" :data-answer="o" @click="answer(item, o)">{{ label('ItemOutcome', o) }}</button>
         </div>
-        <van-field v-model="notes[item.id]" class="note" rows="1" autosize type="textarea" placeholder="备注（可选）"
+        <van-field v-model="notes[item.id]" class="note" rows="1" autosize type="textarea" placeholder="备注（可选，随结果保存）"
           :disabled="locked" @blur="saveNote(item)" />
         <div v-if="resultOf(item).outcome === 'fail'" class="fail-row">
           <div v-for="h in hazardsOf(item)" :key="h.id" class="hz" :data-hazard="h.id">
@@ -491,7 +493,7 @@
         }
         return [...groups.values()];
       });
-      async function now() { await SY.sync(); await reload(); }
+      async function now() { await SY.sync({ now: true }); await reload(); }
       function describe(o) {
         const p = o.payload || {};
         const rec = p.hazard || p.violation || p;

@@ -190,9 +190,10 @@
       nextAttemptAt: Date.now() + backoff(attempts - 1, 5000, 15 * 60 * 1000) });
   }
 
-  async function uploadAll(report) {
+  /** Every due photo (with ``now``, those backing off too: the person asked), oldest first. */
+  async function uploadAll(report, now) {
     const due = (await S.db.uploads.toArray())
-      .filter((u) => (u.status === "queued" || u.status === "uploading") && (u.nextAttemptAt || 0) <= Date.now())
+      .filter((u) => (u.status === "queued" || u.status === "uploading") && (now || (u.nextAttemptAt || 0) <= Date.now()))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
     for (const row of due) {
       emit({ phase: "upload", done: 0, total: row.size, photo: row.evidenceId });
@@ -269,20 +270,21 @@
 
   let running = null, timer = null, failures = 0;
 
-  /** Push, pull, upload; never throws for network or login trouble (see the report). */
-  function sync() {
-    if (!running) running = run().finally(() => { running = null; });
+  /** Push, pull, upload; never throws for network or login trouble (see the report).
+      ``{ now: true }`` (the person tapped 立即同步) also sends photos that are waiting out a backoff. */
+  function sync(options) {
+    if (!running) running = run(options || {}).finally(() => { running = null; });
     return running;
   }
 
-  async function run() {
+  async function run(options) {
     const report = { pushed: 0, pulled: 0, rejected: 0, conflicts: 0, deferred: 0, uploaded: 0, complete: false, error: null };
     emit({ running: true, phase: "push", done: 0, total: 0 });
     try {
       if (await S.getMeta("auth_required")) throw new AuthRequired("登录已过期，请重新登录");
       await push(report);
       await pull(report);
-      await uploadAll(report);
+      await uploadAll(report, options.now);
       const counts = await S.counts();
       if (counts.pending > counts.deferred) { await push(report); await pull(report); }
       if (report.deferred) {
