@@ -13,7 +13,7 @@
     responsible_person: "责任人", measures: "整改措施", funds_yuan: "资金（元）", contingency_plan: "应急预案",
     person_name: "姓名", id_number: "身份证号码", post: "岗位", disposition: "处理意见", note: "备注", text: "内容",
     summary: "检查小结", signed_by_name: "签字人", caption: "说明", outcome: "结果", violation_type: "违章类型" };
-  const NOT_EDITABLE = /(^|_)(id|seq|kind|at|sha256|size|version|media_type|evidence_kind)$/;
+  const NOT_EDITABLE = /(^|_)(id|seq|kind|at|sha256|size|version|media_type|evidence_kind|violation_type|level|outcome)$/;
 
   const vocab = reactive({ labels: {}, messages: {} });
   const label = (group, value) => (vocab.labels[group] || {})[value] || value || "";
@@ -521,7 +521,8 @@
       <div :class="['state', safe ? 'safe' : 'waiting']" data-testid="sync-state">
         <div class="big" v-if="data.meta.auth_required">登录已过期，同步已暂停</div>
         <div class="big" v-else-if="safe">全部记录已安全保存到服务器</div>
-        <div class="big" v-else>{{ data.counts.pending || 0 }} 条记录、{{ data.counts.uploadsWaiting || 0 }} 张照片在本机等待上传</div>
+        <div class="big" v-else-if="data.counts.pending || data.counts.uploadsWaiting">{{ data.counts.pending || 0 }} 条记录、{{ data.counts.uploadsWaiting || 0 }} 张照片在本机等待上传</div>
+        <div class="big" v-else>其余记录已保存到服务器；{{ data.outcomes.length }} 条被退回，需要您处理</div>
         <div class="small" v-if="data.meta.last_sync_at">上次同步成功：{{ when(data.meta.last_sync_at) }}</div>
         <div class="small err" v-if="data.meta.last_error && !safe">{{ data.meta.last_error }}</div>
         <div class="small" v-if="!data.online">当前离线：记录都保存在本机，联网后自动同步。</div>
