@@ -37,6 +37,12 @@ class PhoneAppController(Controller):
     async def precache(self, settings: AppSettings) -> dict:
         return shell.shell(settings.web.web_dir / "app", settings.web.vendor_dir)
 
+    @get("/vant.css", security=[])
+    async def vant_css(self, settings: AppSettings) -> Response[bytes]:
+        answer = Response(shell.vant_css(settings.web.vendor_dir), media_type="text/css; charset=utf-8")
+        answer.headers.update(_FRESH)
+        return answer
+
     @get("/vocab.json", security=[])
     async def vocab(self) -> dict:
         return shell.vocabulary()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ APP_FILES = {
     "icons/icon-192.png": "image/png",
     "icons/icon-512.png": "image/png",
 }
+#: A font source on another host inside an ``@font-face`` list (Vant names a CDN copy after its inline one).
+_FOREIGN_FONT = re.compile(rb',\s*url\((?:https?:)?//[^)]*\)\s*format\("[^"]*"\)')
 #: npm packages (web/vendor.json) the app loads.
 VENDOR_PACKAGES = ("vue", "vant", "dexie", "signature_pad")
 
@@ -43,14 +46,19 @@ def vendor_files(vendor_dir: Path) -> list[tuple[str, str]]:
     found = []
     for package in VENDOR_PACKAGES:
         for name, entry in sorted(manifest.get(package, {}).get("files", {}).items()):
-            if name != "LICENSE":
+            if name != "LICENSE" and f"{package}/{name}" != "vant/index.css":  # served as /app/vant.css
                 found.append((f"/static/vendor/{package}/{name}", entry["sha256"]))
     return found
 
 
+def vant_css(vendor_dir: Path) -> bytes:
+    """Vant's stylesheet without its fallback font on a CDN: the intranet phone must never ask another host."""
+    return _FOREIGN_FONT.sub(b"", (vendor_dir / "vant" / "index.css").read_bytes())
+
+
 def shell(app_dir: Path, vendor_dir: Path) -> dict[str, Any]:
     """The service worker's precache list and its version."""
-    urls: list[str] = ["/app/", "/app/vocab.json"]
+    urls: list[str] = ["/app/", "/app/vocab.json", "/app/vant.css"]
     digest = hashlib.sha256(json.dumps(vocabulary(), ensure_ascii=False, sort_keys=True).encode())
     for name in sorted(APP_FILES):
         if name != "index.html":

@@ -48,3 +48,9 @@ async def test_the_vocabulary_carries_the_servers_own_rule_messages(client):
     assert vocab["labels"]["ItemOutcome"] == {"pass": "符合", "fail": "不符合", "not_applicable": "不适用"}
     assert vocab["messages"]["invalid_id_number"] == id_number_refusal("x").message
     assert "{count}" in vocab["messages"]["items_unanswered"] and "{items}" in vocab["messages"]["items_unanswered"]
+
+
+async def test_vants_stylesheet_is_served_without_its_cdn_font(client):
+    css = (await client.get("/app/vant.css")).text
+    assert "@font-face" in css and "data:font/woff2" in css
+    assert "alicdn" not in css and "//at." not in css
