@@ -4,6 +4,8 @@ Each field is declared with :func:`setting`, which names its environment
 variable, its default and one line a person reads (the README's configuration
 table is generated from these). ``Settings.from_env()`` reads them once at
 start-up; tests build ``Settings`` directly and pass it to ``create_app``.
+Any setting may instead come from a file named by ``<VAR>_FILE`` (a Docker or
+Kubernetes secret); setting both is refused.
 
 Defaults give the embedded mode: SQLite and a filesystem object store under
 ``FIELDCHECK_DATA_DIR``. Setting ``DATABASE_URL`` (postgresql://…) and
@@ -460,9 +462,25 @@ def _load_group(group_cls: type, environ: typing.Mapping[str, str]) -> Any:
     values: dict[str, Any] = {}
     for f in dataclasses.fields(group_cls):
         env = f.metadata["env"]
+        if env in environ and f"{env}{_FILE_SUFFIX}" in environ:
+            raise ValueError(f"{env} 与 {env}{_FILE_SUFFIX} 只能设置一个 / set {env} or {env}{_FILE_SUFFIX}, not both")
         if env in environ:
             values[f.name] = _convert(environ[env], hints[f.name], env)
+        elif f"{env}{_FILE_SUFFIX}" in environ:
+            values[f.name] = _convert(_read_setting_file(environ[f"{env}{_FILE_SUFFIX}"], env), hints[f.name], env)
     return group_cls(**values)
+
+
+#: ``<VAR>_FILE=/run/secrets/x`` reads the setting from that file (Docker and Kubernetes secrets), keeping the
+#: value out of the process environment that ``docker inspect`` shows.
+_FILE_SUFFIX = "_FILE"
+
+
+def _read_setting_file(path: str, env: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise ValueError(f"{env}{_FILE_SUFFIX}: 无法读取 / cannot read {path}: {exc.strerror}") from None
 
 
 def _convert(raw: str, target: Any, env: str) -> Any:

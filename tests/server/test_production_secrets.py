@@ -67,3 +67,19 @@ def test_a_strong_object_store_secret_starts_and_the_env_example_one_does_not(tm
     )
     with pytest.raises(ValueError, match="S3_SECRET_KEY"):
         _with_s3(_production(tmp_path), example["S3_SECRET_KEY"]).with_secrets()
+
+
+def test_a_secret_can_come_from_a_file_and_is_judged_like_one_from_the_environment(tmp_path):
+    key = secrets.token_urlsafe(48)
+    (tmp_path / "audit_key").write_text(key + "\n")  # as `echo … > file` leaves it
+    (tmp_path / "weak").write_text("change-me-audit-checkpoint-key\n")
+    base = {"DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/unused", "FIELDCHECK_SECRET_KEY": secrets.token_urlsafe(48),
+            "FIELDCHECK_ID_HASH_KEY": secrets.token_urlsafe(48)}
+    settings = Settings.from_env({**base, "FIELDCHECK_AUDIT_KEY_FILE": str(tmp_path / "audit_key")})
+    assert settings.audit.checkpoint_key == key and settings.with_secrets()
+    with pytest.raises(ValueError, match="FIELDCHECK_AUDIT_KEY"):
+        Settings.from_env({**base, "FIELDCHECK_AUDIT_KEY_FILE": str(tmp_path / "weak")}).with_secrets()
+    with pytest.raises(ValueError, match="not both"):
+        Settings.from_env({**base, "FIELDCHECK_AUDIT_KEY": key, "FIELDCHECK_AUDIT_KEY_FILE": str(tmp_path / "audit_key")})
+    with pytest.raises(ValueError, match="FIELDCHECK_AUDIT_KEY_FILE: .*cannot read"):
+        Settings.from_env({**base, "FIELDCHECK_AUDIT_KEY_FILE": str(tmp_path / "absent")})
