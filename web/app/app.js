@@ -523,11 +523,12 @@
         <div class="big" v-else-if="safe">全部记录已安全保存到服务器</div>
         <div class="big" v-else-if="data.counts.pending || data.counts.uploadsWaiting">{{ data.counts.pending || 0 }} 条记录、{{ data.counts.uploadsWaiting || 0 }} 张照片在本机等待上传</div>
         <div class="big" v-else>其余记录已保存到服务器；{{ data.outcomes.length }} 条被退回，需要您处理</div>
+        <div class="small" v-if="data.meta.auth_required">本机的记录都还在，重新登录后自动上传，不会丢失。</div>
         <div class="small" v-if="data.meta.last_sync_at">上次同步成功：{{ when(data.meta.last_sync_at) }}</div>
         <div class="small err" v-if="data.meta.last_error && !safe">{{ data.meta.last_error }}</div>
         <div class="small" v-if="!data.online">当前离线：记录都保存在本机，联网后自动同步。</div>
       </div>
-      <div class="pad" v-if="data.meta.auth_required"><van-button type="danger" block round @click="go('/login')">重新登录</van-button></div>
+      <div class="pad" v-if="data.meta.auth_required"><van-button type="danger" block round data-testid="relogin" @click="go('/login')">重新登录</van-button></div>
       <div class="pad"><van-button type="primary" block round :loading="sync.running" loading-text="同步中…" data-testid="sync-now" @click="now">立即同步</van-button>
         <div v-if="sync.running && sync.phase" class="progress-line">
           {{ sync.phase === 'push' ? '上传记录' : sync.phase === 'pull' ? '下载更新' : '上传照片' }}
