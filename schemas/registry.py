@@ -8,6 +8,7 @@ error (``invalid_credit_code``) instead of a generic decode error.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
 from typing import Annotated
 
@@ -113,3 +114,56 @@ class ConflictOfInterestCreate(Input, kw_only=True):
     user_id: uuid.UUID
     enterprise_id: uuid.UUID
     reason: Reason
+
+
+class ImportStatus(enum.StrEnum):
+    """Where a registry import stands."""
+
+    CHECKING = "checking"  # the file is being read and checked row by row
+    CHECKED = "checked"  # checked: waiting for the person to confirm (or discard)
+    APPLYING = "applying"  # confirmed: its good rows are being written, in one transaction
+    APPLIED = "applied"
+    FAILED = "failed"  # unreadable, too long, or the write failed (then nothing was written)
+    DISCARDED = "discarded"
+
+
+class EnterpriseImport(Struct, kw_only=True):
+    """A registry file's import: its check's progress and counts, then its outcome."""
+
+    id: uuid.UUID
+    status: ImportStatus
+    file_name: str
+    file_sha256: str
+    file_bytes: int
+    #: Data rows in the file (an estimate while ``checking``).
+    total_rows: int
+    checked_rows: int
+    good_rows: int
+    bad_rows: int
+    applied_rows: int = 0
+    failure: str = ""
+    created_by: uuid.UUID
+    created_at: dt.datetime
+    applied_at: dt.datetime | None = None
+
+
+class ImportRowError(Struct, kw_only=True):
+    field: str
+    #: The column's heading in the file (统一社会信用代码, 区县, …).
+    label: str
+    message: str
+
+
+class EnterpriseImportRow(Struct, kw_only=True):
+    """One data row: ``row_number`` is the line or spreadsheet row the person sees."""
+
+    row_number: int
+    ok: bool
+    credit_code: str
+    name: str
+    errors: list[ImportRowError] = msgspec.field(default_factory=list)
+
+
+class EnterpriseImportRowPage(Struct, kw_only=True):
+    items: list[EnterpriseImportRow]
+    total: int

@@ -25,7 +25,7 @@ from server.accounts.controllers import AuthController, DepartmentController, Us
 from server.checklists.controllers import ChecklistController
 from server.console import web as console_web
 from server.console.router import console_routers
-from server.registry.controllers import ConflictOfInterestController, EnterpriseController
+from server.registry.controllers import ConflictOfInterestController, EnterpriseController, EnterpriseImportController
 from server.inspections.controllers import ConflictController, InspectionController
 from server.sync.controllers import SyncController
 from server.audit import service as audit_service
@@ -52,6 +52,7 @@ CONTROLLERS: list[Any] = [
     DepartmentController,
     UserController,
     EnterpriseController,
+    EnterpriseImportController,
     ConflictOfInterestController,
     ChecklistController,
     InspectionController,

@@ -301,6 +301,18 @@ class NotificationSettings:
 
 
 @dataclass(frozen=True)
+class RegistrySettings:
+    """Bringing a bureau's enterprise registry in from a file."""
+
+    import_max_rows: int = setting(
+        "REGISTRY_IMPORT_MAX_ROWS", 50_000, "企业名录导入文件的最大行数 / most rows one registry import file may hold"
+    )
+    import_max_bytes: int = setting(
+        "REGISTRY_IMPORT_MAX_BYTES", 32 * 1024 * 1024, "企业名录导入文件的最大字节数 / largest registry import file"
+    )
+
+
+@dataclass(frozen=True)
 class WebSettings:
     """The browser pages' files: the libraries they load are served from here, never from a CDN."""
 
@@ -332,6 +344,7 @@ class Settings:
     enforcement: EnforcementSettings = field(default_factory=EnforcementSettings)
     documents: DocumentSettings = field(default_factory=DocumentSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    registry: RegistrySettings = field(default_factory=RegistrySettings)
     jobs: JobSettings = field(default_factory=JobSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from schemas import registry as wire
 from schemas.vocab import District, OperatingStatus, RiskGrade, Role, Sector, StandardizationLevel
 from server import database
 from server.accounts.auth import requires_role
-from server.deps import CurrentActor
+from server.deps import AppSettings, CurrentActor
+from server.registry import imports
 from server.registry import service as registry_service
 
 _ALL_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.LEADER, Role.INSPECTOR)
@@ -105,3 +106,56 @@ class ConflictOfInterestController(Controller):
         """撤销回避（管理员、科室负责人）。"""
         async with database.transaction():
             return await registry_service.revoke_conflict(actor, conflict_id)
+
+
+#: Raw file bodies are bounded by REGISTRY_IMPORT_MAX_BYTES as they stream in (imports.save_upload).
+FileName = Annotated[str, QueryParameter(max_length=256)]
+_IMPORT_READERS = (Role.ADMIN, Role.SUPERVISOR, Role.LEADER)
+
+
+class EnterpriseImportController(Controller):
+    path = "/api/v1/enterprise-imports"
+    tags = ["企业名录 registry"]
+
+    @post("/", guards=[requires_role(*_WRITERS)], status_code=HTTP_202_ACCEPTED, request_max_body_size=None,
+          opt={"errors": (413, 415, 422)})
+    async def start_import(
+        self, request: Request, actor: CurrentActor, settings: AppSettings, file_name: FileName = ""
+    ) -> wire.EnterpriseImport:
+        """上传企业名录文件（请求体为 .xlsx 或 CSV 原始字节，按内容判断格式）；逐行检查在后台进行，查询状态直至 checked，再确认或放弃。"""
+        return await imports.begin(
+            actor, request.stream(), file_name, settings, declared_length=request.headers.get("content-length")
+        )
+
+    @get("/", guards=[requires_role(*_IMPORT_READERS)])
+    async def list_imports(self, actor: CurrentActor) -> list[wire.EnterpriseImport]:
+        """最近的企业名录导入。"""
+        return await imports.list_imports(actor)
+
+    @get("/{import_id:uuid}", guards=[requires_role(*_IMPORT_READERS)])
+    async def get_import(self, import_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.EnterpriseImport:
+        """导入进度与结果：已检查行数、有效/有误行数、写入行数。"""
+        return await imports.get(actor, import_id)
+
+    @get("/{import_id:uuid}/rows", guards=[requires_role(*_IMPORT_READERS)])
+    async def list_import_rows(
+        self,
+        import_id: FromPath[uuid.UUID],
+        actor: CurrentActor,
+        ok: FromQuery[bool | None] = None,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    ) -> wire.EnterpriseImportRowPage:
+        """文件各行的检查结果（ok=false 只列有误的行及原因）。"""
+        return await imports.list_rows(actor, import_id, ok=ok, offset=offset, limit=limit)
+
+    @post("/{import_id:uuid}/confirm", guards=[requires_role(*_WRITERS)], status_code=HTTP_202_ACCEPTED)
+    async def confirm_import(self, import_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.EnterpriseImport:
+        """确认导入有效记录：在一个事务中全部写入，失败则一条也不写入。"""
+        return await imports.decide(actor, import_id)
+
+    @post("/{import_id:uuid}/discard", guards=[requires_role(*_WRITERS)], status_code=HTTP_200_OK)
+    async def discard_import(self, import_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.EnterpriseImport:
+        """放弃该导入（不写入任何企业）。"""
+        async with database.transaction():
+            return await imports.discard(actor, import_id)

@@ -49,3 +49,40 @@ class ConflictOfInterest(Table, tablename="conflict_of_interest"):
     reason = Varchar(length=256)
     declared_at = Timestamptz()
     revoked_at = Timestamptz(null=True, default=None)
+
+
+class EnterpriseImport(Table, tablename="enterprise_import"):
+    """A registry file being checked, checked and waiting for confirmation, or applied (``server.registry.imports``)."""
+
+    id = UUID(primary_key=True)
+    created_by = ForeignKey(references=User, on_delete=OnDelete.restrict, index=True)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    file_name = Varchar(length=256, default="")
+    file_sha256 = Varchar(length=64, default="")
+    file_bytes = Integer(default=0)
+    #: checking -> checked -> applying -> applied; or failed / discarded
+    status = Varchar(length=16, default="checking")
+    total_rows = Integer(default=0)
+    checked_rows = Integer(default=0)
+    good_rows = Integer(default=0)
+    bad_rows = Integer(default=0)
+    failure = Text(default="")
+    applied_at = Timestamptz(null=True, default=None)
+    applied_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True, default=None)
+    applied_rows = Integer(default=0)
+
+
+class EnterpriseImportRow(Table, tablename="enterprise_import_row"):
+    """One data row of an import file: its checked values, or why it was refused."""
+
+    id = UUID(primary_key=True)
+    batch = ForeignKey(references=EnterpriseImport, on_delete=OnDelete.cascade)
+    row_number = Integer()
+    ok = Boolean(default=False)
+    credit_code = Varchar(length=64, default="")
+    name = Varchar(length=256, default="")
+    #: the row as an EnterpriseCreate (msgspec JSON) when ok; the refusals (field, label, message) when not.
+    #: Once applied, the enterprise is the one with this (unique) credit code.
+    data = Text(default="")
+    errors = Text(default="")
