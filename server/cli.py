@@ -2,6 +2,7 @@
 
     fieldcheck serve [--host H] [--port P] [--data-dir D]   run the API (embedded SQLite + files by default)
     fieldcheck demo [--password P]                          load the demo world (idempotent)
+    fieldcheck create-admin NAME [--password-stdin]         the first administrator, without the demo
     fieldcheck verify-audit                                 check the audit hash chain and its last checkpoint
     fieldcheck checkpoint-audit                             sign the chain's head into the object store
 
@@ -41,6 +42,7 @@ from server.settings import Settings
 #: Modules that register subcommands with :func:`command` when imported.
 COMMAND_MODULES: list[str] = [
     "server.cli",
+    "server.accounts.commands",
     "server.audit.commands",
     "server.evidence.commands",
     "server.hazards.commands",
