@@ -11,6 +11,9 @@ OFFICE = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LEGAL_REVIEWER, Role.LEADE
 #: Roles that may open the pages of a group; leaders read, and every POST is refused them (``web.console_guard``).
 SUPERVISION = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LEADER})
 ENFORCEMENT = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LEGAL_REVIEWER, Role.LEADER})
+REGISTRY_READERS = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LEADER})
+REGISTRY_WRITERS = frozenset({Role.ADMIN, Role.SUPERVISOR})
+PEOPLE_READERS = frozenset({Role.ADMIN, Role.SUPERVISOR})
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,10 @@ class NavItem:
 #: The menu in order. A page group adds its entry here when it lands.
 MENU: list[NavItem] = [
     NavItem("首页", "/console", OFFICE),
+    NavItem("企业名录导入", "/console/registry/imports", REGISTRY_READERS),
+    NavItem("人员与科室", "/console/people", PEOPLE_READERS),
+    NavItem("回避管理", "/console/conflicts", REGISTRY_WRITERS),
+    NavItem("检查表模板", "/console/checklists", OFFICE),
 ]
 
 

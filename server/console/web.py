@@ -16,10 +16,11 @@ import enum
 import logging
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+import msgspec
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
@@ -34,10 +35,11 @@ from schemas.vocab import label
 from server import metrics
 from server.accounts.policy import Actor, may_write
 from server.console import navigation, session
-from server.errors import FieldcheckError, NotAuthenticated, PermissionDenied
+from server.errors import FieldcheckError, InvalidInput, NotAuthenticated, PermissionDenied
 from server.settings import Settings
 
 log = logging.getLogger("fieldcheck.console")
+T = TypeVar("T", bound=msgspec.Struct)
 
 LOGIN_PATH = "/console/login"
 #: Console pages run only this server's scripts and styles, and are framed by no one.
@@ -65,13 +67,12 @@ def static_dir(settings: Settings) -> Path:
 
 def template_config(settings: Settings) -> TemplateConfig:
     """Jinja over ``web/console/templates``: autoescaped, strict about missing names, bureau-time filters."""
-    zone = ZoneInfo(settings.hazards.timezone)
     env = Environment(
         loader=FileSystemLoader(templates_dir(settings)), autoescape=True, undefined=StrictUndefined, auto_reload=False
     )
 
     def local(moment: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-        return moment.astimezone(zone).strftime(fmt) if moment else ""
+        return local_time(moment, settings, fmt)
 
     def vocab(value: enum.StrEnum | str | None) -> str:
         if value is None or value == "":
@@ -84,6 +85,11 @@ def template_config(settings: Settings) -> TemplateConfig:
     env.filters["local"] = local
     env.filters["label"] = vocab
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
+
+
+def local_time(moment: dt.datetime | None, settings: Settings, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A moment as people in the bureau read it (FIELDCHECK_TIMEZONE)."""
+    return moment.astimezone(ZoneInfo(settings.hazards.timezone)).strftime(fmt) if moment else ""
 
 
 def is_htmx(request: ASGIConnection) -> bool:
@@ -165,7 +171,7 @@ def base_context(request: Request) -> dict[str, Any]:
     }
 
 
-def render(request: Request, template: str, *, status_code: int = 200, **context: Any) -> Response:
+def render(request: Request, template: str, /, *, status_code: int = 200, **context: Any) -> Response:
     return _finish(request, Template(template_name=template, context=base_context(request) | context, status_code=status_code))
 
 
@@ -240,3 +246,20 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: _http_error,
     Exception: _internal_error,
 }
+
+
+async def read_form(request: Request, kind: type[T], **values: Any) -> T:
+    """The posted form as the wire type ``kind`` (the API's own input type, so the same bounds hold).
+
+    Empty fields are left out (the type's default applies); ``values`` add or replace fields the
+    page computed (lists, parsed numbers). A value the type refuses is a 422 naming the field.
+    """
+    form = await request.form()
+    data: dict[str, Any] = {k: v for k, v in form.items() if k in kind.__struct_fields__ and v != ""}
+    data.update(values)
+    try:
+        return msgspec.convert(data, kind, strict=False)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        field = message.split("at `$.", 1)[1].split("`", 1)[0] if "at `$." in message else ""
+        raise InvalidInput(f"填写的内容有误：{message}", "form validation failed", field=field or None) from None
