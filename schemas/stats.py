@@ -29,6 +29,15 @@ class Scope(Struct, kw_only=True):
     district: str | None = None
     sector: str | None = None
     department_id: uuid.UUID | None = None
+    partial: bool = False  # the period has not ended yet: its figures are so far, not the whole period
+
+
+class Freshness(Struct, kw_only=True):
+    """数据截至: every write committed before ``as_of`` is in the figures."""
+
+    as_of: str  # ISO 8601, UTC
+    as_of_label: str  # the same moment in the bureau's time zone, as a person reads it
+    pending: bool = False  # writes after as_of are queued and being counted
 
 
 class Figure(Struct, kw_only=True):
@@ -44,6 +53,7 @@ class Summary(Struct, kw_only=True):
     scope: Scope
     figures: list[Figure]
     generated_at: str
+    freshness: Freshness | None = None
 
 
 class BreakdownRow(Struct, kw_only=True):
@@ -52,6 +62,7 @@ class BreakdownRow(Struct, kw_only=True):
     group: str | None  # the value to drill into (district code, department id, period key, …); None = 未指定
     label: str
     figures: list[Figure]
+    partial: bool = False  # a period bucket that has not ended yet
 
 
 class Breakdown(Struct, kw_only=True):
@@ -59,6 +70,7 @@ class Breakdown(Struct, kw_only=True):
     by: str
     by_label: str
     rows: list[BreakdownRow]
+    freshness: Freshness | None = None
 
 
 class Dashboard(Struct, kw_only=True):
@@ -71,6 +83,7 @@ class Dashboard(Struct, kw_only=True):
     by_department: Breakdown
     by_inspector: Breakdown
     headline: list[str]
+    freshness: Freshness | None = None
 
 
 class DrillDown(Struct, kw_only=True):
@@ -93,3 +106,5 @@ class DrillDown(Struct, kw_only=True):
     total: int
     page: int
     page_size: int
+    links: list[str | None] | None = None  # each row's record page in the console
+    freshness: Freshness | None = None

@@ -36,6 +36,7 @@ from server.documents.controllers import DocumentController, PublicVerificationC
 from server.spotchecks.controllers import SpotCheckController
 from server.jobs import scheduler as jobs_scheduler
 from server.jobs.controllers import JobController
+from server.stats import refresher as stats_refresher
 from server.notifications.controllers import NotificationController
 from server.errors import FieldcheckError, to_problem
 from server.hazards.controllers import HazardController, LookbackController, RecheckController
@@ -301,4 +302,5 @@ def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = N
     store = evidence_service.install(app, settings)
     audit_service.install(app, settings, store)
     jobs_scheduler.install(app, settings)
+    stats_refresher.install(app, settings)
     return app

@@ -268,7 +268,11 @@ class JobSettings:
         "JOB_EVIDENCE_GC_INTERVAL_S", 86_400, "清理过期上传的间隔（秒）/ how often evidence garbage is collected"
     )
     stats_refresh_s: int = setting(
-        "JOB_STATS_REFRESH_INTERVAL_S", 60, "统计汇总刷新的间隔（秒，PostgreSQL）/ how often the statistics rollups are refreshed"
+        "JOB_STATS_REFRESH_INTERVAL_S", 60, "统计汇总刷新任务（有记录的兜底运行）的间隔（秒）/ how often the recorded stats-refresh job runs"
+    )
+    stats_fresh_ms: int = setting(
+        "FIELDCHECK_STATS_FRESH_MS", 2000,
+        "后台重算待更新月份统计的轮询间隔（毫秒），决定统计的滞后 / how often the background refresher recounts queued months",
     )
     reminders_s: int = setting(
         "JOB_REMINDERS_INTERVAL_S", 3600, "检查整改期限并发送提醒的间隔（秒）/ how often deadline reminders are made"

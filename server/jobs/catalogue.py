@@ -119,7 +119,7 @@ JOBS: tuple[Job, ...] = (
     Job("covert-release", "到期暗访任务发布", lambda s: s.jobs.covert_release_s, _release_covert),
     Job("escalate-overdue", "逾期隐患升级与到期复查", lambda s: s.jobs.escalation_s, _escalate),
     Job("evidence-gc", "清理过期上传与无引用文件", lambda s: s.jobs.evidence_gc_s, _collect_evidence_garbage),
-    Job("stats-refresh", "统计汇总刷新", lambda s: s.jobs.stats_refresh_s, _refresh_statistics, postgres_only=True),
+    Job("stats-refresh", "统计汇总刷新", lambda s: s.jobs.stats_refresh_s, _refresh_statistics),
     Job("reminders", "整改期限与行刑衔接提醒", lambda s: s.jobs.reminders_s, _remind),
     Job("notify-webhook", "通知外部推送", lambda s: s.jobs.webhook_s, _send_webhook),
     Job("audit-checkpoint", "审计链检查点签署", lambda s: s.jobs.audit_checkpoint_s, _checkpoint_audit),

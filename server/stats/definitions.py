@@ -24,7 +24,6 @@ from enum import StrEnum
 
 from schemas.vocab import EnforcementKind, InspectionKind, ViolationType, label
 from server.spotchecks import covert
-from server.stats.periods import TIMEZONE
 
 
 class Dim(StrEnum):
@@ -62,20 +61,22 @@ class Source:
     columns: tuple[tuple[str, str], ...]  # drill-down columns: (中文表头, SQL expression)
     moment_is_date: bool = False
     rule: str = ""  # the source's own 口径 sentence
+    link: str = "NULL"  # SQL: the console page of the record behind a drill-down row
 
     def month_sql(self) -> str:
+        """The first day of the record's month, in the bureau's zone (macros: ``server.stats.dialect``)."""
         if self.moment_is_date:
-            return f"date_trunc('month', {self.moment})::date"
-        return f"date_trunc('month', ({self.moment}) AT TIME ZONE '{TIMEZONE}')::date"
+            return f"@trunc_month({self.moment})"
+        return f"@month({self.moment})"
 
     def day_sql(self) -> str:
         if self.moment_is_date:
             return self.moment
-        return f"(({self.moment}) AT TIME ZONE '{TIMEZONE}')::date"
+        return f"@day({self.moment})"
 
 
 def _local(ts: str) -> str:
-    return f"to_char(({ts}) AT TIME ZONE '{TIMEZONE}', 'YYYY-MM-DD HH24:MI')"
+    return f"@minute({ts})"
 
 
 _ENTERPRISE_COLUMNS = (
@@ -86,13 +87,11 @@ _ENTERPRISE_COLUMNS = (
 )
 _DEPARTMENT_NAME = "(SELECT d.name FROM department d WHERE d.id = {dep})"
 _USER_NAME = "(SELECT u.display_name FROM app_user u WHERE u.id = {user})"
-_TEAM = (
-    "(SELECT string_agg(u.display_name, '、' ORDER BY u.display_name) FROM inspection_inspector t"
-    " JOIN app_user u ON u.id = t.\"user\" WHERE t.inspection = i.id)"
-)
+_TEAM = "@team(i.id)"
 
 INSPECTION = Source(
     key="inspection",
+    link="'/console/inspections/' || CAST(i.id AS TEXT)",
     name="检查记录",
     from_sql="inspection i JOIN enterprise e ON e.id = i.enterprise",
     moment="i.submitted_at",
@@ -102,7 +101,7 @@ INSPECTION = Source(
     inspector='ii."user"',
     id_column="i.id",
     columns=(
-        ("检查编号", "i.id::text"),
+        ("检查编号", "CAST(i.id AS TEXT)"),
         ("检查时间", _local("i.submitted_at")),
         *_ENTERPRISE_COLUMNS,
         ("检查类型", "i.kind"),
@@ -115,6 +114,7 @@ INSPECTION = Source(
 
 ITEM = Source(
     key="item",
+    link="'/console/inspections/' || CAST(i.id AS TEXT)",
     name="检查项目结果",
     from_sql="item_result r JOIN inspection i ON i.id = r.inspection JOIN enterprise e ON e.id = i.enterprise",
     moment="i.submitted_at",
@@ -124,8 +124,8 @@ ITEM = Source(
     inspector=None,
     id_column="r.id",
     columns=(
-        ("结果编号", "r.id::text"),
-        ("检查编号", "i.id::text"),
+        ("结果编号", "CAST(r.id AS TEXT)"),
+        ("检查编号", "CAST(i.id AS TEXT)"),
         ("检查时间", _local("i.submitted_at")),
         *_ENTERPRISE_COLUMNS,
         ("检查项", "(SELECT c.code || ' ' || c.text FROM checklist_item c WHERE c.id = r.item)"),
@@ -137,6 +137,7 @@ ITEM = Source(
 
 HAZARD = Source(
     key="hazard",
+    link="'/console/hazards/' || CAST(h.id AS TEXT)",
     name="隐患",
     from_sql="hazard h JOIN enterprise e ON e.id = h.enterprise LEFT JOIN inspection i ON i.id = h.inspection",
     moment="h.found_at",
@@ -146,12 +147,12 @@ HAZARD = Source(
     inspector="h.found_by",
     id_column="h.id",
     columns=(
-        ("隐患编号", "h.id::text"),
+        ("隐患编号", "CAST(h.id AS TEXT)"),
         ("发现时间", _local("h.found_at")),
         *_ENTERPRISE_COLUMNS,
         ("隐患等级", "h.level"),
         ("隐患描述", "h.description"),
-        ("整改期限", "h.deadline_date::text"),
+        ("整改期限", "CAST(h.deadline_date AS TEXT)"),
         ("状态", "h.status"),
         ("挂牌督办", "CASE WHEN h.listed_supervision THEN '是' ELSE '否' END"),
         ("销号时间", f"COALESCE({_local('h.closed_at')}, '')"),
@@ -162,6 +163,7 @@ HAZARD = Source(
 
 VIOLATION = Source(
     key="violation",
+    link="CASE WHEN v.inspection IS NULL THEN '/console/enterprises/' || CAST(e.id AS TEXT) ELSE '/console/inspections/' || CAST(v.inspection AS TEXT) END",
     name="三违记录",
     from_sql=(
         "violation_record v JOIN enterprise e ON e.id = v.enterprise"
@@ -174,7 +176,7 @@ VIOLATION = Source(
     inspector="v.recorded_by",
     id_column="v.id",
     columns=(
-        ("记录编号", "v.id::text"),
+        ("记录编号", "CAST(v.id AS TEXT)"),
         ("查处时间", _local("v.recorded_at")),
         *_ENTERPRISE_COLUMNS,
         ("姓名", "v.person_name"),
@@ -189,6 +191,7 @@ VIOLATION = Source(
 
 ACTION = Source(
     key="action",
+    link="'/console/enforcement/' || CAST(a.id AS TEXT)",
     name="执法措施",
     from_sql=(
         "enforcement_action a JOIN enterprise e ON e.id = a.enterprise"
@@ -201,11 +204,11 @@ ACTION = Source(
     inspector="a.proposed_by",
     id_column="a.id",
     columns=(
-        ("措施编号", "a.id::text"),
+        ("措施编号", "CAST(a.id AS TEXT)"),
         ("生效时间", _local("COALESCE(a.effective_at, a.decided_at)")),
         *_ENTERPRISE_COLUMNS,
         ("措施类型", "a.kind"),
-        ("罚款金额（元）", "COALESCE(a.amount_yuan::text, '')"),
+        ("罚款金额（元）", "COALESCE(CAST(a.amount_yuan AS TEXT), '')"),
         ("文书编号", "a.document_number"),
         ("状态", "a.status"),
         ("提出人", _USER_NAME.format(user="a.proposed_by")),
@@ -215,6 +218,7 @@ ACTION = Source(
 
 RECHECK = Source(
     key="recheck",
+    link="'/console/hazards/' || CAST(rh.id AS TEXT)",
     name="回头看复查",
     from_sql=(
         "recheck r JOIN enterprise e ON e.id = r.enterprise JOIN hazard rh ON rh.id = r.hazard"
@@ -227,7 +231,7 @@ RECHECK = Source(
     inspector="r.result_by",
     id_column="r.id",
     columns=(
-        ("复查编号", "r.id::text"),
+        ("复查编号", "CAST(r.id AS TEXT)"),
         ("复查时间", _local("r.result_at")),
         *_ENTERPRISE_COLUMNS,
         ("隐患描述", "rh.description"),
@@ -239,6 +243,7 @@ RECHECK = Source(
 
 SPOT_TASK = Source(
     key="spot_task",
+    link="'/console/spotchecks/' || CAST(c.id AS TEXT)",
     name="抽查任务",
     from_sql=(
         "spot_check_task t JOIN spot_check_campaign c ON c.id = t.campaign JOIN enterprise e ON e.id = t.enterprise"
@@ -251,8 +256,8 @@ SPOT_TASK = Source(
     inspector=None,
     id_column="t.id",
     columns=(
-        ("任务编号", "t.id::text"),
-        ("计划日期", "t.planned_date::text"),
+        ("任务编号", "CAST(t.id AS TEXT)"),
+        ("计划日期", "CAST(t.planned_date AS TEXT)"),
         ("抽查计划", "c.name"),
         *_ENTERPRISE_COLUMNS,
         ("暗访", "CASE WHEN c.covert THEN '是' ELSE '否' END"),
@@ -287,7 +292,7 @@ def _measures() -> list[Measure]:
         Measure(
             "hazards_rectified_on_time",
             HAZARD,
-            f"h.status = 'closed' AND (h.closed_at AT TIME ZONE '{TIMEZONE}')::date <= h.deadline_date",
+            "h.status = 'closed' AND @day(h.closed_at) <= h.deadline_date",
         ),
         Measure("major_listed", HAZARD, "h.level = 'major' AND h.listed_supervision"),
         Measure("major_closed", HAZARD, "h.level = 'major' AND h.status = 'closed'"),

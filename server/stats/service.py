@@ -1,10 +1,14 @@
 """Leader statistics: figures from the monthly rollups, kept fresh, with drill-down to the records.
 
-Reading is the only thing this domain does for its callers. Before every
-read, :func:`refresh` recounts the months that writes have queued in
-``stats_dirty_month`` (see ``server/stats/tables.py``), so figures include
-every sync committed before the request; the rollups are a cache of the base
-tables and are never written by anything else. Who sees what:
+Reading is the only thing this domain does for its callers. Triggers queue
+the months a write touched in ``stats_dirty_month`` (see
+``server/stats/tables.py``); :func:`refresh`, run every few seconds by the
+background refresher (``server/stats/refresher.py``), recounts them. A read
+never recounts and never waits for a recount: it answers from the rollups and
+says how fresh they are (``freshness``, 数据截至: the oldest write still queued
+for a month it reads, or the moment of the read when none is). The rollups are
+a cache of the base tables and are never written by anything else. Both
+engines run the same SQL text (``server.stats.dialect``). Who sees what:
 
 - leaders and admins: the whole city;
 - supervisors: their own department only (the filter is forced, another
@@ -52,6 +56,7 @@ from server import database
 from server.accounts.policy import Actor
 from server.errors import InvalidInput, PermissionDenied, Unavailable
 from server.stats import sql
+from server.stats.dialect import Connection, PostgresConnection, SQLiteConnection, in_list
 from server.stats.definitions import (
     DIM_LABELS,
     HAZARD,
@@ -68,6 +73,7 @@ from server.stats.definitions import (
     supports,
 )
 from server.stats.periods import (
+    TZ,
     Grain,
     Period,
     Span,
@@ -87,6 +93,8 @@ log = logging.getLogger("fieldcheck.stats")
 #: Serialises rollup recounts (arbitrary fixed key, distinct from the audit chain lock).
 REFRESH_LOCK_KEY = 0x46435354
 MAX_PAGE_SIZE = 500
+#: How long the background refresher leaves a month whose recount failed before trying it again.
+RETRY_FAILED_AFTER = dt.timedelta(seconds=60)
 
 _ACTION_STATUS_LABELS = {
     ActionStatus.PROPOSED: "待决定",
@@ -124,19 +132,24 @@ _CELL_LABELS[("enterprise", "行业")] = _labels(Sector)
 
 
 @asynccontextmanager
-async def _connection() -> AsyncIterator[asyncpg.Connection]:
+async def _connection() -> AsyncIterator[Connection]:
+    """A connection of its own (pooled on PostgreSQL, a new one on SQLite), outside any unit of work."""
     engine = database.get_engine()
     if not isinstance(engine, PostgresEngine):
-        raise Unavailable("统计分析需要 PostgreSQL 数据库（嵌入式 SQLite 模式不提供）", "statistics need PostgreSQL")
-    if engine.pool is not None:
-        async with engine.pool.acquire() as conn:
-            yield conn
-    else:
-        conn = await engine.get_new_connection()
+        raw = await engine.get_connection()  # type: ignore[attr-defined]
         try:
-            yield conn
+            yield SQLiteConnection(raw)
         finally:
-            await conn.close()
+            await raw.close()
+    elif engine.pool is not None:
+        async with engine.pool.acquire() as raw:
+            yield PostgresConnection(raw)
+    else:
+        raw = await engine.get_new_connection()
+        try:
+            yield PostgresConnection(raw)
+        finally:
+            await raw.close()
 
 
 # ------------------------------------------------------------------ freshness
@@ -146,25 +159,34 @@ async def _connection() -> AsyncIterator[asyncpg.Connection]:
 _LOST_CONNECTION = (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.InterfaceError, ConnectionError)
 
 
-async def refresh(conn: asyncpg.Connection | None = None) -> frozenset[dt.date | None]:
+async def refresh(conn: Connection | None = None, *, wait: bool = True) -> frozenset[dt.date | None]:
     """Recount the months queued by writes, each in its own savepoint; returns the months that failed.
 
-    A month whose recount fails (a record no month can hold, a bug) is logged, stays queued and
-    is tried again on the next read; the other months are recounted and answer meanwhile, and a
-    read that needs a failed month is refused with :func:`refuse_failed` (``None``: the full rebuild failed).
+    A month whose recount fails (a record no month can hold, a bug) is logged and stays queued,
+    marked failed, with the time of its oldest write; the other months are recounted and answer
+    meanwhile, and a read that needs a failed month is refused (:func:`refuse_failed`; ``None``:
+    the full rebuild failed). With ``wait=False`` (the background refresher) a recount already
+    running in another process is left to finish its work instead of being waited for.
     """
     if conn is None:
         async with _connection() as own:
-            return await refresh(own)
-    if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM stats_dirty_month)"):
+            return await refresh(own, wait=wait)
+    conn = _wrap(conn)
+    # A failed month is retried by a caller who waits (the job, an administrator), else once a minute.
+    retry_before = dt.datetime.now(dt.UTC) - (dt.timedelta(0) if wait else RETRY_FAILED_AFTER)
+    due = "SELECT EXISTS (SELECT 1 FROM stats_dirty_month WHERE failed_at IS NULL OR failed_at <= $1)"
+    if not await conn.fetchval(due, retry_before):
         return frozenset()
     async with conn.transaction():
-        await _recount_settings(conn)
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", REFRESH_LOCK_KEY)
-        rows = await conn.fetch("DELETE FROM stats_dirty_month RETURNING month")
-        months = {r["month"] for r in rows}
+        if not await _take_recount_lock(conn, wait=wait):
+            return frozenset()
+        rows = await conn.fetch("DELETE FROM stats_dirty_month RETURNING month, marked_at")
+        oldest: dict[dt.date | None, Any] = {}
+        for r in rows:
+            month = _as_date(r["month"])
+            oldest[month] = min(oldest.get(month, r["marked_at"]), r["marked_at"])
         failed = []
-        for month in [None] if None in months else sorted(months):
+        for month in [None] if None in oldest else sorted(oldest, key=lambda m: m or dt.date.min):
             try:
                 async with conn.transaction():
                     await (_rebuild(conn) if month is None else _recount_month(conn, month))
@@ -174,17 +196,60 @@ async def refresh(conn: asyncpg.Connection | None = None) -> frozenset[dt.date |
                 log.exception("statistics recount of %s failed; it stays queued", month or "every month")
                 failed.append(month)
         if failed:
-            await conn.executemany("INSERT INTO stats_dirty_month (month, marked_at) VALUES ($1, now())",
-                                   [(m,) for m in failed])
+            now = dt.datetime.now(dt.UTC)
+            marks = [(m, _as_time(oldest.get(m) or min(oldest.values())), now) for m in failed]
+            await conn.executemany("INSERT INTO stats_dirty_month (month, marked_at, failed_at) VALUES ($1, $2, $3)", marks)
         return frozenset(failed)
 
 
-def refuse_failed(failed: frozenset[dt.date | None], *plans: _Plan) -> None:
+async def _take_recount_lock(conn: Connection, *, wait: bool) -> bool:
+    """One recount at a time (on SQLite the write transaction already is that lock)."""
+    if not conn.is_postgres:
+        return True
+    await _recount_settings(conn)
+    if wait:
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", REFRESH_LOCK_KEY)
+        return True
+    return bool(await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", REFRESH_LOCK_KEY))
+
+
+async def retry_failed(conn: Connection | None = None) -> None:
+    """Put months whose recount failed back in the queue (after the cause is fixed)."""
+    if conn is None:
+        async with _connection() as own:
+            return await retry_failed(own)
+    async with conn.transaction():
+        await conn.execute("UPDATE stats_dirty_month SET failed_at = NULL WHERE failed_at IS NOT NULL")
+
+
+def _wrap(conn: Any) -> Connection:
+    """A caller's own connection (a raw asyncpg one from the generator) in the statistics' shape."""
+    if isinstance(conn, PostgresConnection | SQLiteConnection):
+        return conn
+    return PostgresConnection(conn)
+
+
+def _as_date(value: Any) -> dt.date | None:
+    """A month as either engine returns it (SQLite: ISO text)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _as_time(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    parsed = dt.datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _needs(month: dt.date | None, plans: Iterable[_Plan]) -> bool:
+    return month is None or any(s.start <= month < s.end for p in plans for s in (p.current, p.previous))
+
+
+def refuse_failed(failed: Iterable[dt.date | None], *plans: _Plan) -> None:
     """Raise 503 ``stats_month_unavailable`` naming each failed month a read of ``plans`` needs."""
-    needed = sorted(
-        (m for m in failed if m is None or any(s.start <= m < s.end for p in plans for s in (p.current, p.previous))),
-        key=lambda m: m or dt.date.min,
-    )
+    needed = sorted({m for m in failed if _needs(m, plans)}, key=lambda m: m or dt.date.min)
     if needed:
         names = "、".join("全部月份" if m is None else f"{m:%Y-%m}" for m in needed)
         raise Unavailable(
@@ -194,19 +259,37 @@ def refuse_failed(failed: frozenset[dt.date | None], *plans: _Plan) -> None:
         )
 
 
-async def rebuild(conn: asyncpg.Connection | None = None) -> None:
+async def rebuild(conn: Connection | None = None) -> None:
     """Recount every rollup from the base tables (after a bulk load)."""
     if conn is None:
         async with _connection() as own:
             return await rebuild(own)
+    conn = _wrap(conn)
     async with conn.transaction():
-        await _recount_settings(conn)
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", REFRESH_LOCK_KEY)
+        await _take_recount_lock(conn, wait=True)
         await conn.execute("DELETE FROM stats_dirty_month")
         await _rebuild(conn)
 
 
-async def _recount_settings(conn: asyncpg.Connection) -> None:
+async def freshness(conn: Connection, plans: Iterable[_Plan]) -> wire.Freshness:
+    """数据截至 for a read of ``plans``; refuses a read that needs a month whose recount failed.
+
+    Every write queues its months with the time it began; a write not yet counted began at or
+    after the oldest mark still queued for the months read, so everything committed before that
+    mark is in the figures. With nothing queued, the figures are as of now.
+    """
+    plans = list(plans)
+    now = dt.datetime.now(dt.UTC)
+    rows = await conn.fetch("SELECT month, marked_at, failed_at FROM stats_dirty_month")
+    needed = [(_as_date(r["month"]), r) for r in rows if _needs(_as_date(r["month"]), plans)]
+    refuse_failed([m for m, r in needed if r["failed_at"] is not None], *plans)
+    as_of = min([now, *(_as_time(r["marked_at"]) for _, r in needed)])
+    return wire.Freshness(
+        as_of=as_of.isoformat(), as_of_label=as_of.astimezone(TZ).strftime("%Y-%m-%d %H:%M:%S"), pending=bool(needed)
+    )
+
+
+async def _recount_settings(conn: Connection) -> None:
     # A month's recount reads a few thousand checks out of millions: with the default costs the
     # planner scans all item results instead of using their inspection index (measured 3.2 s vs 0.9 s
     # at 5M item results), and JIT compilation costs more than it saves on these short statements.
@@ -232,15 +315,16 @@ _MONTHLY_BUILDERS = (
 )
 
 
-async def _rebuild(conn: asyncpg.Connection) -> None:
-    await conn.execute(f"TRUNCATE {', '.join(_MONTHLY_TABLES)}, stats_coverage")
+async def _rebuild(conn: Connection) -> None:
+    for table in (*_MONTHLY_TABLES, "stats_coverage"):
+        await conn.execute(f"DELETE FROM {table}")  # not TRUNCATE: SQLite has none, and it would block readers
     for build in _MONTHLY_BUILDERS:
         await _run(conn, lambda p, b=build: b(None, p))
     for grain in Grain:
         await _run(conn, lambda p, g=grain: sql.coverage_insert(g, None, p))
 
 
-async def _recount_month(conn: asyncpg.Connection, month: dt.date) -> None:
+async def _recount_month(conn: Connection, month: dt.date) -> None:
     for table in _MONTHLY_TABLES:
         await conn.execute(f"DELETE FROM {table} WHERE month = $1", month)
     for build in _MONTHLY_BUILDERS:
@@ -251,7 +335,7 @@ async def _recount_month(conn: asyncpg.Connection, month: dt.date) -> None:
         await _run(conn, lambda p, g=grain, per=period: sql.coverage_insert(g, per, p))
 
 
-async def _run(conn: asyncpg.Connection, build: Any) -> None:
+async def _run(conn: Connection, build: Any) -> None:
     p = Params()
     text = build(p)
     if text is not None:
@@ -295,6 +379,7 @@ def _scoped(actor: Actor, query: StatsQuery) -> StatsQuery:
 
 def _scope(query: StatsQuery) -> wire.Scope:
     before = query.period.year_before()
+    today = query.today or local_today()
     return wire.Scope(
         period=query.period.key,
         period_label=query.period.label,
@@ -303,6 +388,7 @@ def _scope(query: StatsQuery) -> wire.Scope:
         district=query.filters.district,
         sector=query.filters.sector,
         department_id=query.filters.department_id,
+        partial=query.period.contains(today),
     )
 
 
@@ -338,7 +424,7 @@ def _key(plan: _Plan, grp: Any, cur: bool) -> tuple[str | None, bool]:
     return (None if grp is None else str(grp), bool(cur))
 
 
-async def _collect(conn: asyncpg.Connection, query: StatsQuery, plan: _Plan, backend: Backend) -> Collected:
+async def _collect(conn: Connection, query: StatsQuery, plan: _Plan, backend: Backend) -> Collected:
     out: Collected = defaultdict(dict)
     if backend == "rollup":
         p = Params()
@@ -362,7 +448,7 @@ async def _collect(conn: asyncpg.Connection, query: StatsQuery, plan: _Plan, bac
 
 
 async def _collect_live(
-    conn: asyncpg.Connection, query: StatsQuery, plan: _Plan, backend: Backend, out: Collected
+    conn: Connection, query: StatsQuery, plan: _Plan, backend: Backend, out: Collected
 ) -> None:
     today = query.today or local_today()
     dim, f = plan.dim, query.filters
@@ -379,7 +465,7 @@ async def _collect_live(
         where.append(f"e.district = {p(f.district)}")
     if f.sector:
         where.append(f"e.sector = {p(f.sector)}")
-    reg_group = {Dim.DISTRICT: "e.district", Dim.SECTOR: "e.sector"}.get(dim, "NULL::text")  # type: ignore[arg-type]
+    reg_group = {Dim.DISTRICT: "e.district", Dim.SECTOR: "e.sector"}.get(dim, "CAST(NULL AS TEXT)")  # type: ignore[arg-type]
     registry = {
         r["grp"]: r["n"]
         for r in await conn.fetch(
@@ -391,14 +477,14 @@ async def _collect_live(
 
 
 async def _collect_live_rollup(
-    conn: asyncpg.Connection, query: StatsQuery, plan: _Plan, today: dt.date, out: Collected
+    conn: Connection, query: StatsQuery, plan: _Plan, today: dt.date, out: Collected
 ) -> None:
     group = sql.rollup_group(plan.dim, plan.grain)
     p = Params()
     months = f"((month >= {p(plan.previous.start)} AND month < {p(plan.previous.end)}) OR (month >= {p(plan.current.start)} AND month < {p(plan.current.end)}))"
     where = [months, f"deadline_date < {p(today)}", *sql.rollup_filters(query.filters, p)]
     text = (
-        f"SELECT (month >= {p(plan.current.start)}) AS cur, {group} AS grp, SUM(hazards)::bigint AS n "
+        f"SELECT (month >= {p(plan.current.start)}) AS cur, {group} AS grp, CAST(SUM(hazards) AS BIGINT) AS n "
         f"FROM stats_open_hazard WHERE {' AND '.join(where)} GROUP BY 1, 2"
     )
     for row in await conn.fetch(text, *p.values):
@@ -417,7 +503,7 @@ async def _collect_live_rollup(
 
 
 async def _collect_live_base(
-    conn: asyncpg.Connection, query: StatsQuery, plan: _Plan, today: dt.date, out: Collected
+    conn: Connection, query: StatsQuery, plan: _Plan, today: dt.date, out: Collected
 ) -> None:
     """逾期未整改 (depends on today) and 重复违章人员 (distinct people), counted from the base tables."""
     dim, f = plan.dim, query.filters
@@ -451,7 +537,7 @@ async def _collect_live_base(
 
 
 async def _collect_coverage(
-    conn: asyncpg.Connection, query: StatsQuery, plan: _Plan, backend: Backend, out: Collected
+    conn: Connection, query: StatsQuery, plan: _Plan, backend: Backend, out: Collected
 ) -> None:
     f, dim = query.filters, plan.dim
     if backend == "base":
@@ -461,7 +547,7 @@ async def _collect_coverage(
         text = (
             f"SELECT {sql.current_flag(INSPECTION, plan.current, p)} AS cur, {group} AS grp, "
             "COUNT(DISTINCT i.enterprise) AS n, "
-            "COUNT(DISTINCT i.enterprise) FILTER (WHERE e.operating_status <> 'closed') AS n_reg "
+            "COUNT(DISTINCT CASE WHEN e.operating_status <> 'closed' THEN i.enterprise END) AS n_reg "
             f"FROM {INSPECTION.from_sql} WHERE {' AND '.join(where)} GROUP BY 1, 2"
         )
         rows = await conn.fetch(text, *p.values)
@@ -477,7 +563,7 @@ async def _collect_coverage(
     else:
         grain = query.period.grain
         starts = [query.period.start, query.period.year_before().start]
-    where = [f"grain = {p(str(grain))}", f"period_start = ANY({p(starts)}::date[])", f"grouping = {p(sql.coverage_grouping(f, dim))}"]
+    where = [f"grain = {p(str(grain))}", f"period_start IN {in_list(starts, p)}", f"grouping = {p(sql.coverage_grouping(f, dim))}"]
     if f.district:
         where.append(f"district = {p(f.district)}")
     if f.sector:
@@ -485,11 +571,11 @@ async def _collect_coverage(
     if f.department_id:
         where.append(f"department_id = {p(f.department_id)}")
     grp = {
-        Dim.PERIOD: "period_start::text",
+        Dim.PERIOD: "CAST(period_start AS TEXT)",
         Dim.DISTRICT: "district",
         Dim.SECTOR: "sector",
-        Dim.DEPARTMENT: "department_id::text",
-    }.get(dim, "NULL::text")  # type: ignore[arg-type]
+        Dim.DEPARTMENT: "CAST(department_id AS TEXT)",
+    }.get(dim, "CAST(NULL AS TEXT)")  # type: ignore[arg-type]
     current_start = plan.current.start
     text = (
         f"SELECT (period_start >= {p(current_start)}) AS cur, {grp} AS grp, enterprises, enterprises_in_registry "
@@ -556,20 +642,28 @@ def list_indicators() -> list[wire.IndicatorDefinition]:
     ]
 
 
+async def _fresh(conn: Connection, backend: Backend, plans: Iterable[_Plan]) -> wire.Freshness:
+    """The rollups' freshness; the base tables are always as of the read."""
+    if backend == "rollup":
+        return await freshness(conn, plans)
+    now = dt.datetime.now(dt.UTC)
+    return wire.Freshness(as_of=now.isoformat(), as_of_label=now.astimezone(TZ).strftime("%Y-%m-%d %H:%M:%S"))
+
+
 async def summary(actor: Actor, query: StatsQuery, *, backend: Backend = "rollup") -> wire.Summary:
     query = _scoped(actor, query)
-    async with _connection() as conn:
-        if backend == "rollup":
-            refuse_failed(await refresh(conn), _plan(query, None))
-        return await _summary(conn, query, backend)
+    async with _connection() as conn, conn.transaction(write=False):
+        fresh = await _fresh(conn, backend, [_plan(query, None)])
+        return await _summary(conn, query, backend, fresh)
 
 
-async def _summary(conn: asyncpg.Connection, query: StatsQuery, backend: Backend) -> wire.Summary:
+async def _summary(conn: Connection, query: StatsQuery, backend: Backend, fresh: wire.Freshness | None) -> wire.Summary:
     collected = await _collect(conn, query, _plan(query, None), backend)
     return wire.Summary(
         scope=_scope(query),
         figures=_figures(_values(collected, None, True, None), _values(collected, None, False, None), None),
         generated_at=dt.datetime.now(dt.UTC).isoformat(),
+        freshness=fresh,
     )
 
 
@@ -577,23 +671,25 @@ async def breakdown(
     actor: Actor, query: StatsQuery, by: Dim, *, grain: Grain | None = None, backend: Backend = "rollup"
 ) -> wire.Breakdown:
     query = _scoped(actor, query)
-    async with _connection() as conn:
-        if backend == "rollup":
-            refuse_failed(await refresh(conn), _plan(query, by, grain))
-        return await _breakdown(conn, query, by, grain, backend)
+    async with _connection() as conn, conn.transaction(write=False):
+        fresh = await _fresh(conn, backend, [_plan(query, by, grain)])
+        return await _breakdown(conn, query, by, grain, backend, fresh)
 
 
 async def _breakdown(
-    conn: asyncpg.Connection, query: StatsQuery, by: Dim, grain: Grain | None, backend: Backend
+    conn: Connection, query: StatsQuery, by: Dim, grain: Grain | None, backend: Backend, fresh: wire.Freshness | None
 ) -> wire.Breakdown:
     plan = _plan(query, by, grain)
     collected = await _collect(conn, query, plan, backend)
     rows: list[wire.BreakdownRow] = []
+    today = query.today or local_today()
     if by is Dim.PERIOD:
         for bucket in plan.buckets:
             here = _values(collected, bucket.start.isoformat(), True, by)
             before = _values(collected, add_months(bucket.start, -12).isoformat(), True, by)
-            rows.append(wire.BreakdownRow(group=bucket.key, label=bucket.label, figures=_figures(here, before, by)))
+            rows.append(wire.BreakdownRow(
+                group=bucket.key, label=bucket.label, figures=_figures(here, before, by), partial=bucket.contains(today)
+            ))
     else:
         seen = {k[0] for k in collected if k[0] is not None and k != _REGISTRY}
         groups = await _groups(conn, query, by, seen, collected)
@@ -605,11 +701,11 @@ async def _breakdown(
                     figures=_figures(_values(collected, group, True, by), _values(collected, group, False, by), by),
                 )
             )
-    return wire.Breakdown(scope=_scope(query), by=str(by), by_label=DIM_LABELS[by], rows=rows)
+    return wire.Breakdown(scope=_scope(query), by=str(by), by_label=DIM_LABELS[by], rows=rows, freshness=fresh)
 
 
 async def _groups(
-    conn: asyncpg.Connection, query: StatsQuery, by: Dim, seen: set[str], collected: Collected
+    conn: Connection, query: StatsQuery, by: Dim, seen: set[str], collected: Collected
 ) -> list[tuple[str | None, str]]:
     """The rows a breakdown shows, in reading order, with their Chinese labels."""
     f = query.filters
@@ -618,17 +714,18 @@ async def _groups(
     if by is Dim.SECTOR:
         return [(str(s), LABELS[s]) for s in Sector if not f.sector or f.sector == s]
     if by is Dim.DEPARTMENT:
-        rows = await conn.fetch("SELECT id::text AS id, name FROM department ORDER BY code")
+        rows = await conn.fetch("SELECT CAST(id AS TEXT) AS id, name FROM department ORDER BY code")
         out: list[tuple[str | None, str]] = [
             (r["id"], r["name"]) for r in rows if not f.department_id or r["id"] == str(f.department_id)
         ]
         if (None, True) in collected and any(collected[(None, True)].get(k) for k in MEASURES) and not f.department_id:
             out.append((None, "未指定科室"))
         return out
-    ids = [uuid.UUID(s) for s in seen]
+    p = Params()
+    ids = in_list((uuid.UUID(s) for s in sorted(seen)), p)
     names = {
         str(r["id"]): r["display_name"]
-        for r in await conn.fetch("SELECT id, display_name FROM app_user WHERE id = ANY($1::uuid[])", ids)
+        for r in await conn.fetch(f"SELECT CAST(id AS TEXT) AS id, display_name FROM app_user WHERE id IN {ids}", *p.values)
     }
 
     def weight(group: str) -> tuple[int, str]:
@@ -642,15 +739,16 @@ async def dashboard(
 ) -> wire.Dashboard:
     """Everything the dashboard page shows: the summary, the trend and four breakdowns."""
     query = _scoped(actor, query)
-    if backend == "rollup":
-        refuse_failed(await refresh(), _plan(query, None), _plan(query, Dim.PERIOD, trend_grain))
+    async with _connection() as conn:
+        # Read first: every view below reads rollups at least this fresh.
+        fresh = await _fresh(conn, backend, [_plan(query, None), _plan(query, Dim.PERIOD, trend_grain)])
 
     async def view(dim: Dim | None, grain: Grain | None = None) -> Any:
         # Each view on its own pooled connection, so PostgreSQL runs them side by side.
         async with _connection() as conn:
             if dim is None:
-                return await _summary(conn, query, backend)
-            return await _breakdown(conn, query, dim, grain, backend)
+                return await _summary(conn, query, backend, fresh)
+            return await _breakdown(conn, query, dim, grain, backend, fresh)
 
     summary_view, trend, *splits = await asyncio.gather(
         view(None), view(Dim.PERIOD, trend_grain), view(Dim.DISTRICT), view(Dim.SECTOR), view(Dim.DEPARTMENT), view(Dim.INSPECTOR)
@@ -663,6 +761,7 @@ async def dashboard(
         by_department=splits[2],
         by_inspector=splits[3],
         headline=list(HEADLINE),
+        freshness=fresh,
     )
 
 
@@ -681,6 +780,12 @@ class _Drill:
     params: list[Any]
     counted: str | None = None  # SQL boolean: the row is in the numerator
     person: str | None = None  # SQL expression naming the person (repeat offenders)
+    link: str = "NULL"  # SQL: the row's record page in the console
+
+
+def _select(columns: Iterable[str]) -> str:
+    """Drill-down cells as text, each named (two unnamed columns would collide in a row mapping)."""
+    return ", ".join(f"CAST(({expr}) AS TEXT) AS c{n}" for n, expr in enumerate(columns))
 
 
 def _drill_period(query: StatsQuery, by: Dim | None, group: str | None) -> Period:
@@ -756,11 +861,12 @@ def _record_drill(
     return _Drill(
         source_key=source.key,
         columns=[c for c, _ in source.columns],
-        select=", ".join(f"({expr})::text" for _, expr in source.columns),
+        select=_select(expr for _, expr in source.columns),
         from_where=f"FROM {sql.from_clause(source, by)} WHERE {' AND '.join(where)}",
         order=f"{source.moment}, {source.id_column}",
         params=p.values,
         counted=counted,
+        link=source.link,
     )
 
 
@@ -774,25 +880,29 @@ def _repeat_drill(query: StatsQuery, period: Period, by: Dim | None, group: str 
     return _Drill(
         source_key=VIOLATION.key,
         columns=["人员序号", *[c for c, _ in VIOLATION.columns]],
-        select="dense_rank() OVER (ORDER BY v.id_number_hash)::text, "
-        + ", ".join(f"({expr})::text" for _, expr in VIOLATION.columns),
+        select=_select(["dense_rank() OVER (ORDER BY v.id_number_hash)", *(expr for _, expr in VIOLATION.columns)]),
         from_where=f"FROM {VIOLATION.from_sql} WHERE {scope} AND v.id_number_hash IN ({people})",
         order="v.id_number_hash, v.recorded_at, v.id",
         params=p.values,
         person="v.id_number_hash",
+        link=VIOLATION.link,
     )
 
 
 def _enterprise_drill(query: StatsQuery, period: Period, indicator: Indicator, by: Dim | None, group: str | None) -> _Drill:
     p = Params()
     f = query.filters
-    checks_where = [INSPECTION.where, "i.enterprise = e.id", sql.moment_range(INSPECTION, [period], p)]
+    checks_where = [INSPECTION.where, sql.moment_range(INSPECTION, [period], p)]
     department = f.department_id
     if by is Dim.DEPARTMENT and group is not None:
         checks_where += _group_condition(INSPECTION, by, group, p)
     if department:
         checks_where.append(f"i.department = {p(department)}")
-    lateral = f"CROSS JOIN LATERAL (SELECT count(*) AS n FROM inspection i WHERE {' AND '.join(checks_where)}) checks"
+    checks = (
+        "LEFT JOIN (SELECT i.enterprise AS enterprise, count(*) AS n FROM inspection i "
+        f"WHERE {' AND '.join(checks_where)} GROUP BY i.enterprise) checks ON checks.enterprise = e.id"
+    )
+    n = "COALESCE(checks.n, 0)"
     where = []
     if f.district:
         where.append(f"e.district = {p(f.district)}")
@@ -801,19 +911,20 @@ def _enterprise_drill(query: StatsQuery, period: Period, indicator: Indicator, b
     if by in (Dim.DISTRICT, Dim.SECTOR) and group is not None:
         where.append(f"e.{by} = {p(group)}")
     if indicator.key == "enterprises_inspected":
-        where.append("checks.n > 0")
+        where.append(f"{n} > 0")
     else:
         where.append("e.operating_status <> 'closed'")
     columns = [("企业名称", "e.name"), ("统一社会信用代码", "e.credit_code"), ("区县", "e.district"), ("行业", "e.sector"),
-               ("期内检查次数", "checks.n")]
+               ("期内检查次数", n)]
     return _Drill(
         source_key="enterprise",
         columns=[c for c, _ in columns],
-        select=", ".join(f"({expr})::text" for _, expr in columns),
-        from_where=f"FROM enterprise e {lateral} WHERE {' AND '.join(where)}",
-        order="checks.n DESC, e.name, e.id",
+        select=_select(expr for _, expr in columns),
+        from_where=f"FROM enterprise e {checks} WHERE {' AND '.join(where)}",
+        order=f"{n} DESC, e.name, e.id",
         params=p.values,
-        counted="checks.n > 0" if indicator.key == "coverage_rate" else None,
+        counted=f"{n} > 0" if indicator.key == "coverage_rate" else None,
+        link="'/console/enterprises/' || CAST(e.id AS TEXT)",
     )
 
 
@@ -852,10 +963,11 @@ async def drilldown(
     counted_col = f", ({plan.counted}) AS counted__" if plan.counted else ""
     n = len(plan.params)
     listing = (
-        f"SELECT {plan.select}{counted_col} {plan.from_where} ORDER BY {plan.order} "
+        f"SELECT {plan.select}{counted_col}, {plan.link} AS link__ {plan.from_where} ORDER BY {plan.order} "
         f"LIMIT ${n + 1} OFFSET ${n + 2}"
     )
-    async with _connection() as conn:
+    async with _connection() as conn, conn.transaction(write=False):
+        fresh = await _fresh(conn, "base", [])
         total = await conn.fetchval(f"SELECT count(*) {plan.from_where}", *plan.params)
         rows = await conn.fetch(listing, *plan.params, page_size, (page - 1) * page_size)
         people = None
@@ -875,6 +987,8 @@ async def drilldown(
         total=total,
         page=page,
         page_size=page_size,
+        links=[r["link__"] for r in rows],
+        freshness=fresh,
     )
 
 
@@ -891,9 +1005,8 @@ async def iter_drilldown(
     width = len(plan.columns)
 
     async def rows() -> AsyncIterator[list[str]]:
-        async with _connection() as conn, conn.transaction():
-            async for record in conn.cursor(text, *plan.params, prefetch=500):
-                values = list(record.values())
+        async with _connection() as conn, conn.transaction(write=False):
+            async for values in conn.rows(text, *plan.params):
                 out = _translate(plan.source_key, plan.columns, values[:width])
                 if plan.counted:
                     out.append("是" if values[width] else "否")

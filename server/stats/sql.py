@@ -1,19 +1,23 @@
 """SQL text for the statistics, generated from ``definitions`` (pure: strings and parameter lists).
 
-Parameters are numbered ``$n`` (asyncpg). Every builder takes a :class:`Params`
-and returns text that refers to the values it appended.
+One text for both engines: the SQL PostgreSQL and SQLite share, with the
+``@macro(...)`` spellings of ``server.stats.dialect`` where they differ.
+Parameters are numbered ``$n``. Every builder takes a :class:`Params` and
+returns text that refers to the values it appended.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from server.hazards.policy import OPEN_STATES
 from server.stats.definitions import HAZARD, INSPECTION, MEASURES, SOURCES, VIOLATION, Dim, Measure, Source
-from server.stats.periods import TIMEZONE, Grain, Period, Span
+from server.stats.dialect import in_list
+from server.stats.periods import Grain, Period, Span
 
 #: Sentinel a drill-down or export uses for "no department recorded".
 NONE_GROUP = "none"
@@ -42,7 +46,7 @@ def measures_of(source: Source) -> list[Measure]:
 
 
 def sum_columns(measures: list[Measure]) -> str:
-    return ", ".join(f"SUM(CASE WHEN {m.condition} THEN {m.value} ELSE 0 END)::bigint AS {m.key}" for m in measures)
+    return ", ".join(f"CAST(SUM(CASE WHEN {m.condition} THEN {m.value} ELSE 0 END) AS BIGINT) AS {m.key}" for m in measures)
 
 
 def moment_range(source: Source, periods: list[Period | Span], p: Params) -> str:
@@ -81,27 +85,27 @@ def rollup_filters(filters: Filters, p: Params) -> list[str]:
 def base_group(source: Source, dim: Dim | None, grain: Grain) -> str | None:
     """The group expression over a base source; None when the source cannot be split so."""
     if dim is None:
-        return "NULL::text"
+        return "CAST(NULL AS TEXT)"
     if dim is Dim.PERIOD:
-        return f"date_trunc('{grain}', {source.month_sql()})::date::text"
+        return f"CAST(@trunc_{grain}({source.month_sql()}) AS TEXT)"
     if dim is Dim.DISTRICT:
         return "e.district"
     if dim is Dim.SECTOR:
         return "e.sector"
     if dim is Dim.DEPARTMENT:
-        return f"{source.department}::text"
-    return f"{source.inspector}::text" if source.inspector else None
+        return f"CAST({source.department} AS TEXT)"
+    return f"CAST({source.inspector} AS TEXT)" if source.inspector else None
 
 
 def rollup_group(dim: Dim | None, grain: Grain) -> str:
     if dim is None:
-        return "NULL::text"
+        return "CAST(NULL AS TEXT)"
     if dim is Dim.PERIOD:
-        return f"date_trunc('{grain}', month)::date::text"
+        return f"CAST(@trunc_{grain}(month) AS TEXT)"
     if dim is Dim.DEPARTMENT:
-        return "department_id::text"
+        return "CAST(department_id AS TEXT)"
     if dim is Dim.INSPECTOR:
-        return "inspector_id::text"
+        return "CAST(inspector_id AS TEXT)"
     return str(dim)
 
 
@@ -140,7 +144,7 @@ def rollup_aggregate(
     if dim is Dim.INSPECTOR:
         # Unfiltered by place or sector, the much smaller per-inspector totals answer the same sums.
         table = "stats_inspector_monthly" if filters.district or filters.sector else "stats_inspector_total_monthly"
-    sums = ", ".join(f"SUM({key})::bigint AS {key}" for key in MEASURES)
+    sums = ", ".join(f"CAST(SUM({key}) AS BIGINT) AS {key}" for key in MEASURES)
     where = [
         f"((month >= {p(previous.start)} AND month < {p(previous.end)}) OR "
         f"(month >= {p(current.start)} AND month < {p(current.end)}))",
@@ -162,7 +166,7 @@ def _all_columns(source: Source) -> str:
     """Every measure column, this source's summed and the others' zero, so sources can be UNIONed."""
     own = {m.key for m in measures_of(source)}
     return ", ".join(
-        f"SUM(CASE WHEN {m.condition} THEN {m.value} ELSE 0 END)::bigint AS {m.key}" if m.key in own else f"0::bigint AS {m.key}"
+f"CAST(SUM(CASE WHEN {m.condition} THEN {m.value} ELSE 0 END) AS BIGINT) AS {m.key}" if m.key in own else f"0 AS {m.key}"
         for m in MEASURES.values()
     )
 
@@ -232,31 +236,51 @@ def person_insert(month: dt.date | None, p: Params) -> str:
     return (
         "INSERT INTO stats_person_monthly (month, district, sector, department_id, inspector_id, person_key, records) "
         f"SELECT {v.month_sql()}, e.district, e.sector, {v.department}, {v.inspector}, "
-        "hashtextextended(v.id_number_hash, 0), count(*) "
+        "@person_key(v.id_number_hash), count(*) "
         f"FROM {v.from_sql} WHERE {month_range(month, v, p)} GROUP BY 1, 2, 3, 4, 5, 6"
     )
 
 
+_COVERAGE_DIMS = ("district", "sector", "department")
+#: (GROUPING bits, dimensions kept) of the eight groupings; a set bit means that dimension is summed over.
+_COVERAGE_SETS = [
+    (sum(bit for name, bit in zip(_COVERAGE_DIMS, (4, 2, 1), strict=True) if name not in kept), kept)
+    for kept in (
+        tuple(name for name, keep in zip(_COVERAGE_DIMS, mask, strict=True) if keep)
+        for mask in itertools.product((True, False), repeat=3)
+    )
+]
+
+
 def coverage_insert(grain: Grain, period: Period | None, p: Params) -> str:
-    """Distinct inspected enterprises for one period (or every period of ``grain``), over the CUBE of dims.
+    """Distinct inspected enterprises for one period (or every period of ``grain``), for every subset of dims.
 
     The distinct (period, enterprise, department) pairs are taken first, so the
-    CUBE sorts tens of thousands of pairs instead of every inspection.
+    eight groupings sort tens of thousands of pairs instead of every inspection.
+    (The eight are spelled out: SQLite has no CUBE.)
     """
-    bucket = f"date_trunc('{grain}', {INSPECTION.month_sql()})::date"
+    bucket = f"@trunc_{grain}({INSPECTION.month_sql()})"
     where = [INSPECTION.where]
     if period is not None:
         where.append(moment_range(INSPECTION, [period], p))
     pairs = (
         f"SELECT DISTINCT {bucket} AS period_start, i.enterprise, e.district, e.sector, i.department, "
-        f"e.operating_status <> 'closed' AS in_registry FROM {INSPECTION.from_sql} WHERE {' AND '.join(where)}"
+        f"CASE WHEN e.operating_status <> 'closed' THEN i.enterprise END AS registered "
+        f"FROM {INSPECTION.from_sql} WHERE {' AND '.join(where)}"
     )
+    selects = []
+    for bits, kept in _COVERAGE_SETS:
+        columns = [name if name in kept else "NULL" for name in _COVERAGE_DIMS]
+        selects.append(
+            f"SELECT '{grain}', period_start, {bits}, {', '.join(columns)}, "
+            "COUNT(DISTINCT enterprise), COUNT(DISTINCT registered) "
+            f"FROM pairs GROUP BY {', '.join(['period_start', *kept])}"
+        )
     return (
+        f"WITH pairs AS ({pairs}) "
         "INSERT INTO stats_coverage (grain, period_start, grouping, district, sector, department_id, "
         "enterprises, enterprises_in_registry) "
-        f"SELECT '{grain}', period_start, GROUPING(district, sector, department), district, sector, department, "
-        "COUNT(DISTINCT enterprise), COUNT(DISTINCT enterprise) FILTER (WHERE in_registry) "
-        f"FROM ({pairs}) pairs GROUP BY period_start, CUBE (district, sector, department)"
+        + " UNION ALL ".join(selects)
     )
 
 
@@ -269,4 +293,4 @@ def coverage_grouping(filters: Filters, dim: Dim | None) -> int:
 
 
 def local_day(ts: str) -> str:
-    return f"(({ts}) AT TIME ZONE '{TIMEZONE}')::date"
+    return f"@day({ts})"

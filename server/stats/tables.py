@@ -2,9 +2,10 @@
 
 The rollups are a cache: every row can be recomputed from the base tables
 (``server.stats.service.refresh``), and nothing else writes them. Triggers
-on the base tables (migration ``m0003_stats_triggers``) append the months a
-write touched to :class:`StatsDirtyMonth`; the next statistics read recounts
-those months before answering, so a figure always includes the latest sync.
+on the base tables (``m0003_stats_triggers`` on PostgreSQL, ``m0022_stats_on_sqlite``
+on SQLite) append the months a write touched to :class:`StatsDirtyMonth`; the
+background refresher recounts those months within seconds, and every read says
+how fresh its figures are.
 
 Columns of the three wide monthly tables are generated from
 ``server.stats.definitions.MEASURES``: one integer per measure. Figures that
@@ -89,11 +90,16 @@ class StatsCoverage(Table, tablename="stats_coverage"):
 
 
 class StatsDirtyMonth(Table, tablename="stats_dirty_month"):
-    """A month whose rollup rows are stale; ``month`` NULL means recount everything."""
+    """A month whose rollup rows are stale; ``month`` NULL means recount everything.
+
+    ``marked_at`` is when the oldest write it stands for began (数据截至 is read from it);
+    ``failed_at`` is set while its recount fails (m0022).
+    """
 
     id = Serial(primary_key=True)
     month = Date(null=True, default=None)
     marked_at = Timestamptz()
+    failed_at = Timestamptz(null=True, default=None)
 
 
 

@@ -6,6 +6,9 @@ Beijing-midnight edge of 1 April), hazards in every state, 三违 with a person
 caught at two enterprises, actions that did and did not take effect,
 rechecks, and two spot-check plans (one covert). Rows are written straight
 into the domain tables, exactly as the sync push and the services store them.
+
+Every test that takes ``city`` runs twice: on PostgreSQL and on the embedded
+SQLite default, with the same hand counts.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from server.hazards.tables import Hazard, Recheck
 from server.inspections.tables import Inspection, InspectionInspector, ItemResult
 from server.spotchecks.tables import Campaign, Draw, SpotCheckTask
 from server.violations.tables import ViolationRecord
+from server.stats import service as stats_service
 from tests.conftest import login, make_department, make_enterprise, make_user, username_of
+from tests.server.registry.conftest import sqlite_client  # noqa: F401 (fixture)
 
 BJ = dt.timezone(dt.timedelta(hours=8))
 
@@ -54,7 +59,10 @@ class City:
             self._headers[who] = await login(self.client, await username_of(self.users[who]))
         return self._headers[who]
 
-    async def get(self, who: str, path: str, **params: Any) -> httpx.Response:
+    async def get(self, who: str, path: str, *, settle: bool = True, **params: Any) -> httpx.Response:
+        """A statistics read; ``settle`` first runs the refresher's round, as the server does within seconds."""
+        if settle:
+            await stats_service.refresh()
         clean = {k: str(v) for k, v in params.items() if v is not None}
         return await self.client.get(f"/api/v1/stats/{path}", params=clean, headers=await self.headers(who))
 
@@ -247,15 +255,25 @@ async def build_city(client: httpx.AsyncClient) -> City:
     return city
 
 
+@pytest.fixture(params=["postgresql", "sqlite"])
+def engine_client(request: pytest.FixtureRequest, client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """An HTTP client on an empty database: the session's PostgreSQL one, or a fresh embedded SQLite one."""
+    if request.param == "postgresql":
+        return client
+    return request.getfixturevalue("sqlite_client")
+
+
 @pytest.fixture
-async def city(client: httpx.AsyncClient) -> City:
-    return await build_city(client)
+async def city(engine_client: httpx.AsyncClient) -> City:
+    built = await build_city(engine_client)
+    await stats_service.refresh()
+    return built
 
 
 def comparable(value: Any) -> Any:
-    """A statistics body without the moment it was generated at (the only thing that moves between two reads)."""
+    """A statistics body without the moments it was generated at and is fresh to (all that moves between two reads)."""
     if isinstance(value, dict):
-        return {k: comparable(v) for k, v in value.items() if k != "generated_at"}
+        return {k: comparable(v) for k, v in value.items() if k not in ("generated_at", "freshness")}
     if isinstance(value, list):
         return [comparable(v) for v in value]
     return value
@@ -272,6 +290,8 @@ async def every_statistic(client: httpx.AsyncClient, headers: dict[str, str], pe
     Values are comparable between two reads (JSON without ``generated_at``; export rows as text).
     """
     from server.stats.definitions import INDICATORS, Dim
+
+    await stats_service.refresh()  # what the background refresher does within seconds
 
     async def read(path: str, **params: Any) -> httpx.Response:
         response = await client.get(f"/api/v1/stats/{path}", params={"period": period, **params}, headers=headers)

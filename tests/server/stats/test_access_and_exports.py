@@ -13,7 +13,6 @@ import pytest
 from tests.conftest import login
 from tests.server.stats.conftest import City
 from tests.server.stats.test_indicators import HAND
-from tests.server.sync.conftest import sqlite_app  # noqa: F401 (fixture)
 
 
 def _figure(body: dict, key: str) -> float | None:
@@ -161,19 +160,6 @@ async def test_large_export_streams_in_pieces(city: City) -> None:
     sizes = [len(chunk) async for chunk in exports.csv_stream(title, headers, rows)]
     assert len(sizes) >= 3 and max(sizes) < 2 * exports.CHUNK
     assert sum(sizes) > 3000 * 60
-
-
-@pytest.mark.sqlite
-async def test_embedded_sqlite_mode_says_statistics_need_postgresql(sqlite_app) -> None:  # noqa: ANN001
-    from schemas.vocab import Role
-    from tests.conftest import make_user
-
-    leader = await make_user(Role.LEADER, username="stats-leader")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sqlite_app), base_url="http://embedded") as client:
-        headers = await login(client, "stats-leader")
-        response = await client.get("/api/v1/stats/summary", params={"period": "2025"}, headers=headers)
-    assert leader and response.status_code == 503
-    assert "PostgreSQL" in response.json()["message"]
 
 
 def test_csv_cells_that_start_like_a_formula_are_neutralised_and_figures_are_not():

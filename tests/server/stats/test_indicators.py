@@ -10,7 +10,7 @@ from schemas.vocab import Role
 from server.accounts.policy import Actor
 from server.stats import service as stats_service
 from server.stats.definitions import INDICATORS, MEASURES, Dim, Kind
-from server.stats.periods import Grain
+from server.stats.periods import TZ, Grain
 from tests.server.stats.conftest import City, at
 
 #: 2025, whole city, counted by hand from conftest.build_city.
@@ -289,3 +289,33 @@ async def test_overdue_means_what_the_hazard_loop_means(city: City) -> None:
     assert await both() == (1, 1)  # H3, past its deadline while rectifying
     await Hazard.update({Hazard.status: "rectification_reported"}).where(Hazard.id == city.hazards["H3"])
     assert await both() == (0, 0)
+
+
+async def test_a_read_never_recounts_and_says_how_fresh_it_is(city: City) -> None:
+    """A write is queued; the read answers from the rollups at once with 数据截至 before the write; the refresher catches up."""
+    import asyncio
+
+    from server.stats import refresher
+
+    written_at = dt.datetime.now(dt.UTC)
+    await city.add_inspection("I9", "E5", "routine", "D2", at("2025-12-01"), ["C"])
+    stale = (await city.get("L", "summary", period="2025", settle=False)).json()
+    assert _figure(stale, "checks") == HAND["checks"]  # not recounted by the read
+    assert stale["freshness"]["pending"] is True
+    as_of = dt.datetime.fromisoformat(stale["freshness"]["as_of"])
+    assert as_of <= dt.datetime.now(dt.UTC) and as_of >= written_at - dt.timedelta(seconds=5)
+    # Another month's read is not held back by the queued December: it is as of now.
+    other = (await city.get("L", "summary", period="2024", settle=False)).json()
+    assert not other["freshness"].get("pending")
+
+    loop = asyncio.create_task(refresher.run(0.05))
+    try:
+        for _ in range(200):
+            fresh = (await city.get("L", "summary", period="2025", settle=False)).json()
+            if not fresh["freshness"].get("pending"):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        loop.cancel()
+    assert not fresh["freshness"].get("pending") and _figure(fresh, "checks") == HAND["checks"] + 1
+    assert fresh["freshness"]["as_of_label"].startswith(dt.datetime.now(dt.UTC).astimezone(TZ).strftime("%Y-%m-%d"))

@@ -1,4 +1,4 @@
-"""Figures come from what phones sync: a push through /api/v1/sync/push is in the very next statistics read."""
+"""Figures come from what phones sync: a push is counted by the refresher's next round, and every read says how fresh it is."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from schemas import sync as sync_wire
 from schemas.hazards import AddHazard, HazardCreate
 from schemas.inspections import RecordItemResult, StartInspection, SubmitInspection
 from schemas.vocab import Role
+from server.stats import service as stats_service
 from server.stats.periods import TZ
 from tests.conftest import login, make_user, username_of
 from tests.server.sync.conftest import Team, answers, make_phone, team  # noqa: F401 (fixture)
@@ -50,7 +51,16 @@ async def test_a_synced_check_is_counted_by_the_next_read(client: httpx.AsyncCli
     ])
     assert all(isinstance(o, sync_wire.Applied) for o in outcomes), outcomes
 
+    # Before the refresher's round the read does not recount: it answers at once and says it is behind.
+    behind = await summary()
+    assert _figure(behind, "checks") == 0
+    assert behind["freshness"]["pending"] is True
+    assert dt.datetime.fromisoformat(behind["freshness"]["as_of"]) <= dt.datetime.now(dt.UTC)
+    assert dt.datetime.fromisoformat(behind["freshness"]["as_of"]) >= now - dt.timedelta(minutes=1)
+
+    await stats_service.refresh()
     after = await summary()
+    assert not after["freshness"].get("pending")
     assert _figure(after, "checks") == 1
     assert _figure(after, "enterprises_inspected") == 1
     assert (_figure(after, "items_checked"), _figure(after, "items_failed")) == (2, 1)
