@@ -157,7 +157,7 @@ def demo(args: argparse.Namespace) -> int:
 
     async def load() -> demo_world.DemoReport:
         async with open_database(settings):
-            return await demo_world.load(password=args.password)
+            return await demo_world.load(password=args.password, settings=settings.with_secrets())
 
     report = asyncio.run(load())
     print(report.summary())

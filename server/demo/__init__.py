@@ -24,11 +24,13 @@ from server.accounts.tables import Department, User
 from server.checklists import service as checklists_service
 from server.checklists.tables import ChecklistTemplate
 from server.demo import checklists as demo_checklists
+from server.demo import history as history_
 from server.demo import world
 from server.inspections import service as inspections_service
 from server.inspections.tables import Inspection
 from server.registry import service as registry_service
 from server.registry.tables import ConflictOfInterest, Enterprise
+from server.settings import Settings
 
 #: Password of every demo account unless ``--password`` says otherwise (documented in the README).
 DEFAULT_PASSWORD = "fieldcheck-demo"
@@ -40,6 +42,7 @@ class DemoReport:
 
     created: dict[str, int] = field(default_factory=dict)
     existing: dict[str, int] = field(default_factory=dict)
+    history: history_.HistoryReport | None = None
 
     def count(self, kind: str, created: bool) -> None:
         target = self.created if created else self.existing
@@ -51,6 +54,12 @@ class DemoReport:
         for kind in kinds:
             lines.append(f"  {kind}: {self.created.get(kind, 0)} created, {self.existing.get(kind, 0)} already present")
         lines.append("  accounts: admin, supervisor1, supervisor2, legal1, leader1, inspector1 … inspector12")
+        h = self.history
+        if h is not None:
+            lines.append(
+                f"  history (two years): {h.checks} checks, {h.hazards} hazards ({h.closed} closed), "
+                f"{h.violations} 三违, {h.actions} actions" + (f", {h.skipped} refused by a rule {h.refusals}" if h.skipped else "")
+            )
         return "\n".join(lines)
 
 
@@ -181,8 +190,8 @@ async def _inspections(report: DemoReport, users: dict[str, object], enterprises
         report.count("inspections", not exists)
 
 
-async def load(*, password: str = DEFAULT_PASSWORD) -> DemoReport:
-    """Create whatever part of the demo world is missing (the database must be started)."""
+async def load(*, password: str = DEFAULT_PASSWORD, history: bool = True, settings: Settings | None = None) -> DemoReport:
+    """Create whatever part of the demo world is missing (the database must be started), then its history."""
     report = DemoReport()
     async with database.transaction():
         departments = await _departments(report)
@@ -194,4 +203,10 @@ async def load(*, password: str = DEFAULT_PASSWORD) -> DemoReport:
         await _conflicts(report, users, enterprises)
     async with database.transaction():
         await _inspections(report, users, enterprises)
+    if history:
+        from server.settings import get_settings
+        from server.stats import service as stats_service
+
+        report.history = await history_.load(settings or get_settings())
+        await stats_service.refresh()  # the first dashboard opens counted, without waiting for the refresher
     return report

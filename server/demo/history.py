@@ -1,0 +1,227 @@
+"""Two years of the demo city's work, written through the services as the phones and the office would.
+
+Each check is one unit of work, as one sync push is: supervisor1 plans it, the
+team starts it, answers every item, records hazards and 三违 with the time the
+phone saw them, signs and submits; supervisor1 approves it. Hazards then go
+round the loop (the enterprise reports the fix, the recheck team passes or
+fails it), some checks lead to a proposed action that supervisor2 decides.
+Every service is given the moment the thing happened (``now=``), so a record
+carries the date it would carry had it been entered then. Busy months follow
+``server.stats.generate.MONTH_WEIGHT`` (the Spring Festival lull, 安全生产月 in June).
+Deterministic: the same seed gives the same city; a second run adds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas.enforcement import EnforcementDecision, EnforcementProposal
+from schemas.hazards import FiveInPlace, HazardCreate, RecheckResult, RectificationReport
+from schemas.identifiers import id_number_check_char
+from schemas.inspections import InspectionCreate, InspectionReview, RecordItemResult, StartInspection, SubmitInspection
+from schemas.violations import ViolationCreate
+from schemas.vocab import EnforcementKind, InspectionKind, ViolationType
+from server import database
+from server.accounts import service as accounts_service
+from server.accounts.tables import User
+from server.checklists.tables import ChecklistItem, ChecklistTemplate
+from server.enforcement import service as enforcement_service
+from server.errors import FieldcheckError
+from server.hazards import service as hazards_service
+from server.hazards.tables import Recheck, RecheckAssignee
+from server.inspections import service as inspections_service
+from server.inspections.tables import Inspection
+from server.registry.tables import Enterprise
+from server.settings import Settings
+from server.stats.generate import MONTH_WEIGHT
+from server.stats.periods import TZ, add_months
+from server.violations import service as violations_service
+
+_NAMESPACE = uuid.UUID("0d7c4a52-9b1e-4f63-8a20-5c3e91b7d604")
+MONTHS = 24
+CHECKS_PER_MONTH = 14  # at weight 1.0
+_TEAM_POOL = [f"inspector{n}" for n in range(1, 5)]  # 执法支队, supervisor1's department
+_PEOPLE = [(f"{s}{g}", f"6405{d}19{70 + n % 30:02d}0{1 + n % 9}1{n % 10}{n % 7}{n % 10}1") for n, (s, g, d) in enumerate(
+    (s, g, d) for s in "马王李张刘杨" for g in ("建国", "海龙", "小军", "春生") for d in ("02", "21", "22")
+)]
+
+
+@dataclass
+class HistoryReport:
+    checks: int = 0
+    hazards: int = 0
+    closed: int = 0
+    violations: int = 0
+    actions: int = 0
+    skipped: int = 0
+    refusals: dict[str, int] = field(default_factory=dict)
+
+
+def _id_number(first17: str) -> str:
+    return first17 + id_number_check_char(first17)
+
+
+def _when(rng: random.Random, month: dt.date, today: dt.date) -> dt.datetime:
+    """A working moment in ``month`` (Beijing time), never after today."""
+    last = (add_months(month, 1) - dt.timedelta(days=1)) if add_months(month, 1) <= today else today
+    day = month + dt.timedelta(days=rng.randrange((last - month).days + 1))
+    return dt.datetime.combine(day, dt.time(8 + rng.randrange(9), rng.randrange(60)), TZ)
+
+
+async def _actors() -> dict[str, Any]:
+    rows = await User.select().where(User.username.is_in([*_TEAM_POOL, "supervisor1", "supervisor2"]))
+    return {r["username"]: accounts_service.actor_of(r) for r in rows}
+
+
+async def _templates() -> dict[str, tuple[uuid.UUID, list[uuid.UUID], set[uuid.UUID]]]:
+    """Per sector: the current template, its items in order, and the items that are major-hazard criteria."""
+    out = {}
+    for t in await ChecklistTemplate.select().where(ChecklistTemplate.is_current == True):  # noqa: E712
+        items = await ChecklistItem.select(ChecklistItem.id, ChecklistItem.is_major_criterion).where(
+            ChecklistItem.template == t["id"]
+        ).order_by(ChecklistItem.position)
+        out[t["sector"]] = (t["id"], [i["id"] for i in items], {i["id"] for i in items if i["is_major_criterion"]})
+    return out
+
+
+async def load(settings: Settings, *, seed: int = 2023, now: dt.datetime | None = None) -> HistoryReport:
+    """Write the missing part of the history (the database must be started and the demo world loaded)."""
+    report = HistoryReport()
+    now = now or dt.datetime.now(dt.UTC)
+    today = now.astimezone(TZ).date()
+    first = await Inspection.exists().where(Inspection.id == uuid.uuid5(_NAMESPACE, f"{seed}-0"))
+    if first:
+        return report
+    rng = random.Random(seed)
+    actors = await _actors()
+    templates = await _templates()
+    enterprises = await Enterprise.select(Enterprise.id, Enterprise.sector, Enterprise.risk_grade).order_by(
+        Enterprise.credit_code
+    )
+    weights = [{"A": 0.6, "B": 1.0, "C": 2.0, "D": 4.0}.get(str(e["risk_grade"]), 1.0) for e in enterprises]
+    start = add_months(today.replace(day=1), -(MONTHS - 1))
+    serial = 0
+    for m in range(MONTHS):
+        month = add_months(start, m)
+        share = 1.0 if add_months(month, 1) <= today else today.day / 30
+        # A month's work in one unit of work, as a phone's batch is; each check in a savepoint of its own.
+        async with database.transaction() as uow:
+            for _ in range(round(CHECKS_PER_MONTH * MONTH_WEIGHT[month.month] * share)):
+                enterprise = rng.choices(enterprises, weights)[0]
+                if enterprise["sector"] not in templates:
+                    continue
+                when = _when(rng, month, today)
+                try:
+                    async with uow.savepoint():
+                        await _one_check(report, rng, actors, templates, enterprise, when, now, serial, seed, settings)
+                except FieldcheckError as refused:  # a rule refused this story (a declared conflict, say): moving on
+                    report.skipped += 1
+                    reason = f"{refused.code}: {getattr(refused, 'message_en', '') or refused}"
+                    report.refusals[reason] = report.refusals.get(reason, 0) + 1
+                serial += 1
+    return report
+
+
+async def _one_check(
+    report: HistoryReport, rng: random.Random, actors: dict[str, Any], templates: dict, enterprise: dict,
+    when: dt.datetime, now: dt.datetime, serial: int, seed: int, settings_: Settings,
+) -> None:
+    supervisor, deciding = actors["supervisor1"], actors["supervisor2"]
+    team_names = rng.sample(_TEAM_POOL, 2)
+    lead = actors[team_names[0]]
+    template_id, items, major_items = templates[enterprise["sector"]]
+    inspection_id = uuid.uuid5(_NAMESPACE, f"{seed}-{serial}")
+    kind = rng.choices(
+        [InspectionKind.ROUTINE, InspectionKind.ENFORCEMENT, InspectionKind.CAMPAIGN, InspectionKind.RECHECK],
+        [60, 15, 15, 10],
+    )[0]
+    await inspections_service.create(supervisor, InspectionCreate(
+        id=inspection_id, enterprise_id=enterprise["id"], kind=kind,
+        inspector_ids=[actors[n].user_id for n in team_names], template_id=template_id,
+    ))
+    await inspections_service.apply_start_inspection(lead, StartInspection(seq=1, inspection_id=inspection_id, started_at=when))
+    # Mostly ordinary items fail; now and then one that makes the hazard major (重大事故隐患判定标准).
+    ordinary = [i for i in items if i not in major_items]
+    failing = set(rng.sample(ordinary, k=min(len(ordinary), rng.choice([0, 0, 1, 1, 2]))))
+    if major_items and rng.random() < 0.06:
+        failing.add(rng.choice(sorted(major_items)))
+    answers = [
+        RecordItemResult(
+            seq=2 + n, id=uuid.uuid5(inspection_id, f"item-{n}"), inspection_id=inspection_id, item_id=item,
+            outcome="fail" if item in failing else rng.choice(["pass", "pass", "pass", "not_applicable"]), recorded_at=when,
+        )
+        for n, item in enumerate(items)
+    ]
+    # As a push applies a run of answers: in one bulk write.
+    for outcome in await inspections_service.apply_record_item_results(lead, answers):
+        if isinstance(outcome, Exception):
+            raise outcome
+    hazards = []
+    for n, item in enumerate(sorted(failing)):
+        major = item in major_items
+        deadline = (when + dt.timedelta(days=rng.choice([7, 15, 30]))).date()
+        hazard = await hazards_service.create_hazard(lead, HazardCreate(
+            id=uuid.uuid5(inspection_id, f"hazard-{n}"), inspection_id=inspection_id,
+            level="major" if major else "general", description="检查发现不符合项，责令限期整改",
+            deadline_date=deadline, checklist_item_id=item, found_at=when,
+            five_in_place=FiveInPlace(
+                responsible_person="企业主要负责人", measures="停用相关设施，制定整改方案", funds_yuan=50000,
+                deadline_date=deadline, contingency_plan="落实现场监护和应急处置措施",
+            ) if major else None,
+        ), settings_, now=when)
+        hazards.append((hazard.id, deadline, major))
+        report.hazards += 1
+    if rng.random() < 0.18:
+        name, first17 = rng.choice(_PEOPLE[:24]) if rng.random() < 0.5 else rng.choice(_PEOPLE)
+        await violations_service.record_violation(lead, ViolationCreate(
+            id=uuid.uuid5(inspection_id, "violation"), inspection_id=inspection_id, person_name=name,
+            id_number=_id_number(first17), violation_type=rng.choice(list(ViolationType)),
+            description="作业现场未按规定佩戴劳动防护用品", recorded_at=when,
+        ), settings_, now=when)
+        report.violations += 1
+    await inspections_service.submit(lead, inspection_id, SubmitInspection(
+        seq=100, inspection_id=inspection_id, signed_by_name="企业负责人", submitted_at=when,
+    ))
+    await inspections_service.review(supervisor, inspection_id, InspectionReview(decision="approve"))
+    report.checks += 1
+    if hazards and rng.random() < 0.25:
+        kind_ = rng.choice([EnforcementKind.RECTIFY_ORDER, EnforcementKind.FINE, EnforcementKind.FINE])
+        action = await enforcement_service.propose(lead, EnforcementProposal(
+            id=uuid.uuid5(inspection_id, "action"), kind=kind_, reason="存在事故隐患，依法处理",
+            inspection_id=inspection_id, amount_yuan=rng.choice([5000, 10000, 20000, 30000]) if kind_ == EnforcementKind.FINE else None,
+            legal_basis="《中华人民共和国安全生产法》第一百零二条",
+            deadline_date=hazards[0][1] if kind_ == EnforcementKind.RECTIFY_ORDER else None,
+        ), settings_, now=when)
+        decided = min(when + dt.timedelta(days=rng.randrange(1, 5)), now)
+        await enforcement_service.decide(deciding, action.id, EnforcementDecision(approve=True), settings_, now=decided)
+        report.actions += 1
+    for hazard_id, deadline, major in hazards:
+        if major or rng.random() > 0.85:
+            continue  # a major hazard waits for 摘牌; a few fixes are late or never come
+        reported = dt.datetime.combine(deadline, dt.time(10), TZ) - dt.timedelta(days=rng.randrange(0, 4))
+        if reported >= now or reported <= when:
+            continue
+        await hazards_service.report_rectification(lead, hazard_id, RectificationReport(
+            note="企业报告已整改", reported_at=reported,
+        ), settings_, now=reported)
+        await _recheck(hazard_id, rng, reported, now, settings_, report)
+
+
+async def _recheck(hazard_id: uuid.UUID, rng: random.Random, reported: dt.datetime, now: dt.datetime, settings_: Settings,
+                   report: HistoryReport) -> None:
+    recheck = await Recheck.select(Recheck.id).where((Recheck.hazard == hazard_id) & (Recheck.status == "pending")).first()
+    if recheck is None:
+        return
+    assignee = await RecheckAssignee.select(RecheckAssignee.user).where(RecheckAssignee.recheck == recheck["id"]).first()
+    checked = reported + dt.timedelta(days=rng.randrange(1, 4))
+    if assignee is None or checked >= now:
+        return
+    user = await User.select().where(User.id == assignee["user"]).first()
+    await hazards_service.record_recheck(accounts_service.actor_of(user), recheck["id"], RecheckResult(
+        passed=True, note="复查合格", checked_at=checked,
+    ), settings_, now=checked)
+    report.closed += 1
