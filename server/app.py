@@ -32,6 +32,7 @@ from server.audit import service as audit_service
 from server.evidence import service as evidence_service
 from server.evidence.controllers import EvidenceController
 from server.enforcement.controllers import EnforcementController
+from server.documents import service as documents_service
 from server.documents.controllers import DocumentController, PublicVerificationController, VerifyPageController
 from server.spotchecks.controllers import SpotCheckController
 from server.jobs import scheduler as jobs_scheduler
@@ -303,4 +304,5 @@ def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = N
     audit_service.install(app, settings, store)
     jobs_scheduler.install(app, settings)
     stats_refresher.install(app, settings)
+    documents_service.install(app, settings)
     return app

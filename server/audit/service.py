@@ -60,7 +60,7 @@ import hashlib
 import hmac
 import logging
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,7 +122,16 @@ def record(
     )
 
 
-def entry_hash(
+def entry_hash(*, seq: int, prev_hash: str, version: int = CHAIN_VERSION, **fields: Any) -> str:
+    """The hash of one entry in chain version ``version`` (see the module docstring); ``fields`` are the
+    other keywords of :func:`canonical_entry`."""
+    canonical = canonical_entry(seq=seq, prev_hash=prev_hash, version=version, **fields)
+    if version >= 3:
+        return link_hash(prev_hash, seq, _digest(canonical))
+    return _digest(canonical)
+
+
+def canonical_entry(
     *,
     seq: int,
     at: dt.datetime,
@@ -136,15 +145,19 @@ def entry_hash(
     prev_hash: str,
     entry_id: uuid.UUID,
     version: int = CHAIN_VERSION,
-) -> str:
-    """The hash of one entry in chain version ``version`` (see the module docstring)."""
+) -> dict[str, Any]:
+    """The form an entry is hashed in (SHA-256 over it as JSON with sorted keys and no spaces, UTF-8).
+
+    Up to version 2 that hash is the entry's own and the form holds ``seq`` and ``prev_hash``; from version 3
+    the form is the entry's body alone and the hash is :func:`link_hash` of the previous hash, ``seq`` and it.
+    """
     content = _content(at, actor_id, actor_role, device_id, action, entity_type, entity_id, changes)
     if version >= 3:
-        return link_hash(prev_hash, seq, _digest({**content, "id": str(entry_id), "version": version}))
+        return {**content, "id": str(entry_id), "version": version}
     content.update(seq=seq, prev_hash=prev_hash)
     if version >= 2:
         content.update(id=str(entry_id), version=version)
-    return _digest(content)
+    return content
 
 
 def link_hash(prev_hash: str, seq: int, body: str) -> str:
@@ -369,6 +382,23 @@ async def _walk(
             f"entries {expected_seq}–{pin.seq} are missing: the checkpoint of {_when(pin)} recorded {pin.seq} entries",
         )
     return _Walk(VerifyReport(True, checked, checkpoint=pin), expected_seq - 1, prev)
+
+
+async def extract(entity_ids: Collection[str]) -> list[dict[str, Any]]:
+    """The entries about these entities, each in its canonical form plus ``seq``, ``prev_hash`` and its ``hash``
+    (for an offline check; see :func:`canonical_entry` for what each chain version hashes)."""
+    if not entity_ids:
+        return []
+    rows = await AuditEntry.select().where(AuditEntry.entity_id.is_in(list(entity_ids))).order_by(
+        AuditEntry.seq).output(load_json=True)
+    return [
+        {**canonical_entry(
+            seq=r["seq"], at=r["at"], actor_id=r["actor_id"], actor_role=r["actor_role"], device_id=r["device_id"],
+            action=r["action"], entity_type=r["entity_type"], entity_id=r["entity_id"],
+            changes=msgspec.to_builtins(r["changes"], order="sorted"), prev_hash=r["prev_hash"], entry_id=r["id"],
+            version=r["chain_version"]), "seq": r["seq"], "prev_hash": r["prev_hash"], "hash": r["hash"]}
+        for r in rows
+    ]
 
 
 async def verify(store: ObjectStore | None = None, secret: str = "") -> VerifyReport:

@@ -19,7 +19,7 @@ from server.accounts.auth import requires_role
 from server.api_docs import Bodies
 from server.bodies import read_bounded
 from server.deps import AppSettings, CurrentActor
-from server.documents import gather, verify_page
+from server.documents import casefile, gather, verify_page
 from server.documents import service as documents_service
 from server.errors import PayloadTooLarge
 from storage.base import attachment_disposition
@@ -46,13 +46,23 @@ class DocumentController(Controller):
         self, request: Request, data: JSONBody[wire.DocumentIssue], actor: CurrentActor, settings: AppSettings
     ) -> wire.Document:
         """签发文书：由记录生成 PDF，按机关、种类、年度编号，存入对象存储（不可更改），哈希写入审计链。"""
-        async with database.transaction():
+        async with documents_service.issuing_turn(), database.transaction():
             return await documents_service.issue(actor, data, settings, access(request))
 
     @get("/", guards=[EVERYONE])
     async def list_documents(self, actor: CurrentActor, inspection_id: FromQuery[uuid.UUID]) -> list[wire.Document]:
         """一次检查（案件）的全部文书，按签发顺序。"""
         return await documents_service.list_for_inspection(actor, inspection_id)
+
+    @get("/casefile", guards=[EVERYONE], opt={"doc": Bodies(responses={HTTP_200_OK: {"application/zip": None}}), "errors": (503,)})
+    async def casefile(
+        self, request: Request, actor: CurrentActor, settings: AppSettings, inspection_id: FromQuery[uuid.UUID]
+    ) -> Response[bytes]:
+        """电子卷宗（ZIP）：卷宗首页、卷内目录、全部文书、证据文件、审计摘录与离线校验程序。"""
+        async with database.transaction():
+            name, data = await casefile.build(actor, inspection_id, request.app.state.evidence_store, settings)
+        return Response(data, media_type="application/zip",
+                        headers={**_SAFE, "content-disposition": attachment_disposition(name)})
 
     @get("/{document_id:uuid}", guards=[EVERYONE])
     async def get_document(self, actor: CurrentActor, document_id: FromPath[uuid.UUID]) -> wire.Document:

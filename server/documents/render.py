@@ -8,29 +8,32 @@ resolution. Rendering is CPU work: the service runs it in a thread.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import astuple
+from pathlib import Path
 
 import segno
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from server.documents import fonts as prepared
+from server.documents.fonts import Fonts
 from server.documents.model import Content, Image
 
 # fontTools reports each bitmap table it cannot subset (AR PL UMing carries embedded bitmaps); harmless.
 logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
 
 BODY, HEADING = "song", "hei"
+#: Every string literal of this module (labels, punctuation): part of what the chosen fonts must hold.
+_LABELS = "".join(
+    node.value for node in ast.walk(ast.parse(Path(__file__).read_text(encoding="utf-8")))
+    if isinstance(node, ast.Constant) and isinstance(node.value, str)
+)
 LINE = 6.5
 MARGIN = 20.0
-
-
-@dataclass(frozen=True)
-class Fonts:
-    body: str
-    heading: str
 
 
 class _Page(FPDF):
@@ -184,9 +187,29 @@ def _annex(pdf: FPDF, c: Content) -> None:
         pdf.ln(2)
 
 
+def _all_text(content: Content) -> str:
+    """Every character the page may draw: the content's strings and this module's own labels."""
+    parts: list[str] = [_LABELS]
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            parts.append(value)
+        elif isinstance(value, (tuple, list)):
+            for v in value:
+                walk(v)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif hasattr(value, "__dataclass_fields__"):
+            walk(astuple(value))
+
+    walk(content)
+    return "".join(parts)
+
+
 def render(content: Content, fonts: Fonts, *, created_at: dt.datetime) -> bytes:
     """The PDF bytes of ``content``; ``created_at`` is its creation date, so a render is reproducible."""
-    pdf = _Page(content, fonts)
+    pdf = _Page(content, prepared.for_text(fonts, _all_text(content)))
     pdf.set_creation_date(created_at)
     pdf.set_title(f"{content.title} {content.number}")
     pdf.set_author(content.issuing_body)
@@ -213,4 +236,40 @@ def render(content: Content, fonts: Fonts, *, created_at: dt.datetime) -> bytes:
                "可查验本文书是否由本机关签发、是否有效。", indent=False)
     if content.photos:
         _annex(pdf, content)
+    return bytes(pdf.output())
+
+
+class _Sheet(FPDF):
+    def __init__(self, fonts: Fonts) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.set_margins(MARGIN, MARGIN, MARGIN)
+        self.set_auto_page_break(True, margin=20)
+        self.add_font(BODY, fname=fonts.body)
+        self.add_font(HEADING, fname=fonts.heading)
+
+
+def render_sheet(
+    title: str, fields: list[tuple[str, str]], table: list[tuple[str, ...]], widths: tuple[float, ...], fonts: Fonts,
+    *, created_at: dt.datetime,
+) -> bytes:
+    """A one-table sheet: the case file's cover (卷宗首页: fields) and table of contents (卷内目录: table, first row heads)."""
+    text = title + "".join(a + b for a, b in fields) + "".join("".join(r) for r in table)
+    pdf = _Sheet(prepared.for_text(fonts, text + _LABELS))
+    pdf.set_creation_date(created_at)
+    pdf.add_page()
+    pdf.set_font(HEADING, size=20)
+    pdf.cell(0, 16, title, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(4)
+    for label, value in fields:
+        pdf.set_font(HEADING, size=11)
+        pdf.multi_cell(40, LINE + 1, label, border=1, new_x=XPos.RIGHT, new_y=YPos.TOP)
+        pdf.set_font(BODY, size=11)
+        pdf.multi_cell(0, LINE + 1, value, border=1, align="L", wrapmode="CHAR", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if table:
+        with pdf.table(col_widths=widths, text_align="LEFT", line_height=LINE, wrapmode="CHAR") as grid:
+            for n, row in enumerate(table):
+                pdf.set_font(HEADING if n == 0 else BODY, size=10)
+                cells = grid.row()
+                for value in row:
+                    cells.cell(value)
     return bytes(pdf.output())

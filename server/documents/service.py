@@ -13,20 +13,26 @@ failure anywhere leaves no number used.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import secrets
 import uuid
 from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from litestar import Litestar
 
 from schemas import documents as wire
 from schemas.documents import DocumentStatus, DocumentType
 from schemas.problems import ErrorCode, Refusal
 from schemas.vocab import Role
+from server import database
 from server.accounts.policy import Actor, may_manage_department
 from server.audit import service as audit_service
+from server.documents import fonts as prepared_fonts
 from server.documents import gather, numbering, policy, render
 from server.documents.tables import Document
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict, Unavailable
@@ -41,6 +47,8 @@ ENTITY = "document"
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 10
 _LOCK_DOCUMENTS = 0x444F
+#: How long an issuing transaction may wait its turn behind others on PostgreSQL (seconds).
+ISSUE_QUEUE_S = 300
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
@@ -68,6 +76,16 @@ def fonts(settings: Settings) -> render.Fonts:
         if not Path(path).is_file():
             raise Unavailable("文书字体未安装，暂不能签发文书（见 .ci/document-deps）", f"document font missing: {path}")
     return chosen
+
+
+def install(app: Litestar, settings: Settings) -> None:
+    """Prepare the document fonts in the background at start-up (see :mod:`server.documents.fonts`)."""
+    chosen = render.Fonts(body=settings.documents.body_font, heading=settings.documents.heading_font)
+
+    async def warm() -> None:
+        app.state.document_fonts_ready = asyncio.get_running_loop().run_in_executor(None, prepared_fonts.warm, chosen)
+
+    app.on_startup.append(warm)
 
 
 def verify_url(settings: Settings, code: str) -> str:
@@ -123,6 +141,24 @@ async def _store_put(store: ObjectStore, sha256: str, pdf: bytes) -> str:
 
 # --- issuing -------------------------------------------------------------------------------------
 
+_sqlite_turn = asyncio.Lock()
+
+
+@contextlib.asynccontextmanager
+async def issuing_turn() -> AsyncIterator[None]:
+    """Take turns before opening an issuing transaction on SQLite (a no-op on PostgreSQL).
+
+    Rendering happens inside the transaction (the number is printed on the page), and on SQLite that
+    transaction holds the one database-wide write lock; issuers queued in SQLite's busy handler would time
+    out ("database is locked"), so in the embedded mode (one process) they queue here instead.
+    """
+    if database.is_postgres():
+        yield
+        return
+    async with _sqlite_turn:
+        yield
+
+
 
 async def issue(
     actor: Actor,
@@ -145,7 +181,11 @@ async def issue(
         raise PermissionDenied(
             f"无权签发{policy.SPECS[request.type].title}", "may not issue this document type", field="type"
         )
-    # One issuer per case at a time: the live-document check below must still hold at commit.
+    # One issuer per case at a time: the live-document check below must still hold at commit. Each holder
+    # renders its PDF under the lock (the number is on the page), so a burst queues for longer than an
+    # ordinary statement may take; the wait, and only this transaction's, is allowed ISSUE_QUEUE_S.
+    if database.is_postgres():
+        await Document.raw(f"SET LOCAL statement_timeout = '{ISSUE_QUEUE_S}s'")
     await sql.lock(_LOCK_DOCUMENTS, [str(case.inspection.id)])
     rows = await _case_rows(case.inspection.id)
     live_rows = [r for r in rows if r["status"] == DocumentStatus.ISSUED]
