@@ -592,7 +592,11 @@
 
   async function boot() {
     if (location.pathname === "/app") { location.replace("/app/" + location.hash); return; }
-    if ("serviceWorker" in navigator) navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" }).catch(() => {});
+    if ("serviceWorker" in navigator) {
+      // Registered once; at each start with a network, the worker checks the shell's version and keeps a new one.
+      navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" })
+        .then((r) => { if (navigator.onLine && r.active) r.active.postMessage("refresh-shell"); }).catch(() => {});
+    }
     try {
       const answer = await fetch("/app/vocab.json");
       Object.assign(vocab, await answer.json());

@@ -8,6 +8,7 @@ const PREFIX = "fieldcheck-shell-";
 async function precache() {
   const shell = await (await fetch("/app/shell.json", { cache: "no-store" })).json();
   const name = PREFIX + shell.version;
+  if ((await caches.keys()).includes(name)) return name;  // this version is already kept
   const cache = await caches.open(name);
   await cache.addAll(shell.urls.map((u) => new Request(u, { cache: "no-store" })));
   await cache.put("/app/shell.json", new Response(JSON.stringify(shell), { headers: { "content-type": "application/json" } }));
