@@ -446,11 +446,13 @@
           await reload(); saved("复查结果已保存到本机"); go("/tasks");
         } catch (e) { failed(e); }
       }
-      return { r, hazard, form, save, back: () => history.back() };
+      return { r, hazard, form, save, data, back: () => history.back() };
     },
     template: `<div class="form-screen">
       <van-nav-bar title="回头看复查" left-arrow @click-left="back" fixed placeholder />
-      <div class="cite">{{ hazard.description }}<div class="basis">整改期限 {{ hazard.deadline_date }}</div></div>
+      <div class="cite"><b>{{ (data.enterprises[(r || {}).enterprise_id] || {}).name }}</b>
+        <div class="addr">{{ (data.enterprises[(r || {}).enterprise_id] || {}).address }}</div>
+        <div>{{ hazard.description }}</div><div class="basis">整改期限 {{ hazard.deadline_date }}</div></div>
       <van-cell-group inset>
         <van-field label="复查结果"><template #input><van-radio-group v-model="form.passed" direction="horizontal">
           <van-radio name="true">已整改</van-radio><van-radio name="false">未整改</van-radio></van-radio-group></template></van-field>

@@ -1,0 +1,52 @@
+"""A 回头看 recheck reaches the inspector's task list and its result goes back from the recheck screen."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from server.hazards.tables import Recheck
+from tests.conftest import login
+from tests.phone_app import helpers
+from tests.phone_app.conftest import Phone, World
+
+pytestmark = pytest.mark.browser
+
+
+async def test_a_recheck_is_listed_and_its_result_synced(world: World, phone, client):
+    page = await phone.new_page()
+    p = Phone(page, world.url, "recheck")
+    await p.open()
+    await p.login(world.inspector)
+    await p.sync()
+    general = next(i for i in world.items if not i["is_major_criterion"])
+    await page.evaluate("""async ([inspection, items, general, deadline]) => {
+      await FC.writes.startInspection(inspection);
+      for (const item of items) await FC.writes.recordItemResult(inspection, item.id,
+        { outcome: item.id === general ? "fail" : item.is_major_criterion ? "not_applicable" : "pass" });
+      await FC.writes.addHazard(inspection, { level: "general", description: "消防通道堆放杂物", deadline_date: deadline,
+                                              checklist_item_id: general });
+      await FC.writes.submitInspection(inspection, { summary: "一般隐患一项", signedByName: "王建国" });
+    }""", [str(world.inspection_id), world.items, general["id"], (dt.date.today() + dt.timedelta(days=7)).isoformat()])
+    await helpers.sync_until_safe(p)
+    [hazard] = (await helpers.server_rows(world.inspection_id))["hazards"]
+
+    reported = await client.post(f"/api/v1/hazards/{hazard['id']}/rectification-report",
+                                 headers=await login(client, world.inspector), json={"note": "杂物已清理"})
+    assert reported.status_code == 200, reported.text
+    await p.sync()
+    await page.goto(f"{world.url}/app/#/tasks")
+    await page.wait_for_selector("[data-recheck]")
+    assert "消防通道堆放杂物" in await page.inner_text("[data-recheck]")
+    await p.shot("tasks-with-recheck")
+    await page.click("[data-recheck]")
+    await page.wait_for_selector("text=回头看复查")
+    await page.fill("textarea", "现场复核：通道已畅通")
+    await p.shot("recheck")
+    await page.click("text=保存复查结果")
+    await page.wait_for_selector(".van-empty, .task")
+    await helpers.sync_until_safe(p)
+    [row] = await Recheck.select().where(Recheck.hazard == hazard["id"])
+    assert row["status"] == "passed" and row["note"] == "现场复核：通道已畅通"
+    assert p.errors == []
