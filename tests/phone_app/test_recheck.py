@@ -49,4 +49,14 @@ async def test_a_recheck_is_listed_and_its_result_synced(world: World, phone, cl
     await helpers.sync_until_safe(p)
     [row] = await Recheck.select().where(Recheck.hazard == hazard["id"])
     assert row["status"] == "passed" and row["note"] == "现场复核：通道已畅通"
+
+    # Approved, the check leaves the team's scopes: the phone forgets what it held only through them.
+    held = "FC.store.db.records.toArray().then(rs => rs.filter(r => r.type === 'item_result').length)"
+    assert await page.evaluate(held) == 20
+    approved = await client.post(f"/api/v1/inspections/{world.inspection_id}/review", headers=world.supervisor,
+                                 json={"decision": "approve"})
+    assert approved.status_code == 200, approved.text
+    await p.sync()
+    assert await page.evaluate(held) == 0
+    assert await page.evaluate("FC.store.cursors().then(c => Object.keys(c).filter(k => k.startsWith('inspection:')))") == []
     assert p.errors == []
