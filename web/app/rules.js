@@ -62,6 +62,10 @@
   }
 
   async function sha256Hex(data) {
+    if (!(window.crypto && crypto.subtle)) {
+      // Browsers give SHA-256 only to secure pages: the app must be opened over HTTPS (or on this machine).
+      throw new Error("请通过 HTTPS 地址打开本应用，才能为照片计算校验值");
+    }
     const buffer = data instanceof Blob ? await data.arrayBuffer() : data;
     const digest = await crypto.subtle.digest("SHA-256", buffer);
     return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
