@@ -31,7 +31,7 @@ from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 
 from schemas.problems import FieldError
-from schemas.vocab import label
+from schemas.vocab import District, label
 from server import metrics
 from server.accounts.policy import Actor, may_write
 from server.console import navigation, session
@@ -84,6 +84,8 @@ def template_config(settings: Settings) -> TemplateConfig:
 
     env.filters["local"] = local
     env.filters["label"] = vocab
+    # Rows read back from a table hold districts as plain strings: say which vocabulary they are.
+    env.filters["district"] = lambda value: vocab(District(value)) if value in District._value2member_map_ else str(value)
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
 
 

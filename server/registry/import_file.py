@@ -177,11 +177,12 @@ def _text_encoding(path: Path) -> str:
 
 
 def _count_lines(path: Path) -> int:
-    lines = 0
+    lines, last = 0, b"\n"
     with path.open("rb") as f:
         while chunk := f.read(1 << 16):
             lines += chunk.count(b"\n")
-    return lines + 1
+            last = chunk[-1:]
+    return lines + (last != b"\n")
 
 
 def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:
