@@ -13,6 +13,7 @@ from schemas import registry as wire
 from schemas.vocab import District, OperatingStatus, RiskGrade, Role, Sector, StandardizationLevel
 from server import database
 from server.accounts.auth import requires_role
+from server.api_docs import Bodies
 from server.deps import AppSettings, CurrentActor
 from server.registry import imports
 from server.registry import service as registry_service
@@ -111,6 +112,8 @@ class ConflictOfInterestController(Controller):
 #: Raw file bodies are bounded by REGISTRY_IMPORT_MAX_BYTES as they stream in (imports.save_upload).
 FileName = Annotated[str, QueryParameter(max_length=256)]
 _IMPORT_READERS = (Role.ADMIN, Role.SUPERVISOR, Role.LEADER)
+#: What the body may be declared as; the bytes themselves decide (XLSX or UTF-8/GBK CSV).
+_FILE_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "text/csv", "application/octet-stream")
 
 
 class EnterpriseImportController(Controller):
@@ -118,7 +121,7 @@ class EnterpriseImportController(Controller):
     tags = ["企业名录 registry"]
 
     @post("/", guards=[requires_role(*_WRITERS)], status_code=HTTP_202_ACCEPTED, request_max_body_size=None,
-          opt={"errors": (413, 415, 422)})
+          opt={"errors": (413, 415, 422), "doc": Bodies(request=dict.fromkeys(_FILE_TYPES))})
     async def start_import(
         self, request: Request, actor: CurrentActor, settings: AppSettings, file_name: FileName = ""
     ) -> wire.EnterpriseImport:
