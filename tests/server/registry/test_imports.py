@@ -132,3 +132,18 @@ async def test_a_file_over_the_row_bound_is_refused(client: httpx.AsyncClient, a
     answer = await _upload(client, admin, body)
     assert answer.status_code == 422 and "超过单次导入上限" in answer.json()["message"]
     await asyncio.sleep(0)
+
+
+@pytest.mark.sqlite
+async def test_the_import_works_on_the_embedded_sqlite_default(sqlite_client: httpx.AsyncClient) -> None:
+    admin = await make_user(Role.ADMIN)
+    headers = await login(sqlite_client, await username_of(admin))
+    sheet = registry_file(700, salt=41)
+    started = await _upload(sqlite_client, headers, sheet.xlsx(), "名录.xlsx")
+    assert started.status_code == 202, started.text
+    done = await _settled(sqlite_client, headers, started.json()["id"])
+    assert (done["status"], done["good_rows"], done["bad_rows"]) == ("checked", 697, 3)
+    await sqlite_client.post(f"{API}/{done['id']}/confirm", headers=headers)
+    applied = await _settled(sqlite_client, headers, done["id"])
+    assert applied["status"] == "applied" and applied["applied_rows"] == 697
+    assert await Enterprise.count() == 697
