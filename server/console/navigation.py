@@ -26,6 +26,7 @@ class NavItem:
 #: The menu in order. A page group adds its entry here when it lands.
 MENU: list[NavItem] = [
     NavItem("首页", "/console", OFFICE),
+    NavItem("企业名录", "/console/enterprises", REGISTRY_READERS),
     NavItem("企业名录导入", "/console/registry/imports", REGISTRY_READERS),
     NavItem("人员与科室", "/console/people", PEOPLE_READERS),
     NavItem("回避管理", "/console/conflicts", REGISTRY_WRITERS),

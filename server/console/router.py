@@ -7,13 +7,22 @@ from typing import Any
 from litestar import Router
 from litestar.static_files import create_static_files_router
 
-from server.console import auth_pages, checklist_pages, conflict_pages, people_pages, registry_pages, web
+from server.console import (
+    auth_pages,
+    checklist_pages,
+    conflict_pages,
+    enterprise_pages,
+    people_pages,
+    registry_pages,
+    web,
+)
 from server.settings import Settings
 
 #: Every page group's routes. A group appends its module's ROUTES here.
 PAGE_GROUPS: list[list[Any]] = [
     auth_pages.ROUTES,
     registry_pages.ROUTES,
+    enterprise_pages.ROUTES,
     people_pages.ROUTES,
     conflict_pages.ROUTES,
     checklist_pages.ROUTES,

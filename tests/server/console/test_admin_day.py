@@ -60,7 +60,7 @@ async def test_an_administrators_day(console: Console, tmp_path) -> None:
     console.page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
     await console.login(await username_of(admin_id))
     await console.shot("console-admin-home.png")
-    assert await console.page.locator("nav.side a").all_text_contents() == ["首页", "企业名录导入", "人员与科室", "回避管理", "检查表模板"]
+    assert await console.page.locator("nav.side a").all_text_contents() == ["首页", "企业名录", "企业名录导入", "人员与科室", "回避管理", "检查表模板"]
 
     # --- the registry: 500 rows, 3 of them wrong
     sheet = registry_file(500, salt=21)
@@ -104,6 +104,17 @@ async def test_an_administrators_day(console: Console, tmp_path) -> None:
     statuses = await console.page.locator("#table-area tbody tr td:nth-child(2)").all_text_contents()
     assert statuses == ["已导入", "失败"]
     await console.shot("console-admin-imports-report.png")
+    await console.open("/console/enterprises?district=zhongning")
+    listed = await console.page.locator("#enterprises-table tbody tr").count()
+    assert listed == 50 and await console.page.locator("a[rel=next]").count() == 1
+    await console.page.click("a[rel=next]")
+    await console.page.wait_for_url("**cursor=**")
+    await console.page.wait_for_load_state("networkidle")
+    await console.shot("console-admin-enterprises.png")
+    await console.page.locator("#enterprises-table tbody a").first.click()
+    await console.page.wait_for_url("**/console/enterprises/*")
+    assert await console.page.locator("#enterprise").count() == 1
+    await console.shot("console-admin-enterprise.png")
 
     # --- people: a department, an inspector with a 执法证 number; a weak password is refused with its reason
     await console.open("/console/people")

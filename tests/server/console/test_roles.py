@@ -66,6 +66,8 @@ def _pages(w: World) -> dict[str, set[Role]]:
     return {
         "/console": OFFICE,
         "/console/registry/imports": {A, S, L},
+        "/console/enterprises?district=shapotou": {A, S, L},
+        f"/console/enterprises/{w.enterprise}": {A, S, L},
         f"/console/registry/imports/{w.import_id}": {A, L},  # a supervisor sees only their own imports (404)
         "/console/registry/imports/template.csv": {A, S, L},
         "/console/people": {A, S},
