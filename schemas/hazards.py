@@ -131,6 +131,8 @@ class Hazard(Struct, kw_only=True):
     rectification_reported_at: dt.datetime | None = None
     closed_at: dt.datetime | None = None
     version: int = 1
+    #: Days past the deadline with the fix still owed (0 when not overdue).
+    days_overdue: int = 0
 
 
 class Recheck(Struct, kw_only=True):

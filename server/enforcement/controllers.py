@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from schemas import enforcement as wire
+from schemas.audit import AuditRecord
 from schemas.enforcement import ActionStatus
 from schemas.vocab import EnforcementKind, Role
 from server import database
@@ -64,6 +65,11 @@ class EnforcementController(Controller):
     async def get_action(self, action_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.EnforcementAction:
         """一项执法措施。"""
         return await enforcement_service.get_action(actor, action_id)
+
+    @get("/{action_id:uuid}/history", guards=[EVERYONE])
+    async def get_history(self, action_id: FromPath[uuid.UUID], actor: CurrentActor) -> list[AuditRecord]:
+        """一项执法措施的审计记录（提出、决定、法制审核、移送，时间顺序）。"""
+        return await enforcement_service.history(actor, action_id)
 
     @post("/", status_code=HTTP_201_CREATED, guards=[requires_role(Role.INSPECTOR, Role.SUPERVISOR)])
     async def propose(

@@ -23,6 +23,7 @@ from typing import Any
 import msgspec
 
 from schemas import enforcement as wire
+from schemas.audit import AuditRecord
 from schemas import sync as sync_wire
 from schemas.enforcement import ActionOrigin, ActionStatus
 from schemas.problems import ErrorCode
@@ -488,6 +489,12 @@ async def get_action(actor: Actor, action_id: uuid.UUID, *, now: dt.datetime | N
         raise NotFound("执法措施不存在", "enforcement action not found", field="action_id")
     await _check_may_see(actor, row)
     return to_wire(row, now)
+
+
+async def history(actor: Actor, action_id: uuid.UUID) -> list[AuditRecord]:
+    """The audit entries of an action the actor may see, oldest first."""
+    await get_action(actor, action_id)
+    return await audit_service.entries_for([(ENTITY, action_id)])
 
 
 async def list_actions(

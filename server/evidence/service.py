@@ -72,7 +72,7 @@ from schemas.evidence import (
     UploadStatus,
 )
 from schemas.problems import ErrorCode
-from schemas.vocab import InspectionStatus, Role
+from schemas.vocab import EvidenceKind, InspectionStatus, Role
 from server import database
 from server.accounts.policy import Actor, may_write
 from server.audit import service as audit_service
@@ -158,7 +158,7 @@ def install(app: Litestar, settings: Settings) -> ObjectStore:
 def _to_wire(row: dict[str, Any]) -> Evidence:
     return Evidence(
         id=row["id"],
-        kind=row["kind"],
+        kind=EvidenceKind(row["kind"]),
         inspection_id=row["inspection"],
         hazard_id=row["hazard"],
         violation_id=row["violation"],

@@ -272,6 +272,7 @@ async def to_wire(rows: Sequence[dict[str, Any]], settings: Settings, now: dt.da
             description=r["description"],
             deadline_date=r["deadline_date"],
             overdue=policy.is_overdue(facts_of(r), today),
+            days_overdue=policy.days_overdue(facts_of(r), today),
             listed_supervision=r["listed_supervision"],
             found_by=r["found_by"],
             found_at=r["found_at"],

@@ -50,7 +50,7 @@ from schemas.inspections import (
 )
 from schemas.problems import ErrorCode
 from schemas.audit import AuditRecord
-from schemas.vocab import District, InspectionKind, InspectionStatus, Role, Sector
+from schemas.vocab import District, InspectionKind, InspectionStatus, ItemOutcome, Role, Sector
 from server import database
 from server.accounts.policy import Actor, may_manage_department, may_write, sees_all_departments
 from server.accounts.tables import User
@@ -84,8 +84,8 @@ def _to_wire(row: dict[str, Any], team: Sequence[dict[str, Any]]) -> Inspection:
     lead = next((m["user"] for m in team if m["is_lead"]), None)
     return Inspection(
         id=row["id"],
-        kind=row["kind"],
-        status=row["status"],
+        kind=InspectionKind(row["kind"]),
+        status=InspectionStatus(row["status"]),
         enterprise_id=row["enterprise"],
         inspector_ids=sorted((m["user"] for m in team), key=str),
         lead_inspector_id=lead,
@@ -113,7 +113,7 @@ def _item_wire(row: dict[str, Any]) -> ItemResult:
         id=row["id"],
         inspection_id=row["inspection"],
         item_id=row["item"],
-        outcome=row["outcome"],
+        outcome=ItemOutcome(row["outcome"]),
         note=row["note"],
         version=row["version"],
         updated_by=row["updated_by"],

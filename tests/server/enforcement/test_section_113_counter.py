@@ -58,3 +58,19 @@ async def test_an_enterprise_counter_counts_penalties_in_effect_while_a_major_ha
         assert (await client.get(url, headers=await world.headers(who))).status_code == 403
     missing = await client.get(f"/api/v1/enforcement-actions/section-113/{uuid.uuid4()}", headers=supervisor)
     assert missing.status_code == 404, missing.text
+
+
+async def test_an_actions_history_lists_its_steps_to_who_may_see_it(client, world: World):
+    inspection = await world.inspection()
+    action = await propose(client, world, inspection, amount_yuan=5000)
+    supervisor = await world.headers(world.supervisor_id)
+    decided = await client.post(f"/api/v1/enforcement-actions/{action['id']}/decision", json={"approve": True, "note": "同意"},
+                                headers=supervisor)
+    assert decided.status_code == 200, decided.text
+    history = await client.get(f"/api/v1/enforcement-actions/{action['id']}/history", headers=await world.headers(world.legal_reviewer_id))
+    assert [e["action"] for e in history.json()] == ["enforcement.propose", "enforcement.decide"]
+    assert history.json()[1]["actor_id"] == str(world.supervisor_id) and history.json()[1]["changes"]["note"] == "同意"
+    from tests.conftest import login, make_department, make_user, username_of
+
+    outsider = await login(client, await username_of(await make_user(Role.SUPERVISOR, department_id=await make_department())))
+    assert (await client.get(f"/api/v1/enforcement-actions/{action['id']}/history", headers=outsider)).status_code == 404

@@ -48,6 +48,7 @@ async def test_the_board_shows_open_hazards_overdue_first_longest_overdue_on_top
     assert board.status_code == 200, board.text
     assert [h["id"] for h in board.json()] == [later_still, late, reported, sooner, later, major]
     assert [h["overdue"] for h in board.json()] == [True, True, False, False, False, False]
+    assert [h.get("days_overdue", 0) for h in board.json()] == [6, 2, 0, 0, 0, 0]
     listed = await client.get("/api/v1/hazards/board", params={"listed_supervision": "true"}, headers=supervisor)
     assert [h["id"] for h in listed.json()] == [major]
     page = await client.get("/api/v1/hazards/board", params={"limit": 2, "offset": 3}, headers=supervisor)
