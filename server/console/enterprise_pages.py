@@ -9,9 +9,11 @@ from litestar.params import FromPath
 
 from schemas.vocab import LABELS, District, RiskGrade, Sector
 from server.accounts import service as accounts_service
+from server.console import enforcement as enforcement_pages
 from server.console import navigation
 from server.console.paging import Cell, Filter, Table, read_filters, read_page
 from server.console.web import actor_of, render
+from server.deps import AppSettings
 from server.registry import service as registry_service
 
 READERS = navigation.REGISTRY_READERS
@@ -53,14 +55,15 @@ async def enterprises(request: Request) -> Response:
 
 
 @get("/console/enterprises/{enterprise_id:uuid}", opt={"roles": READERS}, include_in_schema=False)
-async def enterprise(request: Request, enterprise_id: FromPath[uuid.UUID]) -> Response:
+async def enterprise(request: Request, enterprise_id: FromPath[uuid.UUID], settings: AppSettings) -> Response:
     actor = actor_of(request)
     record = await registry_service.get(actor, enterprise_id)
     conflicts = await registry_service.list_conflicts(actor, enterprise_id=enterprise_id)
     # Who declared a 回避 is named to those who manage people (as GET /api/v1/users); others see the reasons.
     named = conflicts and actor.role in navigation.PEOPLE_READERS
     people = {u.id: u for u in await accounts_service.list_users()} if named else {}
-    return render(request, "enterprises/record.html", e=record, conflicts=conflicts, people=people)
+    enforcement_part = await enforcement_pages.enterprise_sections(actor, enterprise_id, settings)
+    return render(request, "enterprises/record.html", e=record, conflicts=conflicts, people=people, **enforcement_part)
 
 
 ROUTES = [enterprises, enterprise]

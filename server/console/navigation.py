@@ -26,6 +26,11 @@ class NavItem:
 #: The menu in order. A page group adds its entry here when it lands.
 MENU: list[NavItem] = [
     NavItem("首页", "/console", OFFICE),
+    NavItem("检查记录", "/console/inspections", SUPERVISION),
+    NavItem("双随机抽查", "/console/spotchecks", SUPERVISION),
+    NavItem("隐患看板", "/console/hazards", SUPERVISION),
+    NavItem("执法措施", "/console/enforcement", ENFORCEMENT),
+    NavItem("三违人员", "/console/violations", SUPERVISION),
     NavItem("企业名录", "/console/enterprises", REGISTRY_READERS),
     NavItem("企业名录导入", "/console/registry/imports", REGISTRY_READERS),
     NavItem("人员与科室", "/console/people", PEOPLE_READERS),

@@ -10,10 +10,15 @@ from litestar.static_files import create_static_files_router
 from server.console import (
     auth_pages,
     checklist_pages,
+    checks,
     conflict_pages,
+    enforcement,
     enterprise_pages,
+    hazards,
     people_pages,
     registry_pages,
+    spotchecks,
+    violations,
     web,
 )
 from server.settings import Settings
@@ -26,6 +31,11 @@ PAGE_GROUPS: list[list[Any]] = [
     people_pages.ROUTES,
     conflict_pages.ROUTES,
     checklist_pages.ROUTES,
+    checks.ROUTES,
+    spotchecks.ROUTES,
+    hazards.ROUTES,
+    enforcement.ROUTES,
+    violations.ROUTES,
 ]
 
 
