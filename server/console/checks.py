@@ -12,7 +12,9 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Stream
 
+from schemas import bounds
 from schemas.inspections import ConflictResolution, InspectionAssign, InspectionReview
+from schemas.problems import ErrorCode
 from schemas.vocab import (
     District, EnforcementKind, EvidenceKind, InspectionKind, InspectionStatus, ItemOutcome, Role, Sector, label,
 )
@@ -47,9 +49,12 @@ def _date(value: str, name: str) -> dt.date | None:
     if not value:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise InvalidInput("日期格式有误", "invalid date", field=name) from None
+    if problem := bounds.date_problem(day):
+        raise InvalidInput(problem, f"{name} is out of range", code=ErrorCode.DATE_OUT_OF_RANGE, field=name)
+    return day
 
 
 @get("/console/inspections", opt=ROLES, include_in_schema=False)

@@ -94,8 +94,9 @@ async def make_office(client: httpx.AsyncClient) -> Office:
     return office
 
 
-def phone(url: str, tmp_path: Path, name: str) -> SyncClient:
-    return SyncClient(url, tmp_path / f"{name}.sqlite3", retry=RetryPolicy(attempts=3, base_delay_s=0, max_delay_s=0))
+def phone(url: str, tmp_path: Path, name: str, transport: Any = None) -> SyncClient:
+    return SyncClient(url, tmp_path / f"{name}.sqlite3", transport=transport,
+                      retry=RetryPolicy(attempts=3, base_delay_s=0, max_delay_s=0))
 
 
 async def sync_all(sc: SyncClient) -> None:
@@ -116,14 +117,14 @@ class PhoneCheck:
     signature_id: uuid.UUID
 
 
-async def phone_check(office: Office, url: str, tmp_path: Path) -> PhoneCheck:
+async def phone_check(office: Office, url: str, tmp_path: Path, transport: Any = None) -> PhoneCheck:
     """A check assigned to inspectors 1 and 2, done on inspector 1's phone offline and synced to ``url``."""
     inspection = await office.assign(office.inspectors[:2])
     hazard_picture, scene, signature = tmp_path / "hazard.jpg", tmp_path / "scene.jpg", tmp_path / "signature.png"
     hazard_picture.write_bytes(photo(seed=5))
     scene.write_bytes(photo(seed=9))
     signature.write_bytes(photo("PNG", (320, 120), exif=False, seed=2))
-    async with phone(url, tmp_path, "inspector-1") as sc:
+    async with phone(url, tmp_path, "inspector-1", transport) as sc:
         await sc.login(office.usernames[office.inspectors[0]], PASSWORD)
         await sync_all(sc)
         await sc.start_inspection(inspection, longitude=105.19, latitude=37.51)
