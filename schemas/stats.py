@@ -17,6 +17,7 @@ class IndicatorDefinition(Struct, kw_only=True):
     group: str
     kind: str  # count | ratio | live
     dims: list[str] = []
+    better: str = ""  # up | down | "" : which way a change is good news
 
 
 class Scope(Struct, kw_only=True):

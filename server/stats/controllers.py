@@ -14,11 +14,12 @@ from schemas import stats as wire
 from schemas.vocab import District, Role, Sector
 from server.accounts.auth import requires_role
 from server.api_docs import Bodies
-from server.deps import CurrentActor
+from server.deps import AppSettings, CurrentActor
 from server.errors import InvalidInput, NotFound
 from server.stats import exports
 from server.stats import service as stats_service
 from server.stats.definitions import Dim
+from server.settings import Settings
 from server.stats.periods import Grain
 
 READERS = requires_role(Role.LEADER, Role.SUPERVISOR, Role.ADMIN)
@@ -28,8 +29,12 @@ GroupText = Annotated[str, QueryParameter(max_length=64)]
 Page = Annotated[int, QueryParameter(ge=1, le=100_000)]
 PageSize = Annotated[int, QueryParameter(ge=1, le=stats_service.MAX_PAGE_SIZE)]
 
-STATIC_DIR = Path(__file__).parent / "static"
-_ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
+_ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css", "zhongwei-districts.geojson": "application/geo+json"}
+
+
+def _page_dir(settings: Settings) -> Path:
+    """The dashboard's files: ``web/dashboard`` (FIELDCHECK_WEB_DIR)."""
+    return Path(settings.web.web_dir) / "dashboard"
 
 
 class StatsController(Controller):
@@ -157,11 +162,11 @@ class DashboardController(Controller):
     include_in_schema = False
 
     @get("/dashboard", media_type="text/html", security=[])
-    async def page(self) -> Response[bytes]:
-        return Response((STATIC_DIR / "dashboard.html").read_bytes(), media_type="text/html")
+    async def page(self, settings: AppSettings) -> Response[bytes]:
+        return Response((_page_dir(settings) / "dashboard.html").read_bytes(), media_type="text/html")
 
     @get("/static/stats/{name:str}", security=[])
-    async def asset(self, name: FromPath[str]) -> File:
+    async def asset(self, name: FromPath[str], settings: AppSettings) -> File:
         if name not in _ASSETS:
             raise NotFound("文件不存在", "no such asset")
-        return File(STATIC_DIR / name, content_disposition_type="inline", media_type=_ASSETS[name])
+        return File(_page_dir(settings) / name, content_disposition_type="inline", media_type=_ASSETS[name])

@@ -338,6 +338,11 @@ class Indicator:
         default=frozenset({Dim.PERIOD, Dim.DISTRICT, Dim.SECTOR, Dim.DEPARTMENT, Dim.INSPECTOR})
     )
 
+    @property
+    def better(self) -> str:
+        """Which way a change is good news for the bureau: ``up``, ``down`` or ``""`` (neither, e.g. hazards found)."""
+        return BETTER.get(self.key, "")
+
 
 _NO_INSPECTOR = frozenset({Dim.PERIOD, Dim.DISTRICT, Dim.SECTOR, Dim.DEPARTMENT})
 
@@ -459,6 +464,16 @@ INDICATORS: dict[str, Indicator] = {i.key: i for i in _indicators()}
 
 #: Not shown on its own: the coverage numerator (inspected enterprises still in the registry).
 HIDDEN_PARTS = {"enterprises_inspected_in_registry"}
+
+#: Which way a 同比 change is good news (the dashboard colours it so); the rest are neither.
+BETTER: dict[str, str] = {
+    **{key: "up" for key in (
+        "enterprises_inspected", "coverage_rate", "checks", "hazards_rectified", "rectification_rate",
+        "hazards_rectified_on_time", "on_time_rate", "major_closed", "major_clearance_rate", "rechecks_passed",
+        "recheck_pass_rate", "spot_tasks_done", "spot_completion_rate",
+    )},
+    **{key: "down" for key in ("hazards_overdue", "major_open", "repeat_offenders")},
+}
 
 #: The cards the dashboard shows first, in order.
 HEADLINE = (

@@ -636,7 +636,7 @@ def list_indicators() -> list[wire.IndicatorDefinition]:
     return [
         wire.IndicatorDefinition(
             key=i.key, name=i.name, unit=i.unit, definition=i.definition, group=i.group, kind=str(i.kind),
-            dims=sorted(str(d) for d in i.dims),
+            dims=sorted(str(d) for d in i.dims), better=i.better,
         )
         for i in INDICATORS.values()
     ]

@@ -144,8 +144,11 @@ async def test_large_export_streams_in_pieces(city: City) -> None:
     """Thousands of records leave as a stream of chunks, read from a server-side cursor."""
     from tests.server.stats.conftest import at
 
-    for n in range(3000):
-        await city.add_inspection(f"X{n}", "E5", "routine", "D1", at("2025-10-01", f"{8 + n % 10:02d}:{n % 60:02d}"), [])
+    from server import database
+
+    async with database.transaction():  # one commit: SQLite would otherwise sync the file 3000 times
+        for n in range(3000):
+            await city.add_inspection(f"X{n}", "E5", "routine", "D1", at("2025-10-01", f"{8 + n % 10:02d}:{n % 60:02d}"), [])
     # Through the app (httpx's ASGI transport gathers the body, so count rows there)…
     response = await city.get("L", "export", view="drilldown", indicator="checks", format="csv", period="2025")
     assert response.status_code == 200 and response.text.count("\n") == 2 + HAND["checks"] + 3000
@@ -169,3 +172,30 @@ def test_csv_cells_that_start_like_a_formula_are_neutralised_and_figures_are_not
         assert safe_cell(hostile) == "'" + hostile
     for figure in ("+400.0%", "-12.5", "15", "0.0%", "灭火器过期", 7):
         assert safe_cell(figure) == figure
+
+
+async def test_xlsx_cells_are_typed_and_the_sheet_prints_landscape_on_one_width(city: City) -> None:
+    """Dates as dates, numbers as numbers, 同比 as a percentage; header frozen and filtered; columns sized; A4 landscape."""
+    drill = await city.get("L", "export", view="drilldown", indicator="hazards_found", format="xlsx", period="2025")
+    breakdown = await city.get("L", "export", view="breakdown", by="district", format="xlsx", period="2025")
+    for response in (drill, breakdown):
+        assert response.status_code == 200, response.text
+    with zipfile.ZipFile(io.BytesIO(drill.content)) as book:
+        sheet = book.read("xl/worksheets/sheet1.xml").decode()
+        styles = book.read("xl/styles.xml").decode()
+    assert 'ySplit="2"' in sheet and 'state="frozen"' in sheet  # the title and header rows stay put
+    assert re.search(r'<autoFilter ref="A2:[A-Z]+\d+"/>', sheet)
+    assert 'orientation="landscape"' in sheet and 'fitToHeight="0"' in sheet and 'fitToPage="1"' in sheet
+    assert 'paperSize="9"' in sheet
+    widths = [float(w) for w in re.findall(r'<col [^>]*width="([\d.]+)"', sheet)]
+    assert widths and max(widths) > 20 and min(widths) >= 8  # 企业名称 wider than 状态
+    # 发现时间 (B3) is a number under a date-and-time format, not text.
+    found = re.search(r'<c r="B3" s="(\d+)"><v>([\d.]+)</v></c>', sheet)
+    assert found, sheet[:2000]
+    assert 'formatCode="yyyy-mm-dd hh:mm"' in styles
+    with zipfile.ZipFile(io.BytesIO(breakdown.content)) as book:
+        sheet = book.read("xl/worksheets/sheet1.xml").decode()
+        styles = book.read("xl/styles.xml").decode()
+    assert 'formatCode="+0.0%;-0.0%;0.0%"' in styles
+    # 同比 of 检查次数 in 沙坡头区 (2 checks against 1 in 2024): +100.0% stored as the number 1.
+    assert re.search(r'<c r="F\d+" s="\d+"><v>1</v></c>', sheet)

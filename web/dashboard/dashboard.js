@@ -2,18 +2,54 @@
 "use strict";
 
 const API = "/api/v1";
-const state = { token: sessionStorage.getItem("fc.token") || "", defs: {}, data: null, drill: null, loads: 0, charts: {} };
+// The access token lives 15 minutes; the refresh token (kept for this browser tab) renews it silently, so a
+// leader who keeps the board open all day stays logged in until they log out or the session is ended.
+const TZ = "Asia/Shanghai"; // the bureau's time zone: every time shown is in it, whatever the reader's computer says
+const state = {
+  token: sessionStorage.getItem("fc.token") || "", refresh: sessionStorage.getItem("fc.refresh") || "",
+  device: sessionStorage.getItem("fc.device") || crypto.randomUUID(), refreshes: 0,
+  defs: {}, data: null, drill: null, loads: 0, charts: {}, timer: null,
+};
+sessionStorage.setItem("fc.device", state.device);
 window.fieldcheckDashboard = state; // read by the browser test
 
 const $ = (id) => document.getElementById(id);
 
 function setStatus(text) { $("status").textContent = text; }
 
+function keepTokens(body) {
+  state.token = body.access_token; state.refresh = body.refresh_token;
+  sessionStorage.setItem("fc.token", state.token); sessionStorage.setItem("fc.refresh", state.refresh);
+  clearTimeout(state.timer);
+  // Renew a minute before the access token runs out (at most every 14 of its 15 minutes).
+  state.timer = setTimeout(() => renew().catch(() => {}), Math.max(30, (body.expires_in || 900) - 60) * 1000);
+}
+
+let renewing = null;
+async function renew() {
+  // One renewal at a time: two panels that meet a 401 together must not spend the refresh token twice.
+  if (!renewing) {
+    renewing = (async () => {
+      if (!state.refresh) return false;
+      const response = await fetch(API + "/auth/refresh", {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ refresh_token: state.refresh, device_id: state.device }),
+      });
+      if (!response.ok) return false;
+      keepTokens(await response.json());
+      state.refreshes += 1;
+      return true;
+    })().finally(() => { renewing = null; });
+  }
+  return renewing;
+}
+
 async function api(path, params) {
   const url = new URL(API + path, location.origin);
   for (const [k, v] of Object.entries(params || {})) if (v !== "" && v !== null && v !== undefined) url.searchParams.set(k, v);
-  const response = await fetch(url, { headers: { Authorization: "Bearer " + state.token } });
-  if (response.status === 401) { logout(); throw new Error("登录已过期，请重新登录"); }
+  let response = await fetch(url, { headers: { Authorization: "Bearer " + state.token } });
+  if (response.status === 401 && await renew()) response = await fetch(url, { headers: { Authorization: "Bearer " + state.token } });
+  if (response.status === 401) { endSession("登录已失效，请重新登录"); throw new Error("登录已失效，请重新登录"); }
   if (!response.ok) {
     let message = "请求失败（" + response.status + "）";
     try { message = (await response.json()).message || message; } catch (e) { /* not JSON */ }
@@ -28,34 +64,59 @@ async function login(event) {
   const response = await fetch(API + "/auth/login", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ username: $("username").value, password: $("password").value }),
+    body: JSON.stringify({ username: $("username").value, password: $("password").value, device_id: state.device, device_name: "统计驾驶舱" }),
   });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) { $("login-error").textContent = body.message || "登录失败"; return; }
-  state.token = body.access_token;
-  sessionStorage.setItem("fc.token", state.token);
+  keepTokens(body);
+  $("password").value = "";
   await start();
 }
 
-function logout() {
-  state.token = "";
-  sessionStorage.removeItem("fc.token");
+function endSession(message) {
+  clearTimeout(state.timer);
+  state.token = ""; state.refresh = "";
+  sessionStorage.removeItem("fc.token"); sessionStorage.removeItem("fc.refresh");
   $("board").hidden = true; $("logout").hidden = true; $("login-panel").hidden = false;
+  $("login-error").textContent = message || "";
+}
+
+async function logout() {
+  // Ends the session on the server too (the refresh token is revoked), then forgets it here.
+  if (state.token && state.refresh) {
+    await fetch(API + "/auth/logout", {
+      method: "POST", headers: { "Content-Type": "application/json", Authorization: "Bearer " + state.token },
+      body: JSON.stringify({ refresh_token: state.refresh, device_id: state.device }),
+    }).catch(() => {});
+  }
+  endSession("已退出登录");
 }
 
 function periodOptions() {
   const grain = $("grain").value;
-  const now = new Date();
   const select = $("period");
   const keep = select.value;
   select.innerHTML = "";
-  for (let year = now.getFullYear(); year >= now.getFullYear() - 5; year--) {
+  const thisYear = Number(localToday().slice(0, 4));
+  for (let year = thisYear; year >= thisYear - 5; year--) {
     if (grain === "year") select.add(new Option(year + "年", String(year)));
     if (grain === "quarter") for (let q = 4; q >= 1; q--) select.add(new Option(year + "年第" + "一二三四"[q - 1] + "季度", year + "-Q" + q));
     if (grain === "month") for (let m = 12; m >= 1; m--) select.add(new Option(year + "年" + m + "月", year + "-" + String(m).padStart(2, "0")));
   }
   if ([...select.options].some((o) => o.value === keep)) select.value = keep;
-  else if (grain === "year") select.value = String(now.getFullYear() - 1);
+  else select.value = currentPeriod(grain); // the board opens on the period we are in
+}
+
+function localToday() {
+  // Today's date in the bureau's zone, as YYYY-MM-DD.
+  return new Intl.DateTimeFormat("en-CA", { timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
+}
+
+function currentPeriod(grain) {
+  const [year, month] = localToday().split("-").map(Number);
+  if (grain === "quarter") return year + "-Q" + (Math.floor((month - 1) / 3) + 1);
+  if (grain === "month") return year + "-" + String(month).padStart(2, "0");
+  return String(year);
 }
 
 function filters() {
@@ -72,10 +133,13 @@ function fmt(key, value) {
 function figure(row, key) { return (row.figures || []).find((f) => f.key === key) || { key }; }
 
 function yoy(f) {
+  // The sign once (+12.5% / −3.0%), coloured by whether that way is good news for this indicator.
   if (f.change === null || f.change === undefined) return "同比 —";
-  const pct = (f.change * 100).toFixed(1);
-  const cls = f.change > 0 ? "up" : f.change < 0 ? "down" : "";
-  return `同比 <span class="${cls}">${f.change > 0 ? "↑" : f.change < 0 ? "↓" : ""}${pct}%</span>`;
+  const pct = Math.abs(f.change * 100).toFixed(1);
+  const sign = f.change > 0 ? "+" : f.change < 0 ? "−" : "";
+  const better = (state.defs[f.key] || {}).better || "";
+  const good = f.change === 0 || !better ? "neutral" : (f.change > 0) === (better === "up") ? "good" : "bad";
+  return `同比 <span class="change ${good}" data-change="${good}">${sign}${pct}%</span>`;
 }
 
 function renderKpis() {
@@ -91,7 +155,38 @@ function renderKpis() {
     box.appendChild(card);
   }
   const scope = state.data.summary.scope;
-  $("scope-label").textContent = `${scope.period_label}（同比基期：${scope.previous_label}）`;
+  const partial = scope.partial ? "，本期未结束，数字截至今日" : "";
+  $("scope-label").textContent = `${scope.period_label}（同比基期：${scope.previous_label}${partial}）`;
+}
+
+function partialArea(rows, labels) {
+  const i = rows.findIndex((r) => r.partial);
+  if (i < 0) return undefined;
+  return { silent: true, itemStyle: { color: "rgba(150,150,150,0.12)" }, label: { show: true, position: "insideTop", formatter: "未满" },
+    data: [[{ xAxis: labels[i] }, { xAxis: labels[i] }]] };
+}
+
+const MAP_INDICATOR = "hazards_found";
+let mapReady = null;
+function renderMap(districts) {
+  // A schematic of the three districts (web/dashboard/zhongwei-districts.geojson, not survey boundaries).
+  mapReady = mapReady || fetch("/static/stats/zhongwei-districts.geojson").then((r) => r.json()).then((geo) => {
+    state.geoCodes = Object.fromEntries(geo.features.map((f) => [f.properties.name, f.properties.code]));
+    echarts.registerMap("zhongwei", geo);
+  });
+  return mapReady.then(() => {
+    const values = districts.map((r) => ({ name: r.label, value: figure(r, MAP_INDICATOR).value ?? 0, group: r.group }));
+    chart("chart-map").setOption({
+      tooltip: { trigger: "item", formatter: (p) => `${p.name}<br>${state.defs[MAP_INDICATOR].name}：${fmt(MAP_INDICATOR, p.value)}` },
+      visualMap: { min: 0, max: Math.max(1, ...values.map((v) => v.value)), left: 0, bottom: 0, text: ["多", "少"], calculable: false,
+        inRange: { color: ["#e0ecf8", "#1f5fa8"] } },
+      series: [{ type: "map", map: "zhongwei", roam: false, label: { show: true }, data: values,
+        emphasis: { label: { show: true } } }],
+    }, true);
+    chart("chart-map").off("click");
+    chart("chart-map").on("click", (p) => openDrill(MAP_INDICATOR, "district", state.geoCodes[p.name], 1));
+    state.mapDrawn = true;
+  });
 }
 
 function chart(id) {
@@ -107,18 +202,22 @@ function series(rows, key) {
 
 function renderCharts() {
   const d = state.data;
-  const labels = d.trend.rows.map((r) => r.label);
+  // The bucket we are in is not over: marked 未满, drawn pale, so it does not read as a fall.
+  const labels = d.trend.rows.map((r) => r.partial ? r.label + "（未满）" : r.label);
+  const pale = (values, color) => values.map((v, i) => d.trend.rows[i].partial ? { value: v, itemStyle: { color, opacity: 0.35 } } : v);
   chart("chart-trend").setOption({
     tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: { left: 50, right: 50, top: 40, bottom: 30 },
     xAxis: { type: "category", data: labels },
     yAxis: [{ type: "value", name: "家次/项" }, { type: "value", name: "%", max: 100 }],
     series: [
-      { name: "检查次数", type: "bar", data: series(d.trend.rows, "checks") },
+      { name: "检查次数", type: "bar", data: pale(series(d.trend.rows, "checks"), "#5470c6") },
       { name: "上年同期检查次数", type: "bar", data: d.trend.rows.map((r) => figure(r, "checks").previous ?? 0) },
-      { name: "发现隐患", type: "line", data: series(d.trend.rows, "hazards_found") },
+      { name: "发现隐患", type: "line", data: series(d.trend.rows, "hazards_found"),
+        markArea: partialArea(d.trend.rows, labels) },
       { name: "隐患整改率", type: "line", yAxisIndex: 1, data: series(d.trend.rows, "rectification_rate") },
     ],
   }, true);
+  state.trendPartial = d.trend.rows.filter((r) => r.partial).map((r) => r.group);
   chart("chart-trend").off("click");
   chart("chart-trend").on("click", (p) => openDrill(p.seriesIndex >= 2 ? "hazards_found" : "checks", "period", d.trend.rows[p.dataIndex].group, 1));
 
@@ -145,6 +244,9 @@ function renderCharts() {
       { name: "检查覆盖率", type: "line", yAxisIndex: 1, data: series(districts, "coverage_rate") },
     ],
   }, true);
+  chart("chart-district").off("click");
+  chart("chart-district").on("click", (p) => openDrill(["enterprises_inspected", "coverage_rate"][p.seriesIndex], "district", districts[p.dataIndex].group, 1));
+  renderMap(districts);
 
   const departments = d.by_department.rows;
   chart("chart-department").setOption({
@@ -180,7 +282,9 @@ async function load() {
   state.data = await response.json();
   renderKpis(); renderCharts(); renderTables();
   state.loads += 1;
-  setStatus("数据更新于 " + new Date(state.data.summary.generated_at).toLocaleString("zh-CN"));
+  const fresh = state.data.freshness;
+  $("as-of").textContent = fresh ? `数据截至 ${fresh.as_of_label}（北京时间）${fresh.pending ? "，最新上报正在汇总" : ""}` : "";
+  setStatus("");
 }
 
 async function openDrill(indicator, by, group, page) {
@@ -192,7 +296,10 @@ async function openDrill(indicator, by, group, page) {
   const extra = body.distinct_people !== undefined && body.distinct_people !== null ? `，涉及 ${body.distinct_people} 人` : "";
   $("drill-count").textContent = `共 ${body.total} 条${extra}。`;
   const counted = body.counted ? "<th>计入分子</th>" : "";
-  const rows = body.rows.map((r, i) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join("")}${body.counted ? `<td>${body.counted[i] ? "是" : "否"}</td>` : ""}</tr>`).join("");
+  // The first cell opens the record's page in the console.
+  const cell = (c, j, i) => j === 0 && body.links && body.links[i]
+    ? `<td><a href="${escapeHtml(body.links[i])}" target="_blank" rel="noopener">${escapeHtml(c)}</a></td>` : `<td>${escapeHtml(c)}</td>`;
+  const rows = body.rows.map((r, i) => `<tr>${r.map((c, j) => cell(c, j, i)).join("")}${body.counted ? `<td>${body.counted[i] ? "是" : "否"}</td>` : ""}</tr>`).join("");
   $("drill-table").innerHTML = `<table data-total="${body.total}"><tr>${body.columns.map((c) => `<th>${c}</th>`).join("")}${counted}</tr>${rows}</table>`;
   const pages = Math.max(1, Math.ceil(body.total / body.page_size));
   $("drill-page").textContent = `第 ${body.page} / ${pages} 页`;
@@ -237,7 +344,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("grain").addEventListener("change", guard(() => { periodOptions(); return load(); }));
   for (const id of ["period", "district", "sector", "trend-grain"]) $(id).addEventListener("change", guard(load));
   for (const button of document.querySelectorAll("[data-export]")) {
-    button.addEventListener("click", guard(() => download({ view: button.dataset.export, format: button.dataset.format })));
+    button.addEventListener("click", guard(() => download({ view: button.dataset.export, format: button.dataset.format,
+      by: button.dataset.by, grain: button.dataset.by === "period" ? $("trend-grain").value : undefined })));
   }
   document.body.addEventListener("click", guard((event) => {
     const cell = event.target.closest("td.link");
@@ -250,5 +358,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("drill-csv").addEventListener("click", drillExport("csv"));
   $("drill-xlsx").addEventListener("click", drillExport("xlsx"));
   window.addEventListener("resize", () => Object.values(state.charts).forEach((c) => c.resize()));
+  // Figures refresh themselves every minute while the board is open (reads are cheap: no recount).
+  setInterval(() => { if (state.token && !document.hidden && state.loads) guard(load)(); }, 60_000);
   if (state.token) guard(start)(); else periodOptions();
 });
