@@ -18,6 +18,7 @@ from pathlib import Path
 import segno
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import FontFace
 
 from server.documents import fonts as prepared
 from server.documents.fonts import Fonts
@@ -266,9 +267,10 @@ def render_sheet(
         pdf.set_font(BODY, size=11)
         pdf.multi_cell(0, LINE + 1, value, border=1, align="L", wrapmode="CHAR", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if table:
-        with pdf.table(col_widths=widths, text_align="LEFT", line_height=LINE, wrapmode="CHAR") as grid:
-            for n, row in enumerate(table):
-                pdf.set_font(HEADING if n == 0 else BODY, size=10)
+        pdf.set_font(BODY, size=10)
+        heads = FontFace(family=HEADING, emphasis="", fill_color=(235, 235, 235))
+        with pdf.table(col_widths=widths, text_align="LEFT", line_height=LINE, wrapmode="CHAR", headings_style=heads) as grid:
+            for row in table:
                 cells = grid.row()
                 for value in row:
                     cells.cell(value)
