@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import os
@@ -146,7 +147,16 @@ async def truncate_all() -> None:
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migration'"
     )
     names = ", ".join(f'"{r["tablename"]}"' for r in rows)
-    await database.get_engine().run_ddl(f"TRUNCATE {names} CASCADE")
+    # A task the previous test left running (a page's last request, a webhook kick) may still hold a table:
+    # PostgreSQL then picks one side of the deadlock, and it is this one; it goes again once that task is done.
+    for attempt in range(5):
+        try:
+            await database.get_engine().run_ddl(f"TRUNCATE {names} CASCADE")
+            return
+        except asyncpg.exceptions.DeadlockDetectedError:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.2 * (attempt + 1))
 
 
 @pytest.fixture
