@@ -51,7 +51,7 @@
     }
     const id = (server || local || {}).id || R.uuid4();
     const base = { kind: "record_item_result", id, inspection_id: inspectionId, item_id: itemId,
-                   base_version: server ? server.version : 0 };
+                   base_version: server ? server.version ?? 1 : 0 };  // version 1 is omitted on the wire (its default)
     for (const k of given) base[k] = fields[k];
     const user = await me();
     const view = { ...(local || server || { id, inspection_id: inspectionId, item_id: itemId, note: "", version: 0 }) };
