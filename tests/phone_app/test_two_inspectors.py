@@ -4,6 +4,7 @@ version it pulled (an omitted default on the wire is read as the default, as the
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 
 import httpx
@@ -45,4 +46,24 @@ async def test_an_edit_on_the_pulled_version_merges_without_conflict(world: Worl
     [row] = await ItemResult.select().where(ItemResult.inspection == inspection)
     assert (row["outcome"], row["note"]) == ("fail", "灭火器过期，已责令更换")
     assert await ItemResultConflict.count() == 0
+
+    # Both change the same note from the same version: the second is a conflict, both values kept, and the
+    # sync screen says so in words; 知悉 takes it off the screen.
+    await page.evaluate(f"FC.writes.recordItemResult('{inspection}', '{item}', {{ note: '现场已更换两具灭火器' }})")
+    async with SyncClient("http://fieldcheck.test", tmp_path / "colleague.sqlite3", transport=httpx.ASGITransport(app=app),
+                          retry=RetryPolicy(attempts=2, base_delay_s=0, max_delay_s=0)) as other:
+        await other.sync()
+        await other.record_item_result(inspection, item, note="企业承诺三日内更换")
+        assert (await other.sync()).complete
+    report = await p.sync()
+    assert report["conflicts"] == 1, report
+    await page.goto(f"{world.url}/app/#/sync")
+    card = page.locator("[data-code=version_conflict]")
+    await card.wait_for()
+    assert "与其他检查人员的记录冲突，已提交负责人裁定：备注" in await card.inner_text()
+    await p.shot("conflict")
+    await card.locator("[data-testid=ack]").click()
+    await page.wait_for_selector("[data-testid=sync-state].safe")
+    [conflict] = await ItemResultConflict.select()
+    assert {json.loads(conflict["server_value"]), json.loads(conflict["client_value"])} == {"企业承诺三日内更换", "现场已更换两具灭火器"}
     assert p.errors == []

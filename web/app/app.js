@@ -524,7 +524,7 @@
         <div class="big" v-if="data.meta.auth_required">登录已过期，同步已暂停</div>
         <div class="big" v-else-if="safe">全部记录已安全保存到服务器</div>
         <div class="big" v-else-if="data.counts.pending || data.counts.uploadsWaiting">{{ data.counts.pending || 0 }} 条记录、{{ data.counts.uploadsWaiting || 0 }} 张照片在本机等待上传</div>
-        <div class="big" v-else>其余记录已保存到服务器；{{ data.outcomes.length }} 条被退回，需要您处理</div>
+        <div class="big" v-else>其余记录已保存到服务器；{{ data.outcomes.length }} 条需要您处理</div>
         <div class="small" v-if="data.meta.auth_required">本机的记录都还在，重新登录后自动上传，不会丢失。</div>
         <div class="small" v-if="data.meta.last_sync_at">上次同步成功：{{ when(data.meta.last_sync_at) }}</div>
         <div class="small err" v-if="data.meta.last_error && !safe">{{ data.meta.last_error }}</div>

@@ -14,6 +14,8 @@
   const SINGLE_REQUEST_BYTES = 5 * 1024 * 1024;
   const PERMANENT = new Set(["unsupported_media", "image_too_many_pixels", "payload_too_large", "invalid_input"]);
   const listeners = new Set();
+  /** What a person calls the fields that merge one by one (schemas.inspections.ITEM_RESULT_FIELDS). */
+  const FIELD_NAMES = { outcome: "检查结果", note: "备注" };
 
   class NetworkError extends Error {}
   class AuthRequired extends Error {}
@@ -121,7 +123,8 @@
     return response.outcomes.map((o) => {
       if (o.outcome === "conflict") {
         return { seq: o.seq, outcome: "conflict", code: "version_conflict",
-                 message: "与其他检查人员的记录冲突，已提交负责人裁定：" + o.fields.join("、"), field: o.fields.join(","),
+                 message: "与其他检查人员的记录冲突，已提交负责人裁定：" + o.fields.map((f) => FIELD_NAMES[f] || f).join("、"),
+                 field: o.fields.join(","),
                  detail: { entity_type: o.entity_type, entity_id: o.entity_id, fields: o.fields, conflict_ids: o.conflict_ids,
                            server_version: o.server_version, server_record: o.server_record } };
       }
