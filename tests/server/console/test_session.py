@@ -153,3 +153,34 @@ async def test_login_and_logout_in_chromium(console: Console) -> None:
     assert console.page.url.endswith("/console/login")
     assert console.external_requests() == []
     assert any(u.endswith("/static/vendor/htmx.org/htmx.min.js") for u in console.requests)
+
+
+async def test_a_post_route_that_lets_leaders_in_by_mistake_still_refuses_them(client: httpx.AsyncClient, app) -> None:
+    """Defence in depth: the guard refuses every write by a read-only role, whatever a route's roles say."""
+    from litestar import Litestar, Router, post
+
+    from server.console import web
+
+    @post("/console/probe", opt={"roles": frozenset(Role)}, include_in_schema=False)
+    async def probe() -> str:
+        return "written"
+
+    probe_app = Litestar(
+        route_handlers=[Router(path="/", route_handlers=[probe], guards=[web.console_guard], exception_handlers=web.EXCEPTION_HANDLERS)],
+        template_config=web.template_config(app.state.settings),
+    )
+    probe_app.state.settings = app.state.settings
+    tokens = {}
+    for role in (Role.LEADER, Role.SUPERVISOR):
+        await _login(client, await username_of(await make_user(role)))
+        tokens[role] = (client.cookies.get(session.COOKIE), _csrf((await client.get("/console")).text))
+        client.cookies.clear()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=probe_app), base_url="http://fieldcheck.test") as probe_client:
+        for role, expected in ((Role.LEADER, 403), (Role.SUPERVISOR, 201)):
+            cookie, token = tokens[role]
+            answer = await probe_client.post(
+                "/console/probe", headers={"x-csrf-token": token, "cookie": f"{session.COOKIE}={cookie}"}
+            )
+            assert answer.status_code == expected, (role, answer.text[:200])
+            if expected == 403:
+                assert "只读" in answer.text
