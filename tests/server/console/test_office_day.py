@@ -233,3 +233,46 @@ async def test_a_supervisor_names_the_pair_and_settles_what_their_phones_disagre
     assert "裁定冲突" in await text(console, "#history")
     await console.shot("console-office-conflict-resolved.png")
     assert console.external_requests() == []
+
+
+async def test_the_public_list_shows_a_drawn_check_once_approved(client, console: Console, console_url, tmp_path) -> None:
+    office = await make_office(client)
+    supervisor = await office.headers(office.supervisor)
+    today = dt.date.today()
+    campaign = await client.post("/api/v1/spot-checks/campaigns", headers=supervisor, json={
+        "name": "危化企业公开抽查", "period_start": today.isoformat(), "period_end": (today + dt.timedelta(days=10)).isoformat(),
+        "covert": False, "rules": {"sample_size": 1, "weekdays": [1, 2, 3, 4, 5, 6, 7],
+                                   "filters": {"sectors": ["hazardous_chemicals"]}}})
+    assert campaign.status_code == 201, campaign.text
+    campaign_id = campaign.json()["id"]
+    drawn = await client.post(f"/api/v1/spot-checks/campaigns/{campaign_id}/draws", json={}, headers=supervisor)
+    assert drawn.status_code == 201, drawn.text
+    [task] = (await client.get(f"/api/v1/spot-checks/campaigns/{campaign_id}/tasks", headers=supervisor)).json()
+    lead = uuid.UUID(task["team"][0])
+    async with phone(console_url, tmp_path, "spot") as sc:
+        await sc.login(office.usernames[lead], PASSWORD)
+        await sync_all(sc)
+        inspection = uuid.UUID(task["inspection_id"])
+        await sc.start_inspection(inspection)
+        for item in office.items:
+            await sc.record_item_result(inspection, item, outcome="pass")
+        await sc.submit_inspection(inspection, summary="未发现隐患", signed_by_name="企业负责人")
+        await sync_all(sc)
+
+    await console.login(office.usernames[office.supervisor])
+    await console.open(f"/console/spotchecks/{campaign_id}")
+    assert await console.page.locator("#public-results td.empty").count() == 1  # signed, not yet approved
+    await console.open(f"/console/inspections/{inspection}")
+    await act(console, "#approve")
+    await console.open(f"/console/spotchecks/{campaign_id}")
+    rows = console.page.locator("#public-results tbody tr")
+    assert await rows.count() == 1 and "未发现隐患" in await text(console, "#public-results tbody tr")
+    assert task["enterprise_name"] in await text(console, "#public-results")
+    assert await text(console, "#progress b:nth-of-type(3)") == "1"  # done
+    csv = await console.get(f"/console/spotchecks/{campaign_id}/results.csv")
+    assert csv["status"] == 200 and task["enterprise_name"] in csv["text"] and office.usernames[lead] not in csv["text"]
+    assert await console.page.locator("#draw-button").count() == 0  # released: no redraw is offered
+    refused = await console.post(f"/console/spotchecks/{campaign_id}/draw", {"reason": "重新抽取一次"})
+    assert refused["status"] == 409 and "不能重新抽取" in refused["text"]
+    await console.shot("console-office-campaign-published.png")
+    assert console.external_requests() == []
