@@ -43,7 +43,7 @@ async def test_dashboard_in_headless_chromium(served: str, tab: Tab, city: City)
         "document.getElementById('login-form').requestSubmit(); true"
     )
     await tab.until("window.fieldcheckDashboard.loads >= 1")
-    # The period list starts at last year; the fixture city lives in 2025.
+    # The board opens on the current year; the fixture city lives in 2025.
     await tab.js("const p = document.getElementById('period'); p.value = '2025'; p.dispatchEvent(new Event('change')); true")
     await tab.until("window.fieldcheckDashboard.loads >= 2")
 
