@@ -15,8 +15,11 @@ evidence in an object-lock bucket on that moto server. Then, in one run:
      marks the evidence stored.
    - context: ``put_object`` followed by ``get_object`` and a SHA-256 of what
      came back, i.e. the least any store-then-verify path must do.
+   - the same API path served by ``--baseline-tree`` (default the main checkout: its code, this
+     database and store), as the before figure, with other photos of the same sizes.
    Rounds alternate the modes; each is run one photo at a time and with 4 at
-   once. Prints medians, MB/s and the ratio API / direct (goal >= 0.7).
+   once. Prints medians, MB/s and the ratios API / direct (goal >= 0.7) and API / put + read-back
+   (goal >= 0.9).
 2. Peak memory of the API process during a ``--big-mb`` upload (and one of
    half that size) in 5 MiB chunks: its peak RSS is reset (``/proc/<pid>/clear_refs``) before the upload
    and read after (``VmHWM``); printed against the chunk and the file size.
@@ -197,11 +200,20 @@ async def timed(run, items: list[bytes], concurrency: int) -> list[float]:  # ty
     return times
 
 
+async def more_photos(phone: Phone, like: list[bytes]) -> list[bytes]:
+    """As many other photos of the same sizes, their records synced (distinct bytes: nothing is deduplicated)."""
+    photos = [noise_jpeg(len(p), seed=secrets.randbelow(10**9)) for p in like]
+    await phone.attach(photos)
+    return photos
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=20, help="photos per round and mode")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--big-mb", type=int, default=50)
+    parser.add_argument("--baseline-tree", type=Path, default=Path("/work/main"),
+                        help="a checkout whose API also uploads the same way, same run (skipped if absent)")
     args = parser.parse_args()
 
     db_name = f"fieldcheck_bench_{os.getpid()}"
@@ -241,6 +253,16 @@ async def main() -> int:
         except RuntimeError:
             print(api_log.read_text()[-3000:], file=sys.stderr)
             raise
+        baseline_port = None
+        if args.baseline_tree.exists() and args.baseline_tree.resolve() != ROOT:  # same database, started second
+            baseline_port = free_port()
+            with open(Path(data_dir) / "baseline.log", "wb") as log:
+                children.append(subprocess.Popen(
+                    [sys.executable, "-m", "server.cli", "serve", "--port", str(baseline_port)],
+                    env={**env, "PYTHONPATH": str(args.baseline_tree.resolve())}, cwd=args.baseline_tree,
+                    stdout=log, stderr=subprocess.STDOUT,
+                ))
+            wait_for(f"http://127.0.0.1:{baseline_port}/health", timeout=60)
 
         supervisor, inspector, enterprise = await seed_people(db_url)
         device = uuid.uuid4()
@@ -255,6 +277,11 @@ async def main() -> int:
                                      json={"enterprise_id": str(enterprise), "inspector_ids": [inspector_id]})
             created.raise_for_status()
             phone = Phone(api, await login(api, inspector, device), device, uuid.UUID(created.json()["id"]))
+            modes = ["direct", "put+get", "api"]
+            if baseline_port is not None:  # the same uploads, same session, through the baseline tree's server
+                modes.append("api@base")
+                other = httpx.AsyncClient(base_url=f"http://127.0.0.1:{baseline_port}", timeout=120, limits=limits)
+                base_upload = Phone(other, phone.headers, device, phone.inspection).upload
 
             def direct_put(data: bytes) -> None:
                 s3.put_object("bench-direct", f"direct/{uuid.uuid4().hex}", io.BytesIO(data), len(data),
@@ -288,12 +315,20 @@ async def main() -> int:
                     await phone.attach(photos)  # the records sync first, as on a phone; not timed
                     results.setdefault(("direct", concurrency), []).append(await timed(direct, photos, concurrency))
                     results.setdefault(("put+get", concurrency), []).append(await timed(verified, photos, concurrency))
+                    if "api@base" in modes and round_no % 2:
+                        results.setdefault(("api@base", concurrency), []).append(
+                            await timed(base_upload, await more_photos(phone, photos), concurrency))
                     results.setdefault(("api", concurrency), []).append(await timed(phone.upload, photos, concurrency))
+                    if "api@base" in modes and not round_no % 2:
+                        results.setdefault(("api@base", concurrency), []).append(
+                            await timed(base_upload, await more_photos(phone, photos), concurrency))
+            if "api@base" in modes:
+                await other.aclose()
             mb = size_total / 1e6
             print(f"2 MB photos ({size_total / args.photos / 1e6:.2f} MB average):")
             for concurrency in (1, 4):
                 row = {}
-                for mode in ("direct", "put+get", "api"):
+                for mode in modes:
                     runs = results[(mode, concurrency)]
                     per_photo = statistics.median(t for run in runs for t in run[:-1]) * 1000
                     throughput = statistics.median(mb / run[-1] for run in runs)
@@ -302,7 +337,10 @@ async def main() -> int:
                           f"(median of {len(runs)} rounds)")
                 print(f"  ratio API / direct put_object, {concurrency} in flight: {row['api'] / row['direct']:.2f}x "
                       f"(goal >= 0.70); API / (put + read-back hash, the floor of a verified store): "
-                      f"{row['api'] / row['put+get']:.2f}x")
+                      f"{row['api'] / row['put+get']:.2f}x (goal >= 0.9)")
+                if "api@base" in row:
+                    print(f"  baseline tree {args.baseline_tree}, same run: API / direct {row['api@base'] / row['direct']:.2f}x, "
+                          f"API / (put + read-back hash) {row['api@base'] / row['put+get']:.2f}x")
 
             for size_mb in (args.big_mb // 2, args.big_mb):  # growth must not follow the file size
                 big = noise_jpeg(size_mb * 1024 * 1024, seed=size_mb)
