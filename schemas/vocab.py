@@ -106,6 +106,10 @@ class EnforcementKind(enum.StrEnum):
     PUBLIC_NOTICE = "public_notice"
 
 
+#: Kinds that are 行政处罚 under the 安全生产法: §113 counts them, 行政处罚法 §42 wants two officers behind them.
+PENALTY_KINDS = frozenset({EnforcementKind.FINE, EnforcementKind.SUSPENSION})
+
+
 class EvidenceKind(enum.StrEnum):
     PHOTO = "photo"
     SIGNATURE = "signature"

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -408,6 +409,14 @@ def to_user(row: dict) -> wire.User:
 async def _check_department(department_id: uuid.UUID | None) -> None:
     if department_id is not None and not await Department.exists().where(Department.id == department_id):
         raise InvalidInput("所属科室不存在", "unknown department", code=ErrorCode.UNKNOWN_REFERENCE, field="department_id")
+
+
+async def badge_numbers(user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    """The 执法证 number of each of ``user_ids`` (None for one without); unknown ids are left out."""
+    if not user_ids:
+        return {}
+    rows = await User.select(User.id, User.badge_number).where(User.id.is_in(list(user_ids)))
+    return {r["id"]: r["badge_number"] for r in rows}
 
 
 async def list_users(*, role: Role | None = None, department_id: uuid.UUID | None = None) -> list[wire.User]:

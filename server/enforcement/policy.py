@@ -14,11 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from schemas.enforcement import EnforcementProposal, Section113Finding, proposal_refusal
-from schemas.vocab import EnforcementKind
+from schemas.vocab import PENALTY_KINDS, EnforcementKind
 from server.errors import InvalidInput
-
-#: Kinds that are 行政处罚 under the 安全生产法 and count towards §113.
-PENALTY_KINDS = frozenset({EnforcementKind.FINE, EnforcementKind.SUSPENSION})
 
 #: Decisions the person who proposed them may not take (行政处罚法 §57: the head decides on the
 #: investigators' proposal; 应急〔2019〕54号 for transfers). Orders to rectify, talks and notices are not listed.

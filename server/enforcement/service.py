@@ -36,7 +36,8 @@ from server.enforcement.tables import EnforcementAction
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
 from server.hazards import policy as hazard_policy
 from server.hazards.tables import Hazard
-from server.inspections.tables import Inspection, InspectionInspector
+from server.inspections import access
+from server.inspections.access import Write
 from server.registry import service as registry_service
 from server.settings import Settings, get_settings
 from server.sync import scopes
@@ -61,24 +62,32 @@ def thresholds(settings: Settings) -> policy.ReviewThresholds:
 # --- access --------------------------------------------------------------------
 
 
-async def department_of(row: dict[str, Any]) -> uuid.UUID | None:
-    """The department of the check an action (or its hazard) came from; ``None`` when it has none."""
-    inspection_id = row["inspection"]
-    if inspection_id is None and row["hazard"] is not None:
+async def _inspection_of(row: dict[str, Any]) -> uuid.UUID | None:
+    """The check an action stands on: its own, or its hazard's."""
+    if row["inspection"] is None and row["hazard"] is not None:
         hazard = await Hazard.select(Hazard.inspection).where(Hazard.id == row["hazard"]).first()
-        inspection_id = hazard["inspection"] if hazard else None
+        return hazard["inspection"] if hazard else None
+    return row["inspection"]
+
+
+async def department_of(row: dict[str, Any]) -> uuid.UUID | None:
+    inspection_id = await _inspection_of(row)
     if inspection_id is None:
         return None
-    inspection = await Inspection.select(Inspection.department).where(Inspection.id == inspection_id).first()
-    return inspection["department"] if inspection else None
+    found = (await access.load_many([inspection_id])).get(inspection_id)
+    return found.department if found else None
 
 
-async def _on_team(user_id: uuid.UUID | None, inspection_id: uuid.UUID | None) -> bool:
-    if user_id is None or inspection_id is None:
+async def _on_team(actor: Actor, inspection_id: uuid.UUID | None) -> bool:
+    if inspection_id is None:
         return False
-    return await InspectionInspector.exists().where(
-        (InspectionInspector.inspection == inspection_id) & (InspectionInspector.user == user_id)
-    )
+    found = (await access.load_many([inspection_id])).get(inspection_id)
+    return found is not None and found.on_team(actor)
+
+
+async def _require_team(kind: EnforcementKind, inspection: access.InspectionFacts) -> None:
+    """A 行政处罚 stands on a check by two certified officers without 回避 (``access.check_team``)."""
+    await access.require_team(kind, inspection.enterprise, inspection.team, field="inspection_id")
 
 
 async def _check_may_see(actor: Actor, row: dict[str, Any]) -> None:
@@ -87,7 +96,7 @@ async def _check_may_see(actor: Actor, row: dict[str, Any]) -> None:
     if actor.role == Role.SUPERVISOR and may_manage_department(actor, await department_of(row)):
         return
     if actor.role == Role.INSPECTOR and (
-        row["proposed_by"] == actor.user_id or await _on_team(actor.user_id, row["inspection"])
+        row["proposed_by"] == actor.user_id or await _on_team(actor, row["inspection"])
     ):
         return
     raise NotFound("执法措施不存在", "enforcement action not found", field="action_id")
@@ -242,14 +251,14 @@ async def propose(
         if inspection_id is not None and inspection_id != hazard["inspection"]:
             raise InvalidInput("隐患不属于该次检查", "the hazard is not from this inspection", field="hazard_id")
         inspection_id, enterprise_id = hazard["inspection"], hazard["enterprise"]
-    inspection = await Inspection.select().where(Inspection.id == inspection_id).first()
-    if inspection is None:
-        raise InvalidInput("检查记录不存在", "unknown inspection", code=ErrorCode.UNKNOWN_REFERENCE, field="inspection_id")
+    missing = InvalidInput("检查记录不存在", "unknown inspection", code=ErrorCode.UNKNOWN_REFERENCE, field="inspection_id")
+    facts = await access.load(inspection_id, missing=missing) if inspection_id is not None else None
+    if facts is None:
+        raise missing
+    access.require_writable(actor, facts, Write.PROPOSAL)
+    await _require_team(data.kind, facts)
+    inspection = facts.row
     enterprise_id = enterprise_id or inspection["enterprise"]
-    if actor.role == Role.INSPECTOR and not await _on_team(actor.user_id, inspection["id"]):
-        raise PermissionDenied("只能对本人参与的检查提出措施", "not on this inspection's team", field="inspection_id")
-    if actor.role == Role.SUPERVISOR and not may_manage_department(actor, inspection["department"]):
-        raise PermissionDenied("只能对本科室的检查提出措施", "not your department's inspection", field="inspection_id")
     await _insert(
         action_id=data.id,
         kind=data.kind,
@@ -338,6 +347,8 @@ async def decide(
     else:
         if kind is EnforcementKind.FINE and amount is None:
             raise InvalidInput("罚款须填写金额", "a fine needs an amount", field="amount_yuan")
+        if (inspection_id := await _inspection_of(row)) is not None:
+            await _require_team(kind, await access.load(inspection_id))
         review = policy.needs_legal_review(kind, amount, thresholds(settings))
         if row["proposed_by"] == actor.user_id and policy.proposer_may_not_decide(kind, review):
             raise PermissionDenied(
@@ -516,12 +527,10 @@ async def list_actions(
             | (EnforcementAction.hazard.inspection.department == actor.department_id)
         )
     elif actor.role == Role.INSPECTOR:
-        teams = await InspectionInspector.select(InspectionInspector.inspection).where(
-            InspectionInspector.user == actor.user_id
-        )
+        teams = await access.team_inspection_ids(actor.user_id)
         mine = EnforcementAction.proposed_by == actor.user_id
         if teams:
-            mine = mine | EnforcementAction.inspection.is_in([t["inspection"] for t in teams])
+            mine = mine | EnforcementAction.inspection.is_in(teams)
         query = query.where(mine)
     if status is not None:
         query = query.where(EnforcementAction.status == status)

@@ -72,9 +72,9 @@ from schemas.evidence import (
     UploadStatus,
 )
 from schemas.problems import ErrorCode
-from schemas.vocab import EvidenceKind, InspectionStatus, Role
+from schemas.vocab import EvidenceKind
 from server import database
-from server.accounts.policy import Actor, may_write
+from server.accounts.policy import Actor
 from server.audit import service as audit_service
 from server.errors import (
     FieldcheckError,
@@ -88,7 +88,9 @@ from server.evidence import policy
 from server.evidence.tables import Blob, UploadPart
 from server.evidence.tables import Evidence as EvidenceRow
 from server.evidence.tables import UploadSession as SessionRow
+from server.inspections import access
 from server.inspections import service as inspections_service
+from server.inspections.access import Write
 from server.settings import EvidenceSettings, Settings, get_settings
 from server.sync import scopes
 from server.sync import service as sync_service
@@ -102,7 +104,6 @@ log = logging.getLogger("fieldcheck.evidence")
 _SPOOL_BYTES = 1024 * 1024
 #: Lifetime of a presigned download link.
 DOWNLOAD_TTL = dt.timedelta(minutes=5)
-_CLOSED_STATUSES = {InspectionStatus.REVIEWED, InspectionStatus.CANCELLED}
 
 
 def _now() -> dt.datetime:
@@ -192,11 +193,7 @@ async def _publish(row: dict[str, Any]) -> Evidence:
 
 
 async def _check_write(actor: Actor, inspection_id: uuid.UUID) -> None:
-    inspection = await inspections_service.get(actor, inspection_id)  # NotFound if not visible
-    if not may_write(actor) or (actor.role == Role.INSPECTOR and actor.user_id not in inspection.inspector_ids):
-        raise PermissionDenied("无权为该检查添加证据", "may not add evidence to this inspection")
-    if inspection.status in _CLOSED_STATUSES:
-        raise StateConflict("该检查已结束，不能再添加证据", "inspection is closed", field="inspection_id")
+    await access.writable(actor, inspection_id, Write.EVIDENCE)
 
 
 async def _check_reference(table: Any, row_id: uuid.UUID | None, inspection_id: uuid.UUID, field: str) -> None:

@@ -37,8 +37,9 @@ from server.enforcement import service as enforcement_service
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
 from server.hazards import policy
 from server.hazards.tables import Hazard, HazardEscalation, LookbackCampaign, Recheck, RecheckAssignee
-from server.inspections.tables import Inspection, InspectionInspector
+from server.inspections import access
 from server.inspections import service as inspections_service
+from server.inspections.access import Mode, Write
 from server.notifications import service as notifications
 from server.registry import service as registry_service
 from server.registry.tables import Enterprise
@@ -93,17 +94,13 @@ async def _locked_hazard(hazard_id: uuid.UUID) -> dict[str, Any]:
 
 
 async def _inspection(inspection_id: uuid.UUID, field: str = "inspection_id") -> dict[str, Any]:
-    row = await Inspection.select().where(Inspection.id == inspection_id).first()
-    if row is None:
-        raise InvalidInput("检查记录不存在", "unknown inspection", code=ErrorCode.UNKNOWN_REFERENCE, field=field)
-    return row
+    missing = InvalidInput("检查记录不存在", "unknown inspection", code=ErrorCode.UNKNOWN_REFERENCE, field=field)
+    return dict((await access.load(inspection_id, missing=missing)).row)
 
 
 async def _team(inspection_id: uuid.UUID) -> set[uuid.UUID]:
-    rows = await InspectionInspector.select(InspectionInspector.user).where(
-        InspectionInspector.inspection == inspection_id
-    )
-    return {r["user"] for r in rows}
+    found = (await access.load_many([inspection_id])).get(inspection_id)
+    return set(found.team) if found else set()
 
 
 async def followers(hazard_id: uuid.UUID) -> set[uuid.UUID]:
@@ -124,18 +121,6 @@ async def _recheck_assignments(user_id: uuid.UUID) -> list[dict[str, Any]]:
     return await RecheckAssignee.select(RecheckAssignee.recheck, RecheckAssignee.recheck.hazard.as_alias("hazard")).where(
         RecheckAssignee.user == user_id
     )
-
-
-async def check_may_record(actor: Actor, inspection: dict[str, Any]) -> None:
-    """Inspectors record on their own inspections; supervisors on their department's."""
-    if actor.role == Role.INSPECTOR:
-        if actor.user_id not in await _team(inspection["id"]):
-            raise PermissionDenied("只能在本人参与的检查中记录", "not on this inspection's team", field="inspection_id")
-    elif actor.role == Role.SUPERVISOR:
-        if not may_manage_department(actor, inspection["department"]):
-            raise PermissionDenied("只能处理本科室的检查", "not your department's inspection", field="inspection_id")
-    else:
-        raise PermissionDenied("当前角色不能记录检查发现", "this role does not record findings")
 
 
 async def _check_may_see(actor: Actor, hazard: dict[str, Any]) -> None:
@@ -165,7 +150,13 @@ async def _supervised_hazard(actor: Actor, hazard_id: uuid.UUID, what: str, what
 
 async def _check_may_change(actor: Actor, hazard: dict[str, Any]) -> None:
     await _check_may_see(actor, hazard)
-    await check_may_record(actor, await _inspection(hazard["inspection"]))
+    access.require_writable(actor, await access.load(hazard["inspection"]), Write.FOLLOW_UP)
+
+
+async def _writable_for_hazard(actor: Actor, data: wire.HazardCreate) -> tuple[access.InspectionFacts, Mode]:
+    """The inspection a new hazard is recorded in, and whether the hazard is a record or an amendment of it."""
+    missing = InvalidInput("检查记录不存在", "unknown inspection", code=ErrorCode.UNKNOWN_REFERENCE, field="inspection_id")
+    return await access.writable(actor, data.inspection_id, Write.HAZARD, missing=missing)
 
 
 async def _visible_hazard_ids(actor: Actor) -> list[uuid.UUID] | None:
@@ -177,12 +168,10 @@ async def _visible_hazard_ids(actor: Actor) -> list[uuid.UUID] | None:
             return []
         rows = await Hazard.select(Hazard.id).where(Hazard.inspection.department == actor.department_id)
         return [r["id"] for r in rows]
-    own = await InspectionInspector.select(InspectionInspector.inspection).where(
-        InspectionInspector.user == actor.user_id
-    )
+    own = await access.team_inspection_ids(actor.user_id)
     ids: set[uuid.UUID] = set()
     if own:
-        rows = await Hazard.select(Hazard.id).where(Hazard.inspection.is_in([o["inspection"] for o in own]))
+        rows = await Hazard.select(Hazard.id).where(Hazard.inspection.is_in(own))
         ids = {r["id"] for r in rows}
     ids |= {a["hazard"] for a in await _recheck_assignments(actor.user_id)}
     return list(ids)
@@ -374,10 +363,14 @@ async def create_hazard(
 ) -> wire.Hazard:
     """Record a hazard found in an inspection; a major one is listed for supervision (挂牌督办)."""
     now = _now(now)
-    inspection = await _inspection(data.inspection_id)
-    await check_may_record(actor, inspection)
-    if inspection["status"] == InspectionStatus.CANCELLED:
-        raise StateConflict("检查已取消，不能记录隐患", "the inspection is cancelled", field="inspection_id")
+    facts, mode = await _writable_for_hazard(actor, data)
+    if mode is Mode.AMEND:
+        raise StateConflict(
+            "该检查已签字提交，不能再直接记录隐患；签字后发现的隐患由手机同步为补正记录，或退回修改后记录",
+            "the inspection is signed: a later hazard is kept as an amendment (sync) or recorded after a return",
+            field="inspection_id",
+        )
+    inspection = dict(facts.row)
     existing = await Hazard.select(Hazard.id, Hazard.inspection).where(Hazard.id == data.id).first()
     if existing is not None:
         raise StateConflict("该隐患已记录", "hazard already recorded", code=ErrorCode.DUPLICATE, field="id")
@@ -996,6 +989,16 @@ async def get_lookback(actor: Actor, campaign_id: uuid.UUID) -> wire.LookbackCam
 
 
 async def apply_add_hazard(actor: Actor, mutation: wire.AddHazard) -> sync_wire.Applied:
+    """A hazard pushed after the enterprise signed is kept as an amendment of the check, like a late item result."""
+    _, mode = await _writable_for_hazard(actor, mutation.hazard)
+    if mode is Mode.AMEND:
+        amendment_id = uuid.uuid5(mutation.hazard.id, f"amend:{mutation.seq}")
+        await inspections_service.add_amendment(
+            actor, amendment_id, mutation.hazard.inspection_id, f"签字后发现隐患：{mutation.hazard.description}",
+            {"kind": "amendment", "mutation": "add_hazard", "hazard": msgspec.to_builtins(mutation.hazard)},
+            mutation.hazard.found_at or _now(None),
+        )
+        return sync_wire.Applied(seq=mutation.seq, entity_type="amendment", entity_id=amendment_id, amendment=True)
     record = await create_hazard(actor, mutation.hazard, get_settings())
     return sync_wire.Applied(seq=mutation.seq, entity_type=ENTITY, entity_id=record.id, version=record.version)
 

@@ -2,9 +2,9 @@
 
 Rules held here:
 
-- Only the assigned inspectors see and write an inspection; a covert
-  spot-check inspection is invisible to them too until its task is released.
-  Leaders read, never write; supervisors manage their own department's.
+- Who may see and write an inspection, in which state, and which team may
+  carry it out is :mod:`server.inspections.access` (every other domain calls
+  it too).
 - Item results merge field by field. A field another writer changed after
   the phone's ``base_version`` is a conflict when the values differ: the
   server value stays, the phone's value is kept in an ``ItemResultConflict``
@@ -13,7 +13,8 @@ Rules held here:
   two phones conflicts like two inspectors, while one phone's own later edit,
   or a device that had pulled the other's write, merges.
 - A submitted (signed) inspection is locked: later item results and notes are
-  stored as amendments beside it.
+  stored as amendments beside it (:func:`add_amendment`, which hazards and
+  三违 pushed after the signing use too).
 - Every write is audited and published to the change feed
   (``inspection:<id>`` scope) in the caller's transaction.
 """
@@ -52,16 +53,17 @@ from schemas.problems import ErrorCode
 from schemas.audit import AuditRecord
 from schemas.vocab import District, InspectionKind, InspectionStatus, ItemOutcome, Role, Sector
 from server import database
-from server.accounts.policy import Actor, may_manage_department, may_write, sees_all_departments
+from server.accounts.policy import Actor, may_manage_department, sees_all_departments
 from server.accounts.tables import User
 from server.audit import service as audit_service
 from server.checklists.tables import ChecklistItem, ChecklistTemplate
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
+from server.inspections import access
+from server.inspections.access import LOCKED_STATUSES, Mode, Write
 from server.inspections.tables import Inspection as InspectionRow
 from server.inspections.tables import InspectionAmendment, InspectionInspector, ItemResultConflict as ConflictRow
 from server.inspections.tables import ItemResult as ItemResultRow
 from server.notifications import service as notifications
-from server.registry import service as registry_service
 from server.spotchecks import covert
 from server.registry.tables import Enterprise
 from server.settings import get_settings
@@ -70,7 +72,6 @@ from server.sync import service as sync_service
 
 #: Statuses in which an inspection is on its inspectors' phones.
 OPEN_STATUSES = (InspectionStatus.PLANNED, InspectionStatus.IN_PROGRESS, InspectionStatus.SUBMITTED)
-LOCKED_STATUSES = (InspectionStatus.SUBMITTED, InspectionStatus.REVIEWED)
 
 
 def _now() -> dt.datetime:
@@ -149,28 +150,10 @@ async def _team(inspection_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[dic
     return teams
 
 
-async def _load(actor: Actor, inspection_id: uuid.UUID, *, write: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The inspection and its team if ``actor`` may see it (and write to it); NotFound/PermissionDenied otherwise."""
-    if write:
-        await sql.lock(sql.LOCK_INSPECTION, [str(inspection_id)])
-    row = await InspectionRow.select().where(InspectionRow.id == inspection_id).first()
-    if row is None:
-        raise NotFound("检查记录不存在", "inspection not found", field="inspection_id")
-    team = (await _team([inspection_id]))[inspection_id]
-    on_team = any(m["user"] == actor.user_id for m in team)
-    if actor.role == Role.INSPECTOR:
-        if not on_team or inspection_id in await covert.hidden_inspections([inspection_id]):
-            raise NotFound("检查记录不存在", "inspection not found", field="inspection_id")
-    elif not (sees_all_departments(actor) or may_manage_department(actor, row["department"]) or on_team):
-        raise NotFound("检查记录不存在", "inspection not found", field="inspection_id")
-    if write and (not may_write(actor) or (actor.role == Role.INSPECTOR and not on_team)):
-        raise PermissionDenied("无权修改该检查记录", "may not write this inspection")
-    return row, team
-
-
 async def get(actor: Actor, inspection_id: uuid.UUID) -> Inspection:
-    row, team = await _load(actor, inspection_id, write=False)
-    return _to_wire(row, team)
+    inspection = await access.load(inspection_id)
+    access.require_visible(actor, inspection)
+    return _to_wire(dict(inspection.row), (await _team([inspection_id]))[inspection_id])
 
 
 @dataclass(frozen=True)
@@ -245,14 +228,14 @@ async def count_for(actor: Actor, filters: InspectionFilter = InspectionFilter()
 
 async def item_results(actor: Actor, inspection_id: uuid.UUID) -> list[ItemResult]:
     """Every item result of an inspection the actor may see."""
-    await _load(actor, inspection_id, write=False)
+    access.require_visible(actor, await access.load(inspection_id))
     rows = await ItemResultRow.select().where(ItemResultRow.inspection == inspection_id).order_by(ItemResultRow.updated_at)
     return [_item_wire(r) for r in rows]
 
 
 async def amendments(actor: Actor, inspection_id: uuid.UUID) -> list[Amendment]:
     """Notes and after-signing amendments of an inspection the actor may see, oldest first."""
-    await _load(actor, inspection_id, write=False)
+    access.require_visible(actor, await access.load(inspection_id))
     rows = await InspectionAmendment.select().where(InspectionAmendment.inspection == inspection_id).order_by(
         InspectionAmendment.created_at
     ).output(load_json=True)
@@ -265,7 +248,7 @@ async def amendments(actor: Actor, inspection_id: uuid.UUID) -> list[Amendment]:
 
 async def history(actor: Actor, inspection_id: uuid.UUID) -> list[AuditRecord]:
     """The audit entries of an inspection and of its item results, oldest first."""
-    await _load(actor, inspection_id, write=False)
+    access.require_visible(actor, await access.load(inspection_id))
     results = await ItemResultRow.select(ItemResultRow.id).where(ItemResultRow.inspection == inspection_id)
     return await audit_service.entries_for(
         [("inspection", inspection_id)] + [("item_result", r["id"]) for r in results]
@@ -323,24 +306,14 @@ async def publish(inspection_id: uuid.UUID) -> Inspection:
 # --- assignment -----------------------------------------------------------------
 
 
-async def _refuse_conflicted(enterprise_id: uuid.UUID, user_ids: Sequence[uuid.UUID], *, field: str) -> None:
-    """回避: nobody with a declared conflict of interest checks the enterprise, whoever assigns or opens it."""
-    if await registry_service.conflicted_users(enterprise_id, user_ids):
-        raise InvalidInput(
-            "检查人员与该企业存在回避关系，不得参加检查", "an inspector has a declared conflict with the enterprise", field=field
-        )
-
-
-async def _check_team(kind: str, enterprise_id: uuid.UUID, inspector_ids: Sequence[uuid.UUID]) -> None:
-    """A team a supervisor names: distinct active inspectors, two for an 执法检查, none with a 回避 conflict."""
+async def _check_team(kind: InspectionKind, enterprise_id: uuid.UUID, inspector_ids: Sequence[uuid.UUID]) -> None:
+    """A team a supervisor names: distinct active inspectors, then the team rule of ``access.require_team``."""
     if len(set(inspector_ids)) != len(inspector_ids):
         raise InvalidInput("检查人员重复", "duplicate inspector", field="inspector_ids")
     users = await User.select(User.id, User.role, User.active).where(User.id.is_in(list(inspector_ids)))
     if len(users) != len(inspector_ids) or any(u["role"] != Role.INSPECTOR or not u["active"] for u in users):
         raise InvalidInput("检查人员须为在职的执法检查人员", "inspectors must be active inspectors", field="inspector_ids")
-    if kind == InspectionKind.ENFORCEMENT and len(inspector_ids) < 2:
-        raise InvalidInput("执法检查至少需要两名执法人员", "an enforcement check needs two officers", field="inspector_ids")
-    await _refuse_conflicted(enterprise_id, inspector_ids, field="inspector_ids")
+    await access.require_team(kind, enterprise_id, inspector_ids)
 
 
 #: Kinds whose team is chosen by a draw or the recheck rule, never named by hand afterwards.
@@ -349,7 +322,9 @@ _DRAWN_TEAM_KINDS = (InspectionKind.SPOT_CHECK, InspectionKind.COVERT, Inspectio
 
 async def assign_team(actor: Actor, inspection_id: uuid.UUID, data: InspectionAssign) -> Inspection:
     """A supervisor of the department (re)names the team of a check not yet started (the first listed leads)."""
-    row, team = await _load(actor, inspection_id, write=True)
+    inspection = await access.load(inspection_id, lock=True)
+    access.require_visible(actor, inspection)
+    row = inspection.row
     if actor.role not in (Role.SUPERVISOR, Role.ADMIN) or not may_manage_department(actor, row["department"]):
         raise PermissionDenied("只有本科室负责人可以指派检查组", "only the department's supervisor assigns a team")
     if row["status"] != InspectionStatus.PLANNED:
@@ -371,7 +346,7 @@ async def assign_team(actor: Actor, inspection_id: uuid.UUID, data: InspectionAs
         {InspectionRow.updated_at: now, InspectionRow.version: InspectionRow.version + 1}
     ).where(InspectionRow.id == inspection_id)
     audit_service.record(actor, "inspection.assign", "inspection", inspection_id, {
-        "inspector_ids": [[str(m["user"]) for m in team], [str(u) for u in data.inspector_ids]],
+        "inspector_ids": [[str(u) for u in inspection.team], [str(u) for u in data.inspector_ids]],
     })
     await publish_template(row["template"])
     return await publish(inspection_id)
@@ -395,32 +370,70 @@ async def create(actor: Actor, data: InspectionCreate) -> Inspection:
         raise InvalidInput("检查表不存在", "unknown checklist template", field="template_id")
     if data.id is not None and await InspectionRow.exists().where(InspectionRow.id == data.id):
         raise StateConflict("该检查已存在", "an inspection with this id exists", code=ErrorCode.DUPLICATE, field="id")
-    now = _now()
     inspection_id = data.id or uuid.uuid4()
+    await _insert(
+        inspection_id, kind=data.kind, enterprise_id=data.enterprise_id, template_id=data.template_id,
+        department_id=actor.department_id, planned_date=data.planned_date, created_by=actor.user_id,
+        team=data.inspector_ids,
+    )
+    audit_service.record(actor, "inspection.create", "inspection", inspection_id, data)
+    await publish_template(data.template_id)
+    return await publish(inspection_id)
+
+
+async def create_for_task(
+    *,
+    task_id: uuid.UUID,
+    kind: InspectionKind,
+    enterprise_id: uuid.UUID,
+    template_id: uuid.UUID | None,
+    department_id: uuid.UUID | None,
+    planned_date: dt.date | None,
+    created_by: uuid.UUID | None,
+    team: Sequence[uuid.UUID],
+) -> uuid.UUID:
+    """The inspection a released spot-check task becomes (its team checked like any other); not yet published."""
+    await access.require_team(kind, enterprise_id, team)
+    inspection_id = uuid.uuid4()
+    await _insert(
+        inspection_id, kind=kind, enterprise_id=enterprise_id, template_id=template_id, department_id=department_id,
+        planned_date=planned_date, created_by=created_by, team=team, spot_check_task_id=task_id,
+    )
+    return inspection_id
+
+
+async def _insert(
+    inspection_id: uuid.UUID,
+    *,
+    kind: InspectionKind,
+    enterprise_id: uuid.UUID,
+    template_id: uuid.UUID | None,
+    department_id: uuid.UUID | None,
+    created_by: uuid.UUID | None,
+    team: Sequence[uuid.UUID],
+    planned_date: dt.date | None = None,
+    spot_check_task_id: uuid.UUID | None = None,
+    status: InspectionStatus = InspectionStatus.PLANNED,
+    started_at: dt.datetime | None = None,
+    longitude: float | None = None,
+    latitude: float | None = None,
+) -> None:
+    """Write an inspection and its team (the first member leads)."""
+    now = _now()
     await InspectionRow.insert(
         InspectionRow(
-            id=inspection_id,
-            kind=data.kind,
-            status=InspectionStatus.PLANNED,
-            enterprise=data.enterprise_id,
-            template=data.template_id,
-            department=actor.department_id,
-            planned_date=data.planned_date,
-            created_by=actor.user_id,
-            created_at=now,
-            updated_at=now,
-            version=1,
+            id=inspection_id, kind=kind, status=status, enterprise=enterprise_id, template=template_id,
+            department=department_id, spot_check_task_id=spot_check_task_id, planned_date=planned_date,
+            started_at=started_at, longitude=longitude, latitude=latitude, created_by=created_by,
+            created_at=now, updated_at=now, version=1,
         )
     )
     await InspectionInspector.insert(
         *[
             InspectionInspector(id=uuid.uuid4(), inspection=inspection_id, user=u, is_lead=(n == 0), assigned_at=now)
-            for n, u in enumerate(data.inspector_ids)
+            for n, u in enumerate(team)
         ]
     )
-    audit_service.record(actor, "inspection.create", "inspection", inspection_id, data)
-    await publish_template(data.template_id)
-    return await publish(inspection_id)
 
 
 # --- offline mutations (registered in server/sync/mutations.py) -----------------
@@ -440,34 +453,18 @@ async def apply_start_inspection(actor: Actor, mutation: StartInspection) -> syn
             await ChecklistTemplate.count().where(ChecklistTemplate.id == mutation.template_id) == 0
         ):
             raise InvalidInput("检查表不存在", "unknown checklist template", field="template_id")
-        await _refuse_conflicted(mutation.enterprise_id, [actor.user_id], field="enterprise_id")
-        now = _now()
-        await InspectionRow.insert(
-            InspectionRow(
-                id=mutation.inspection_id,
-                kind=InspectionKind.ROUTINE,
-                status=InspectionStatus.IN_PROGRESS,
-                enterprise=mutation.enterprise_id,
-                template=mutation.template_id,
-                department=actor.department_id,
-                started_at=mutation.started_at,
-                longitude=mutation.longitude,
-                latitude=mutation.latitude,
-                created_by=actor.user_id,
-                created_at=now,
-                updated_at=now,
-                version=1,
-            )
-        )
-        await InspectionInspector.insert(
-            InspectionInspector(id=uuid.uuid4(), inspection=mutation.inspection_id, user=actor.user_id, is_lead=True, assigned_at=now)
+        await access.require_team(InspectionKind.ROUTINE, mutation.enterprise_id, [actor.user_id], field="enterprise_id")
+        await _insert(
+            mutation.inspection_id, kind=InspectionKind.ROUTINE, status=InspectionStatus.IN_PROGRESS,
+            enterprise_id=mutation.enterprise_id, template_id=mutation.template_id, department_id=actor.department_id,
+            started_at=mutation.started_at, longitude=mutation.longitude, latitude=mutation.latitude,
+            created_by=actor.user_id, team=[actor.user_id],
         )
         await publish_template(mutation.template_id)
         audit_service.record(actor, "inspection.open_patrol", "inspection", mutation.inspection_id, mutation)
     else:
-        row, _ = await _load(actor, mutation.inspection_id, write=True)
-        if row["status"] == InspectionStatus.CANCELLED:
-            raise StateConflict("该检查已取消", "inspection cancelled", field="inspection_id")
+        inspection, _ = await access.writable(actor, mutation.inspection_id, Write.START)
+        row = inspection.row
         if row["status"] != InspectionStatus.PLANNED:
             # Already started by a teammate (or submitted): starting again changes nothing.
             return sync_wire.Applied(seq=mutation.seq, entity_type="inspection", entity_id=row["id"], version=row["version"])
@@ -505,11 +502,8 @@ async def ensure_all_answered(inspection_id: uuid.UUID, template_id: uuid.UUID |
 
 async def submit(actor: Actor, inspection_id: uuid.UUID, data: SubmitInspection | InspectionSubmit) -> Inspection:
     """Sign and submit (phone push or HTTP): every item answered, no photo pending; then locked."""
-    row, _ = await _load(actor, inspection_id, write=True)
-    if row["status"] in LOCKED_STATUSES:
-        raise StateConflict("该检查已签字提交，不能再次提交", "already submitted", field="inspection_id")
-    if row["status"] == InspectionStatus.CANCELLED:
-        raise StateConflict("该检查已取消", "inspection cancelled", field="inspection_id")
+    inspection, _ = await access.writable(actor, inspection_id, Write.SUBMIT)
+    row = inspection.row
     await ensure_all_answered(inspection_id, row["template"])
     # Imported here: the evidence service imports this module for its visibility checks.
     from server.evidence import service as evidence_service
@@ -537,7 +531,9 @@ async def review(actor: Actor, inspection_id: uuid.UUID, data: InspectionReview)
     A returned check is open again (in_progress): the team's phones receive it
     and record and sign once more; what was amended meanwhile stays beside it.
     """
-    row, _ = await _load(actor, inspection_id, write=True)
+    inspection = await access.load(inspection_id, lock=True)
+    access.require_visible(actor, inspection)
+    row = inspection.row
     if actor.role != Role.SUPERVISOR or not may_manage_department(actor, row["department"]):
         raise PermissionDenied("只有本科室负责人可以审核检查", "only the department's supervisor reviews a check")
     if row["status"] != InspectionStatus.SUBMITTED:
@@ -579,19 +575,20 @@ async def apply_submit_inspection(actor: Actor, mutation: SubmitInspection) -> s
 
 async def apply_add_note(actor: Actor, mutation: AddNote) -> sync_wire.Applied:
     """Append a note (an amendment once the inspection is signed). Append-only: a retry is recognised by id."""
-    row, _ = await _load(actor, mutation.inspection_id, write=True)
+    _, mode = await access.writable(actor, mutation.inspection_id, Write.NOTE)
     if await InspectionAmendment.count().where(InspectionAmendment.id == mutation.id):
         raise InvalidInput("记录编号已被占用", "id already used", code=None, field="id")
-    locked = row["status"] in LOCKED_STATUSES
-    await _insert_amendment(actor, mutation.id, mutation.inspection_id, mutation.text,
+    locked = mode is Mode.AMEND
+    await add_amendment(actor, mutation.id, mutation.inspection_id, mutation.text,
                             {"kind": "amendment" if locked else "note"}, mutation.created_at)
     return sync_wire.Applied(seq=mutation.seq, entity_type="amendment", entity_id=mutation.id, amendment=locked)
 
 
-async def _insert_amendment(
+async def add_amendment(
     actor: Actor, amendment_id: uuid.UUID, inspection_id: uuid.UUID, text: str, payload: dict[str, Any],
     created_at: dt.datetime,
 ) -> None:
+    """Keep a note, or a write that came after the signing, beside the inspection (audited, sent to its team)."""
     await InspectionAmendment.insert(
         InspectionAmendment(
             id=amendment_id, inspection=inspection_id, author=actor.user_id, text=text, payload=payload, created_at=created_at
@@ -631,7 +628,7 @@ class _ItemState:
 @dataclass
 class _Batch:
     inspections: dict[uuid.UUID, dict[str, Any]]
-    allowed: set[uuid.UUID]  # inspections the actor may write
+    access: dict[uuid.UUID, Mode | Exception]  # how the actor may write each (access.require_writable)
     template_items: dict[uuid.UUID, set[uuid.UUID]]
     results: dict[tuple[uuid.UUID, uuid.UUID], _ItemState]
     taken_ids: set[uuid.UUID]
@@ -640,24 +637,16 @@ class _Batch:
 
 
 async def _load_batch(actor: Actor, mutations: Sequence[RecordItemResult]) -> _Batch:
-    inspection_ids = list({m.inspection_id for m in mutations})
-    await sql.lock(sql.LOCK_INSPECTION, [str(i) for i in inspection_ids])  # read-merge-write, one writer at a time
-    rows = await InspectionRow.select(
-        InspectionRow.id, InspectionRow.status, InspectionRow.template, InspectionRow.department,
-        InspectionRow.started_at,
-    ).where(InspectionRow.id.is_in(inspection_ids))
-    inspections = {r["id"]: r for r in rows}
-    teams = await _team(list(inspections))
-    hidden = await covert.hidden_inspections(list(inspections)) if actor.role == Role.INSPECTOR else set()
-    allowed = set()
-    for inspection_id, row in inspections.items():
-        on_team = any(m["user"] == actor.user_id for m in teams[inspection_id])
-        if actor.role == Role.INSPECTOR:
-            ok = on_team and inspection_id not in hidden
-        else:
-            ok = may_write(actor) and (on_team or may_manage_department(actor, row["department"]))
-        if ok:
-            allowed.add(inspection_id)
+    # Locked: read-merge-write, one writer at a time.
+    facts = await access.load_many({m.inspection_id for m in mutations}, lock=True)
+    inspections = {i: dict(f.row) for i, f in facts.items()}
+    decisions: dict[uuid.UUID, Mode | Exception] = {}
+    for inspection_id, inspection in facts.items():
+        try:
+            decisions[inspection_id] = access.require_writable(actor, inspection, Write.ITEM_RESULT)
+        except (NotFound, PermissionDenied, StateConflict) as refusal:
+            decisions[inspection_id] = refusal
+    rows = list(inspections.values())
     templates = list({r["template"] for r in rows if r["template"] is not None})
     template_items: dict[uuid.UUID, set[uuid.UUID]] = {t: set() for t in templates}
     if templates:
@@ -688,7 +677,7 @@ async def _load_batch(actor: Actor, mutations: Sequence[RecordItemResult]) -> _B
             field_versions=dict(r["field_versions"] or {}), version=r["version"], updated_by=r["updated_by"],
             updated_at=r["updated_at"],
         )
-    return _Batch(inspections, allowed, template_items, results, taken)
+    return _Batch(inspections, decisions, template_items, results, taken)
 
 
 def _apply_one(
@@ -700,18 +689,19 @@ def _apply_one(
     when the inspection is locked and the edit must become an amendment.
     """
     inspection = batch.inspections.get(m.inspection_id)
-    if inspection is None or m.inspection_id not in batch.allowed:
+    if inspection is None:
         return NotFound("检查记录不存在", "inspection not found", field="inspection_id")
+    mode = batch.access[m.inspection_id]
+    if isinstance(mode, Exception):
+        return mode
     status = inspection["status"]
-    if status == InspectionStatus.CANCELLED:
-        return StateConflict("该检查已取消", "inspection cancelled", field="inspection_id")
     template = inspection["template"]
     if template is not None and m.item_id not in batch.template_items.get(template, set()):
         return InvalidInput("检查项不属于该检查表", "item is not in the inspection's checklist", field="item_id")
     changes = {f: msgspec.to_builtins(getattr(m, f)) for f in ITEM_RESULT_FIELDS if getattr(m, f) is not msgspec.UNSET}
     if (refusal := item_result_refusal(changes, first=False)) is not None:
         return InvalidInput.of(refusal)
-    if status in LOCKED_STATUSES:
+    if mode is Mode.AMEND:
         return ("amend", {"kind": "amendment", "mutation": "record_item_result", "item_id": str(m.item_id), "changes": changes})
     state = batch.results.get((m.inspection_id, m.item_id))
     user = str(actor.user_id)
@@ -803,7 +793,7 @@ async def apply_record_item_results(
         decided.append(result)
     await _write_batch(actor, batch, now)
     for amendment_id, m, payload in amendments:
-        await _insert_amendment(actor, amendment_id, m.inspection_id, "签字后修改检查项", payload, m.recorded_at or now)
+        await add_amendment(actor, amendment_id, m.inspection_id, "签字后修改检查项", payload, m.recorded_at or now)
     # One audit entry per inspection per batch, listing every item result written in it (with the
     # device's seq): the trail stays complete while a 1,000-mutation push appends ~10 entries, not 1,000.
     per_inspection: dict[uuid.UUID, list[dict[str, Any]]] = {}
@@ -960,7 +950,7 @@ async def resolve_conflict(actor: Actor, conflict_id: uuid.UUID, decision: Confl
         raise InvalidInput("备注取值无效", "invalid note", field="value")
     now = _now()
     if inspection["status"] in LOCKED_STATUSES:
-        await _insert_amendment(actor, uuid.uuid4(), inspection["id"], "负责人裁定冲突",
+        await add_amendment(actor, uuid.uuid4(), inspection["id"], "负责人裁定冲突",
                                 {"kind": "amendment", "conflict_id": str(conflict_id), "field": field_name, "value": value}, now)
     elif result[field_name] != value:
         versions = dict(result["field_versions"] or {})

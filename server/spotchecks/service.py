@@ -651,32 +651,26 @@ def _assigned(task: dict[str, Any], campaign: dict[str, Any], *, done: bool = Fa
     )
 
 
+def release_kind(campaign: dict[str, Any]) -> InspectionKind:
+    """What a released task's check is: 暗查暗访, a 双随机 执法检查 (two certified officers), or a plain 随机抽查."""
+    if campaign["covert"]:
+        return InspectionKind.COVERT
+    return InspectionKind.ENFORCEMENT if campaign["enforcement"] else InspectionKind.SPOT_CHECK
+
+
 async def _release(task: dict[str, Any], campaign: dict[str, Any], now: dt.datetime) -> None:
     """Turn a task into an inspection of its team and send the target to their phones."""
     enterprise = await Enterprise.select(Enterprise.sector).where(Enterprise.id == task["enterprise"]).first()
     templates = await checklists_service.current_for_sector(Sector(enterprise["sector"]))
-    inspection_id = uuid.uuid4()
-    await Inspection.insert(
-        Inspection(
-            id=inspection_id,
-            kind=InspectionKind.COVERT if campaign["covert"] else InspectionKind.SPOT_CHECK,
-            status=InspectionStatus.PLANNED,
-            enterprise=task["enterprise"],
-            template=templates[0].id if templates else None,
-            department=campaign["department"],
-            spot_check_task_id=task["id"],
-            planned_date=task["planned_date"],
-            created_by=campaign["created_by"],
-            created_at=now,
-            updated_at=now,
-            version=1,
-        )
-    )
-    await InspectionInspector.insert(
-        *[
-            InspectionInspector(id=uuid.uuid4(), inspection=inspection_id, user=uuid.UUID(u), is_lead=(n == 0), assigned_at=now)
-            for n, u in enumerate(task["team"])
-        ]
+    inspection_id = await inspections_service.create_for_task(
+        task_id=task["id"],
+        kind=release_kind(campaign),
+        enterprise_id=task["enterprise"],
+        template_id=templates[0].id if templates else None,
+        department_id=campaign["department"],
+        planned_date=task["planned_date"],
+        created_by=campaign["created_by"],
+        team=[uuid.UUID(u) for u in task["team"]],
     )
     await SpotCheckTask.update(
         {SpotCheckTask.released_at: now, SpotCheckTask.status: "released", SpotCheckTask.inspection: inspection_id}

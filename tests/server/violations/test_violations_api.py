@@ -145,7 +145,7 @@ async def test_same_person_at_two_enterprises_offline_is_one_repeat_offender(cli
 async def test_only_the_team_records_and_supervisor_disposes(client: httpx.AsyncClient, world: World):
     inspection = await world.inspection(team=world.inspectors[:2])
     outsider = await world.headers(world.inspectors[3])
-    assert (await client.post("/api/v1/violations/", json=record(inspection), headers=outsider)).status_code == 403
+    assert (await client.post("/api/v1/violations/", json=record(inspection), headers=outsider)).status_code == 404
     assert (await client.post("/api/v1/violations/", json=record(inspection),
                               headers=await world.headers(world.leader_id))).status_code == 403
     created = await client.post("/api/v1/violations/", json=record(inspection), headers=await world.headers(world.inspectors[1]))
