@@ -139,6 +139,12 @@ class InspectionReview(Input, kw_only=True):
     reason: NoteText = ""
 
 
+class InspectionCancel(Input, kw_only=True):
+    """A supervisor calls off a check that has not been signed (with the reason); its spot-check task is cancelled too."""
+
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+
+
 class ConflictResolution(Input, kw_only=True):
     """A supervisor's decision on a conflict: keep the server's value, take the phone's, or set another."""
 

@@ -97,6 +97,15 @@ class InspectionController(Controller):
             return await inspections_service.review(actor, inspection_id, data)
 
 
+    @post("/{inspection_id:uuid}/cancel", status_code=HTTP_200_OK, guards=[requires_role(Role.SUPERVISOR)])
+    async def cancel_inspection(
+        self, inspection_id: FromPath[uuid.UUID], data: JSONBody[wire.InspectionCancel], actor: CurrentActor
+    ) -> wire.Inspection:
+        """取消尚未签字的检查（本科室负责人，须写明理由）；其抽查任务随之取消，不再计入抽查计划。"""
+        async with database.transaction():
+            return await inspections_service.cancel(actor, inspection_id, data)
+
+
 class ConflictController(Controller):
     path = "/api/v1/item-result-conflicts"
     tags = ["检查 inspections"]

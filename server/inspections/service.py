@@ -38,6 +38,7 @@ from schemas.inspections import (
     ConflictResolution,
     Inspection,
     InspectionAssign,
+    InspectionCancel,
     InspectionCreate,
     InspectionReview,
     InspectionSubmit,
@@ -64,7 +65,7 @@ from server.inspections.tables import Inspection as InspectionRow
 from server.inspections.tables import InspectionAmendment, InspectionInspector, ItemResultConflict as ConflictRow
 from server.inspections.tables import ItemResult as ItemResultRow
 from server.notifications import service as notifications
-from server.spotchecks import covert
+from server.spotchecks import completion, covert
 from server.registry.tables import Enterprise
 from server.settings import get_settings
 from server.sync import scopes, sql
@@ -522,6 +523,7 @@ async def submit(actor: Actor, inspection_id: uuid.UUID, data: SubmitInspection 
         }
     ).where(InspectionRow.id == inspection_id)
     audit_service.record(actor, "inspection.submit", "inspection", inspection_id, data)
+    await completion.follow_check(row["spot_check_task_id"], InspectionStatus.SUBMITTED)
     return await publish(inspection_id)
 
 
@@ -555,6 +557,7 @@ async def review(actor: Actor, inspection_id: uuid.UUID, data: InspectionReview)
         values[InspectionRow.status] = InspectionStatus.IN_PROGRESS
         values[InspectionRow.submitted_at] = None
     await InspectionRow.update(values).where(InspectionRow.id == inspection_id)
+    await completion.follow_check(row["spot_check_task_id"], values[InspectionRow.status])
     audit_service.record(actor, f"inspection.review_{data.decision}", "inspection", inspection_id,
                          {"decision": data.decision, "reason": data.reason, "status": [row["status"], values[InspectionRow.status]]})
     if data.decision != "approve":
@@ -564,6 +567,27 @@ async def review(actor: Actor, inspection_id: uuid.UUID, data: InspectionReview)
             key=f"check_returned:{inspection_id}:{now.isoformat()}", title="检查记录被退回修改",
             body=data.reason, entity=("inspection", inspection_id), now=now,
         )
+    return await publish(inspection_id)
+
+
+async def cancel(actor: Actor, inspection_id: uuid.UUID, data: InspectionCancel) -> Inspection:
+    """A supervisor of the check's department calls off a check not yet signed; the team's phones drop it."""
+    inspection = await access.load(inspection_id, lock=True)
+    access.require_visible(actor, inspection)
+    if actor.role != Role.SUPERVISOR or not may_manage_department(actor, inspection.department):
+        raise PermissionDenied("只有本科室负责人可以取消检查", "only the department's supervisor cancels a check")
+    if inspection.status not in (InspectionStatus.PLANNED, InspectionStatus.IN_PROGRESS):
+        raise StateConflict("只有尚未签字提交的检查可以取消", "only a check not yet signed can be cancelled", field="status")
+    if not data.reason.strip():
+        raise InvalidInput("取消检查须写明理由", "cancelling a check needs the reason", field="reason")
+    now = _now()
+    await InspectionRow.update({
+        InspectionRow.status: InspectionStatus.CANCELLED, InspectionRow.review_note: data.reason,
+        InspectionRow.updated_at: now, InspectionRow.version: InspectionRow.version + 1,
+    }).where(InspectionRow.id == inspection_id)
+    await completion.follow_check(inspection.row["spot_check_task_id"], InspectionStatus.CANCELLED)
+    audit_service.record(actor, "inspection.cancel", "inspection", inspection_id,
+                         {"reason": data.reason, "status": [inspection.status, InspectionStatus.CANCELLED]})
     return await publish(inspection_id)
 
 

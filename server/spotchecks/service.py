@@ -85,7 +85,6 @@ RESULT_ACTION = "spot_check.draw_result"
 ENTITY = "spot_check_draw"
 TASK_ENTITY = "spot_check_task"
 
-DONE_STATUSES = (InspectionStatus.SUBMITTED, InspectionStatus.REVIEWED)
 #: Campaign statuses: defined, a draw committed but not revealed, drawn.
 PLANNED, COMMITTED, DRAWN = "planned", "committed", "drawn"
 
@@ -634,7 +633,7 @@ async def list_draws(actor: Actor, campaign_id: uuid.UUID) -> list[wire.Draw]:
 # --- tasks and release --------------------------------------------------------------
 
 
-def _assigned(task: dict[str, Any], campaign: dict[str, Any], *, done: bool = False) -> wire.AssignedTask:
+def _assigned(task: dict[str, Any], campaign: dict[str, Any]) -> wire.AssignedTask:
     """What the team sees: before release the day and district only."""
     released = task["released_at"] is not None
     return wire.AssignedTask(
@@ -647,7 +646,7 @@ def _assigned(task: dict[str, Any], campaign: dict[str, Any], *, done: bool = Fa
         team=[uuid.UUID(u) for u in task["team"]],
         enterprise_id=task["enterprise"] if released else None,
         inspection_id=task["inspection"] if released else None,
-        status="done" if done else task["status"],
+        status=task["status"],
     )
 
 
@@ -762,17 +761,14 @@ async def my_tasks(actor: Actor) -> list[wire.AssignedTask]:
             Campaign.id.is_in(list({r["campaign"] for r in mine}) or [uuid.uuid4()])
         )
     }
-    states = await _inspection_status(r["inspection"] for r in mine)
     return [
-        _assigned(r, campaigns[r["campaign"]], done=states.get(r["inspection"], {}).get("status") in DONE_STATUSES)
+        _assigned(r, campaigns[r["campaign"]])
         for r in sorted(mine, key=lambda r: (r["planned_date"], str(r["id"])))
     ]
 
 
-def _task_state(row: dict[str, Any], states: dict[uuid.UUID, dict[str, Any]], today: dt.date) -> tuple[str, bool]:
-    status = row["status"]
-    if status == "released" and states.get(row["inspection"], {}).get("status") in DONE_STATUSES:
-        status = "done"
+def _task_state(row: dict[str, Any], today: dt.date) -> tuple[str, bool]:
+    status = row["status"]  # ``done`` is stored when the check is signed (spotchecks.completion)
     overdue = status in ("drawn", "released") and row["planned_date"] < today
     return status, overdue
 
@@ -785,11 +781,10 @@ async def list_tasks(actor: Actor, campaign_id: uuid.UUID) -> list[wire.SpotChec
     ).where(SpotCheckTask.campaign == campaign_id).order_by(SpotCheckTask.draw.attempt).order_by(
         SpotCheckTask.position
     ).output(load_json=True)
-    states = await _inspection_status(r["inspection"] for r in rows)
     today = _local_date(_now())
     tasks = []
     for r in rows:
-        status, overdue = _task_state(r, states, today)
+        status, overdue = _task_state(r, today)
         tasks.append(
             wire.SpotCheckTask(
                 id=r["id"],
@@ -817,11 +812,10 @@ async def progress(actor: Actor, campaign_id: uuid.UUID, *, now: dt.datetime | N
     rows = await SpotCheckTask.select(
         SpotCheckTask.status, SpotCheckTask.inspection, SpotCheckTask.planned_date
     ).where(SpotCheckTask.campaign == campaign_id)
-    states = await _inspection_status(r["inspection"] for r in rows)
     today = _local_date(now or _now())
     counts: Counter[str] = Counter()
     for r in rows:
-        status, overdue = _task_state(r, states, today)
+        status, overdue = _task_state(r, today)
         counts[status] += 1
         counts["overdue"] += overdue
     live = sum(counts[s] for s in ("drawn", "released", "done"))
@@ -880,7 +874,7 @@ async def public_results(actor: Actor, campaign_id: uuid.UUID) -> list[wire.Publ
     """
     campaign = await _campaign(actor, campaign_id)
     rows = await SpotCheckTask.select(SpotCheckTask.inspection, SpotCheckTask.enterprise).where(
-        (SpotCheckTask.campaign == campaign_id) & (SpotCheckTask.status == "released")
+        (SpotCheckTask.campaign == campaign_id) & (SpotCheckTask.status == "done")
     )
     states = await _inspection_status(r["inspection"] for r in rows)
     done = [r for r in rows if states.get(r["inspection"], {}).get("status") == InspectionStatus.REVIEWED]
