@@ -31,7 +31,7 @@ import msgspec
 from schemas.hazards import EscalationStep, FiveInPlace, deadline_refusal, five_in_place_refusal, level_refusal
 from schemas.problems import Refusal
 from schemas.vocab import HazardLevel, HazardStatus, label
-from server.errors import InvalidInput, StateConflict
+from server.errors import InvalidInput, PermissionDenied, StateConflict
 
 #: States in which the enterprise still owes a fix: only these can be overdue or escalate.
 OPEN_STATES = frozenset({HazardStatus.FOUND, HazardStatus.RECTIFYING})
@@ -262,11 +262,21 @@ def choose_recheckers(
     load: Mapping[uuid.UUID, int],
     count: int = 2,
 ) -> list[uuid.UUID]:
-    """Pick ``count`` inspectors, preferring those who did not find the hazard, then the least busy.
+    """Pick up to ``count`` of the pool who did not find the hazard, the least busy first (ties on the id).
 
-    Finders are used only when the pool has too few others. Deterministic:
-    ties break on the id.
+    A finder is never picked, however small the pool: nobody rechecks, and so
+    closes, their own finding (:func:`check_rechecker`).
     """
     finder_set = set(finders)
-    unique = sorted(set(pool), key=lambda u: (u in finder_set, load.get(u, 0), str(u)))
-    return unique[:count]
+    others = sorted(set(pool) - finder_set, key=lambda u: (load.get(u, 0), str(u)))
+    return others[:count]
+
+
+def check_rechecker(user_id: uuid.UUID | None, finders: Iterable[uuid.UUID]) -> None:
+    """Refuse a recheck result from someone of the team that found the hazard."""
+    if user_id in set(finders):
+        raise PermissionDenied(
+            "发现该隐患的检查人员不能复查、销号本人发现的隐患，须由其他执法人员复查",
+            "the finder of a hazard may not recheck it",
+            field="recheck_id",
+        )

@@ -600,7 +600,8 @@ async def _has_open_recheck(hazard_id: uuid.UUID) -> bool:
 
 
 async def _recheck_pool(hazard: dict[str, Any]) -> tuple[list[uuid.UUID], set[uuid.UUID]]:
-    """Active inspectors covering the enterprise's district (minus 回避), and the finders."""
+    """Who may recheck (active inspectors covering the enterprise's district, else of the check's department, else the
+    bureau's; never with a 回避) and the finders, whom :func:`policy.choose_recheckers` leaves out."""
     enterprise = await Enterprise.select(Enterprise.district).where(Enterprise.id == hazard["enterprise"]).first()
     district = enterprise["district"] if enterprise else None
     conflicted = await registry_service.conflicted_user_ids(hazard["enterprise"])
@@ -608,17 +609,23 @@ async def _recheck_pool(hazard: dict[str, Any]) -> tuple[list[uuid.UUID], set[uu
         (User.role == Role.INSPECTOR) & (User.active == True)  # noqa: E712 (SQL comparison)
     )
     pool = [u["id"] for u in inspectors if district in (u["districts"] or []) and u["id"] not in conflicted]
-    finders = await _team(hazard["inspection"])
-    if hazard.get("found_by"):
-        finders.add(hazard["found_by"])
-    if not pool:
+    finders = await _finders(hazard)
+    if not set(pool) - finders:
         inspection = await _inspection(hazard["inspection"])
         pool = [
             u["id"] for u in inspectors if u["department"] == inspection["department"] and u["id"] not in conflicted
         ]
-    if not pool:
-        pool = [u for u in finders if u not in conflicted]
+    if not set(pool) - finders:
+        pool = [u["id"] for u in inspectors if u["id"] not in conflicted]
     return pool, finders
+
+
+async def _finders(hazard: dict[str, Any]) -> set[uuid.UUID]:
+    """The team of the check that found the hazard, and whoever recorded it."""
+    finders = await _team(hazard["inspection"])
+    if hazard.get("found_by"):
+        finders.add(hazard["found_by"])
+    return finders
 
 
 async def create_recheck(
@@ -757,6 +764,7 @@ async def record_recheck(
     assignees = {
         a["user"] for a in await RecheckAssignee.select(RecheckAssignee.user).where(RecheckAssignee.recheck == recheck_id)
     }
+    policy.check_rechecker(actor.user_id, await _finders(row))
     if actor.user_id not in assignees:
         raise PermissionDenied("只有被指派的复查人员可以填报复查结果", "not assigned to this recheck", field="recheck_id")
     if recheck["status"] != RecheckStatus.PENDING:

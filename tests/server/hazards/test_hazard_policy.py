@@ -230,17 +230,20 @@ ids = st.lists(st.uuids(), min_size=0, max_size=8, unique=True)
 
 
 @given(pool=ids, finder_picks=st.lists(st.integers(0, 7), max_size=4), count=st.integers(1, 3), seed=st.integers())
-def test_recheckers_avoid_finders_when_the_pool_allows(pool, finder_picks, count, seed):
+def test_recheckers_are_never_finders_however_small_the_pool(pool, finder_picks, count, seed):
     finders = {pool[i] for i in finder_picks if i < len(pool)} | {uuid.UUID(int=seed % 2**128)}
     load = {u: (hash((u, seed)) % 5) for u in pool}
     chosen = policy.choose_recheckers(pool, finders, load, count)
-    assert len(chosen) == len(set(chosen)) == min(count, len(pool))
-    assert set(chosen) <= set(pool)
     others = [u for u in pool if u not in finders]
-    if len(others) >= count:
-        assert not set(chosen) & finders
-    else:
-        assert set(others) <= set(chosen)
+    assert len(chosen) == len(set(chosen)) == min(count, len(others))
+    assert set(chosen) <= set(others)
+
+
+def test_a_finder_may_not_record_a_recheck():
+    finder, other = uuid.uuid4(), uuid.uuid4()
+    with pytest.raises(FieldcheckError, match="finder"):
+        policy.check_rechecker(finder, {finder})
+    policy.check_rechecker(other, {finder})
 
 
 def test_refusals_are_domain_errors():

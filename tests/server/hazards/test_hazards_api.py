@@ -16,6 +16,7 @@ from schemas import sync as sync_wire
 from schemas.hazards import RecheckReason, RecheckStatus
 from schemas.vocab import HazardLevel, HazardStatus, Role
 from server import database
+from server.accounts.policy import SYSTEM
 from server.audit import service as audit_service
 from server.audit.tables import AuditEntry
 from server.enforcement.tables import EnforcementAction
@@ -195,6 +196,40 @@ async def test_offline_loop_closes_only_through_a_recheck_by_other_inspectors(cl
     # Done: the task leaves the rechecker's phone with its hazard.
     page = await rechecker.pull(cursors)
     assert scopes.recheck(recheck_id) in page.dropped_scopes and scopes.hazard(hazard_id) in page.dropped_scopes
+
+
+async def test_when_only_finders_cover_the_enterprise_the_recheck_goes_elsewhere_and_a_finder_is_refused(
+    client: httpx.AsyncClient, world: World, settings: Settings
+):
+    finders = world.inspectors  # every inspector of the department and district was on the check
+    inspection = await world.inspection(team=finders)
+    phone = await make_phone(client, finders[0])
+    hazard_id = uuid.uuid4()
+    create = hz.HazardCreate(id=hazard_id, inspection_id=inspection, level=HazardLevel.GENERAL,
+                             description="配电箱未上锁", deadline_date=today() + dt.timedelta(days=7))
+    outcomes = await phone.push([hz.AddHazard(seq=phone.seq(), hazard=create),
+                                 hz.ReportRectification(seq=phone.seq(), hazard_id=hazard_id,
+                                                        report=hz.RectificationReport(note="已上锁"))])
+    assert all(isinstance(o, sync_wire.Applied) for o in outcomes), outcomes
+    [recheck] = await Recheck.select().where(Recheck.hazard == hazard_id)
+    listed = (await client.get("/api/v1/rechecks/", headers=await world.headers(world.supervisor_id))).json()
+    assert listed[0]["assignee_ids"] == []  # nobody else in the bureau: no finder stands in
+
+    # Over sync and over HTTP a finder is told why they may not recheck it, and the hazard stays open.
+    result = hz.RecheckResult(passed=True, note="复查合格")
+    [refused] = await phone.push([hz.ReportRecheck(seq=phone.seq(), recheck_id=recheck["id"], result=result)])
+    assert isinstance(refused, sync_wire.Rejected) and refused.code == "forbidden" and "发现" in refused.message
+    posted = await client.post(f"/api/v1/rechecks/{recheck['id']}/result", json={"passed": True},
+                               headers=await world.headers(finders[1]))
+    assert posted.status_code == 403 and "发现" in posted.json()["message"], posted.text
+    assert (await hazard_row(hazard_id))["status"] == HazardStatus.RECTIFICATION_REPORTED
+
+    # An officer of another department and district is in the bureau's pool: the next recheck goes to them.
+    outsider = await make_user(Role.INSPECTOR, department_id=await make_department())
+    async with database.transaction():
+        chosen = await hazards_service.create_recheck(SYSTEM, await hazard_row(hazard_id), RecheckReason.LOOKBACK, settings)
+    listed = (await client.get("/api/v1/rechecks/", headers=await world.headers(world.supervisor_id))).json()
+    assert {r["id"]: r["assignee_ids"] for r in listed}[str(chosen)] == [str(outsider)]
 
 
 async def test_major_hazard_waits_for_supervisor_after_passed_recheck(client: httpx.AsyncClient, world: World, settings: Settings):
