@@ -1,4 +1,4 @@
-"""Statistical periods (月 / 季 / 年) in Beijing time, and their 同比 counterparts. Pure, no I/O.
+"""Statistical periods (月 / 季 / 年) in the bureau's time zone, and their 同比 counterparts. Pure, no I/O.
 
 A period is written the way a report names it: ``2025`` (year), ``2025-Q2``
 (quarter), ``2025-03`` (month). Every period is a half-open range of calendar
@@ -13,8 +13,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-#: Months, quarters and years are cut at Beijing midnight, as the bureau's reports are.
-TIMEZONE = "Asia/Shanghai"
+from server.settings import get_settings
+
+#: Months, quarters and years are cut at midnight in the bureau's time zone (FIELDCHECK_TIMEZONE, Beijing time by
+#: default), as its reports are. Read once, when statistics are first imported: the SQL of the indicators is built
+#: from it (``stats.definitions``), like every other setting read at start-up.
+TIMEZONE = get_settings().hazards.timezone
 TZ = ZoneInfo(TIMEZONE)
 
 _QUARTER_NAMES = {1: "一", 2: "二", 3: "三", 4: "四"}
@@ -74,7 +78,7 @@ class Period:
         return Period(add_months(self.start, -12), self.grain)
 
     def start_at(self) -> dt.datetime:
-        """The first instant of the period (Beijing midnight), timezone-aware."""
+        """The first instant of the period (midnight in the bureau's zone), timezone-aware."""
         return dt.datetime.combine(self.start, dt.time(), TZ)
 
     def end_at(self) -> dt.datetime:
