@@ -12,7 +12,7 @@ Settings come from the environment (``server.settings``), as for the server;
 Adding a subcommand: write a function ``run(args) -> int`` in your domain
 (e.g. ``server/spotchecks/commands.py``) and register it at import time::
 
-    from server.cli import command
+    from server.commands import command
 
     @command("verify-draw", "复核一次抽签 / re-run a recorded draw and compare",
              arguments=lambda p: p.add_argument("draw_id"))
@@ -29,15 +29,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import importlib
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
-from server.settings import Settings
+from server.commands import _COMMANDS, command, open_database, settings_from  # noqa: F401  (the registry, re-exported)
 
 #: Modules that register subcommands with :func:`command` when imported.
 COMMAND_MODULES: list[str] = [
@@ -50,55 +45,6 @@ COMMAND_MODULES: list[str] = [
     "server.spotchecks.commands",
     "server.stats.commands",
 ]
-
-
-@dataclass(frozen=True)
-class Command:
-    name: str
-    help: str
-    run: Callable[[argparse.Namespace], int]
-    arguments: Callable[[argparse.ArgumentParser], object] | None = None
-
-
-_COMMANDS: dict[str, Command] = {}
-
-
-def command(
-    name: str, help: str, *, arguments: Callable[[argparse.ArgumentParser], object] | None = None
-) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
-    """Register ``run`` as ``fieldcheck <name>``; ``arguments`` adds its options to the subparser."""
-
-    def register(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-        if name in _COMMANDS and _COMMANDS[name].run is not run:
-            raise ValueError(f"subcommand {name!r} registered twice")
-        _COMMANDS[name] = Command(name, help, run, arguments)
-        return run
-
-    return register
-
-
-def settings_from(args: argparse.Namespace) -> Settings:
-    """Settings from the environment, with the options every command shares applied on top."""
-    settings = Settings.from_env()
-    data_dir = getattr(args, "data_dir", None)
-    if data_dir is not None:
-        settings = dataclasses.replace(settings, server=dataclasses.replace(settings.server, data_dir=Path(data_dir)))
-    return settings
-
-
-@asynccontextmanager
-async def open_database(settings: Settings, *, migrate: bool = True) -> AsyncIterator[None]:
-    """Connect to the configured database for a command (applying migrations unless ``migrate=False``)."""
-    from server import database
-
-    if migrate:
-        await database.start(settings)
-    else:
-        database.configure(settings)
-    try:
-        yield
-    finally:
-        await database.stop()
 
 
 # --------------------------------------------------------------------- serve

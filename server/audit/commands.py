@@ -8,7 +8,7 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from server.audit import service as audit_service
-from server.cli import command, open_database, settings_from
+from server.commands import command, open_database, settings_from
 from storage.base import ObjectStore
 
 

@@ -7,7 +7,7 @@ import asyncio
 import datetime as dt
 import sys
 
-from server.cli import command, open_database, settings_from
+from server.commands import command, open_database, settings_from
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:

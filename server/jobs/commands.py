@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from server.cli import command, open_database, settings_from
+from server.commands import command, open_database, settings_from
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,7 +8,7 @@ import json
 import sys
 import uuid
 
-from server.cli import command, open_database, settings_from
+from server.commands import command, open_database, settings_from
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:

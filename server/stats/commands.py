@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from server.cli import command, open_database, settings_from
+from server.commands import command, open_database, settings_from
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
