@@ -11,7 +11,7 @@ import msgspec
 
 from schemas import accounts as wire
 from schemas.vocab import Role
-from server.cli import command, open_database, settings_from
+from server.commands import command, open_database, settings_from
 from server.errors import FieldcheckError
 
 
