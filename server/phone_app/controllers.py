@@ -35,7 +35,7 @@ class PhoneAppController(Controller):
 
     @get("/shell.json", security=[])
     async def precache(self, settings: AppSettings) -> dict:
-        return shell.shell(settings.web.web_dir / "app", settings.web.vendor_dir)
+        return shell.shell(settings.web.web_dir / "app", settings.web.vendor_dir, settings.hazards.timezone)
 
     @get("/vant.css", security=[])
     async def vant_css(self, settings: AppSettings) -> Response[bytes]:
@@ -44,8 +44,8 @@ class PhoneAppController(Controller):
         return answer
 
     @get("/vocab.json", security=[])
-    async def vocab(self) -> dict:
-        return shell.vocabulary()
+    async def vocab(self, settings: AppSettings) -> dict:
+        return shell.vocabulary(settings.hazards.timezone)
 
     @get("/{name:path}", security=[])
     async def asset(self, settings: AppSettings, name: FromPath[str]) -> Response[bytes]:

@@ -56,10 +56,10 @@ def vant_css(vendor_dir: Path) -> bytes:
     return _FOREIGN_FONT.sub(b"", (vendor_dir / "vant" / "index.css").read_bytes())
 
 
-def shell(app_dir: Path, vendor_dir: Path) -> dict[str, Any]:
+def shell(app_dir: Path, vendor_dir: Path, timezone: str = "Asia/Shanghai") -> dict[str, Any]:
     """The service worker's precache list and its version."""
     urls: list[str] = ["/app/", "/app/vocab.json", "/app/vant.css"]
-    digest = hashlib.sha256(json.dumps(vocabulary(), ensure_ascii=False, sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps(vocabulary(timezone), ensure_ascii=False, sort_keys=True).encode())
     for name in sorted(APP_FILES):
         if name != "index.html":
             urls.append(f"/app/{name}")
@@ -70,8 +70,9 @@ def shell(app_dir: Path, vendor_dir: Path) -> dict[str, Any]:
     return {"version": digest.hexdigest()[:16], "urls": urls}
 
 
-def vocabulary() -> dict[str, Any]:
-    """Chinese labels of every vocabulary value (by enum name) and the messages of the rules the phone checks.
+def vocabulary(timezone: str = "Asia/Shanghai") -> dict[str, Any]:
+    """Chinese labels of every vocabulary value (by enum name), the messages of the rules the phone checks, and
+    the bureau's time zone (``FIELDCHECK_TIMEZONE``), in which the phone shows every time whatever its own clock's.
 
     The messages are the shared rules' own (``schemas/``), taken by calling them, so the phone says word for
     word what the server would; web/app/rules.js holds only the arithmetic, and a test compares both.
@@ -104,4 +105,4 @@ def vocabulary() -> dict[str, Any]:
     assert unanswered is not None
     # "还有 1 个…：CODE TEXT" with the count and the list as placeholders.
     messages["items_unanswered"] = unanswered.message.replace("1", "{count}", 1).replace("CODE TEXT", "{items}")
-    return {"labels": labels, "messages": messages}
+    return {"labels": labels, "messages": messages, "timezone": timezone}

@@ -15,7 +15,7 @@
     summary: "检查小结", signed_by_name: "签字人", caption: "说明", outcome: "结果", violation_type: "违章类型" };
   const NOT_EDITABLE = /(^|_)(id|seq|kind|at|sha256|size|version|media_type|evidence_kind|violation_type|level|outcome)$/;
 
-  const vocab = reactive({ labels: {}, messages: {} });
+  const vocab = reactive({ labels: {}, messages: {}, timezone: "Asia/Shanghai" });
   const label = (group, value) => (vocab.labels[group] || {})[value] || value || "";
 
   const data = reactive({ user: null, inspections: [], enterprises: {}, templates: {}, results: [], hazards: [],
@@ -50,7 +50,8 @@
     if (e instanceof W.Invalid || e instanceof SY.Refused) vant.showDialog({ title: "无法保存", message: e.message });
     else { console.error(e); vant.showDialog({ title: "出错了", message: String(e && e.message || e) }); }
   }
-  const when = (iso) => iso ? new Date(iso).toLocaleString("zh-CN", { hour12: false }) : "";
+  // Times in the bureau's time zone (FIELDCHECK_TIMEZONE, from vocab.json), whatever zone the phone is set to.
+  const when = (iso) => iso ? new Date(iso).toLocaleString("zh-CN", { hour12: false, timeZone: vocab.timezone }) : "";
 
   async function thumbnailOf(blob) {
     try {

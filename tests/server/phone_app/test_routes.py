@@ -54,3 +54,21 @@ async def test_vants_stylesheet_is_served_without_its_cdn_font(client):
     css = (await client.get("/app/vant.css")).text
     assert "@font-face" in css and "data:font/woff2" in css
     assert "alicdn" not in css and "//at." not in css
+
+
+async def test_the_phone_shows_times_in_the_bureaus_time_zone_whatever_its_own(tmp_path):
+    """vocab.json carries FIELDCHECK_TIMEZONE; the app formats every time in it (app.js ``when``)."""
+    import dataclasses
+
+    import httpx
+
+    from server.app import create_app
+    from server.settings import HazardSettings
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, hazards=dataclasses.replace(HazardSettings(), timezone="Asia/Urumqi"))
+    transport = httpx.ASGITransport(app=create_app(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://fieldcheck.test") as client:
+        vocab = (await client.get("/app/vocab.json")).json()
+    assert vocab["timezone"] == "Asia/Urumqi"
+    assert "timeZone: vocab.timezone" in (settings.web.web_dir / "app" / "app.js").read_text()
