@@ -26,7 +26,7 @@ from schemas import sync as sync_wire
 from schemas.enforcement import ActionOrigin
 from schemas.hazards import EscalationStep, RecheckReason, RecheckStatus
 from schemas.problems import ErrorCode
-from schemas.vocab import EnforcementKind, HazardLevel, HazardStatus, InspectionStatus, Role
+from schemas.vocab import EnforcementKind, HazardLevel, HazardStatus, Role
 from server import database
 from server.accounts.policy import SYSTEM, Actor, may_manage_department, sees_all_departments
 from server.accounts import service as accounts_service
