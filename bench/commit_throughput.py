@@ -8,8 +8,10 @@ and publishing three change-feed entries (what a small sync push or an API write
 ``--seconds``. Nothing else runs in those processes, so this isolates the commit path: where the chain
 lock was held across four awaits (the baseline tree, by default the main checkout, when it exists)
 and where it lives inside one commit round trip (this tree). Each (tree, processes) gets a fresh
-database migrated by that tree. Prints transactions/s, commit latency p50/p99, the audit chain
-verified at the end, and the ratios to one process and to the baseline.
+database migrated by that tree. Prints transactions/s, commit latency p50/p99, how long the chain lock
+is held per transaction (the share of back-to-back samples of ``pg_locks``, from another connection,
+that found it held, times the run's length, over the transactions committed), the audit chain verified
+at the end, and the ratios to one process and to the baseline.
 """
 
 from __future__ import annotations
@@ -106,6 +108,32 @@ async def _python(tree: Path, script: str, *args: str) -> str:
     return out.decode()
 
 
+#: The chain lock's key (``server.database.CHAIN_LOCK_KEY``, the same in both trees): pg_locks shows a
+#: one-bigint advisory key as classid (high 32 bits) and objid (low 32 bits).
+_CHAIN_LOCK_KEY = 0x46434B43
+
+
+async def _lock_duty(url: str, start_at: float, seconds: float) -> float:
+    """The share of samples, taken back to back from another connection, in which the chain lock was held."""
+    import time
+
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        while time.time() < start_at:
+            await asyncio.sleep(0.01)
+        until, samples, held = time.monotonic() + seconds, 0, 0
+        while time.monotonic() < until:
+            held += await conn.fetchval(
+                "SELECT exists (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = $1"
+                " AND granted)", _CHAIN_LOCK_KEY)
+            samples += 1
+        return held / max(samples, 1)
+    finally:
+        await conn.close()
+
+
 async def run_one(tree: Path, processes: int, args: argparse.Namespace) -> dict:
     import time
 
@@ -115,9 +143,11 @@ async def run_one(tree: Path, processes: int, args: argparse.Namespace) -> dict:
         with tempfile.TemporaryDirectory() as data_dir:
             await _python(tree, _VERIFY, url, data_dir, str(HERE))  # migrate with this tree's migrations
             start_at = time.time() + 6 + 2 * processes  # every writer starts its clock at the same instant
-            outputs = await asyncio.gather(*(
+            writers = asyncio.gather(*(
                 _python(tree, _WRITER, url, data_dir, str(args.tasks), str(args.seconds), str(HERE), str(start_at))
                 for _ in range(processes)))
+            held = await _lock_duty(url, start_at, args.seconds)
+            outputs = await writers
             verified = (await _python(tree, _VERIFY, url, data_dir, str(HERE))).split("VERIFY", 1)[1].split()
     finally:
         await sync_common.drop_database(name)
@@ -126,7 +156,9 @@ async def run_one(tree: Path, processes: int, args: argparse.Namespace) -> dict:
     pick = lambda q: round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 1)  # noqa: E731
     return {"tree": str(tree), "processes": processes, "transactions": len(latencies),
             "tx_per_s": round(len(latencies) / args.seconds, 1), "p50_ms": pick(0.5), "p99_ms": pick(0.99),
-            "chain_ok": verified[0] == "True", "chain_entries": int(verified[1])}
+            "chain_ok": verified[0] == "True", "chain_entries": int(verified[1]),
+            "lock_held_share": round(held, 3),
+            "lock_held_ms_per_tx": round(held * args.seconds * 1000 / max(len(latencies), 1), 2)}
 
 
 async def main() -> None:
@@ -145,7 +177,8 @@ async def main() -> None:
             results.append(row)
             label = "this tree" if tree == HERE else f"baseline {tree}"
             print(f"{processes} process(es) x {args.tasks} tasks, {label:>20}: {row['tx_per_s']:7.1f} tx/s, commit p50 "
-                  f"{row['p50_ms']:6.1f} ms, p99 {row['p99_ms']:7.1f} ms; chain ok={row['chain_ok']} "
+                  f"{row['p50_ms']:6.1f} ms, p99 {row['p99_ms']:7.1f} ms; chain lock held {row['lock_held_share']:.0%} of "
+                  f"the time = {row['lock_held_ms_per_tx']:.2f} ms a transaction; chain ok={row['chain_ok']} "
                   f"({row['chain_entries']} entries, {row['transactions']} transactions)", flush=True)
     by = {(r["tree"], r["processes"]): r for r in results}
     for r in results:

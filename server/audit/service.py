@@ -30,7 +30,8 @@ over fixed-size text, is computed by PostgreSQL (``sha256()``) in the
 INSERT…SELECT that reads the head. That statement runs inside the unit of
 work's single commit round trip (``server.database``: lock, feed numbering,
 this append, COMMIT in one message), so the lock is held for server time
-only. The alternatives were weighed: per-partition chains with a periodic
+only: the statements and the commit's WAL flush (``server.database`` says
+what bound that flush still sets). The alternatives were weighed: per-partition chains with a periodic
 root would remove the serialisation but make every verification, checkpoint
 and gap argument a two-level one (and the change feed needs a total commit
 order anyway); a sequence plus a "visible up to" watermark fits the feed but

@@ -21,7 +21,13 @@ Commit hooks
       The lock is taken, used and released (at commit) inside that one
       message, so it is never held while Python awaits anything: its hold is
       the server's own execution time plus the commit's WAL flush, which a
-      busy event loop or a second server process cannot stretch.
+      busy event loop or a second server process cannot stretch. That flush
+      is still inside the lock (it must be: releasing the lock before the
+      commit is visible would let a later number become visible first), so
+      write throughput is bounded by about one commit flush per transaction;
+      ``bench/commit_throughput.py`` measures the hold. Going past that bound
+      means numbering many transactions' entries in one later transaction (a
+      sequencer), which changes when an entry joins the chain.
     - SQLite: every write transaction is ``BEGIN IMMEDIATE`` and so exclusive
       already; each hook writes its items in Python before COMMIT.
 
