@@ -18,7 +18,7 @@ from server.deps import AppSettings, CurrentActor
 from server.registry import imports
 from server.registry import service as registry_service
 
-_ALL_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.LEADER, Role.INSPECTOR)
+_ALL_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.LEADER, Role.LEGAL_REVIEWER, Role.INSPECTOR)
 _WRITERS = (Role.ADMIN, Role.SUPERVISOR)
 
 SearchText = Annotated[str | None, QueryParameter(max_length=128)]

@@ -40,7 +40,8 @@ MAX_PAGE = 200
 DEFAULT_PAGE = 50
 
 _REGISTRY_WRITERS = frozenset({Role.ADMIN, Role.SUPERVISOR})
-_REGISTRY_READERS = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LEADER})
+#: 法制审核 is bureau-wide: the reviewer reads the party of every case (never writes the registry).
+_REGISTRY_READERS = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LEADER, Role.LEGAL_REVIEWER})
 
 
 # --------------------------------------------------------------------- shared helpers

@@ -116,9 +116,17 @@ async def test_duplicate_credit_code_is_409(client):
     assert await Enterprise.count() == 2
 
 
+async def test_a_legal_reviewer_reads_the_party_of_a_case_but_never_writes(client):
+    enterprise_id = await make_enterprise()
+    headers = await _headers(client, Role.LEGAL_REVIEWER)
+    read = await client.get(f"/api/v1/enterprises/{enterprise_id}", headers=headers)
+    assert read.status_code == 200 and read.json()["id"] == str(enterprise_id)
+    assert (await client.post("/api/v1/enterprises/", json=_body(), headers=headers)).status_code == 403
+
+
 async def test_inspector_and_leader_cannot_write(client):
     enterprise_id = await make_enterprise()
-    for role in (Role.INSPECTOR, Role.LEADER):
+    for role in (Role.INSPECTOR, Role.LEADER, Role.LEGAL_REVIEWER):
         headers = await _headers(client, role)
         assert (await client.post("/api/v1/enterprises/", json=_body(), headers=headers)).status_code == 403
         response = await client.patch(f"/api/v1/enterprises/{enterprise_id}", json={"name": "改名有限公司"}, headers=headers)
