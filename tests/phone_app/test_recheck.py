@@ -6,15 +6,18 @@ import datetime as dt
 
 import pytest
 
+from schemas.vocab import Role
 from server.hazards.tables import Recheck
-from tests.conftest import login
+from tests.conftest import login, make_user, username_of
 from tests.phone_app import helpers
-from tests.phone_app.conftest import Phone, World
+from tests.phone_app.conftest import Phone, World, new_phone
 
 pytestmark = pytest.mark.browser
 
 
-async def test_a_recheck_is_listed_and_its_result_synced(world: World, phone, client):
+async def test_a_recheck_is_listed_and_its_result_synced(world: World, phone, browser, client):
+    # The finder never rechecks their own hazard: the recheck goes to a colleague of the department.
+    rechecker = await username_of(await make_user(Role.INSPECTOR, department_id=world.department_id))
     page = await phone.new_page()
     p = Phone(page, world.url, "recheck")
     await p.open()
@@ -37,16 +40,26 @@ async def test_a_recheck_is_listed_and_its_result_synced(world: World, phone, cl
     assert reported.status_code == 200, reported.text
     await p.sync()
     await page.goto(f"{world.url}/app/#/tasks")
-    await page.wait_for_selector("[data-recheck]")
-    assert "消防通道堆放杂物" in await page.inner_text("[data-recheck]")
-    await p.shot("tasks-with-recheck")
-    await page.click("[data-recheck]")
-    await page.wait_for_selector("text=回头看复查")
-    await page.fill("textarea", "现场复核：通道已畅通")
-    await p.shot("recheck")
-    await page.click("text=保存复查结果")
-    await page.wait_for_selector(".van-empty, .task")
-    await helpers.sync_until_safe(p)
+    assert await page.locator("[data-recheck]").count() == 0  # not the finder's to recheck
+    colleague_phone = await new_phone(browser)
+    other = await colleague_phone.new_page()
+    q = Phone(other, world.url, "recheck-colleague")
+    await q.open()
+    await q.login(rechecker)
+    await q.sync()
+    await other.goto(f"{world.url}/app/#/tasks")
+    await other.wait_for_selector("[data-recheck]")
+    assert "消防通道堆放杂物" in await other.inner_text("[data-recheck]")
+    await q.shot("tasks-with-recheck")
+    await other.click("[data-recheck]")
+    await other.wait_for_selector("text=回头看复查")
+    await other.fill("textarea", "现场复核：通道已畅通")
+    await q.shot("recheck")
+    await other.click("text=保存复查结果")
+    await other.wait_for_selector(".van-empty, .task")
+    await helpers.sync_until_safe(q)
+    assert q.errors == []
+    await colleague_phone.close()
     [row] = await Recheck.select().where(Recheck.hazard == hazard["id"])
     assert row["status"] == "passed" and row["note"] == "现场复核：通道已畅通"
 
