@@ -60,7 +60,10 @@ async def test_an_administrators_day(console: Console, tmp_path) -> None:
     console.page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
     await console.login(await username_of(admin_id))
     await console.shot("console-admin-home.png")
-    assert await console.page.locator("nav.side a").all_text_contents() == ["首页", "企业名录", "企业名录导入", "人员与科室", "回避管理", "检查表模板"]
+    assert await console.page.locator("nav.side a").all_text_contents() == [
+        "首页", "检查记录", "双随机抽查", "隐患看板", "执法措施", "三违人员",
+        "企业名录", "企业名录导入", "人员与科室", "回避管理", "检查表模板",
+    ]
 
     # --- the registry: 500 rows, 3 of them wrong
     sheet = registry_file(500, salt=21)
