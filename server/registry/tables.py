@@ -55,7 +55,7 @@ class EnterpriseImport(Table, tablename="enterprise_import"):
     """A registry file being checked, checked and waiting for confirmation, or applied (``server.registry.imports``)."""
 
     id = UUID(primary_key=True)
-    created_by = ForeignKey(references=User, on_delete=OnDelete.restrict, index=True)
+    created_by = ForeignKey(references=User, on_delete=OnDelete.restrict, index=True, null=False)
     created_at = Timestamptz()
     updated_at = Timestamptz()
     file_name = Varchar(length=256, default="")
@@ -77,7 +77,7 @@ class EnterpriseImportRow(Table, tablename="enterprise_import_row"):
     """One data row of an import file: its checked values, or why it was refused."""
 
     id = UUID(primary_key=True)
-    batch = ForeignKey(references=EnterpriseImport, on_delete=OnDelete.cascade)
+    batch = ForeignKey(references=EnterpriseImport, on_delete=OnDelete.cascade, null=False)
     row_number = Integer()
     ok = Boolean(default=False)
     credit_code = Varchar(length=64, default="")

@@ -7,6 +7,7 @@ and runs no DDL: the database already has them, which
 ``tests/server/database/test_migration_drift.py`` checks column by column
 (types, lengths, nullability) on a fresh PostgreSQL database. From here on the
 auto-migration of the tables is empty; the drift test fails on any difference.
+It also records the recheck reason ``ordered`` (a choice: Python only, no DDL).
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -1135,5 +1136,37 @@ async def forwards() -> MigrationManager:
         old_column_class=Varchar,
         schema=None,
     )
+
+    manager.alter_column(
+        table_class_name="Recheck",
+        tablename="recheck",
+        column_name="reason",
+        db_column_name="reason",
+        params={
+            "choices": Enum(
+                "RecheckReason",
+                {
+                    "RECTIFICATION_REPORTED": "rectification_reported",
+                    "DEADLINE_PASSED": "deadline_passed",
+                    "LOOKBACK": "lookback",
+                    "ORDERED": "ordered",
+                },
+            )
+        },
+        old_params={
+            "choices": Enum(
+                "RecheckReason",
+                {
+                    "RECTIFICATION_REPORTED": "rectification_reported",
+                    "DEADLINE_PASSED": "deadline_passed",
+                    "LOOKBACK": "lookback",
+                },
+            )
+        },
+        column_class=Varchar,
+        old_column_class=Varchar,
+        schema=None,
+    )
+
 
     return manager

@@ -1,6 +1,6 @@
-"""Statistics on the embedded SQLite engine too (hand-written).
+"""Statistics on the embedded SQLite engine too.
 
-- ``stats_dirty_month.failed_at`` (both engines): a month whose recount failed
+- ``stats_dirty_month.failed_at`` (both engines, added by Piccolo's manager): a month whose recount failed
   stays queued, marked, so a read that needs it is refused while the others answer.
 - SQLite: row triggers that queue the months a write touched, as
   ``m0003_stats_triggers`` does with statement triggers on PostgreSQL. SQLite
@@ -13,9 +13,12 @@ Month arithmetic: timestamps are UTC text; the bureau's zone is a fixed
 offset (``server.stats.dialect.OFFSET_HOURS``).
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.columns.column_types import Timestamptz
+from piccolo.columns.indexes import IndexMethod
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
+
+from server.database.migration_sql import TablesThenSQL
 
 ID = "2026-12-04T00:00:22:000000"
 VERSION = "1.38.0"
@@ -77,16 +80,36 @@ def _sqlite_statements() -> list[str]:
     return out
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="fieldcheck", description=DESCRIPTION)
+async def forwards() -> TablesThenSQL:
+    manager = TablesThenSQL(migration_id=ID, app_name="fieldcheck", description=DESCRIPTION)
+
+    manager.add_column(
+        table_class_name="StatsDirtyMonth",
+        tablename="stats_dirty_month",
+        column_name="failed_at",
+        db_column_name="failed_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
 
     async def create() -> None:
         engine = engine_finder()
-        await engine.run_ddl('ALTER TABLE "stats_dirty_month" ADD COLUMN "failed_at" TIMESTAMPTZ NULL')
-        if isinstance(engine, PostgresEngine):
-            return
-        for statement in _sqlite_statements():
-            await engine.run_ddl(statement)
+        if not isinstance(engine, PostgresEngine):
+            for statement in _sqlite_statements():
+                await engine.run_ddl(statement)
 
     async def drop() -> None:
         engine = engine_finder()
@@ -95,8 +118,7 @@ async def forwards() -> MigrationManager:
                 for event in _EVENTS:
                     await engine.run_ddl(f"DROP TRIGGER IF EXISTS stats_dirty_{table}_{event}")
             await engine.run_ddl("DROP TRIGGER IF EXISTS stats_dirty_enterprise")
-        await engine.run_ddl('ALTER TABLE "stats_dirty_month" DROP COLUMN "failed_at"')
 
-    manager.add_raw(create)
-    manager.add_raw_backwards(drop)
+    manager.after.append(create)
+    manager.before_backwards.append(drop)
     return manager

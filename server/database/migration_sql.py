@@ -1,0 +1,47 @@
+"""A migration that makes its tables and columns with Piccolo and then runs the SQL Piccolo cannot express.
+
+Piccolo's ``MigrationManager`` runs ``add_raw`` steps *before* its own
+operations, so an index on a table the same migration adds has nowhere to go.
+:class:`TablesThenSQL` runs Piccolo's operations first and ``after`` (composite
+unique indexes, triggers, partial indexes) next, in one transaction; going
+back, ``before_backwards`` runs first and Piccolo then drops what it added.
+Piccolo's record of the schema (what the drift test compares the tables with)
+is the manager's operations, as for any generated migration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.engine import engine_finder
+
+Step = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class TablesThenSQL(MigrationManager):
+    after: list[Step] = field(default_factory=list)
+    before_backwards: list[Step] = field(default_factory=list)
+
+    async def run(self, backwards: bool = False) -> None:
+        async with engine_finder().transaction():
+            if backwards and not self.preview:
+                for step in self.before_backwards:
+                    await step()
+            await super().run(backwards=backwards)
+            if not backwards and not self.preview:
+                for step in self.after:
+                    await step()
+
+
+def statements(*sql: str) -> Step:
+    """A step that runs each statement in order on the migration's engine."""
+
+    async def run() -> None:
+        engine = engine_finder()
+        for statement in sql:
+            await engine.run_ddl(statement)
+
+    return run
