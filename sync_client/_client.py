@@ -315,16 +315,29 @@ class SyncClient:
                 self._uploads.record_rejected(msgspec.msgpack.decode(payloads[seq])["id"], code, message)
 
     async def _pull(self, report: SyncReport) -> None:
-        assert self._net is not None
-        while True:
-            request = wire.PullRequest(device_id=self.device_id, cursors=self.store.cursors(), limit=self._pull_limit)
-            response = await self._net.call("/api/v1/sync/pull", request, wire.PullResponse)
-            page = protocol.page(response, protocol.MSGPACK)
-            self.store.apply_page(page.puts, page.removes, page.cursors, page.dropped_scopes)
-            report.pulled += len(page.puts) + len(page.removes)
-            if not page.has_more:
-                break
+        cursors = self.store.cursors()
+        asked: asyncio.Task[wire.PullResponse] | None = asyncio.create_task(self._pull_page(cursors))
+        try:
+            while asked is not None:
+                page = protocol.page(await asked, protocol.MSGPACK)
+                # The cursors the replica holds once this page is written: the next page is asked for now,
+                # so the server reads it while this one goes into SQLite.
+                dropped = set(page.dropped_scopes)
+                cursors = {scope: seq for scope, seq in {**cursors, **page.cursors}.items() if scope not in dropped}
+                asked = asyncio.create_task(self._pull_page(cursors)) if page.has_more else None
+                await asyncio.to_thread(self.store.apply_page, page.puts, page.removes, page.cursors, page.dropped_scopes)
+                report.pulled += len(page.puts) + len(page.removes)
+        except BaseException:
+            if asked is not None:
+                asked.cancel()
+                await asyncio.gather(asked, return_exceptions=True)
+            raise
         self.store.finish_pull()
+
+    async def _pull_page(self, cursors: dict[str, int]) -> wire.PullResponse:
+        assert self._net is not None
+        request = wire.PullRequest(device_id=self.device_id, cursors=cursors, limit=self._pull_limit)
+        return await self._net.call("/api/v1/sync/pull", request, wire.PullResponse)
 
     # --- reading ------------------------------------------------------------------
 

@@ -130,20 +130,28 @@ class Store:
             if self._meta("device_id") is None:
                 self._set_meta("device_id", str(uuid.uuid4()))
                 self._set_meta("next_seq", 1)
+        # Pull pages are written through a connection of their own, from a worker thread, so the next page
+        # is on its way while this one is written; SQLite serialises its transactions with the local writes'.
+        # A page may be lost to a power cut (it is pulled again: its cursors go with it), so it is committed
+        # without waiting for the disk; the next local write's FULL commit syncs it too.
+        self._pages = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._pages.execute("PRAGMA synchronous=NORMAL")
 
     def close(self) -> None:
+        self._pages.close()
         self._db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, db: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken up front so nothing else writes in between."""
-        self._db.execute("BEGIN IMMEDIATE")
+        db = db or self._db
+        db.execute("BEGIN IMMEDIATE")
         try:
-            yield self._db
+            yield db
         except BaseException:
-            self._db.execute("ROLLBACK")
+            db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
+        db.execute("COMMIT")
 
     # --- meta ---------------------------------------------------------------
 
@@ -348,16 +356,11 @@ class Store:
         cursors: dict[str, int],
         dropped_scopes: Iterable[str],
     ) -> None:
-        """Store one pull page and its cursors atomically (puts are ``(scope, type, id, seq, data)``)."""
-        db = self._db
-        removes = list(removes)
-        # A page may be lost to a power cut (it is pulled again: its cursors go with it), so it is
-        # committed without waiting for the disk; the next local write's FULL commit syncs it too.
-        db.execute("PRAGMA synchronous=NORMAL")
-        try:
-            self._apply_page(db, puts, removes, cursors, dropped_scopes)
-        finally:
-            db.execute("PRAGMA synchronous=FULL")
+        """Store one pull page and its cursors atomically (puts are ``(scope, type, id, seq, data)``).
+
+        Safe to call from one worker thread at a time (it uses the pages' own connection).
+        """
+        self._apply_page(self._pages, puts, list(removes), cursors, dropped_scopes)
 
     def _apply_page(
         self,
@@ -367,7 +370,7 @@ class Store:
         cursors: dict[str, int],
         dropped_scopes: Iterable[str],
     ) -> None:
-        with self.transaction():
+        with self.transaction(db):
             # Only records that lost a membership in this page can have become unreferenced.
             candidates: set[tuple[str, str]] = {(t, i) for _, t, i in removes}
             for scope in dropped_scopes:
