@@ -15,8 +15,10 @@ For each record count N, in one run on this machine:
   N / ``--items`` planned checks of an ``--items``-item checklist. A ``SyncClient`` pulls them, queues N
   ``record_item_result`` calls with the same note (timed as context: the phone's local writes), then its
   push phase is timed (every outbox batch to ``/api/v1/sync/push`` until answered); then a second
-  ``SyncClient`` with a fresh SQLite replica on a new device times its first ``sync()`` (initial pull);
-  the pull's peak RSS growth in this process is read from ``VmHWM`` after resetting it.
+  ``SyncClient`` with a fresh SQLite replica on a new device times its first ``sync()`` (initial pull), in a
+  process of its own whose peak RSS growth is read from ``VmHWM`` after resetting it; the same pull is
+  run, same server and data, with the ``sync_client`` of ``--baseline-tree`` (default the main checkout)
+  as the before figure; ``--pull-rounds`` pulls each, alternating which goes first, the fastest kept.
 
 Documents are the same fields on both sides (ids, inspection, item, outcome, note, version, author,
 time), about 350 bytes of JSON each. Prints records/s for each and the ratios
@@ -105,19 +107,7 @@ def run_peer(scratch: Path, records: int) -> dict:
     return result
 
 
-def peak_rss_reset() -> int:
-    Path("/proc/self/clear_refs").write_text("5")
-    return _status_kb("VmRSS")
-
-
-def _status_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise KeyError(field)
-
-
-async def run_fieldcheck(records: int, items: int, phone_dir: Path) -> dict:
+async def run_fieldcheck(records: int, items: int, phone_dir: Path, trees: dict[str, Path], pull_rounds: int) -> dict:
     name = f"fc_bench_peer_{uuid.uuid4().hex[:6]}"
     url = await sync_common.fresh_database(name)
     try:
@@ -142,23 +132,54 @@ async def run_fieldcheck(records: int, items: int, phone_dir: Path) -> dict:
                     push_s = time.perf_counter() - started
                     assert report.pushed == records and not report.rejected and not report.deferred, report
                     assert (await phone.sync()).complete  # its own results come back; not timed
-                async with SyncClient(base, phone_dir / f"fresh_{records}.sqlite3") as fresh:
-                    await fresh.login(person["username"], sync_common.PASSWORD)
-                    rss_before = peak_rss_reset()
-                    started = time.perf_counter()
-                    report = await fresh.sync()
-                    pull_s = time.perf_counter() - started
-                    rss_peak = _status_kb("VmHWM")
-                    assert report.complete, report.error
-                    held = fresh.store._db.execute(
-                        "SELECT count(*) FROM record WHERE entity_type = 'item_result'").fetchone()[0]
-                    assert held == records, held
+                runs: dict[str, list[dict]] = {label: [] for label in trees}
+                for round_ in range(pull_rounds):  # alternating which goes first: the first pull warms the server
+                    for label in list(trees) if round_ % 2 == 0 else reversed(list(trees)):
+                        path = phone_dir / f"{label.replace(' ', '_')}_{records}_{round_}.sqlite3"
+                        runs[label].append(initial_pull(trees[label], base, person["username"], path))
+                        assert runs[label][-1]["item_results"] == records, runs[label][-1]
+                pulls = {label: {**min(done, key=lambda r: r["pull_s"]),
+                                 "pull_s_runs": [round(r["pull_s"], 3) for r in done]} for label, done in runs.items()}
             finally:
                 await servers.stop()
     finally:
         await sync_common.drop_database(name)
-    return {"records": records, "queue_s": queue_s, "push_s": push_s, "pull_s": pull_s, "pulled": report.pulled,
-            "payload_bytes": payload_bytes / min(records, 1000), "rss_growth_mib": (rss_peak - rss_before) / 1024}
+    return {"records": records, "queue_s": queue_s, "push_s": push_s, "payload_bytes": payload_bytes / min(records, 1000),
+            "pulls": pulls}
+
+
+#: A new phone's first sync, in a process of its own that imports ``sync_client`` from the tree it is given.
+_PULL_CHILD = """
+import asyncio, json, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from sync_client import SyncClient
+
+async def main():
+    async with SyncClient(sys.argv[2], sys.argv[3]) as phone:
+        await phone.login(sys.argv[4], sys.argv[5])
+        Path("/proc/self/clear_refs").write_text("5")
+        rss = {l.split(":")[0]: int(l.split()[1]) for l in Path("/proc/self/status").read_text().splitlines()
+               if l.startswith(("VmRSS", "VmHWM"))}
+        started = time.perf_counter()
+        report = await phone.sync()
+        seconds = time.perf_counter() - started
+        peak = {l.split(":")[0]: int(l.split()[1]) for l in Path("/proc/self/status").read_text().splitlines()
+                if l.startswith("VmHWM")}["VmHWM"]
+        held = phone.store._db.execute("SELECT count(*) FROM record WHERE entity_type = 'item_result'").fetchone()[0]
+        print(json.dumps({"pull_s": seconds, "complete": report.complete, "pulled": report.pulled,
+                          "item_results": held, "rss_growth_mib": (peak - rss["VmRSS"]) / 1024}))
+
+asyncio.run(main())
+"""
+
+
+def initial_pull(tree: Path, base: str, username: str, path: Path) -> dict:
+    done = subprocess.run([sys.executable, "-c", _PULL_CHILD, str(tree), base, str(path), username, sync_common.PASSWORD],
+                          capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["complete"], result
+    return result
 
 
 async def main() -> None:
@@ -166,7 +187,13 @@ async def main() -> None:
     parser.add_argument("--records", default="10000,100000", help="comma-separated record counts")
     parser.add_argument("--items", type=int, default=100, help="checklist items per check (records per check)")
     parser.add_argument("--scratch", type=Path, help="folder for the npm install (default: a new temp folder)")
+    parser.add_argument("--pull-rounds", type=int, default=4, help="initial pulls per client, alternating; best kept")
+    parser.add_argument("--baseline-tree", type=Path, default=Path("/work/main"),
+                        help="a checkout whose sync_client also runs the initial pull, same run (skipped if absent)")
     args = parser.parse_args()
+    trees = {"this tree": ROOT}
+    if args.baseline_tree.exists() and args.baseline_tree.resolve() != ROOT:
+        trees["baseline"] = args.baseline_tree.resolve()
     counts = [int(n) for n in args.records.split(",")]
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="fieldcheck-peer-"))
     install_peer(scratch.resolve())
@@ -176,18 +203,22 @@ async def main() -> None:
             peer = run_peer(scratch.resolve(), records)
             print(f"PouchDB {peer['pouchdb_version']}, {records:,} docs of {peer['doc_bytes']:.0f} B JSON: "
                   f"push {peer['push_s']:.2f} s, initial pull {peer['pull_s']:.2f} s", flush=True)
-            ours = await run_fieldcheck(records, args.items, Path(phone_dir))
+            ours = await run_fieldcheck(records, args.items, Path(phone_dir), trees, args.pull_rounds)
             print(f"SyncClient, {records:,} item results ({ours['payload_bytes']:.0f} B MessagePack each): local writes "
-                  f"{ours['queue_s']:.2f} s ({records / ours['queue_s']:,.0f}/s), push {ours['push_s']:.2f} s, "
-                  f"initial sync {ours['pull_s']:.2f} s ({ours['pulled']:,} records, peak RSS growth "
-                  f"{ours['rss_growth_mib']:.1f} MiB)", flush=True)
+                  f"{ours['queue_s']:.2f} s ({records / ours['queue_s']:,.0f}/s), push {ours['push_s']:.2f} s", flush=True)
+            for label, pull in ours["pulls"].items():
+                print(f"  initial sync, sync_client of {trees[label]}: best {pull['pull_s']:.2f} s of {pull['pull_s_runs']} "
+                      f"({records / pull['pull_s']:,.0f} item results/s, {pull['pulled']:,} records, peak RSS growth "
+                      f"{pull['rss_growth_mib']:.1f} MiB)", flush=True)
             rows.append((records, peer, ours))
     print("\n| records | PouchDB push | SyncClient push | ratio | PouchDB initial pull | sync() initial pull | ratio |")
     print("|---|---|---|---|---|---|---|")
     for records, peer, ours in rows:
-        print(f"| {records:,} | {records / peer['push_s']:,.0f}/s | {records / ours['push_s']:,.0f}/s | "
-              f"{peer['push_s'] / ours['push_s']:.1f}x | {records / peer['pull_s']:,.0f}/s | "
-              f"{records / ours['pull_s']:,.0f}/s | {peer['pull_s'] / ours['pull_s']:.1f}x |")
+        for label, pull in ours["pulls"].items():
+            print(f"| {records:,} | {records / peer['push_s']:,.0f}/s | {records / ours['push_s']:,.0f}/s | "
+                  f"{peer['push_s'] / ours['push_s']:.1f}x | {records / peer['pull_s']:,.0f}/s | "
+                  f"{records / pull['pull_s']:,.0f}/s ({label}) | {peer['pull_s'] / pull['pull_s']:.1f}x |")
+    print(f"baseline: {trees.get('baseline', 'none')}")
     print("goals: push >= 10x, initial pull >= 20x, initial sync >= 100,000 rows/s with bounded memory")
     out = ROOT / "bench" / "results" / "peer_pouchdb.json"
     out.parent.mkdir(exist_ok=True)
