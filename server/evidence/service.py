@@ -540,30 +540,15 @@ async def _finish_single(
     except FieldcheckError as refusal:
         return await _refuse_content(actor, row, refusal, limits=limits)
     key = keys.blob_key(row["sha256"])
-    if await Blob.exists().where(Blob.sha256 == row["sha256"]):
-        return await _record_blob(actor, row, facts, key, limits=limits)
-    # The store's write and read-back run while this transaction writes the records: nothing is committed
-    # until the read-back matched, and a mismatch raises, so the transaction rolls back with nothing recorded.
-    storing = asyncio.create_task(_put_verified(store, key, data, facts.media_type, row))
-    try:
-        outcome = await _record_blob(actor, row, facts, key, limits=limits)
-    except BaseException:
-        storing.cancel()
-        await asyncio.gather(storing, return_exceptions=True)
-        raise
-    await storing
-    return outcome
-
-
-async def _put_verified(store: ObjectStore, key: str, data: bytes, media_type: str, row: dict[str, Any]) -> None:
-    """Store ``data`` under retention lock and read it back: a store that acknowledges a write proves nothing."""
-    try:
-        await _store_call(store.put(key, data, content_type=media_type, lock=True))
-    except ObjectExists:
-        pass  # stored by a concurrent upload of the same bytes; verified below like ours
-    digest, size = await _hash_stored(store, key)
-    if (digest, size) != (row["sha256"], row["size"]):
-        raise Unavailable("对象存储中的文件校验失败，请稍后重试", "stored object failed verification")
+    if not await Blob.exists().where(Blob.sha256 == row["sha256"]):
+        try:
+            await _store_call(store.put(key, data, content_type=facts.media_type, lock=True))
+        except ObjectExists:
+            pass  # stored by a concurrent upload of the same bytes; verified below like ours
+        digest, size = await _hash_stored(store, key)
+        if (digest, size) != (row["sha256"], row["size"]):
+            raise Unavailable("对象存储中的文件校验失败，请稍后重试", "stored object failed verification")
+    return await _record_blob(actor, row, facts, key, limits=limits)
 
 
 async def _finish_multipart(

@@ -59,7 +59,7 @@ async def test_a_store_returning_other_bytes_than_it_was_given_records_nothing(f
     lying = CorruptingStore(real, "blobs/")
     field.env.app.state.evidence_store = lying
     try:
-        response = await field.upload(data)  # one chunk: stored whole, read back while the records are written
+        response = await field.upload(data)  # one chunk: stored whole, then read back and hashed
     finally:
         field.env.app.state.evidence_store = real
     assert lying.reads, "the upload never read back what it stored"
