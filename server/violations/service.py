@@ -178,7 +178,7 @@ async def get_violation(actor: Actor, violation_id: uuid.UUID) -> wire.Violation
 
 async def list_for_inspection(actor: Actor, inspection_id: uuid.UUID) -> list[wire.Violation]:
     """The 三违 recorded in one inspection the actor may see."""
-    await inspections_service.get(actor, inspection_id)
+    access.require_visible(actor, await access.load(inspection_id))
     rows = await ViolationRecord.select().where(ViolationRecord.inspection == inspection_id).order_by(
         ViolationRecord.recorded_at
     )

@@ -57,6 +57,7 @@ class Case:
     suspension_id: uuid.UUID
     transfer_id: uuid.UUID
     photo_ids: list[uuid.UUID]
+    extra_violation_ids: list[uuid.UUID] = field(default_factory=list)
     _headers: dict[uuid.UUID, dict[str, str]] = field(default_factory=dict)
 
     async def headers(self, user_id: uuid.UUID) -> dict[str, str]:
@@ -107,7 +108,8 @@ async def _decide(client: httpx.AsyncClient, action_id: uuid.UUID, supervisor: d
 
 
 async def make_case(client: httpx.AsyncClient, app: Any, tmp_path: Path, *, n_items: int = 4, n_photos: int = 2,
-                    decide: bool = True) -> Case:
+                    decide: bool = True, extra_people: int = 0) -> Case:
+    """``extra_people``: more 三违 recorded on the check before it is signed (each a party of its own notice)."""
     department = await make_department()
     shapotou = [District.SHAPOTOU]
     supervisor = await make_user(Role.SUPERVISOR, department_id=department, districts=shapotou)
@@ -146,6 +148,11 @@ async def make_case(client: httpx.AsyncClient, app: Any, tmp_path: Path, *, n_it
         violation = await sc.add_violation(inspection, person_name="李四", id_number=ID_NUMBER,
                                            violation_type="illegal_operation", description="未持证从事电工作业",
                                            post="电工", certificate_required=True, certificate_held=False)
+        extra_violations = [
+            await sc.add_violation(inspection, person_name=f"工人{k}", id_number=ID_NUMBER,
+                                   violation_type="labor_discipline", description="脱岗")
+            for k in range(extra_people)
+        ]
         photo_ids = []
         for n in range(n_photos):
             picture = tmp_path / f"photo-{n}.jpg"
@@ -171,7 +178,8 @@ async def make_case(client: httpx.AsyncClient, app: Any, tmp_path: Path, *, n_it
     case = Case(client=client, app=app, tmp_path=tmp_path, department_id=department, supervisor_id=supervisor,
                 other_supervisor_id=other_supervisor, leader_id=await make_user(Role.LEADER), legal_id=legal,
                 inspectors=inspectors, enterprise_id=enterprise, inspection_id=inspection, items=items, hazard_id=hazard,
-                violation_id=violation, fine_id=fine, suspension_id=suspension, transfer_id=transfer, photo_ids=photo_ids)
+                violation_id=violation, fine_id=fine, suspension_id=suspension, transfer_id=transfer, photo_ids=photo_ids,
+                extra_violation_ids=extra_violations)
     if decide:
         legal_headers = await case.headers(legal)
         for action in (fine, suspension, transfer):

@@ -17,8 +17,7 @@ from server.documents import gather, numbering
 from server.documents import service as documents_service
 from server.errors import Unavailable
 from storage.base import StorageUnavailable
-from tests.conftest import PASSWORD, username_of
-from tests.server.documents.factories import ID_NUMBER, Case, make_case, phone, sync_all
+from tests.server.documents.factories import make_case
 from tests.server.sync.conftest import sqlite_app  # noqa: F401  (fixture)
 
 N = 50
@@ -28,21 +27,11 @@ def seq_of(number: str) -> int:
     return int(re.search(r"〕(\d+)号$", number).group(1))
 
 
-async def _people(case: Case, n: int) -> list:
-    """``n`` 三违 records on the case, recorded on the lead's phone: each one a party of its own penalty notice."""
-    async with phone(case.app, case.tmp_path, "more") as sc:
-        await sc.login(await username_of(case.inspectors[0]), PASSWORD)
-        await sync_all(sc)
-        ids = [await sc.add_violation(case.inspection_id, person_name=f"工人{k}", id_number=ID_NUMBER,
-                                      violation_type="labor_discipline", description="脱岗") for k in range(n - 1)]
-        await sync_all(sc)
-    return [case.violation_id, *ids]
-
-
 async def _fifty_at_once(client: httpx.AsyncClient, app, tmp_path) -> None:
-    case = await make_case(client, app, tmp_path, n_items=2, n_photos=0)
+    # N 三违 on the phone before the signing (none is taken after it): each one the party of its own notice.
+    case = await make_case(client, app, tmp_path, n_items=2, n_photos=0, extra_people=N - 1)
     await case.issued(case.inspectors[0], type="inspection_record", inspection_id=case.inspection_id)
-    people = await _people(case, N)
+    people = [case.violation_id, *case.extra_violation_ids]
     await case.headers(case.supervisor_id)
     answers = await asyncio.gather(*[case.issue(type="penalty_notice", action_id=case.fine_id, violation_id=p)
                                      for p in people])
