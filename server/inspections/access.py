@@ -140,7 +140,7 @@ def require_writable(actor: Actor, inspection: InspectionFacts, what: Write) -> 
 
 def needs_two_officers(kind: InspectionKind | EnforcementKind) -> bool:
     """An 执法检查, or a 行政处罚 proposed or decided on a check."""
-    return kind is InspectionKind.ENFORCEMENT or kind in PENALTY_KINDS
+    return kind == InspectionKind.ENFORCEMENT or kind in PENALTY_KINDS
 
 
 def check_team(
