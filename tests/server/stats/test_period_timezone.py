@@ -1,4 +1,5 @@
-"""Statistics cut months in the configured FIELDCHECK_TIMEZONE, in Python and in the SQL of the indicators."""
+"""Statistics cut months in the configured FIELDCHECK_TIMEZONE, in Python and in the SQL of the indicators
+(as PostgreSQL receives it, after server.stats.dialect renders the month)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ ROOT = Path(__file__).resolve().parents[3]
 
 PROBE = """
 import datetime as dt, json
-from server.stats import definitions, periods
+from server.stats import definitions, dialect, periods
 month = periods.parse_period("2025-03")
 print(json.dumps({
     "zone": periods.TIMEZONE,
     "starts": month.start_at().isoformat(),
     "today": str(periods.local_today(dt.datetime(2025, 2, 28, 17, 30, tzinfo=dt.UTC))),
-    "sql": definitions.INSPECTION.month_sql(),
+    "sql": dialect.render_postgres(definitions.INSPECTION.month_sql()),
 }))
 """
 
