@@ -92,7 +92,7 @@ class PublicVerificationController(Controller):
     path = "/api/v1/public/documents"
     tags = ["文书核验 verification"]
 
-    @get("/{code:str}")
+    @get("/{code:str}", security=[])
     async def by_code(self, code: FromPath[CodePath]) -> wire.Verification:
         """按核验码查询：是否签发、何时由谁签发、是否已作废（不显示文书以外的任何信息）。"""
         return await documents_service.verify_code(code[:16])
@@ -100,6 +100,7 @@ class PublicVerificationController(Controller):
     @post(
         "/verify",
         status_code=HTTP_200_OK,
+        security=[],
         request_max_body_size=None,  # bounded by read_bounded at DOCUMENT_MAX_VERIFY_BYTES
         opt={"doc": Bodies(request={"application/pdf": None}, responses={HTTP_200_OK: {"application/json": wire.Verification}}),
              "errors": (413,)},
