@@ -56,7 +56,7 @@ document-deps:
 
 test: $(STAMP) $(WEB_STAMP) browser-deps document-deps
 	rm -f $(TEST_RC_FILE)
-	PYTHONPATH=. timeout 1500 $(BIN)/pytest $(PYTEST_FLAGS); rc=$$?; echo $$rc > $(TEST_RC_FILE); exit $$rc
+	PYTHONPATH=. timeout 1800 $(BIN)/pytest $(PYTEST_FLAGS); rc=$$?; echo $$rc > $(TEST_RC_FILE); exit $$rc
 
 # The sync fault-injection suite at nightly size: many more examples, a fresh seed each run (printed; rerun
 # one with FIELDCHECK_CHAOS_SEED=<seed>). CI runs a small fixed-seed share of it inside `make test`.

@@ -54,7 +54,7 @@ def test_quick_start_is_exactly_two_commands_that_the_makefile_has():
     makefile = (README.parent / "Makefile").read_text()
     for target in ("serve", "test"):
         assert re.search(rf"^{target}: \$\(STAMP\) \$\(WEB_STAMP\)( browser-deps)?( document-deps)?$", makefile, re.M), target
-    assert "timeout 1500" in makefile and "pip install -q -e '.[test]'" in makefile
+    assert "timeout 1800" in makefile and "pip install -q -e '.[test]'" in makefile
 
 
 if __name__ == "__main__":
