@@ -337,12 +337,7 @@ async def assign_team(actor: Actor, inspection_id: uuid.UUID, data: InspectionAs
     await _check_team(row["kind"], row["enterprise"], data.inspector_ids)
     now = _now()
     await InspectionInspector.delete().where(InspectionInspector.inspection == inspection_id)
-    await InspectionInspector.insert(
-        *[
-            InspectionInspector(id=uuid.uuid4(), inspection=inspection_id, user=u, is_lead=(n == 0), assigned_at=now)
-            for n, u in enumerate(data.inspector_ids)
-        ]
-    )
+    await _write_team(inspection_id, data.inspector_ids, now)
     await InspectionRow.update(
         {InspectionRow.updated_at: now, InspectionRow.version: InspectionRow.version + 1}
     ).where(InspectionRow.id == inspection_id)
@@ -403,6 +398,16 @@ async def create_for_task(
     return inspection_id
 
 
+async def _write_team(inspection_id: uuid.UUID, team: Sequence[uuid.UUID], now: dt.datetime) -> None:
+    """The members of an inspection's team, the first listed leading."""
+    await InspectionInspector.insert(
+        *[
+            InspectionInspector(id=uuid.uuid4(), inspection=inspection_id, user=u, is_lead=(n == 0), assigned_at=now)
+            for n, u in enumerate(team)
+        ]
+    )
+
+
 async def _insert(
     inspection_id: uuid.UUID,
     *,
@@ -429,12 +434,7 @@ async def _insert(
             created_at=now, updated_at=now, version=1,
         )
     )
-    await InspectionInspector.insert(
-        *[
-            InspectionInspector(id=uuid.uuid4(), inspection=inspection_id, user=u, is_lead=(n == 0), assigned_at=now)
-            for n, u in enumerate(team)
-        ]
-    )
+    await _write_team(inspection_id, team, now)
 
 
 # --- offline mutations (registered in server/sync/mutations.py) -----------------
