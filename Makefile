@@ -14,7 +14,9 @@ NODE_STAMP := node_modules/.fieldcheck-installed
 WEB_STAMP := web/dist/vendor/manifest.json
 # pytest's own exit code, kept for .ci/run (make itself reports every failure as 2).
 TEST_RC_FILE := $(VENV)/pytest-exit-code
-PYTEST_FLAGS ?= -q -p tests._ci_plugin --durations=15
+# Two workers (pytest-xdist), a test file to a worker: each worker has its own databases and S3 server.
+PYTEST_WORKERS ?= 2
+PYTEST_FLAGS ?= -q -p tests._ci_plugin --durations=15 -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: install web lock browser-deps document-deps serve demo test chaos verify-audit clean
 

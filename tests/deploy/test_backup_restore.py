@@ -30,7 +30,7 @@ from storage import keys
 from storage.minio import MinioStore
 from tests.conftest import create_database, drop_database
 from tests.server.evidence import images
-from tests.server.evidence.conftest import Env, Field, field, s3_app  # noqa: F401 - fixture re-export
+from tests.server.evidence.conftest import Env, Field, field, make_s3_app  # noqa: F401 - fixture re-export
 from tests.server.sync.conftest import team  # noqa: F401 - fixture re-export
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,8 +40,13 @@ STRONG_S3_SECRET = secrets.token_urlsafe(48)
 
 
 @pytest.fixture
-async def env(client: httpx.AsyncClient, s3_app: Litestar) -> Env:
-    """Only the S3 backend: the deployment's store."""
+async def env(client: httpx.AsyncClient, app: Litestar, pg_url: str, s3_endpoint: str, tmp_path: Path) -> Env:
+    """Only the S3 backend, the deployment's store, in a bucket of its own.
+
+    The session's bucket may already hold an audit checkpoint signed by an earlier test (whose chain the
+    ``client`` fixture has since emptied); this test's chain starts from nothing and so needs a store that does too.
+    """
+    s3_app = await make_s3_app(app, pg_url, s3_endpoint, tmp_path / "s3-app")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=s3_app), base_url="http://fieldcheck.test") as c:
         yield await Env("minio", s3_app, c).started()
 

@@ -24,6 +24,7 @@ from playwright.async_api import BrowserContext, Page, async_playwright
 from schemas.vocab import Role
 from tests.browser import OUTPUT, serve_app
 from tests.conftest import PASSWORD, login, make_department, make_user, random_credit_code, username_of
+from tests.dates import bureau_today
 
 CHROMIUM = "/usr/bin/chromium"
 VIEWPORT = {"width": 390, "height": 844}
@@ -82,7 +83,7 @@ async def build_world(client: httpx.AsyncClient, url: str) -> World:
     enterprise = uuid.UUID(registered.json()["id"])
     answer = await client.post("/api/v1/inspections/", headers=supervisor, json={
         "enterprise_id": str(enterprise), "template_id": created.json()["id"], "inspector_ids": [str(inspector_id)],
-        "planned_date": dt.date.today().isoformat()})
+        "planned_date": bureau_today().isoformat()})
     assert answer.status_code == 201, answer.text
     return World(url=url, supervisor=supervisor, supervisor_id=supervisor_id, department_id=department,
                  inspector_id=inspector_id, inspector=await username_of(inspector_id), enterprise_id=enterprise,

@@ -16,6 +16,7 @@ from server.inspections.tables import Inspection, InspectionAmendment, ItemResul
 from server.sync.tables import DeviceMutation
 from server.violations.tables import ViolationRecord
 from tests.phone_app.conftest import Phone, World
+from tests.dates import bureau_today
 
 WRONG_ID = "110105194912310021"  # the right number ends in X
 RIGHT_ID = "11010519491231002X"
@@ -35,7 +36,7 @@ async def answer_items(p: Phone, world: World, *, fail_code: str) -> None:
 async def add_major_hazard(p: Phone, world: World, item: dict[str, Any], photo: Path) -> None:
     await p.page.click(f"[data-hazard-for='{item['id']}']")
     await p.page.wait_for_selector("[data-testid=five]")  # a major-criterion item opens as major, asking 五落实
-    deadline = (dt.date.today() + dt.timedelta(days=15)).isoformat()
+    deadline = (bureau_today() + dt.timedelta(days=15)).isoformat()
     await p.page.fill("input[name=deadline_date]", deadline)
     await p.page.fill("input[name=location]", "三号车间地下污水池")
     await p.page.fill("input[name=five_responsible_person]", "王建国（厂长）")

@@ -11,6 +11,7 @@ from server.hazards.tables import Recheck
 from tests.conftest import login, make_user, username_of
 from tests.phone_app import helpers
 from tests.phone_app.conftest import Phone, World, new_phone
+from tests.dates import bureau_today
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +32,7 @@ async def test_a_recheck_is_listed_and_its_result_synced(world: World, phone, br
       await FC.writes.addHazard(inspection, { level: "general", description: "消防通道堆放杂物", deadline_date: deadline,
                                               checklist_item_id: general });
       await FC.writes.submitInspection(inspection, { summary: "一般隐患一项", signedByName: "王建国" });
-    }""", [str(world.inspection_id), world.items, general["id"], (dt.date.today() + dt.timedelta(days=7)).isoformat()])
+    }""", [str(world.inspection_id), world.items, general["id"], (bureau_today() + dt.timedelta(days=7)).isoformat()])
     await helpers.sync_until_safe(p)
     [hazard] = (await helpers.server_rows(world.inspection_id))["hazards"]
 

@@ -24,10 +24,11 @@ from tests.conftest import PASSWORD
 from tests.phone_app import helpers
 from tests.phone_app.conftest import Phone, World
 from tests.server.evidence.images import photo
+from tests.dates import bureau_today
 
 pytestmark = pytest.mark.browser
 
-DEADLINE = (dt.date.today() + dt.timedelta(days=20)).isoformat()
+DEADLINE = (bureau_today() + dt.timedelta(days=20)).isoformat()
 FIVE = {"responsible_person": "王建国", "measures": "停止作业，配备气体检测仪", "funds_yuan": 12000,
         "deadline_date": DEADLINE, "contingency_plan": "有限空间事故现场处置方案"}
 VIOLATION = {"person_name": "李四", "id_number": helpers.RIGHT_ID, "violation_type": "illegal_operation",
@@ -122,7 +123,7 @@ async def server_state(inspection_id: uuid.UUID, device_id: str) -> dict[str, An
 async def test_the_web_app_and_sync_client_leave_the_same_state(world: World, phone, client, app, tmp_path):
     second = await client.post("/api/v1/inspections/", headers=world.supervisor, json={
         "enterprise_id": str(world.enterprise_id), "template_id": world.template_id,
-        "inspector_ids": [str(world.inspector_id)], "planned_date": dt.date.today().isoformat()})
+        "inspector_ids": [str(world.inspector_id)], "planned_date": bureau_today().isoformat()})
     assert second.status_code == 201, second.text
     python_inspection = uuid.UUID(second.json()["id"])
     files = {"hazard": photo(seed=31), "scene": photo(seed=32), "signature": photo("PNG", (400, 200), exif=False, seed=33)}

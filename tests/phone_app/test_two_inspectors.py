@@ -15,6 +15,7 @@ from server.inspections.tables import ItemResult, ItemResultConflict
 from sync_client import RetryPolicy, SyncClient
 from tests.conftest import PASSWORD, make_user, username_of
 from tests.phone_app.conftest import Phone, World
+from tests.dates import bureau_today
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +24,7 @@ async def test_an_edit_on_the_pulled_version_merges_without_conflict(world: Worl
     colleague = await make_user(Role.INSPECTOR, department_id=world.department_id)
     shared = await client.post("/api/v1/inspections/", headers=world.supervisor, json={
         "enterprise_id": str(world.enterprise_id), "template_id": world.template_id,
-        "inspector_ids": [str(colleague), str(world.inspector_id)], "planned_date": dt.date.today().isoformat()})
+        "inspector_ids": [str(colleague), str(world.inspector_id)], "planned_date": bureau_today().isoformat()})
     assert shared.status_code == 201, shared.text
     inspection = uuid.UUID(shared.json()["id"])
     item = uuid.UUID(world.items[0]["id"])

@@ -26,6 +26,7 @@ from tests.conftest import PASSWORD, login, make_user, random_credit_code, usern
 from tests.server.hazards.factories import World, make_phone, make_world, world  # noqa: F401  (world: fixture)
 from tests.server.registry.conftest import sqlite_client  # noqa: F401  (fixture)
 from tests.server.sync.conftest import Phone
+from tests.dates import bureau_today
 
 #: A 2 KB JSON body nested 1000 levels deep (msgspec raises RecursionError on it).
 DEEP_JSON = b"[" * 1000 + b"]" * 1000
@@ -73,7 +74,7 @@ async def test_each_hostile_request(
 
 
 def _today() -> dt.date:
-    return dt.date.today()
+    return bureau_today()
 
 
 def hazard_body(inspection_id: uuid.UUID, **extra: Any) -> dict[str, Any]:

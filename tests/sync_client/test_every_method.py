@@ -29,6 +29,7 @@ from sync_client import _client
 from tests.conftest import PASSWORD, login, make_user, username_of
 from tests.server.evidence.images import photo
 from tests.server.sync.conftest import team  # noqa: F401  (fixture)
+from tests.dates import bureau_today
 
 ID_NUMBER = "11010519491231002X"  # a valid GB 11643 number
 #: Every public method and property of SyncClient this file exercises; a new one must be added (and tested) here.
@@ -91,7 +92,7 @@ def test_every_mutation_kind_the_server_accepts_has_a_sync_client_method():
 async def test_every_method_reaches_the_server_with_the_fields_it_was_given(client, app, team, tmp_path):
     template_id, (major_item, *general_items) = await _template_with_a_major_item(client)
     inspection = await team.assign(client, [team.inspectors[0]], template_id=template_id)
-    deadline = dt.date.today() + dt.timedelta(days=30)
+    deadline = bureau_today() + dt.timedelta(days=30)
     five = {"responsible_person": "张厂长", "measures": "停止有限空间作业，配齐检测仪", "funds_yuan": 20000,
             "deadline_date": deadline - dt.timedelta(days=5), "contingency_plan": "有限空间事故应急预案"}
     picture, signature = tmp_path / "hazard.jpg", tmp_path / "signature.png"
@@ -196,7 +197,7 @@ async def test_every_method_reaches_the_server_with_the_fields_it_was_given(clie
 async def test_a_write_the_server_would_refuse_raises_naming_the_field_and_queues_nothing(client, app, team, tmp_path):
     template_id, (major_item, *general) = await _template_with_a_major_item(client)
     inspection = await team.assign(client, [team.inspectors[0]], template_id=template_id)
-    deadline = dt.date.today() + dt.timedelta(days=30)
+    deadline = bureau_today() + dt.timedelta(days=30)
     async with phone(app, tmp_path, "a") as sc:
         await sc.login(await username_of(team.inspectors[0]), PASSWORD)
         await sync_all(sc)
@@ -217,7 +218,7 @@ async def test_a_write_the_server_would_refuse_raises_naming_the_field_and_queue
                                     checklist_item_id=uuid.UUID(major_item))),
             ("level", sc.add_hazard(inspection, level="severe", description="x", deadline_date=deadline)),
             ("deadline_date", sc.add_hazard(inspection, level="general", description="x",
-                                            deadline_date=dt.date.today() - dt.timedelta(days=2))),
+                                            deadline_date=bureau_today() - dt.timedelta(days=2))),
             ("description", sc.add_hazard(inspection, level="general", description="", deadline_date=deadline)),
             ("amount_yuan", sc.propose_enforcement(kind="fine", reason="罚款", inspection_id=inspection)),
             ("inspection_id", sc.add_hazard(uuid.uuid4(), level="general", description="x", deadline_date=deadline)),

@@ -69,6 +69,7 @@ from tests.server.evidence import images
 from tests.server.sync.conftest import make_template, sqlite_app  # noqa: F401  (fixture)
 from tests.sync_client.faults import FAULTS, FaultyTransport, Processes, Server
 from tests.sync_client.test_uploads import Clock, _no_sleep
+from tests.dates import bureau_today
 
 KINDS = ("inspection", "item_result", "item_result_conflict", "amendment", "hazard", "violation", "evidence")
 #: Examples per engine in CI; ``make chaos`` sets many more.
@@ -148,7 +149,7 @@ class Fleet:
 async def _add_hazard(phone: SyncClient, inspection_id: uuid.UUID, text: str) -> uuid.UUID:
     """A hazard through the client's method; through its outbox as the method would, while the method still
     speaks the old field name (``grade``) the server refuses to decode."""
-    deadline = dt.date.today() + dt.timedelta(days=7)
+    deadline = bureau_today() + dt.timedelta(days=7)
     if "level" in inspect.signature(phone.add_hazard).parameters:
         return await phone.add_hazard(inspection_id, level="general", description=text, deadline_date=deadline)
     hazard = HazardCreate(id=uuid.uuid4(), inspection_id=inspection_id, level="general", description=text,
@@ -210,7 +211,7 @@ async def _write(fleet: Fleet, step: tuple, inspection_of: list[uuid.UUID], item
     elif kind == "propose":
         made.append(("enforcement", await phone.propose_enforcement(
             kind="rectify_order", reason="消防通道堵塞，责令限期整改", inspection_id=inspection,
-            deadline_date=dt.date.today() + dt.timedelta(days=10))))
+            deadline_date=bureau_today() + dt.timedelta(days=10))))
     elif kind == "submit":
         await phone.submit_inspection(inspection, summary="现场检查完毕", signed_by_name="企业负责人")
     elif kind == "sync":

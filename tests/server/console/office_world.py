@@ -20,6 +20,7 @@ from schemas.vocab import District, Role, Sector
 from sync_client import RetryPolicy, SyncClient
 from tests.conftest import PASSWORD, login, make_department, make_enterprise, make_user, username_of
 from tests.server.evidence.images import photo
+from tests.dates import bureau_today
 
 ID_NUMBER = "11010519491231002X"
 
@@ -132,7 +133,7 @@ async def phone_check(office: Office, url: str, tmp_path: Path, transport: Any =
         await sc.record_item_result(inspection, office.items[1], outcome="fail", note="一名电工无证上岗")
         await sc.record_item_result(inspection, office.items[2], outcome="pass")
         hazard = await sc.add_hazard(inspection, level="general", description="罐区可燃气体报警器未定期标定",
-                                     deadline_date=dt.date.today() + dt.timedelta(days=10),
+                                     deadline_date=bureau_today() + dt.timedelta(days=10),
                                      checklist_item_id=office.items[2], location="二号罐区")
         violation = await sc.add_violation(inspection, person_name="马小军", id_number=ID_NUMBER,
                                            violation_type="illegal_operation", description="无证从事电工作业",

@@ -20,6 +20,7 @@ from server.hazards.tables import Recheck, RecheckAssignee
 from tests.conftest import PASSWORD
 from tests.server.console.browser import Console
 from tests.server.console.office_world import ID_NUMBER, make_office, phone, phone_check, sync_all
+from tests.dates import bureau_today
 
 pytestmark = pytest.mark.browser
 
@@ -54,7 +55,7 @@ async def test_a_supervisors_day(client, console: Console, console_url, tmp_path
 
     # --- 双随机: plan, preview the pool, draw, verify ----------------------------------------------------------
     await console.open("/console/spotchecks")
-    today = dt.date.today()
+    today = bureau_today()
     await console.page.fill("#campaign-name", "十二月危化企业双随机抽查")
     await console.page.fill("input[name=label]", "重点时段：元旦")
     await console.page.fill("#period-start", (today + dt.timedelta(days=1)).isoformat())
@@ -238,7 +239,7 @@ async def test_a_supervisor_names_the_pair_and_settles_what_their_phones_disagre
 async def test_the_public_list_shows_a_drawn_check_once_approved(client, console: Console, console_url, tmp_path) -> None:
     office = await make_office(client)
     supervisor = await office.headers(office.supervisor)
-    today = dt.date.today()
+    today = bureau_today()
     campaign = await client.post("/api/v1/spot-checks/campaigns", headers=supervisor, json={
         "name": "危化企业公开抽查", "period_start": today.isoformat(), "period_end": (today + dt.timedelta(days=10)).isoformat(),
         "covert": False, "rules": {"sample_size": 1, "weekdays": [1, 2, 3, 4, 5, 6, 7],

@@ -17,6 +17,7 @@ import pytest
 from server.audit.tables import AuditEntry
 from tests.server.console.browser import Console
 from tests.server.console.office_world import Office, PhoneCheck, make_office, phone_check
+from tests.dates import bureau_today
 
 pytestmark = pytest.mark.browser
 
@@ -62,11 +63,12 @@ class Scene:
             "close": (f"/console/hazards/{self.check.hazard_id}/close", {}),
             "propose": ("/console/enforcement/propose", {"inspection_id": str(self.check.inspection_id),
                                                          "kind": "rectify_order", "reason": "责令限期整改",
-                                                         "deadline_date": (dt.date.today() + dt.timedelta(days=7)).isoformat()}),
+                                                         "deadline_date": (bureau_today() + dt.timedelta(days=7)).isoformat()}),
             "decide": (f"/console/enforcement/{self.action}/decide", {"approve": "yes", "note": "同意"}),
             "legal": (f"/console/enforcement/{self.action}/legal-review", {"approve": "yes", "opinion": "同意"}),
-            "campaign": ("/console/spotchecks", {"name": "越权计划", "period_start": dt.date.today().isoformat(),
-                                                 "period_end": dt.date.today().isoformat(), "sample_value": "1"}),
+            "campaign": ("/console/spotchecks", {"name": "越权计划", "period_start": bureau_today().isoformat(),
+                                                 "period_end": (bureau_today() + dt.timedelta(days=7)).isoformat(),
+                                                 "sample_value": "1"}),  # a week holds working days, whatever today is
             "draw": (f"/console/spotchecks/{self.campaign}/draw", {"reason": "再抽一次看看"}),
             "reveal": (f"/console/violations/{self.check.violation_id}/id-number", {}),
         }
@@ -82,7 +84,7 @@ async def scene(client, console: Console, console_url, tmp_path) -> Scene:
         "id": str(uuid.uuid4()), "kind": "suspension", "inspection_id": str(check.inspection_id),
         "reason": "报警系统失效仍组织生产"})
     assert action.status_code == 201, action.text
-    today = dt.date.today()
+    today = bureau_today()
     campaign = await client.post("/api/v1/spot-checks/campaigns", headers=supervisor, json={
         "name": "暗访抽查", "period_start": (today + dt.timedelta(days=1)).isoformat(),
         "period_end": (today + dt.timedelta(days=15)).isoformat(), "covert": True,
@@ -155,7 +157,7 @@ async def test_a_supervisor_of_another_department_sees_none_of_it_and_changes_no
     expected = {"review": 404, "team": 404, "recheck": 404, "close": 404, "propose": 404, "decide": 403,
                 "legal": 403, "draw": 404, "reveal": 403}
     assert {k: answers[k][0] for k in expected} == expected, answers
-    assert answers["campaign"][0] == 200  # planning a campaign of their own is theirs to do
+    assert answers["campaign"][0] == 200, answers["campaign"]  # planning a campaign of their own is theirs to do
     assert console.external_requests() == []
 
 

@@ -17,6 +17,7 @@ from server.hazards.tables import RecheckAssignee, Recheck
 from sync_client import RetryPolicy, SyncClient
 from tests.conftest import PASSWORD, login, make_department, make_enterprise, make_user, username_of
 from tests.server.evidence.images import photo
+from tests.dates import bureau_today
 
 ID_NUMBER = "11010519491231002X"
 FINE_YUAN = 30000
@@ -134,7 +135,7 @@ async def make_case(client: httpx.AsyncClient, app: Any, tmp_path: Path, *, n_it
     assert assigned.status_code == 201, assigned.text
     inspection = uuid.UUID(assigned.json()["id"])
     items = template["items"]
-    deadline = dt.date.today() + dt.timedelta(days=20)
+    deadline = bureau_today() + dt.timedelta(days=20)
 
     async with phone(app, tmp_path, "lead") as sc:
         await sc.login(await username_of(inspectors[0]), PASSWORD)

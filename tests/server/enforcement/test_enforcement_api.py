@@ -22,6 +22,7 @@ from server.errors import PermissionDenied
 from server.settings import Settings
 from tests.conftest import make_user
 from tests.server.hazards.factories import World, five_in_place, make_phone
+from tests.dates import bureau_today
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -169,7 +170,7 @@ async def test_proposal_offline_through_sync(client: httpx.AsyncClient, world: W
     phone = await make_phone(client, world.inspectors[0])
     good = ew.ProposeEnforcement(seq=phone.seq(), action=ew.EnforcementProposal(
         id=uuid.uuid4(), kind=EnforcementKind.RECTIFY_ORDER, reason="限期整改安全警示标志",
-        inspection_id=inspection, deadline_date=dt.date.today() + dt.timedelta(days=15)))
+        inspection_id=inspection, deadline_date=bureau_today() + dt.timedelta(days=15)))
     bad = ew.ProposeEnforcement(seq=phone.seq(), action=ew.EnforcementProposal(
         id=uuid.uuid4(), kind=EnforcementKind.FINE, reason="罚款", inspection_id=inspection))
     outcomes = await phone.push([good, bad])
@@ -228,7 +229,7 @@ async def test_a_supervisor_cannot_decide_the_fine_they_proposed(client: httpx.A
 
     # An order to rectify is not a penalty: the head who sees it may issue it himself.
     order = await client.post("/api/v1/enforcement-actions/", headers=supervisor, json=proposal(
-        inspection, kind="rectify_order", deadline_date=(dt.date.today() + dt.timedelta(days=10)).isoformat()))
+        inspection, kind="rectify_order", deadline_date=(bureau_today() + dt.timedelta(days=10)).isoformat()))
     decided = await client.post(f"/api/v1/enforcement-actions/{order.json()['id']}/decision", json={"approve": True},
                                 headers=supervisor)
     assert decided.status_code == 200 and decided.json()["status"] == "in_effect"

@@ -27,9 +27,8 @@ from . import images
 S3_TEST_SECRET = "moto-accepts-any-key-" + "0123456789abcdefghijklmnop"
 
 
-@pytest.fixture(scope="session")
-async def s3_app(app: Litestar, pg_url: str, s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Litestar:
-    """The app with its evidence in a moto S3 bucket with object lock, on the session's database.
+async def make_s3_app(app: Litestar, pg_url: str, s3_endpoint: str, data_dir) -> Litestar:
+    """An app with its evidence in a new moto S3 bucket with object lock, on the session's database.
 
     The database is already started by the root ``app`` (one engine per process), so this app
     is not run through its own lifespan; only its start-up hooks (creating the bucket) run here.
@@ -45,13 +44,18 @@ async def s3_app(app: Litestar, pg_url: str, s3_endpoint: str, tmp_path_factory:
         retention_days=1,
     )
     # Its start-up hooks run, but not its scheduler: jobs at work during other tests would change what they read.
-    settings = make_settings(tmp_path_factory.mktemp("s3-app"), database_url=pg_url, storage=storage,
-                             jobs=JobSettings(enabled=False))
+    settings = make_settings(data_dir, database_url=pg_url, storage=storage, jobs=JobSettings(enabled=False))
     application = create_app(settings)
     use_settings(app.state.settings)  # create_app made its settings the process-wide ones; keep the root app's
     for hook in application.on_startup:
         await hook()
     return application
+
+
+@pytest.fixture(scope="session")
+async def s3_app(app: Litestar, pg_url: str, s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Litestar:
+    """The session's S3 app (see :func:`make_s3_app`), shared by the tests that only read and write evidence."""
+    return await make_s3_app(app, pg_url, s3_endpoint, tmp_path_factory.mktemp("s3-app"))
 
 
 @dataclasses.dataclass

@@ -11,6 +11,7 @@ from schemas.vocab import District, Role, Sector
 from server.audit.tables import AuditEntry
 from tests.conftest import login, make_department, make_enterprise, make_user, username_of
 from tests.server.sync.conftest import make_phone, team  # noqa: F401  (fixture)
+from tests.dates import bureau_today
 
 BASE = "/api/v1/inspections/"
 
@@ -23,7 +24,7 @@ async def ids(client, headers, **params) -> list[str]:
 
 async def test_the_list_narrows_by_status_place_sector_inspector_and_date_and_pages(client, team):
     zhongning = await make_enterprise(district=District.ZHONGNING, sector=Sector.METALLURGY)
-    today = dt.date.today()
+    today = bureau_today()
     a = await team.assign(client, [team.inspectors[0]], planned_date=today.isoformat())
     b = await team.assign(client, [team.inspectors[1]], planned_date=(today + dt.timedelta(days=10)).isoformat(),
                           enterprise_id=str(zhongning))

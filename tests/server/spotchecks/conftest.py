@@ -17,6 +17,7 @@ from server.checklists.tables import ChecklistItem, ChecklistTemplate
 from server.registry.tables import Enterprise
 from tests.conftest import login, make_department, make_enterprise, make_user, username_of
 from tests.server.sync.conftest import Phone, make_phone
+from tests.dates import bureau_today
 
 BASE = "/api/v1/spot-checks"
 
@@ -33,7 +34,7 @@ class World:
     headers: dict[uuid.UUID, dict[str, str]] = field(default_factory=dict)
 
     async def campaign(self, **overrides: Any) -> dict[str, Any]:
-        today = dt.date.today()
+        today = bureau_today()
         body: dict[str, Any] = {
             "name": "国庆节前危化企业暗访抽查",
             "label": "重点时段：国庆",

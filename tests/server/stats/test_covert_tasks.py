@@ -9,13 +9,14 @@ from schemas.vocab import Role
 from server.spotchecks import service as spotchecks_service
 from tests.conftest import login, make_user, username_of
 from tests.server.stats.conftest import City, every_statistic
+from tests.dates import bureau_today
 
 SPOT = "/api/v1/spot-checks"
 
 
 async def covert_draw(city: City, owner: dict[str, str]) -> list[dict]:
     """A covert campaign of department D1 drawn through the API: one target (E1, the only 危化 enterprise), team C."""
-    start = dt.date.today() + dt.timedelta(days=1)
+    start = bureau_today() + dt.timedelta(days=1)
     end = min(start + dt.timedelta(days=20), dt.date(start.year, 12, 31))
     body = {
         "name": "年末危化企业暗访抽查", "period_start": start.isoformat(), "period_end": end.isoformat(), "covert": True,
@@ -45,7 +46,7 @@ async def test_an_unreleased_covert_task_counts_nowhere_and_counts_from_its_rele
     owner = await login(city.client, await username_of(owner_id))
     readers = {"S1": await city.headers("S1"), "S2": await city.headers("S2"), "L": await city.headers("L"),
                "ADMIN": await city.headers("ADMIN"), "owner": owner}
-    period = str((dt.date.today() + dt.timedelta(days=1)).year)
+    period = str((bureau_today() + dt.timedelta(days=1)).year)
     before = {who: await every_statistic(city.client, headers, period) for who, headers in readers.items()}
 
     tasks = await covert_draw(city, owner)
