@@ -40,7 +40,7 @@ from schemas import sync as wire  # noqa: E402
 from schemas.inspections import ItemResult  # noqa: E402
 from server import database  # noqa: E402
 from server.app import create_app  # noqa: E402
-from server.inspections import service as inspections_service  # noqa: E402
+from server.inspections import records as inspection_records  # noqa: E402
 from server.sync import scopes  # noqa: E402
 from server.sync import service as sync_service  # noqa: E402
 from sync_client import SyncClient  # noqa: E402
@@ -73,7 +73,7 @@ async def main() -> None:
             started = time.perf_counter()
             async with database.transaction():
                 for inspection in team["inspections"]:
-                    await inspections_service.publish(inspection)
+                    await inspection_records.publish(inspection)
                 sync_service.publish_many(
                     ("item_result", r[0],
                      ItemResult(id=r[0], inspection_id=r[1], item_id=r[2], outcome="pass", version=1, updated_by=r[7],

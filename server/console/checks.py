@@ -28,8 +28,11 @@ from server.deps import AppSettings
 from server.enforcement import service as enforcement_service
 from server.errors import InvalidInput
 from server.evidence import service as evidence_service
-from server.hazards import service as hazards_service
-from server.inspections import service as inspections_service
+from server.hazards import lifecycle as hazard_lifecycle
+from server.inspections import assignment as inspection_assignment
+from server.inspections import conflicts as inspection_conflicts
+from server.inspections import lifecycle as inspection_lifecycle
+from server.inspections import records as inspection_records
 from server.violations import service as violations_service
 from storage.base import attachment_disposition
 
@@ -73,7 +76,7 @@ async def inspection_list(request: Request) -> Response:
     )
     values = paging.read_filters(filters, request.query_params)
     page = paging.read_page(request.query_params)
-    chosen = inspections_service.InspectionFilter(
+    chosen = inspection_records.InspectionFilter(
         status=InspectionStatus(values["status"]) if values["status"] else None,
         district=District(values["district"]) if values["district"] else None,
         sector=Sector(values["sector"]) if values["sector"] else None,
@@ -81,10 +84,10 @@ async def inspection_list(request: Request) -> Response:
         date_from=_date(values["date_from"], "date_from"),
         date_to=_date(values["date_to"], "date_to"),
     )
-    found = await inspections_service.list_for(
+    found = await inspection_records.list_for(
         actor, chosen, limit=paging.PER_PAGE, offset=(page - 1) * paging.PER_PAGE
     )
-    total = await inspections_service.count_for(actor, chosen)
+    total = await inspection_records.count_for(actor, chosen)
     rows = []
     for i in found:
         day = i.submitted_at.date().isoformat() if i.submitted_at else (i.planned_date.isoformat() if i.planned_date else "")
@@ -99,7 +102,7 @@ async def inspection_list(request: Request) -> Response:
         path="/console/inspections", columns=("企业", "类型", "状态", "检查组", "检查日期"), rows=rows,
         filters=filters, values=values, page=page, total=total,
     )
-    conflicts = await inspections_service.list_conflicts(actor)
+    conflicts = await inspection_conflicts.list_conflicts(actor)
     return render(request, "office/inspections.html", table=table, open_conflicts=len(conflicts))
 
 
@@ -129,23 +132,23 @@ def _summary(changes: dict[str, Any]) -> str:
 @get("/console/inspections/{inspection_id:uuid}", opt=ROLES, include_in_schema=False)
 async def inspection_page(request: Request, inspection_id: FromPath[uuid.UUID], settings: AppSettings) -> Response:
     actor = actor_of(request)
-    inspection = await inspections_service.get(actor, inspection_id)
+    inspection = await inspection_records.get(actor, inspection_id)
     names = await names_for(actor)
     items: dict[uuid.UUID, Any] = {}
     if inspection.template_id is not None:
         template = await checklists_service.get(actor, inspection.template_id)
         items = {i.id: i for i in template.items}
-    results = {r.item_id: r for r in await inspections_service.item_results(actor, inspection_id)}
+    results = {r.item_id: r for r in await inspection_records.item_results(actor, inspection_id)}
     rows = [(item, results.get(item.id)) for item in items.values()]
     rows += [(None, r) for item_id, r in results.items() if item_id not in items]
-    conflicts = [c for c in await inspections_service.list_conflicts(actor) if c.inspection_id == inspection_id] \
+    conflicts = [c for c in await inspection_conflicts.list_conflicts(actor) if c.inspection_id == inspection_id] \
         if actor.role != Role.INSPECTOR else []
     by_result = {r.id: r for r in results.values()}
     evidence = await evidence_service.list_for_inspection(actor, inspection_id)
-    hazards = await hazards_service.list_hazards(actor, settings, inspection_id=inspection_id)
+    hazards = await hazard_lifecycle.list_hazards(actor, settings, inspection_id=inspection_id)
     violations = await violations_service.list_violations(actor, inspection_id=inspection_id)
     actions = await enforcement_service.list_actions(actor, enterprise_id=inspection.enterprise_id)
-    history = await inspections_service.history(actor, inspection_id)
+    history = await inspection_records.history(actor, inspection_id)
     manages = actor.role in (Role.SUPERVISOR, Role.ADMIN) and may_manage_department(actor, inspection.department_id)
     team_choices = sorted(
         (u for u in names.users.values()
@@ -176,7 +179,7 @@ async def inspection_page(request: Request, inspection_id: FromPath[uuid.UUID], 
 async def review_inspection(request: Request, inspection_id: FromPath[uuid.UUID], data: URLEncodedBody[ReviewForm]) -> Response:
     actor = actor_of(request)
     async with database.transaction():
-        await inspections_service.review(actor, inspection_id, InspectionReview(decision=data.decision, reason=data.reason))
+        await inspection_lifecycle.review(actor, inspection_id, InspectionReview(decision=data.decision, reason=data.reason))
     return redirect(request, f"/console/inspections/{inspection_id}")
 
 
@@ -185,7 +188,7 @@ async def assign_team(request: Request, inspection_id: FromPath[uuid.UUID], data
     actor = actor_of(request)
     team = [data.lead] + ([data.member] if data.member is not None else [])
     async with database.transaction():
-        await inspections_service.assign_team(actor, inspection_id, InspectionAssign(inspector_ids=team))
+        await inspection_assignment.assign_team(actor, inspection_id, InspectionAssign(inspector_ids=team))
     return redirect(request, f"/console/inspections/{inspection_id}")
 
 
@@ -194,7 +197,7 @@ async def resolve_conflict(request: Request, conflict_id: FromPath[uuid.UUID], d
     actor = actor_of(request)
     decision = ConflictResolution(choose=data.choose, value=data.value if data.choose == "other" else None, reason=data.reason)
     async with database.transaction():
-        await inspections_service.resolve_conflict(actor, conflict_id, decision)
+        await inspection_conflicts.resolve_conflict(actor, conflict_id, decision)
     return redirect(request, f"/console/inspections/{data.back}")
 
 

@@ -22,7 +22,7 @@ from server.accounts.policy import Actor
 from server.deps import AppSettings
 from server.enforcement import service as enforcement_service
 from server.errors import InvalidInput, NotFound, PermissionDenied
-from server.hazards import service as hazards_service
+from server.hazards import lifecycle as hazard_lifecycle
 from server.registry import service as registry_service
 from server.settings import Settings
 
@@ -183,7 +183,7 @@ async def enterprise_sections(actor: Actor, enterprise_id: uuid.UUID, settings: 
     its hazards and its actions, as the services let this actor see them."""
     return {
         "counter": await enforcement_service.section_113_counter(actor, enterprise_id, settings),
-        "hazards": await hazards_service.list_hazards(actor, settings, enterprise_id=enterprise_id),
+        "hazards": await hazard_lifecycle.list_hazards(actor, settings, enterprise_id=enterprise_id),
         "actions": await enforcement_service.list_actions(actor, enterprise_id=enterprise_id),
         "names": await names_for(actor),
         "action_labels": labels.ACTION_STATUS,

@@ -18,7 +18,8 @@ from server.deps import AppSettings
 from server.enforcement import service as enforcement_service
 from server.errors import NotFound
 from server.evidence import service as evidence_service
-from server.hazards import service as hazards_service
+from server.hazards import lifecycle as hazard_lifecycle
+from server.hazards import rechecks as hazard_rechecks
 from server.hazards.policy import STEP_LABELS
 
 ROLES = {"roles": navigation.SUPERVISION}
@@ -33,7 +34,7 @@ async def hazard_board(request: Request, settings: AppSettings) -> Response:
     actor = actor_of(request)
     values = paging.read_filters(FILTERS, request.query_params)
     page = paging.read_page(request.query_params)
-    found, total = await hazards_service.board(
+    found, total = await hazard_lifecycle.board(
         actor, settings,
         level=HazardLevel(values["level"]) if values["level"] else None,
         listed_supervision={"yes": True, "no": False}.get(values["listed"]),
@@ -62,9 +63,9 @@ async def hazard_board(request: Request, settings: AppSettings) -> Response:
 @get("/console/hazards/{hazard_id:uuid}", opt=ROLES, include_in_schema=False)
 async def hazard_page(request: Request, hazard_id: FromPath[uuid.UUID], settings: AppSettings) -> Response:
     actor = actor_of(request)
-    hazard = await hazards_service.get_hazard(actor, hazard_id, settings)
+    hazard = await hazard_lifecycle.get_hazard(actor, hazard_id, settings)
     names = await names_for(actor)
-    rechecks = await hazards_service.list_rechecks(actor, hazard_id=hazard_id)
+    rechecks = await hazard_rechecks.list_rechecks(actor, hazard_id=hazard_id)
     photos = []
     for evidence_id in hazard.evidence_ids:
         try:
@@ -72,7 +73,7 @@ async def hazard_page(request: Request, hazard_id: FromPath[uuid.UUID], settings
         except NotFound:
             continue
     actions = await enforcement_service.list_actions(actor, hazard_id=hazard_id)
-    history = await hazards_service.history(actor, hazard_id)
+    history = await hazard_lifecycle.history(actor, hazard_id)
     supervisor = actor.role == Role.SUPERVISOR
     pending = any(r.status == RecheckStatus.PENDING for r in rechecks)
     return render(
@@ -89,14 +90,14 @@ async def hazard_page(request: Request, hazard_id: FromPath[uuid.UUID], settings
 @post("/console/hazards/{hazard_id:uuid}/recheck", opt=ROLES, include_in_schema=False)
 async def order_recheck(request: Request, hazard_id: FromPath[uuid.UUID], settings: AppSettings) -> Response:
     async with database.transaction():
-        await hazards_service.order_recheck(actor_of(request), hazard_id, settings)
+        await hazard_rechecks.order_recheck(actor_of(request), hazard_id, settings)
     return redirect(request, f"/console/hazards/{hazard_id}")
 
 
 @post("/console/hazards/{hazard_id:uuid}/close", opt=ROLES, include_in_schema=False)
 async def close_hazard(request: Request, hazard_id: FromPath[uuid.UUID], settings: AppSettings) -> Response:
     async with database.transaction():
-        await hazards_service.close_hazard(actor_of(request), hazard_id, settings)
+        await hazard_lifecycle.close_hazard(actor_of(request), hazard_id, settings)
     return redirect(request, f"/console/hazards/{hazard_id}")
 
 

@@ -17,7 +17,11 @@ from server.console.names import names_for
 from server.console.web import actor_of, redirect, render
 from server.errors import InvalidInput, PermissionDenied
 from server.spotchecks import covert
-from server.spotchecks import service as spotchecks_service
+from server.spotchecks import campaigns as spotcheck_campaigns
+from server.spotchecks import draws as spotcheck_draws
+from server.spotchecks import publication as spotcheck_publication
+from server.spotchecks import tasks as spotcheck_tasks
+from server.spotchecks import verification as spotcheck_verification
 
 ROLES = {"roles": navigation.SUPERVISION}
 #: Longest text any field of the campaign form takes (the schema's own bounds then apply).
@@ -65,8 +69,8 @@ def _campaign_body(form: dict[str, Any]) -> wire.CampaignCreate:
 @get("/console/spotchecks", opt=ROLES, include_in_schema=False)
 async def campaign_list(request: Request) -> Response:
     actor = actor_of(request)
-    campaigns = await spotchecks_service.list_campaigns(actor)
-    progress = {c.id: await spotchecks_service.progress(actor, c.id) for c in campaigns}
+    campaigns = await spotcheck_campaigns.list_campaigns(actor)
+    progress = {c.id: await spotcheck_tasks.progress(actor, c.id) for c in campaigns}
     return render(
         request, "office/spotchecks.html", campaigns=campaigns, progress=progress, names=await names_for(actor),
         status_labels=labels.CAMPAIGN_STATUS, may_create=actor.role == Role.SUPERVISOR,
@@ -78,24 +82,24 @@ async def campaign_list(request: Request) -> Response:
 async def create_campaign(request: Request) -> Response:
     body = _campaign_body(await _form(request))
     async with database.transaction():
-        campaign = await spotchecks_service.create_campaign(actor_of(request), body)
+        campaign = await spotcheck_campaigns.create_campaign(actor_of(request), body)
     return redirect(request, f"/console/spotchecks/{campaign.id}")
 
 
 @get("/console/spotchecks/{campaign_id:uuid}", opt=ROLES, include_in_schema=False)
 async def campaign_page(request: Request, campaign_id: FromPath[uuid.UUID]) -> Response:
     actor = actor_of(request)
-    campaign = await spotchecks_service.get_campaign(actor, campaign_id)
+    campaign = await spotcheck_campaigns.get_campaign(actor, campaign_id)
     owner = actor.role == Role.SUPERVISOR and campaign.created_by == actor.user_id
-    tasks = await spotchecks_service.list_tasks(actor, campaign_id) if owner else None
-    preview = await spotchecks_service.preview_pool(actor, campaign_id) if owner and campaign.status != "drawn" else None
-    draws = await spotchecks_service.list_draws(actor, campaign_id)
+    tasks = await spotcheck_tasks.list_tasks(actor, campaign_id) if owner else None
+    preview = await spotcheck_draws.preview_pool(actor, campaign_id) if owner and campaign.status != "drawn" else None
+    draws = await spotcheck_draws.list_draws(actor, campaign_id)
     try:
-        results = await spotchecks_service.public_results(actor, campaign_id)
+        results = await spotcheck_publication.public_results(actor, campaign_id)
     except PermissionDenied:
         results = []
     names = await names_for(actor)
-    progress = await spotchecks_service.progress(actor, campaign_id)
+    progress = await spotcheck_tasks.progress(actor, campaign_id)
     # The covert rule itself decides whether this reader may re-run the draw (its inputs name the targets).
     may_verify = covert.may_see_targets(actor, {"created_by": campaign.created_by}, unreleased=progress.drawn - progress.released)
     return render(
@@ -118,30 +122,30 @@ async def draw(request: Request, campaign_id: FromPath[uuid.UUID]) -> Response:
         raise InvalidInput(f"重新抽取理由有误：{exc}", str(exc), field="reason") from None
     # As the API does: the commitment is durable before any result exists.
     async with database.transaction():
-        committed = await spotchecks_service.commit_draw(actor, campaign_id, data)
+        committed = await spotcheck_draws.commit_draw(actor, campaign_id, data)
     async with database.transaction():
-        await spotchecks_service.reveal_draw(actor, committed.id)
+        await spotcheck_draws.reveal_draw(actor, committed.id)
     return redirect(request, f"/console/spotchecks/{campaign_id}")
 
 
 @post("/console/spotchecks/draws/{draw_id:uuid}/reveal", opt=ROLES, include_in_schema=False)
 async def reveal(request: Request, draw_id: FromPath[uuid.UUID]) -> Response:
     async with database.transaction():
-        revealed = await spotchecks_service.reveal_draw(actor_of(request), draw_id)
+        revealed = await spotcheck_draws.reveal_draw(actor_of(request), draw_id)
     return redirect(request, f"/console/spotchecks/{revealed.campaign_id}")
 
 
 @get("/console/spotchecks/draws/{draw_id:uuid}/verify", opt=ROLES, include_in_schema=False)
 async def verify(request: Request, draw_id: FromPath[uuid.UUID]) -> Response:
-    result = await spotchecks_service.verify_draw(actor_of(request), draw_id)
+    result = await spotcheck_verification.verify_draw(actor_of(request), draw_id)
     return render(request, "office/_verification.html", result=result, check_labels=labels.VERIFY_CHECKS)
 
 
 @get("/console/spotchecks/{campaign_id:uuid}/results.csv", opt=ROLES, include_in_schema=False)
 async def results_csv(request: Request, campaign_id: FromPath[uuid.UUID]) -> Response:
-    rows = await spotchecks_service.public_results(actor_of(request), campaign_id)
+    rows = await spotcheck_publication.public_results(actor_of(request), campaign_id)
     return Response(
-        spotchecks_service.results_csv(rows), media_type="text/csv",
+        spotcheck_publication.results_csv(rows), media_type="text/csv",
         headers={"content-disposition": f'attachment; filename="spot-check-results-{campaign_id}.csv"',
                  "cache-control": "no-store"},
     )

@@ -26,7 +26,7 @@ from server.checklists.tables import ChecklistTemplate
 from server.demo import checklists as demo_checklists
 from server.demo import history as history_
 from server.demo import world
-from server.inspections import service as inspections_service
+from server.inspections import assignment as inspection_assignment
 from server.inspections.tables import Inspection
 from server.registry import service as registry_service
 from server.registry.tables import ConflictOfInterest, Enterprise
@@ -177,7 +177,7 @@ async def _inspections(report: DemoReport, users: dict[str, object], enterprises
             template = await ChecklistTemplate.select(ChecklistTemplate.id).where(
                 (ChecklistTemplate.sector == enterprise["sector"]) & (ChecklistTemplate.is_current == True)  # noqa: E712
             ).first()
-            await inspections_service.create(
+            await inspection_assignment.create(
                 actor,
                 InspectionCreate(
                     id=inspection_id,

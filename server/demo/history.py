@@ -31,9 +31,12 @@ from server.accounts.tables import User
 from server.checklists.tables import ChecklistItem, ChecklistTemplate
 from server.enforcement import service as enforcement_service
 from server.errors import FieldcheckError
-from server.hazards import service as hazards_service
+from server.hazards import lifecycle as hazard_lifecycle
+from server.hazards import recheck_results as hazard_recheck_results
 from server.hazards.tables import Recheck, RecheckAssignee
-from server.inspections import service as inspections_service
+from server.inspections import assignment as inspection_assignment
+from server.inspections import item_results as inspection_item_results
+from server.inspections import lifecycle as inspection_lifecycle
 from server.inspections.tables import Inspection
 from server.registry.tables import Enterprise
 from server.settings import Settings
@@ -139,11 +142,11 @@ async def _one_check(
         [InspectionKind.ROUTINE, InspectionKind.ENFORCEMENT, InspectionKind.CAMPAIGN, InspectionKind.RECHECK],
         [60, 15, 15, 10],
     )[0]
-    await inspections_service.create(supervisor, InspectionCreate(
+    await inspection_assignment.create(supervisor, InspectionCreate(
         id=inspection_id, enterprise_id=enterprise["id"], kind=kind,
         inspector_ids=[actors[n].user_id for n in team_names], template_id=template_id,
     ))
-    await inspections_service.apply_start_inspection(lead, StartInspection(seq=1, inspection_id=inspection_id, started_at=when))
+    await inspection_lifecycle.apply_start_inspection(lead, StartInspection(seq=1, inspection_id=inspection_id, started_at=when))
     # Mostly ordinary items fail; now and then one that makes the hazard major (重大事故隐患判定标准).
     ordinary = [i for i in items if i not in major_items]
     failing = set(rng.sample(ordinary, k=min(len(ordinary), rng.choice([0, 0, 1, 1, 2]))))
@@ -157,14 +160,14 @@ async def _one_check(
         for n, item in enumerate(items)
     ]
     # As a push applies a run of answers: in one bulk write.
-    for outcome in await inspections_service.apply_record_item_results(lead, answers):
+    for outcome in await inspection_item_results.apply_record_item_results(lead, answers):
         if isinstance(outcome, Exception):
             raise outcome
     hazards = []
     for n, item in enumerate(sorted(failing)):
         major = item in major_items
         deadline = (when + dt.timedelta(days=rng.choice([7, 15, 30]))).date()
-        hazard = await hazards_service.create_hazard(lead, HazardCreate(
+        hazard = await hazard_lifecycle.create_hazard(lead, HazardCreate(
             id=uuid.uuid5(inspection_id, f"hazard-{n}"), inspection_id=inspection_id,
             level="major" if major else "general", description="检查发现不符合项，责令限期整改",
             deadline_date=deadline, checklist_item_id=item, found_at=when,
@@ -183,10 +186,10 @@ async def _one_check(
             description="作业现场未按规定佩戴劳动防护用品", recorded_at=when,
         ), settings_, now=when)
         report.violations += 1
-    await inspections_service.submit(lead, inspection_id, SubmitInspection(
+    await inspection_lifecycle.submit(lead, inspection_id, SubmitInspection(
         seq=100, inspection_id=inspection_id, signed_by_name="企业负责人", submitted_at=when,
     ))
-    await inspections_service.review(supervisor, inspection_id, InspectionReview(decision="approve"))
+    await inspection_lifecycle.review(supervisor, inspection_id, InspectionReview(decision="approve"))
     report.checks += 1
     if hazards and rng.random() < 0.25:
         kind_ = rng.choice([EnforcementKind.RECTIFY_ORDER, EnforcementKind.FINE, EnforcementKind.FINE])
@@ -205,7 +208,7 @@ async def _one_check(
         reported = dt.datetime.combine(deadline, dt.time(10), TZ) - dt.timedelta(days=rng.randrange(0, 4))
         if reported >= now or reported <= when:
             continue
-        await hazards_service.report_rectification(lead, hazard_id, RectificationReport(
+        await hazard_lifecycle.report_rectification(lead, hazard_id, RectificationReport(
             note="企业报告已整改", reported_at=reported,
         ), settings_, now=reported)
         await _recheck(hazard_id, rng, reported, now, settings_, report)
@@ -221,7 +224,7 @@ async def _recheck(hazard_id: uuid.UUID, rng: random.Random, reported: dt.dateti
     if assignee is None or checked >= now:
         return
     user = await User.select().where(User.id == assignee["user"]).first()
-    await hazards_service.record_recheck(accounts_service.actor_of(user), recheck["id"], RecheckResult(
+    await hazard_recheck_results.record_recheck(accounts_service.actor_of(user), recheck["id"], RecheckResult(
         passed=True, note="复查合格", checked_at=checked,
     ), settings_, now=checked)
     report.closed += 1

@@ -37,8 +37,8 @@ from server.documents import render
 from server.documents import service as documents_service
 from server.documents.tables import Document
 from server.evidence import service as evidence_service
-from server.hazards import service as hazards_service
-from server.inspections import service as inspections_service
+from server.hazards import lifecycle as hazard_lifecycle
+from server.inspections import records as inspection_records
 from server.registry import service as registry_service
 from server.settings import Settings
 from server.violations import service as violations_service
@@ -83,10 +83,10 @@ async def build(actor: Actor, inspection_id: uuid.UUID, store: ObjectStore, sett
     """(file name, ZIP bytes) of the case file; NotFound when the actor may not see the case."""
     now = now or dt.datetime.now(dt.UTC)
     tz = ZoneInfo(settings.hazards.timezone)
-    inspection = await inspections_service.get(actor, inspection_id)
+    inspection = await inspection_records.get(actor, inspection_id)
     enterprise = await registry_service.get(actor, inspection.enterprise_id)
     users = await accounts_service.users_by_id(inspection.inspector_ids)
-    hazards = await hazards_service.list_for_inspection(actor, inspection_id, settings)
+    hazards = await hazard_lifecycle.list_for_inspection(actor, inspection_id, settings)
     violations = await violations_service.list_for_inspection(actor, inspection_id)
     evidence = [e for e in await evidence_service.list_for_inspection(actor, inspection_id) if e.status == EvidenceStatus.STORED]
     rows = await Document.select().where(Document.inspection == inspection_id).order_by(Document.issued_at)

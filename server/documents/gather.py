@@ -31,8 +31,9 @@ from server.documents.model import Content, Image, Item, Officer, Party
 from server.enforcement import service as enforcement_service
 from server.errors import InvalidInput, NotFound
 from server.evidence import service as evidence_service
-from server.hazards import service as hazards_service
-from server.inspections import service as inspections_service
+from server.hazards import lifecycle as hazard_lifecycle
+from server.hazards import rechecks as hazard_rechecks
+from server.inspections import records as inspection_records
 from server.registry import service as registry_service
 from server.settings import Settings
 from server.violations import service as violations_service
@@ -81,8 +82,8 @@ async def _inspection_of(actor: Actor, request: wire.DocumentIssue, settings: Se
     if t == DocumentType.RECHECK_OPINION:
         if request.recheck_id is None:
             raise _refuse_source("recheck_id")
-        recheck = await hazards_service.get_recheck_record(request.recheck_id)
-        hazard = await hazards_service.get_hazard(actor, recheck.hazard_id, settings)  # NotFound if not visible
+        recheck = await hazard_rechecks.get_recheck_record(request.recheck_id)
+        hazard = await hazard_lifecycle.get_hazard(actor, recheck.hazard_id, settings)  # NotFound if not visible
         return hazard.inspection_id, recheck, None
     if request.action_id is None:
         raise _refuse_source("action_id")
@@ -95,7 +96,7 @@ async def _inspection_of(actor: Actor, request: wire.DocumentIssue, settings: Se
 async def load(actor: Actor, request: wire.DocumentIssue, settings: Settings) -> Case:
     """Read the case behind ``request`` as ``actor`` (NotFound where the actor may not see a record)."""
     inspection_id, recheck, action = await _inspection_of(actor, request, settings)
-    inspection = await inspections_service.get(actor, inspection_id)
+    inspection = await inspection_records.get(actor, inspection_id)
     # The officers who did the work the document records: the recheck's assignees, or the check's team (lead first).
     team = recheck.assignee_ids if recheck is not None else sorted(
         inspection.inspector_ids, key=lambda i: i != inspection.lead_inspector_id)
@@ -107,8 +108,8 @@ async def load(actor: Actor, request: wire.DocumentIssue, settings: Settings) ->
         officers=officers,
         enterprise=await registry_service.get(actor, inspection.enterprise_id),
         template=template,
-        results={r.item_id: r for r in await inspections_service.item_results(actor, inspection_id)},
-        hazards=await hazards_service.list_for_inspection(actor, inspection_id, settings),
+        results={r.item_id: r for r in await inspection_records.item_results(actor, inspection_id)},
+        hazards=await hazard_lifecycle.list_for_inspection(actor, inspection_id, settings),
         violations=await violations_service.list_for_inspection(actor, inspection_id),
         evidence=[e for e in await evidence_service.list_for_inspection(actor, inspection_id) if e.status == EvidenceStatus.STORED],
         recheck=recheck,

@@ -36,7 +36,7 @@ from server.documents import fonts as prepared_fonts
 from server.documents import gather, numbering, policy, render
 from server.documents.tables import Document
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict, Unavailable
-from server.inspections import service as inspections_service
+from server.inspections import records as inspection_records
 from server.settings import Settings
 from server.sync import sql
 from storage import keys
@@ -275,7 +275,7 @@ async def _visible(actor: Actor, document_id: uuid.UUID) -> dict[str, Any]:
     if row is None:
         raise NotFound("文书不存在", "document not found", field="document_id")
     try:
-        await inspections_service.get(actor, row["inspection"])  # covert and other teams' checks stay hidden
+        await inspection_records.get(actor, row["inspection"])  # covert and other teams' checks stay hidden
     except (NotFound, PermissionDenied):
         raise NotFound("文书不存在", "document not found", field="document_id") from None
     return row
@@ -287,7 +287,7 @@ async def get(actor: Actor, document_id: uuid.UUID) -> wire.Document:
 
 async def list_for_inspection(actor: Actor, inspection_id: uuid.UUID) -> list[wire.Document]:
     """The documents of one case (inspection), in the order they were issued."""
-    await inspections_service.get(actor, inspection_id)
+    await inspection_records.get(actor, inspection_id)
     return [to_wire(r) for r in await _case_rows(inspection_id)]
 
 

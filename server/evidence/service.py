@@ -35,7 +35,7 @@ Immutability
 
 Who may see what
     Evidence is visible to whoever may see its inspection
-    (``inspections_service.get``); attaching needs write access to it.
+    (``inspection_records.get``); attaching needs write access to it.
     Downloads are streamed by the API with ``nosniff`` and an attachment
     disposition; short-lived presigned URLs only where
     ``EVIDENCE_PRESIGNED_DOWNLOADS`` asks for them (the store then sets the
@@ -89,7 +89,7 @@ from server.evidence.tables import Blob, UploadPart
 from server.evidence.tables import Evidence as EvidenceRow
 from server.evidence.tables import UploadSession as SessionRow
 from server.inspections import access
-from server.inspections import service as inspections_service
+from server.inspections import records as inspection_records
 from server.inspections.access import Write
 from server.settings import EvidenceSettings, Settings, get_settings
 from server.sync import scopes
@@ -271,11 +271,11 @@ async def apply_attach_evidence(actor: Actor, mutation: AttachEvidence) -> sync_
     audit_service.record(actor, "evidence.attach", "evidence", mutation.id, mutation)
     await _publish(row)
     # The hazard and the 三违 list their evidence: phones must see the new one there too.
-    from server.hazards import service as hazards_service
+    from server.hazards import records as hazard_records
     from server.violations import service as violations_service
 
     if mutation.hazard_id is not None:
-        await hazards_service.republish(mutation.hazard_id)
+        await hazard_records.republish(mutation.hazard_id)
     if mutation.violation_id is not None:
         await violations_service.republish(mutation.violation_id)
     return sync_wire.Applied(seq=mutation.seq, entity_type="evidence", entity_id=mutation.id)
@@ -305,7 +305,7 @@ async def _visible_row(actor: Actor, evidence_id: uuid.UUID) -> dict[str, Any]:
     if row is None:
         raise NotFound("证据不存在", "evidence not found")
     try:
-        await inspections_service.get(actor, row["inspection"])
+        await inspection_records.get(actor, row["inspection"])
     except (NotFound, PermissionDenied):
         raise NotFound("证据不存在", "evidence not found") from None
     return row
@@ -318,7 +318,7 @@ async def get(actor: Actor, evidence_id: uuid.UUID) -> Evidence:
 
 async def list_for_inspection(actor: Actor, inspection_id: uuid.UUID) -> list[Evidence]:
     """The evidence of one inspection, oldest first."""
-    await inspections_service.get(actor, inspection_id)
+    await inspection_records.get(actor, inspection_id)
     rows = await EvidenceRow.select().where(EvidenceRow.inspection == inspection_id).order_by(EvidenceRow.created_at)
     return [_to_wire(r) for r in rows]
 

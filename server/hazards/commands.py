@@ -21,7 +21,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 @command("escalate-overdue", "逾期隐患升级与到期复查 / apply due escalation rungs and deadline rechecks", arguments=_arguments)
 def escalate_overdue(args: argparse.Namespace) -> int:
     from server import database
-    from server.hazards import service as hazards_service
+    from server.hazards import escalation as hazard_escalation
 
     if args.at is not None and args.at.tzinfo is None:
         print("ERROR: --at needs a time zone, e.g. 2023-06-01T09:00+08:00", file=sys.stderr)
@@ -31,7 +31,7 @@ def escalate_overdue(args: argparse.Namespace) -> int:
     async def run():
         async with open_database(settings):
             async with database.transaction():
-                return await hazards_service.escalate_overdue(settings, now=args.at)
+                return await hazard_escalation.escalate_overdue(settings, now=args.at)
 
     result = asyncio.run(run())
     print(f"OK: {result.escalations} escalation step(s) applied, {result.rechecks_created} recheck(s) created")

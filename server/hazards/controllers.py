@@ -16,7 +16,9 @@ from schemas.vocab import HazardLevel, HazardStatus, Role
 from server import database
 from server.accounts.auth import requires_role
 from server.deps import AppSettings, CurrentActor
-from server.hazards import service as hazards_service
+from server.hazards import escalation, lifecycle, recheck_results
+from server.hazards import lookback as hazard_lookback
+from server.hazards import rechecks as hazard_rechecks
 
 EVERYONE = requires_role(Role.INSPECTOR, Role.SUPERVISOR, Role.LEADER, Role.ADMIN)
 RECORDERS = requires_role(Role.INSPECTOR, Role.SUPERVISOR)
@@ -43,7 +45,7 @@ class HazardController(Controller):
         inspection_id: FromQuery[uuid.UUID | None] = None,
     ) -> list[wire.Hazard]:
         """隐患列表（按状态、等级、企业、检查、是否逾期、是否挂牌督办筛选）。"""
-        return await hazards_service.list_hazards(
+        return await lifecycle.list_hazards(
             actor,
             settings,
             status=status,
@@ -67,7 +69,7 @@ class HazardController(Controller):
         offset: Offset = 0,
     ) -> list[wire.Hazard]:
         """隐患看板：未销号的隐患，逾期的排在最前（逾期最久的在上），其余按整改期限。"""
-        page, _ = await hazards_service.board(
+        page, _ = await lifecycle.board(
             actor, settings, level=level, listed_supervision=listed_supervision, limit=limit, offset=offset
         )
         return page
@@ -75,12 +77,12 @@ class HazardController(Controller):
     @get("/{hazard_id:uuid}", guards=[EVERYONE])
     async def get_hazard(self, hazard_id: FromPath[uuid.UUID], actor: CurrentActor, settings: AppSettings) -> wire.Hazard:
         """一条隐患的详情（含五落实、升级记录）。"""
-        return await hazards_service.get_hazard(actor, hazard_id, settings)
+        return await lifecycle.get_hazard(actor, hazard_id, settings)
 
     @get("/{hazard_id:uuid}/history", guards=[EVERYONE])
     async def get_history(self, hazard_id: FromPath[uuid.UUID], actor: CurrentActor) -> list[AuditRecord]:
         """一条隐患及其复查任务的审计记录（时间顺序，含升级、复查、销号）。"""
-        return await hazards_service.history(actor, hazard_id)
+        return await lifecycle.history(actor, hazard_id)
 
     @post("/", status_code=HTTP_201_CREATED, guards=[RECORDERS])
     async def create_hazard(
@@ -88,7 +90,7 @@ class HazardController(Controller):
     ) -> wire.Hazard:
         """登记隐患；重大隐患须对应判定标准检查项并落实五落实，登记即挂牌督办。"""
         async with database.transaction():
-            return await hazards_service.create_hazard(actor, data, settings)
+            return await lifecycle.create_hazard(actor, data, settings)
 
     @post("/{hazard_id:uuid}/rectification-start", status_code=HTTP_200_OK, guards=[RECORDERS])
     async def start_rectification(
@@ -96,7 +98,7 @@ class HazardController(Controller):
     ) -> wire.Hazard:
         """企业开始整改。"""
         async with database.transaction():
-            return await hazards_service.start_rectification(actor, hazard_id, settings)
+            return await lifecycle.start_rectification(actor, hazard_id, settings)
 
     @post("/{hazard_id:uuid}/rectification-report", status_code=HTTP_200_OK, guards=[RECORDERS])
     async def report_rectification(
@@ -108,7 +110,7 @@ class HazardController(Controller):
     ) -> wire.Hazard:
         """企业报告整改完成；系统随即生成回头看复查任务。"""
         async with database.transaction():
-            return await hazards_service.report_rectification(actor, hazard_id, data, settings)
+            return await lifecycle.report_rectification(actor, hazard_id, data, settings)
 
     @post("/{hazard_id:uuid}/recheck", status_code=HTTP_201_CREATED, guards=[requires_role(Role.SUPERVISOR)])
     async def order_recheck(
@@ -116,19 +118,19 @@ class HazardController(Controller):
     ) -> wire.Recheck:
         """安排复查：生成一项复查任务（避开发现人，回避），复查合格后方可销号。"""
         async with database.transaction():
-            return await hazards_service.order_recheck(actor, hazard_id, settings)
+            return await hazard_rechecks.order_recheck(actor, hazard_id, settings)
 
     @post("/{hazard_id:uuid}/close", status_code=HTTP_200_OK, guards=[requires_role(Role.SUPERVISOR)])
     async def close_hazard(self, hazard_id: FromPath[uuid.UUID], actor: CurrentActor, settings: AppSettings) -> wire.Hazard:
         """销号（重大隐患摘牌）：仅限复查合格之后。"""
         async with database.transaction():
-            return await hazards_service.close_hazard(actor, hazard_id, settings)
+            return await lifecycle.close_hazard(actor, hazard_id, settings)
 
     @post("/escalate", status_code=HTTP_200_OK, guards=[requires_role(Role.SUPERVISOR, Role.ADMIN)])
     async def escalate_overdue(self, settings: AppSettings) -> wire.EscalationRun:
         """对逾期隐患执行升级阶梯（每级只执行一次），并为到期隐患生成复查任务。"""
         async with database.transaction():
-            return await hazards_service.escalate_overdue(settings)
+            return await escalation.escalate_overdue(settings)
 
 
 class RecheckController(Controller):
@@ -144,7 +146,7 @@ class RecheckController(Controller):
         limit: Limit = 200,
     ) -> list[wire.Recheck]:
         """复查任务：检查人员看到指派给本人的，负责人看到本科室的。"""
-        return await hazards_service.list_rechecks(actor, status=status, hazard_id=hazard_id, limit=limit)
+        return await hazard_rechecks.list_rechecks(actor, status=status, hazard_id=hazard_id, limit=limit)
 
     @post("/{recheck_id:uuid}/result", status_code=HTTP_200_OK, guards=[requires_role(Role.INSPECTOR)])
     async def record_result(
@@ -156,7 +158,7 @@ class RecheckController(Controller):
     ) -> wire.Recheck:
         """填报复查结果：合格则销号（重大隐患待负责人摘牌），不合格则重新限期并升级。"""
         async with database.transaction():
-            return await hazards_service.record_recheck(actor, recheck_id, data, settings)
+            return await recheck_results.record_recheck(actor, recheck_id, data, settings)
 
 
 class LookbackController(Controller):
@@ -169,9 +171,9 @@ class LookbackController(Controller):
     ) -> wire.LookbackCampaign:
         """组织回头看专项：对期间内已销号的隐患逐一生成复查任务。"""
         async with database.transaction():
-            return await hazards_service.open_lookback(actor, data, settings)
+            return await hazard_lookback.open_lookback(actor, data, settings)
 
     @get("/{campaign_id:uuid}", guards=[requires_role(Role.SUPERVISOR, Role.LEADER, Role.ADMIN)])
     async def get_lookback(self, campaign_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.LookbackCampaign:
         """回头看专项及其复查任务。"""
-        return await hazards_service.get_lookback(actor, campaign_id)
+        return await hazard_lookback.get_lookback(actor, campaign_id)

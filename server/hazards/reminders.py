@@ -13,7 +13,8 @@ import logging
 
 from server import database
 from server.hazards import policy
-from server.hazards.service import followers, local_date
+from server.hazards.permissions import followers
+from server.hazards.records import local_date
 from server.hazards.tables import Hazard
 from server.notifications import service as notifications
 from server.settings import Settings

@@ -19,7 +19,10 @@ from server import database
 from server.accounts.auth import requires_role
 from server.deps import CurrentActor
 from server.errors import InvalidInput
-from server.inspections import service as inspections_service
+from server.inspections import assignment
+from server.inspections import conflicts
+from server.inspections import lifecycle
+from server.inspections import records
 
 
 class InspectionController(Controller):
@@ -30,7 +33,7 @@ class InspectionController(Controller):
     async def create_inspection(self, data: JSONBody[wire.InspectionCreate], actor: CurrentActor) -> wire.Inspection:
         """分派检查任务：指定企业、检查表和检查组（第一位为组长）。"""
         async with database.transaction():
-            return await inspections_service.create(actor, data)
+            return await assignment.create(actor, data)
 
     @get("/")
     async def list_inspections(
@@ -49,25 +52,25 @@ class InspectionController(Controller):
         for name, day in (("date_from", date_from), ("date_to", date_to)):
             if day is not None and (problem := bounds.date_problem(day)):
                 raise InvalidInput(problem, f"{name} is out of range", code=ErrorCode.DATE_OUT_OF_RANGE, field=name)
-        filters = inspections_service.InspectionFilter(
+        filters = records.InspectionFilter(
             status=status, district=district, sector=sector, inspector_id=inspector_id, date_from=date_from, date_to=date_to
         )
-        return await inspections_service.list_for(actor, filters, limit=limit, offset=offset)
+        return await records.list_for(actor, filters, limit=limit, offset=offset)
 
     @get("/{inspection_id:uuid}")
     async def get_inspection(self, inspection_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.Inspection:
         """一次检查的详情。"""
-        return await inspections_service.get(actor, inspection_id)
+        return await records.get(actor, inspection_id)
 
     @get("/{inspection_id:uuid}/item-results")
     async def list_item_results(self, inspection_id: FromPath[uuid.UUID], actor: CurrentActor) -> list[wire.ItemResult]:
         """一次检查的全部检查项结果。"""
-        return await inspections_service.item_results(actor, inspection_id)
+        return await records.item_results(actor, inspection_id)
 
     @get("/{inspection_id:uuid}/history")
     async def get_history(self, inspection_id: FromPath[uuid.UUID], actor: CurrentActor) -> list[AuditRecord]:
         """一次检查及其检查项结果的审计记录（时间顺序）。"""
-        return await inspections_service.history(actor, inspection_id)
+        return await records.history(actor, inspection_id)
 
     @post("/{inspection_id:uuid}/team", status_code=HTTP_200_OK, guards=[requires_role(Role.SUPERVISOR, Role.ADMIN)])
     async def assign_team(
@@ -75,7 +78,7 @@ class InspectionController(Controller):
     ) -> wire.Inspection:
         """指派（或改派）尚未开始的检查的检查组（第一位为组长）；与企业有回避关系的人员不得参加。"""
         async with database.transaction():
-            return await inspections_service.assign_team(actor, inspection_id, data)
+            return await assignment.assign_team(actor, inspection_id, data)
 
     @post(
         "/{inspection_id:uuid}/submit", status_code=HTTP_200_OK,
@@ -86,7 +89,7 @@ class InspectionController(Controller):
     ) -> wire.Inspection:
         """签字提交检查（与手机同步提交同一规则）：全部检查项须已填写结果，照片须已上传；提交后锁定。"""
         async with database.transaction():
-            return await inspections_service.submit(actor, inspection_id, data)
+            return await lifecycle.submit(actor, inspection_id, data)
 
     @post("/{inspection_id:uuid}/review", status_code=HTTP_200_OK, guards=[requires_role(Role.SUPERVISOR)])
     async def review_inspection(
@@ -94,7 +97,7 @@ class InspectionController(Controller):
     ) -> wire.Inspection:
         """审核已提交的检查（本科室负责人）：approve 通过（此后方可公开）；return 退回检查组修改（须写明理由）。"""
         async with database.transaction():
-            return await inspections_service.review(actor, inspection_id, data)
+            return await lifecycle.review(actor, inspection_id, data)
 
 
     @post("/{inspection_id:uuid}/cancel", status_code=HTTP_200_OK, guards=[requires_role(Role.SUPERVISOR)])
@@ -103,7 +106,7 @@ class InspectionController(Controller):
     ) -> wire.Inspection:
         """取消尚未签字的检查（本科室负责人，须写明理由）；其抽查任务随之取消，不再计入抽查计划。"""
         async with database.transaction():
-            return await inspections_service.cancel(actor, inspection_id, data)
+            return await lifecycle.cancel(actor, inspection_id, data)
 
 
 class ConflictController(Controller):
@@ -113,7 +116,7 @@ class ConflictController(Controller):
     @get("/", guards=[requires_role(Role.SUPERVISOR, Role.ADMIN, Role.LEADER)])
     async def list_conflicts(self, actor: CurrentActor) -> list[wire.ItemResultConflict]:
         """待裁定的检查项冲突（两名检查人员对同一字段记录了不同的值）。"""
-        return await inspections_service.list_conflicts(actor)
+        return await conflicts.list_conflicts(actor)
 
     @post(
         "/{conflict_id:uuid}/resolve", status_code=HTTP_200_OK, guards=[requires_role(Role.SUPERVISOR, Role.ADMIN)]
@@ -123,4 +126,4 @@ class ConflictController(Controller):
     ) -> wire.ItemResultConflict:
         """裁定冲突：保留服务器值、采用手机上的值，或填写其他值；双方原值均留档。"""
         async with database.transaction():
-            return await inspections_service.resolve_conflict(actor, conflict_id, data)
+            return await conflicts.resolve_conflict(actor, conflict_id, data)

@@ -37,21 +37,21 @@ class Job:
 
 
 async def _release_covert(settings: Settings, now: dt.datetime) -> JobResult:
-    from server.spotchecks import service as spotchecks_service
+    from server.spotchecks import release as spotcheck_release
 
-    released, failed = await spotchecks_service.release_due_tasks_counted(now)
+    released, failed = await spotcheck_release.release_due_tasks_counted(now)
     return JobResult(items=released, failed=failed, note=f"发布暗访任务 {released} 项")
 
 
 async def _escalate(settings: Settings, now: dt.datetime) -> JobResult:
-    from server.hazards import service as hazards_service
+    from server.hazards import escalation as hazard_escalation
 
     result = JobResult()
     steps = rechecks = 0
-    for hazard_id in await hazards_service.overdue_hazards(settings, now=now):
+    for hazard_id in await hazard_escalation.overdue_hazards(settings, now=now):
         try:
             async with database.transaction():
-                done = await hazards_service.escalate_one(hazard_id, settings, now=now)
+                done = await hazard_escalation.escalate_one(hazard_id, settings, now=now)
         except Exception:  # one hazard must not stop the others; it is retried next run
             log.exception("escalation of hazard %s failed; left for the next run", hazard_id)
             result.failed += 1

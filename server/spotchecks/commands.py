@@ -21,7 +21,7 @@ def verify_draw(args: argparse.Namespace) -> int:
     import msgspec
 
     from server.errors import NotFound
-    from server.spotchecks import service as spotchecks_service
+    from server.spotchecks import verification
 
     try:
         draw_id = uuid.UUID(args.draw_id)
@@ -31,7 +31,7 @@ def verify_draw(args: argparse.Namespace) -> int:
 
     async def run() -> object:
         async with open_database(settings_from(args), migrate=False):
-            return await spotchecks_service.verify_draw(None, draw_id)
+            return await verification.verify_draw(None, draw_id)
 
     try:
         report = asyncio.run(run())

@@ -1,7 +1,7 @@
 """A spot-check task follows its check: ``done`` once the check is signed, ``released`` again when it is returned.
 
 The stored status is what progress, the phones' task lists and the statistics
-(抽查计划完成率 counts ``done``) read. The inspections service calls
+(抽查计划完成率 counts ``done``) read. The inspections lifecycle calls
 :func:`follow_check` in the unit of work of the submit or review that changed
 the check, so the two never disagree.
 """

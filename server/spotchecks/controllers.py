@@ -14,7 +14,11 @@ from server import database
 from server.accounts.auth import requires_role
 from server.api_docs import Bodies
 from server.deps import CurrentActor
-from server.spotchecks import service as spotchecks_service
+from server.spotchecks import campaigns as spotcheck_campaigns
+from server.spotchecks import draws as spotcheck_draws
+from server.spotchecks import publication as spotcheck_publication
+from server.spotchecks import tasks as spotcheck_tasks
+from server.spotchecks import verification as spotcheck_verification
 
 _READERS = (Role.SUPERVISOR, Role.LEADER, Role.ADMIN)
 
@@ -27,22 +31,22 @@ class SpotCheckController(Controller):
     async def create_campaign(self, data: JSONBody[wire.CampaignCreate], actor: CurrentActor) -> wire.Campaign:
         """新建抽查计划：期间、标签（如重点时段）、检查对象筛选与排除、抽查数量或比例、分层、执法人员库、组员人数、暗访或公开。"""
         async with database.transaction():
-            return await spotchecks_service.create_campaign(actor, data)
+            return await spotcheck_campaigns.create_campaign(actor, data)
 
     @get("/campaigns", guards=[requires_role(*_READERS)])
     async def list_campaigns(self, actor: CurrentActor) -> list[wire.Campaign]:
         """抽查计划列表（不含抽查对象）。"""
-        return await spotchecks_service.list_campaigns(actor)
+        return await spotcheck_campaigns.list_campaigns(actor)
 
     @get("/campaigns/{campaign_id:uuid}", guards=[requires_role(*_READERS)])
     async def get_campaign(self, campaign_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.Campaign:
         """抽查计划详情（不含抽查对象）。"""
-        return await spotchecks_service.get_campaign(actor, campaign_id)
+        return await spotcheck_campaigns.get_campaign(actor, campaign_id)
 
     @get("/campaigns/{campaign_id:uuid}/pool", guards=[requires_role(Role.SUPERVISOR)])
     async def preview_pool(self, campaign_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.PoolPreview:
         """预览抽取范围：此刻抽取将使用的检查对象名录（符合条件、被排除的及原因、分层）与执法人员库，不抽取也不记录。"""
-        return await spotchecks_service.preview_pool(actor, campaign_id)
+        return await spotcheck_draws.preview_pool(actor, campaign_id)
 
     @post("/campaigns/{campaign_id:uuid}/draws", guards=[requires_role(Role.SUPERVISOR)], status_code=HTTP_201_CREATED)
     async def draw(
@@ -51,50 +55,50 @@ class SpotCheckController(Controller):
         """抽取：先把种子哈希、名录快照哈希和算法版本写入审计链并提交，再揭晓结果。重新抽取须填写理由。"""
         # Two units of work on purpose: the commitment is durable before any result exists.
         async with database.transaction():
-            committed = await spotchecks_service.commit_draw(actor, campaign_id, data)
+            committed = await spotcheck_draws.commit_draw(actor, campaign_id, data)
         async with database.transaction():
-            return await spotchecks_service.reveal_draw(actor, committed.id)
+            return await spotcheck_draws.reveal_draw(actor, committed.id)
 
     @get("/campaigns/{campaign_id:uuid}/draws", guards=[requires_role(*_READERS)])
     async def list_draws(self, campaign_id: FromPath[uuid.UUID], actor: CurrentActor) -> list[wire.Draw]:
         """该计划的全部抽取记录（含被取代的）。"""
-        return await spotchecks_service.list_draws(actor, campaign_id)
+        return await spotcheck_draws.list_draws(actor, campaign_id)
 
     @get("/draws/{draw_id:uuid}", guards=[requires_role(*_READERS)])
     async def get_draw(self, draw_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.Draw:
         """一次抽取的承诺与结果摘要；计划负责人可见种子。"""
-        return await spotchecks_service.get_draw(actor, draw_id)
+        return await spotcheck_draws.get_draw(actor, draw_id)
 
     @post("/draws/{draw_id:uuid}/reveal", guards=[requires_role(Role.SUPERVISOR)], status_code=HTTP_200_OK)
     async def reveal(self, draw_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.Draw:
         """揭晓一次已承诺但尚未揭晓的抽取（抽取中断后继续）。"""
         async with database.transaction():
-            return await spotchecks_service.reveal_draw(actor, draw_id)
+            return await spotcheck_draws.reveal_draw(actor, draw_id)
 
     @get("/draws/{draw_id:uuid}/verify", guards=[requires_role(*_READERS)])
     async def verify(self, draw_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.DrawVerification:
         """复核：用记录的输入重新运行抽取，逐项比对；不一致时列出差异所在。"""
-        return await spotchecks_service.verify_draw(actor, draw_id)
+        return await spotcheck_verification.verify_draw(actor, draw_id)
 
     @get("/draws/{draw_id:uuid}/inputs", guards=[requires_role(*_READERS)])
     async def inputs(self, draw_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.DrawInputs:
         """抽取的全部输入（名录快照、种子）与结果，供任何人按公开算法独立复算；发布前仅本计划负责人可取。"""
-        return await spotchecks_service.draw_inputs(actor, draw_id)
+        return await spotcheck_verification.draw_inputs(actor, draw_id)
 
     @get("/campaigns/{campaign_id:uuid}/tasks", guards=[requires_role(Role.SUPERVISOR)])
     async def list_tasks(self, campaign_id: FromPath[uuid.UUID], actor: CurrentActor) -> list[wire.SpotCheckTask]:
         """抽中的检查对象、检查组和日期（仅本计划负责人可见）。"""
-        return await spotchecks_service.list_tasks(actor, campaign_id)
+        return await spotcheck_tasks.list_tasks(actor, campaign_id)
 
     @get("/campaigns/{campaign_id:uuid}/progress", guards=[requires_role(*_READERS)])
     async def progress(self, campaign_id: FromPath[uuid.UUID], actor: CurrentActor) -> wire.CampaignProgress:
         """进度：已抽取、已发布、已完成、逾期。"""
-        return await spotchecks_service.progress(actor, campaign_id)
+        return await spotcheck_tasks.progress(actor, campaign_id)
 
     @get("/campaigns/{campaign_id:uuid}/results", guards=[requires_role(*_READERS)])
     async def results(self, campaign_id: FromPath[uuid.UUID], actor: CurrentActor) -> list[wire.PublicResult]:
         """一公开：已完成检查的企业、日期与结果（不含个人信息）。"""
-        return await spotchecks_service.public_results(actor, campaign_id)
+        return await spotcheck_publication.public_results(actor, campaign_id)
 
     @get(
         "/campaigns/{campaign_id:uuid}/results.csv",
@@ -104,9 +108,9 @@ class SpotCheckController(Controller):
     )
     async def results_csv(self, campaign_id: FromPath[uuid.UUID], actor: CurrentActor) -> Response[str]:
         """一公开结果的 CSV 文件。"""
-        rows = await spotchecks_service.public_results(actor, campaign_id)
+        rows = await spotcheck_publication.public_results(actor, campaign_id)
         return Response(
-            spotchecks_service.results_csv(rows),
+            spotcheck_publication.results_csv(rows),
             media_type="text/csv",  # Litestar adds "; charset=utf-8"
             headers={"content-disposition": f'attachment; filename="spot-check-results-{campaign_id}.csv"'},
         )
@@ -114,4 +118,4 @@ class SpotCheckController(Controller):
     @get("/my-tasks", guards=[requires_role(Role.INSPECTOR)])
     async def my_tasks(self, actor: CurrentActor) -> list[wire.AssignedTask]:
         """本人的抽查任务：暗访任务发布前只显示日期和区县。"""
-        return await spotchecks_service.my_tasks(actor)
+        return await spotcheck_tasks.my_tasks(actor)

@@ -9,12 +9,12 @@ export or draw input. Announced (non-covert) tasks are released when drawn.
 
 Readers and the piece of this module each one applies:
 
-- targets and draw inputs of a campaign (``spotchecks.service``): :func:`is_owner`,
+- targets and draw inputs of a campaign (``spotchecks.campaigns``, ``draws``, ``verification``): :func:`is_owner`,
   :func:`may_see_targets`;
-- inputs of other draws, the pool snapshot (``spotchecks.service``): :func:`shown_tasks`;
+- inputs of other draws, the pool snapshot (``spotchecks.pool``): :func:`shown_tasks`;
 - statistics, drill-downs and exports (``stats.definitions``): :func:`shown_task_sql`;
 - inspections, their sync scopes and the registry an inspector sees
-  (``inspections.service``, ``registry.service``): :func:`hidden_inspections`.
+  (``inspections.records``, ``registry.service``): :func:`hidden_inspections`.
 """
 
 from __future__ import annotations

@@ -36,8 +36,11 @@ from schemas.violations import AddViolation
 from server.accounts.policy import Actor
 from server.enforcement import service as enforcement_service
 from server.evidence import service as evidence_service
-from server.hazards import service as hazards_service
-from server.inspections import service as inspections_service
+from server.hazards import lifecycle as hazard_lifecycle
+from server.hazards import recheck_results as hazard_recheck_results
+from server.inspections import item_results as inspection_item_results
+from server.inspections import lifecycle as inspection_lifecycle
+from server.inspections import notes as inspection_notes
 from server.violations import service as violations_service
 
 Handler = Callable[[Actor, Any], Awaitable[wire.Applied | wire.Conflict | None]]
@@ -45,13 +48,13 @@ BatchHandler = Callable[[Actor, Sequence[Any]], Awaitable[list[wire.Applied | wi
 
 #: mutation type → its handler. Add a line per kind.
 HANDLERS: dict[type[Mutation], Handler] = {
-    StartInspection: inspections_service.apply_start_inspection,
-    RecordItemResult: inspections_service.apply_record_item_result,
-    SubmitInspection: inspections_service.apply_submit_inspection,
-    AddNote: inspections_service.apply_add_note,
-    AddHazard: hazards_service.apply_add_hazard,
-    ReportRectification: hazards_service.apply_report_rectification,
-    ReportRecheck: hazards_service.apply_report_recheck,
+    StartInspection: inspection_lifecycle.apply_start_inspection,
+    RecordItemResult: inspection_item_results.apply_record_item_result,
+    SubmitInspection: inspection_lifecycle.apply_submit_inspection,
+    AddNote: inspection_notes.apply_add_note,
+    AddHazard: hazard_lifecycle.apply_add_hazard,
+    ReportRectification: hazard_lifecycle.apply_report_rectification,
+    ReportRecheck: hazard_recheck_results.apply_report_recheck,
     AddViolation: violations_service.apply_add_violation,
     ProposeEnforcement: enforcement_service.apply_propose_enforcement,
     AttachEvidence: evidence_service.apply_attach_evidence,
@@ -59,7 +62,7 @@ HANDLERS: dict[type[Mutation], Handler] = {
 
 #: mutation type → an optional bulk handler.
 BATCH_HANDLERS: dict[type[Mutation], BatchHandler] = {
-    RecordItemResult: inspections_service.apply_record_item_results,
+    RecordItemResult: inspection_item_results.apply_record_item_results,
 }
 
 

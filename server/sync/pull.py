@@ -36,15 +36,15 @@ async def _personal(actor: Actor) -> Iterable[str]:
 
 
 async def _inspections(actor: Actor) -> Iterable[str]:
-    from server.inspections import service as inspections_service
+    from server.inspections import records as inspection_records
 
-    return await inspections_service.sync_scopes(actor)
+    return await inspection_records.sync_scopes(actor)
 
 
 async def _rechecks(actor: Actor) -> Iterable[str]:
-    from server.hazards import service as hazards_service
+    from server.hazards import rechecks as hazard_rechecks
 
-    return await hazards_service.sync_scopes(actor)
+    return await hazard_rechecks.sync_scopes(actor)
 
 
 #: Functions giving the scope keys a user's phone receives. A domain that needs

@@ -10,7 +10,7 @@ import httpx
 
 from schemas.identifiers import id_number_check_char
 from server import database
-from server.hazards import service as hazards_service
+from server.hazards import escalation as hazard_escalation
 from server.settings import get_settings
 from tests.server.hazards.factories import make_world
 from tests.server.registry.conftest import sqlite_client  # noqa: F401  (fixture)
@@ -49,7 +49,7 @@ async def test_closed_loop_on_sqlite(sqlite_client: httpx.AsyncClient):  # noqa:
         headers=inspector,
     )
     async with database.transaction():
-        run = await hazards_service.escalate_overdue(
+        run = await hazard_escalation.escalate_overdue(
             get_settings(), now=dt.datetime.combine(deadline + dt.timedelta(days=9), dt.time(10), ZoneInfo("Asia/Shanghai"))
         )
     assert (run.escalations, run.rechecks_created) == (2, 1)

@@ -20,7 +20,8 @@ from server.accounts.policy import SYSTEM
 from server.audit import service as audit_service
 from server.audit.tables import AuditEntry
 from server.enforcement.tables import EnforcementAction
-from server.hazards import service as hazards_service
+from server.hazards import escalation as hazard_escalation
+from server.hazards import rechecks as hazard_rechecks
 from server.hazards.tables import Hazard, HazardEscalation, Recheck
 from server.settings import Settings
 from server.sync import scopes
@@ -227,7 +228,7 @@ async def test_when_only_finders_cover_the_enterprise_the_recheck_goes_elsewhere
     # An officer of another department and district is in the bureau's pool: the next recheck goes to them.
     outsider = await make_user(Role.INSPECTOR, department_id=await make_department())
     async with database.transaction():
-        chosen = await hazards_service.create_recheck(SYSTEM, await hazard_row(hazard_id), RecheckReason.LOOKBACK, settings)
+        chosen = await hazard_rechecks.create_recheck(SYSTEM, await hazard_row(hazard_id), RecheckReason.LOOKBACK, settings)
     listed = (await client.get("/api/v1/rechecks/", headers=await world.headers(world.supervisor_id))).json()
     assert {r["id"]: r["assignee_ids"] for r in listed}[str(chosen)] == [str(outsider)]
 
@@ -294,7 +295,7 @@ async def test_escalate_overdue_applies_each_rung_once(client: httpx.AsyncClient
 
     async def run(days: int) -> hz.EscalationRun:
         async with database.transaction():
-            return await hazards_service.escalate_overdue(settings, now=at(days))
+            return await hazard_escalation.escalate_overdue(settings, now=at(days))
 
     assert (await run(0)).escalations == 0  # due today: not overdue yet
     first = await run(1)
@@ -405,7 +406,7 @@ async def test_concurrent_escalation_runs_apply_each_rung_once(client: httpx.Asy
 
     async def run() -> hz.EscalationRun:
         async with database.transaction():
-            return await hazards_service.escalate_overdue(settings, now=moment)
+            return await hazard_escalation.escalate_overdue(settings, now=moment)
 
     runs = await asyncio.gather(*(run() for _ in range(4)))
     assert sum(r.escalations for r in runs) == 3 * 2  # two rungs due (day 1 and day 8), per hazard, once

@@ -15,7 +15,7 @@ from schemas import sync as sync_wire
 from schemas.inspections import SubmitInspection
 from schemas.vocab import Role
 from server.inspections.tables import Inspection
-from server.spotchecks import service as spotchecks_service
+from server.spotchecks import release as spotcheck_release
 from server.spotchecks.tables import SpotCheckTask
 from server.stats import service as stats_service
 from tests.conftest import login, make_user, username_of
@@ -63,7 +63,7 @@ async def test_an_officer_who_declared_a_conflict_after_the_draw_holds_the_relea
     )
     assert declared.status_code == 201, declared.text
     late = dt.datetime.fromisoformat(task["release_at"].replace("Z", "+00:00"))
-    assert await spotchecks_service.release_due_tasks(late) == 0
+    assert await spotcheck_release.release_due_tasks(late) == 0
     assert await _stored(task) == "drawn" and await Inspection.count() == 0
 
 

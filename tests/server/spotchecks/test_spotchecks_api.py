@@ -22,7 +22,8 @@ from server.accounts.tables import User
 from server.audit.tables import AuditEntry
 from server.inspections.tables import Inspection, InspectionInspector
 from server.registry.tables import ConflictOfInterest, Enterprise
-from server.spotchecks import service as spotchecks_service
+from server.spotchecks import release as spotcheck_release
+from server.spotchecks import tasks as spotcheck_tasks
 from tests.conftest import login, make_user, username_of
 from tests.server.spotchecks.conftest import BASE, World, target_traces
 from tests.server.sync.conftest import answers
@@ -36,7 +37,7 @@ def parse_instant(text: str) -> dt.datetime:
 
 
 async def release(now: dt.datetime) -> int:
-    return await spotchecks_service.release_due_tasks(now)
+    return await spotcheck_release.release_due_tasks(now)
 
 
 async def raw_pulls(world: World, user_id: uuid.UUID) -> list[bytes]:
@@ -312,7 +313,7 @@ async def test_announced_tasks_are_released_at_once_and_completed_checks_are_pub
     assert (progress["drawn"], progress["released"], progress["done"], progress["overdue"]) == (2, 2, 1, 0)
     actor = Actor(user_id=world.supervisor_id, role=Role.SUPERVISOR, department_id=world.department_id)
     late = dt.datetime.combine(dt.date.fromisoformat(campaign["period_end"]) + dt.timedelta(days=2), dt.time(12), tzinfo=dt.UTC)
-    overdue = await spotchecks_service.progress(actor, uuid.UUID(campaign["id"]), now=late)
+    overdue = await spotcheck_tasks.progress(actor, uuid.UUID(campaign["id"]), now=late)
     assert overdue.overdue == 1 and overdue.done == 1
 
     results = await world.client.get(f"{BASE}/campaigns/{campaign['id']}/results", headers=world.supervisor)
@@ -443,7 +444,7 @@ async def test_two_release_jobs_at_once_release_each_task_once(world: World) -> 
     await world.draw(campaign["id"])
     tasks = await world.tasks(campaign["id"])
     late = max(parse_instant(t["release_at"]) for t in tasks)
-    counts = await asyncio.gather(*(spotchecks_service.release_due_tasks(late) for _ in range(3)))
+    counts = await asyncio.gather(*(spotcheck_release.release_due_tasks(late) for _ in range(3)))
     assert sum(counts) == 4
     made = await Inspection.select(Inspection.spot_check_task_id).where(Inspection.spot_check_task_id.is_not_null())
     assert sorted(str(r["spot_check_task_id"]) for r in made) == sorted(t["id"] for t in tasks)

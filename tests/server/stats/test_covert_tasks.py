@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 from schemas.vocab import Role
-from server.spotchecks import service as spotchecks_service
+from server.spotchecks import release as spotcheck_release
 from tests.conftest import login, make_user, username_of
 from tests.server.stats.conftest import City, every_statistic
 from tests.dates import bureau_today
@@ -58,7 +58,7 @@ async def test_an_unreleased_covert_task_counts_nowhere_and_counts_from_its_rele
 
     # Released through the release job: from now on it counts, and the drill-down lists it.
     release_at = dt.datetime.fromisoformat(tasks[0]["release_at"].replace("Z", "+00:00"))
-    assert await spotchecks_service.release_due_tasks(release_at) == 1
+    assert await spotcheck_release.release_due_tasks(release_at) == 1
     for who in ("L", "ADMIN", "S1"):
         summary = (await city.get(who, "summary", period=period)).json()
         assert _figure(summary, "spot_tasks") == 1 and _figure(summary, "spot_tasks_covert") == 1, who
