@@ -31,6 +31,7 @@ from server.accounts.tables import User
 from server.checklists.tables import ChecklistItem, ChecklistTemplate
 from server.enforcement import service as enforcement_service
 from server.errors import FieldcheckError
+from server.evidence import service as evidence_service  # noqa: F401 - registers the signing's evidence guard (submit below)
 from server.hazards import lifecycle as hazard_lifecycle
 from server.hazards import recheck_results as hazard_recheck_results
 from server.hazards.tables import Recheck, RecheckAssignee

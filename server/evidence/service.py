@@ -41,9 +41,10 @@ Who may see what
     ``EVIDENCE_PRESIGNED_DOWNLOADS`` asks for them (the store then sets the
     type and disposition, but cannot send ``nosniff``).
 
-Other domains call :func:`ensure_none_pending` (inspections: refuse a submit
-while evidence is pending, code ``evidence_pending``) or :func:`pending_count`,
-and read :class:`schemas.evidence.Evidence` records.
+The inspections' signing runs :func:`ensure_none_pending` (refused while
+evidence is pending, code ``evidence_pending``): this module registers it as
+their ``evidence`` submit guard, so inspections never imports evidence. Other
+domains call :func:`pending_count` and read :class:`schemas.evidence.Evidence` records.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ from server.evidence.tables import Blob, UploadPart
 from server.evidence.tables import Evidence as EvidenceRow
 from server.evidence.tables import UploadSession as SessionRow
 from server.inspections import access
+from server.inspections import lifecycle as inspection_lifecycle
 from server.inspections import records as inspection_records
 from server.inspections.access import Write
 from server.settings import EvidenceSettings, Settings, get_settings
@@ -298,6 +300,9 @@ async def ensure_none_pending(inspection_id: uuid.UUID) -> None:
             code=ErrorCode.EVIDENCE_PENDING,
             field="inspection_id",
         )
+
+
+inspection_lifecycle.register_submit_guard("evidence", ensure_none_pending)
 
 
 async def _visible_row(actor: Actor, evidence_id: uuid.UUID) -> dict[str, Any]:

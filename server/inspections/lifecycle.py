@@ -8,6 +8,7 @@ a spot-check task carries its task along (:func:`server.spotchecks.completion.fo
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from schemas import sync as sync_wire
@@ -32,6 +33,31 @@ from server.inspections.tables import ItemResult as ItemResultRow
 from server.notifications import service as notifications
 from server.spotchecks import completion
 from server.registry.tables import Enterprise
+
+
+#: A rule another domain holds over the signing: raises the refusal, or returns.
+SubmitGuard = Callable[[uuid.UUID], Awaitable[None]]
+
+#: The guards every signing runs, by name, each registered by the domain that owns its rule (this package
+#: imports none of them): ``evidence`` is :func:`server.evidence.service.ensure_none_pending`. A guard not
+#: registered in this process is an error at the signing, never a rule silently skipped.
+SUBMIT_GUARDS = ("evidence",)
+_submit_guards: dict[str, SubmitGuard] = {}
+
+
+def register_submit_guard(name: str, guard: SubmitGuard) -> None:
+    """Make every signing of a check run ``guard(inspection_id)`` before it is stored."""
+    if name not in SUBMIT_GUARDS:
+        raise ValueError(f"no submit guard named {name!r} is expected (SUBMIT_GUARDS)")
+    _submit_guards[name] = guard
+
+
+async def _run_submit_guards(inspection_id: uuid.UUID) -> None:
+    for name in SUBMIT_GUARDS:
+        guard = _submit_guards.get(name)
+        if guard is None:
+            raise RuntimeError(f"the submit guard {name!r} is not registered (its domain's service was never imported)")
+        await guard(inspection_id)
 
 
 async def apply_start_inspection(actor: Actor, mutation: StartInspection) -> sync_wire.Applied:
@@ -100,10 +126,7 @@ async def submit(actor: Actor, inspection_id: uuid.UUID, data: SubmitInspection 
     inspection, _ = await access.writable(actor, inspection_id, Write.SUBMIT)
     row = inspection.row
     await ensure_all_answered(inspection_id, row["template"])
-    # Imported here: the evidence service imports this module for its visibility checks.
-    from server.evidence import service as evidence_service
-
-    await evidence_service.ensure_none_pending(inspection_id)
+    await _run_submit_guards(inspection_id)
     submitted_at = data.submitted_at or records.current_time()
     await InspectionRow.update(
         {

@@ -447,6 +447,12 @@ async def test_submit_is_refused_while_evidence_is_pending_then_applies(field: F
 
     (refused,) = await field.phone.push([submit()])
     assert isinstance(refused, wire.Rejected) and refused.code == "evidence_pending"
+    # The HTTP signing runs the same guard.
+    response = await field.env.client.post(
+        f"/api/v1/inspections/{field.inspection_id}/submit", headers=field.phone.headers,
+        json={"summary": "检查完毕", "signed_by_name": "王经理"},
+    )
+    assert response.status_code == 409 and response.json()["code"] == "evidence_pending", response.text
     row = await Inspection.select(Inspection.status).where(Inspection.id == field.inspection_id).first()
     assert row["status"] != "submitted"
 
