@@ -15,10 +15,13 @@ from typing import Annotated
 
 import msgspec
 
-from schemas.base import Input, Struct
+from schemas.base import Input, Mutation, Struct
+from schemas.problems import ErrorCode, Refusal
+from schemas.evidence import ByteSize, Latitude, Longitude, MediaType, Sha256Hex
 
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 Agency = Annotated[str, msgspec.Meta(min_length=2, max_length=100)]
+SignerName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 #: The short code printed under the QR code: 10 characters of Crockford's base32, shown as XXXXX-XXXXX.
 ShortCode = Annotated[str, msgspec.Meta(min_length=10, max_length=16, pattern="^[0-9A-Za-z-]+$")]
 
@@ -102,3 +105,81 @@ class Verification(Struct, kw_only=True):
     voided_at: dt.datetime | None = None
     superseded_by_number: str = ""
     sha256: str = ""
+
+
+class DocumentSignature(Struct, kw_only=True):
+    """The party's signature acknowledging one issued document, taken on a phone (签收).
+
+    ``id`` is the id of the signature's evidence record (its image, uploaded like a photo);
+    ``document_sha256`` is the SHA-256 of the exact PDF the party was shown, which is the issued one.
+    """
+
+    id: uuid.UUID
+    document_id: uuid.UUID
+    inspection_id: uuid.UUID
+    document_number: str
+    document_sha256: str
+    signer_name: str
+    signed_at: dt.datetime
+    recorded_by: uuid.UUID | None = None
+    device_id: uuid.UUID | None = None
+
+
+class SignDocument(Mutation, kw_only=True, tag="sign_document"):
+    """The party signs an on-site document on the phone, which shows them the issued PDF.
+
+    ``id`` (made on the phone) is the signature's evidence id; its image follows through an upload
+    session like a photo's (``sha256``, ``size``, ``media_type`` are the image's). ``document_sha256``
+    names the exact PDF signed: the server refuses a document voided or superseded, one of another
+    inspection, one whose bytes differ, and a second signature of the same document.
+    """
+
+    id: uuid.UUID
+    document_id: uuid.UUID
+    inspection_id: uuid.UUID
+    document_sha256: Sha256Hex
+    signer_name: SignerName
+    sha256: Sha256Hex
+    size: ByteSize
+    media_type: MediaType = "image/png"
+    signed_at: dt.datetime
+    longitude: Longitude | None = None
+    latitude: Latitude | None = None
+
+
+def sign_refusal(
+    status: DocumentStatus,
+    *,
+    title: str,
+    on_site: bool,
+    same_inspection: bool = True,
+    hash_matches: bool = True,
+    signed_already: bool = False,
+    successor_number: str = "",
+) -> Refusal | None:
+    """Why the party may not sign this document on the phone now, or None.
+
+    Only the documents handed over on site are signed there, only while in force (a voided or superseded
+    one never), only the exact PDF that was issued (its SHA-256), only for its own inspection, and once.
+    The server decides with every fact; the phone library asks the same before queueing.
+    """
+    if not same_inspection:
+        return Refusal(field="document_id", message="该文书不属于本检查", message_en="the document is not of this inspection",
+                       code=ErrorCode.UNKNOWN_REFERENCE)
+    if not on_site:
+        return Refusal(field="document_id", message=f"{title}不在现场签收", message_en="this document type is not signed on site")
+    if status == DocumentStatus.VOIDED:
+        return Refusal(field="document_id", message="该文书已作废，不能签收", message_en="the document was voided",
+                       code=ErrorCode.STATE_CONFLICT)
+    if status == DocumentStatus.SUPERSEDED:
+        later = f"（{successor_number}）" if successor_number else ""
+        return Refusal(field="document_id", message=f"该文书已被更正{later}，请当事人签收更正后的文书",
+                       message_en="the document was superseded by a correction", code=ErrorCode.STATE_CONFLICT)
+    if not hash_matches:
+        return Refusal(field="document_sha256", message="签收的文件与签发的原件不一致，请重新同步后再签收",
+                       message_en="the signed file is not the issued document (SHA-256 differs)",
+                       code=ErrorCode.STATE_CONFLICT)
+    if signed_already:
+        return Refusal(field="document_id", message="该文书已由当事人签收", message_en="the document is already signed",
+                       code=ErrorCode.DUPLICATE)
+    return None

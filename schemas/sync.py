@@ -53,7 +53,7 @@ from typing import Annotated, Any, Union
 
 import msgspec
 
-from schemas import checklists, enforcement, evidence, hazards, inspections, registry, spotchecks, violations
+from schemas import checklists, documents, enforcement, evidence, hazards, inspections, registry, spotchecks, violations
 from schemas.base import Input, Mutation, Seq, Struct
 
 #: Version of this protocol; the server accepts any version up to its own.
@@ -75,6 +75,7 @@ MUTATION_TYPES: tuple[type[Mutation], ...] = (
     violations.AddViolation,
     enforcement.ProposeEnforcement,
     evidence.AttachEvidence,
+    documents.SignDocument,
 )
 
 #: entity_type of a pulled record → its wire struct, so a phone reads every field (defaults are
@@ -92,6 +93,8 @@ RECORD_TYPES: dict[str, type[Struct]] = {
     "enterprise": registry.Enterprise,
     "spot_check_task": spotchecks.AssignedTask,
     "checklist_template": checklists.ChecklistTemplate,
+    "document": documents.Document,
+    "document_signature": documents.DocumentSignature,
 }
 
 #: The tagged union of all mutations (tag field ``kind``).

@@ -17,6 +17,7 @@ import msgspec
 
 from schemas import sync as wire
 from schemas.base import Mutation
+from schemas.documents import DocumentSignature, DocumentStatus, SignDocument, sign_refusal
 from schemas.enforcement import ActionOrigin, ActionStatus, EnforcementAction, EnforcementProposal, ProposeEnforcement
 from schemas.evidence import AttachEvidence, Evidence, EvidenceStatus
 from schemas.hazards import (
@@ -49,6 +50,8 @@ from sync_client._transport import RetryPolicy, Transport
 from sync_client._uploads import UploadQueue
 
 UNSET = msgspec.UNSET
+#: Mutations that record evidence whose bytes go through the photo queue (their outcome names the evidence).
+_EVIDENCE_KINDS = frozenset({"attach_evidence", "sign_document"})
 
 
 def _now() -> dt.datetime:
@@ -183,6 +186,11 @@ class SyncClient:
         return self._store
 
     @property
+    def _documents_dir(self) -> Path:
+        """Where fetched document PDFs are kept, by SHA-256, beside the phone's database."""
+        return self._store_path.parent / f"{self._store_path.stem}-documents"
+
+    @property
     def device_id(self) -> uuid.UUID:
         return self.store.device_id
 
@@ -309,7 +317,7 @@ class SyncClient:
         """A rejected ``attach_evidence`` fails its photo at once (else it would wait for a record that never comes)."""
         if self._uploads is None:
             return
-        payloads = {e.seq: e.payload for e in entries if e.kind == "attach_evidence"}
+        payloads = {e.seq: e.payload for e in entries if e.kind in _EVIDENCE_KINDS}
         for seq, outcome, code, message, _field, _detail in answers:
             if outcome == "rejected" and seq in payloads:
                 self._uploads.record_rejected(msgspec.msgpack.decode(payloads[seq])["id"], code, message)
@@ -384,7 +392,7 @@ class SyncClient:
                 make = None if fixed is None else lambda new_seq: msgspec.convert(
                     {**fixed, "seq": new_seq, "kind": kept.kind}, wire.AnyMutation)
                 new_seq = self.store.requeue(seq, make)
-                if new_seq is not None and kept.kind == "attach_evidence" and self._uploads is not None:
+                if new_seq is not None and kept.kind in _EVIDENCE_KINDS and self._uploads is not None:
                     self._uploads.retry(kept.entity_id)
             elif not any(e.seq == seq for e in self.store.pending(1, after_seq=seq - 1)):
                 return None
@@ -396,8 +404,8 @@ class SyncClient:
         async with self._lock:
             kept = self.store.outcome(seq)
             queued = self.store.pending(1, after_seq=seq - 1)
-            photo = kept.entity_id if kept is not None and kept.kind == "attach_evidence" else None
-            if queued and queued[0].seq == seq and queued[0].kind == "attach_evidence":
+            photo = kept.entity_id if kept is not None and kept.kind in _EVIDENCE_KINDS else None
+            if queued and queued[0].seq == seq and queued[0].kind in _EVIDENCE_KINDS:
                 photo = msgspec.msgpack.decode(queued[0].payload)["id"]
             done = self.store.discard(seq)
             if done and photo and self._uploads is not None:
@@ -410,7 +418,7 @@ class SyncClient:
             if self._uploads is None or not self._uploads.retry(evidence_id):
                 return None
             for kept in self.store.outcomes(acknowledged=True):
-                if kept.kind == "attach_evidence" and kept.outcome == "rejected" and kept.entity_id == str(evidence_id):
+                if kept.kind in _EVIDENCE_KINDS and kept.outcome == "rejected" and kept.entity_id == str(evidence_id):
                     self.store.requeue(kept.seq)
         return await self.sync()
 
@@ -747,6 +755,81 @@ class SyncClient:
         signed = self._signed(inspection_id)
         self._uploads.enqueue(evidence_id, Path(path), mutation.sha256, len(data), media_type,
                               inspection_id=None if signed else inspection_id)
+        return evidence_id
+
+    async def document_pdf(self, document_id: uuid.UUID) -> bytes:
+        """The PDF of an on-site document this phone holds, fetched once and kept beside the replica.
+
+        Its SHA-256 must be the one the pulled record names (what was issued): bytes that differ, fetched or
+        kept, are never returned (``RequestRefused`` with code ``document_hash_mismatch``).
+        """
+        document = self.store.record("document", document_id)
+        if document is None:
+            raise InvalidRecord("document_id", "本机没有这份文书，请先同步", "document not on this phone: sync first")
+        kept = self._documents_dir / f"{document['sha256']}.pdf"
+        if kept.is_file() and hashlib.sha256(data := kept.read_bytes()).hexdigest() == document["sha256"]:
+            return data
+        http = self._net._http
+
+        def send() -> Awaitable[Any]:
+            access, _ = self._tokens()
+            return http.get(f"/api/v1/documents/{document_id}/pdf", headers={"authorization": f"Bearer {access}"})
+
+        data = await self._net._send(send, authenticated=True, read=lambda response: response.content)
+        if hashlib.sha256(data).hexdigest() != document["sha256"]:
+            raise RequestRefused(0, "document_hash_mismatch", "下载的文书与签发记录的 SHA-256 不符 / document hash mismatch")
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_bytes(data)
+        return data
+
+    @_queues(SignDocument)
+    async def sign_document(
+        self,
+        document_id: uuid.UUID,
+        path: str | Path,
+        *,
+        signer_name: str,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        signed_at: dt.datetime | None = None,
+    ) -> uuid.UUID:
+        """The party signs an on-site document held here (the image at ``path``): recorded against the
+        document's SHA-256 as pulled, the image queued for upload like a photo; the signature's evidence id."""
+        document = self.store.record("document", document_id)
+        if document is None:
+            raise InvalidRecord("document_id", "本机没有这份文书，请先同步", "document not on this phone: sync first")
+        refused = sign_refusal(DocumentStatus(document.get("status", DocumentStatus.ISSUED)), title=document["title"],
+                               on_site=True, signed_already=any(
+                                   s.get("document_id") == str(document_id) for s in self.store.records("document_signature")))
+        if refused is not None:
+            raise InvalidRecord(refused.field, refused.message, refused.message_en)
+        data = Path(path).read_bytes()
+        evidence_id = uuid.uuid4()
+        inspection_id = uuid.UUID(document["inspection_id"])
+        mutation = checks.build(
+            SignDocument, seq=1, id=evidence_id, document_id=document_id, inspection_id=inspection_id,
+            document_sha256=document["sha256"], signer_name=signer_name.strip(), sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data), media_type=mimetypes.guess_type(str(path))[0] or "image/png",
+            signed_at=signed_at or _now(), longitude=longitude, latitude=latitude,
+        )
+        evidence = protocol.record_view(Evidence(
+            id=evidence_id, kind=EvidenceKind.SIGNATURE, inspection_id=inspection_id, sha256=mutation.sha256,
+            size=mutation.size, media_type=mutation.media_type, status=EvidenceStatus.PENDING,
+            captured_at=mutation.signed_at, signer_name=mutation.signer_name, device_id=self.device_id,
+            created_by=self.user_id,
+        ))
+        signature = protocol.record_view(DocumentSignature(
+            id=evidence_id, document_id=document_id, inspection_id=inspection_id, document_number=document["number"],
+            document_sha256=document["sha256"], signer_name=mutation.signer_name, signed_at=mutation.signed_at,
+            recorded_by=self.user_id, device_id=self.device_id,
+        ))
+        self.store.enqueue(
+            lambda seq: msgspec.structs.replace(mutation, seq=seq),
+            entity_type="inspection", entity_id=inspection_id,
+            overlays=lambda seq: [("evidence", evidence_id, evidence), ("document_signature", evidence_id, signature)],
+        )
+        self._uploads.enqueue(evidence_id, Path(path), mutation.sha256, len(data), mutation.media_type,
+                              inspection_id=None)
         return evidence_id
 
     @_queues(SubmitInspection)

@@ -23,6 +23,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from schemas.documents import DocumentStatus, DocumentType
+from schemas.documents import sign_refusal as signing_refusal
 from schemas.enforcement import ActionStatus
 from schemas.problems import ErrorCode, Refusal
 from schemas.vocab import EnforcementKind, InspectionStatus, Role
@@ -201,3 +202,20 @@ def refusal(doc_type: DocumentType, facts: Facts) -> Refusal | None:
         if (DocumentType.PENALTY_NOTICE, facts.source_key) not in facts.live:
             return _missing("已向同一当事人签发的行政处罚告知书", "an issued penalty notice to the same party", "action_id")
     return None
+
+
+
+def sign_refusal(
+    doc_type: DocumentType,
+    status: DocumentStatus,
+    *,
+    same_inspection: bool,
+    hash_matches: bool,
+    signed_already: bool,
+    successor_number: str = "",
+) -> Refusal | None:
+    """Why the party may not sign this document on the phone now, or None (the rule is
+    :func:`schemas.documents.sign_refusal`, which the phone library calls too)."""
+    spec = SPECS[doc_type]
+    return signing_refusal(status, title=spec.title, on_site=spec.on_site, same_inspection=same_inspection,
+                           hash_matches=hash_matches, signed_already=signed_already, successor_number=successor_number)

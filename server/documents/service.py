@@ -38,7 +38,8 @@ from server.documents.tables import Document
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict, Unavailable
 from server.inspections import records as inspection_records
 from server.settings import Settings
-from server.sync import sql
+from server.sync import scopes, sql
+from server.sync import service as sync_service
 from storage import keys
 from storage.base import ObjectExists, ObjectStore, StorageError
 
@@ -46,7 +47,7 @@ ENTITY = "document"
 #: Crockford's base32: no I, L, O or U, so a code read aloud or typed from paper is not misread.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 10
-_LOCK_DOCUMENTS = 0x444F
+LOCK_DOCUMENTS = 0x444F
 #: How long an issuing transaction may wait its turn behind others on PostgreSQL (seconds).
 ISSUE_QUEUE_S = 300
 
@@ -118,7 +119,22 @@ def to_wire(row: dict[str, Any]) -> wire.Document:
     )
 
 
-def _raise(refusal: Refusal) -> None:
+async def publish(row: dict[str, Any]) -> None:
+    """Put a document handed over on site on its team's phones (the inspection's scope), in its current state.
+
+    Its PDF is fetched from ``GET /api/v1/documents/{id}/pdf`` by whoever may see the inspection.
+    """
+    if policy.SPECS[DocumentType(row["type"])].on_site:
+        await sync_service.publish(ENTITY, row["id"], to_wire(row), scope=scopes.inspection(row["inspection"]))
+
+
+async def _republish(document_id: uuid.UUID) -> dict[str, Any]:
+    row = await Document.select().where(Document.id == document_id).first()
+    await publish(row)
+    return row
+
+
+def raise_refusal(refusal: Refusal) -> None:
     if refusal.code in (ErrorCode.INVALID_INPUT, ErrorCode.UNKNOWN_REFERENCE):
         raise InvalidInput.of(refusal)
     raise StateConflict.of(refusal)
@@ -186,7 +202,7 @@ async def issue(
     # ordinary statement may take; the wait, and only this transaction's, is allowed ISSUE_QUEUE_S.
     if database.is_postgres():
         await Document.raw(f"SET LOCAL statement_timeout = '{ISSUE_QUEUE_S}s'")
-    await sql.lock(_LOCK_DOCUMENTS, [str(case.inspection.id)])
+    await sql.lock(LOCK_DOCUMENTS, [str(case.inspection.id)])
     rows = await _case_rows(case.inspection.id)
     live_rows = [r for r in rows if r["status"] == DocumentStatus.ISSUED]
     old = None
@@ -202,7 +218,7 @@ async def issue(
     )
     refused = policy.refusal(request.type, facts)
     if refused is not None:
-        _raise(refused)
+        raise_refusal(refused)
     await gather.load_images(actor, case, gather.embedded_evidence(request.type, case), access, settings)
 
     chosen_fonts = fonts(settings)
@@ -238,12 +254,13 @@ async def issue(
             Document.id == old["id"]
         )
         audit_service.record(actor, "document.supersede", ENTITY, old["id"], {"superseded_by": str(document_id), "number": number})
+        await _republish(old["id"])
     audit_service.record(
         actor, "document.issue", ENTITY, document_id,
         {"type": request.type, "number": number, "sha256": sha256, "size": len(pdf), "inspection_id": str(case.inspection.id),
          "source": facts.source_key, "supersedes": str(old["id"]) if old else None},
     )
-    return to_wire(await Document.select().where(Document.id == document_id).first())
+    return to_wire(await _republish(document_id))
 
 
 # --- voiding -------------------------------------------------------------------------------------
@@ -252,10 +269,10 @@ async def issue(
 async def void(actor: Actor, document_id: uuid.UUID, data: wire.DocumentVoid, *, now: dt.datetime | None = None) -> wire.Document:
     """A supervisor of the case's department voids an issued document; it keeps its number."""
     now = _now(now)
-    row = await _visible(actor, document_id)
+    row = await visible(actor, document_id)
     if not policy.may_void(actor.role, manages_department=may_manage_department(actor, row["department"])):
         raise PermissionDenied("只有本科室负责人可以作废文书", "only a supervisor of the department voids documents", field="reason")
-    await sql.lock(_LOCK_DOCUMENTS, [str(row["inspection"])])
+    await sql.lock(LOCK_DOCUMENTS, [str(row["inspection"])])
     row = await Document.select().where(Document.id == document_id).first()
     if row["status"] != DocumentStatus.ISSUED:
         raise StateConflict("该文书已作废或已被更正", "the document is no longer in force", field="status")
@@ -264,13 +281,13 @@ async def void(actor: Actor, document_id: uuid.UUID, data: wire.DocumentVoid, *,
          Document.void_reason: data.reason}
     ).where(Document.id == document_id)
     audit_service.record(actor, "document.void", ENTITY, document_id, {"number": row["number"], "reason": data.reason})
-    return to_wire(await Document.select().where(Document.id == document_id).first())
+    return to_wire(await _republish(document_id))
 
 
 # --- reading -------------------------------------------------------------------------------------
 
 
-async def _visible(actor: Actor, document_id: uuid.UUID) -> dict[str, Any]:
+async def visible(actor: Actor, document_id: uuid.UUID) -> dict[str, Any]:
     row = await Document.select().where(Document.id == document_id).first()
     if row is None:
         raise NotFound("文书不存在", "document not found", field="document_id")
@@ -282,7 +299,7 @@ async def _visible(actor: Actor, document_id: uuid.UUID) -> dict[str, Any]:
 
 
 async def get(actor: Actor, document_id: uuid.UUID) -> wire.Document:
-    return to_wire(await _visible(actor, document_id))
+    return to_wire(await visible(actor, document_id))
 
 
 async def list_for_inspection(actor: Actor, inspection_id: uuid.UUID) -> list[wire.Document]:
@@ -304,7 +321,7 @@ async def pdf_bytes(store: ObjectStore, row: dict[str, Any]) -> bytes:
 
 async def download(actor: Actor, store: ObjectStore, document_id: uuid.UUID) -> tuple[str, bytes]:
     """(file name, PDF bytes) of one document the actor may see; every download is audited."""
-    row = await _visible(actor, document_id)
+    row = await visible(actor, document_id)
     data = await pdf_bytes(store, row)
     audit_service.record(actor, "document.download", ENTITY, document_id)
     return f"{row['number']}.pdf", data

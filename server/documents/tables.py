@@ -55,3 +55,21 @@ class DocumentCounter(Table, tablename="document_counter"):
     series = Varchar(length=8)
     year = Integer()
     last_seq = Integer(default=0)
+
+
+class DocumentSignature(Table, tablename="document_signature"):
+    """The party's signature of one issued document (签收), taken on a phone; one per document.
+
+    ``id`` is the signature's evidence record (the image, uploaded like a photo); ``document_sha256``
+    is the hash of the PDF the party signed, which was the issued one when it was recorded.
+    """
+
+    id = UUID(primary_key=True)
+    document = ForeignKey(references=Document, on_delete=OnDelete.restrict, unique=True, null=False)
+    inspection = UUID()
+    document_sha256 = Varchar(length=64)
+    signer_name = Varchar(length=64)
+    signed_at = Timestamptz()
+    recorded_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
+    device = UUID(null=True, default=None)
+    created_at = Timestamptz()

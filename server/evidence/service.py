@@ -283,6 +283,11 @@ async def apply_attach_evidence(actor: Actor, mutation: AttachEvidence) -> sync_
     return sync_wire.Applied(seq=mutation.seq, entity_type="evidence", entity_id=mutation.id)
 
 
+async def is_recorded(evidence_id: uuid.UUID) -> bool:
+    """Whether an evidence record already has this id (a phone made it; ids are never reused)."""
+    return await EvidenceRow.exists().where(EvidenceRow.id == evidence_id)
+
+
 async def pending_count(inspection_id: uuid.UUID) -> int:
     """How many evidence records of the inspection still wait for their bytes (submit needs 0)."""
     return await EvidenceRow.count().where(

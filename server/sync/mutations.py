@@ -28,12 +28,14 @@ from typing import Any
 
 from schemas import sync as wire
 from schemas.base import Mutation
+from schemas.documents import SignDocument
 from schemas.enforcement import ProposeEnforcement
 from schemas.evidence import AttachEvidence
 from schemas.hazards import AddHazard, ReportRecheck, ReportRectification
 from schemas.inspections import AddNote, RecordItemResult, StartInspection, SubmitInspection
 from schemas.violations import AddViolation
 from server.accounts.policy import Actor
+from server.documents import signing as documents_signing
 from server.enforcement import service as enforcement_service
 from server.evidence import service as evidence_service
 from server.hazards import lifecycle as hazard_lifecycle
@@ -58,6 +60,7 @@ HANDLERS: dict[type[Mutation], Handler] = {
     AddViolation: violations_service.apply_add_violation,
     ProposeEnforcement: enforcement_service.apply_propose_enforcement,
     AttachEvidence: evidence_service.apply_attach_evidence,
+    SignDocument: documents_signing.apply_sign_document,
 }
 
 #: mutation type → an optional bulk handler.

@@ -1,0 +1,96 @@
+"""The party signs an on-site document on the phone (签收); the signature comes back as evidence.
+
+The phone holds the team's on-site documents through pull (``service.publish``), fetches each PDF and
+checks it against the record's SHA-256, shows it to the party and takes their signature on the screen.
+:class:`SignDocument` then records, in one push:
+
+- the signature image as an evidence record of the inspection (``signature``; its bytes follow through
+  an upload session like a photo's, ``server.evidence``);
+- a :class:`~server.documents.tables.DocumentSignature` naming the document and the SHA-256 of the exact
+  PDF signed, published to the inspection's scope and audit-logged (``document.sign``).
+
+The issued PDF is never touched: the signed paper is the issued document (its hash) plus the signature.
+What may be signed is :func:`server.documents.policy.sign_refusal`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from schemas import sync as sync_wire
+from schemas.documents import DocumentSignature as SignatureRecord
+from schemas.documents import DocumentStatus, DocumentType, SignDocument
+from schemas.evidence import AttachEvidence
+from schemas.problems import ErrorCode
+from schemas.vocab import EvidenceKind
+from server.accounts.policy import Actor
+from server.audit import service as audit_service
+from server.documents import policy
+from server.documents import service as documents_service
+from server.documents.tables import Document, DocumentSignature
+from server.errors import StateConflict
+from server.evidence import service as evidence_service
+from server.sync import scopes, sql
+from server.sync import service as sync_service
+
+ENTITY = "document_signature"
+
+
+def to_wire(row: dict[str, Any], number: str) -> SignatureRecord:
+    return SignatureRecord(
+        id=row["id"], document_id=row["document"], inspection_id=row["inspection"], document_number=number,
+        document_sha256=row["document_sha256"], signer_name=row["signer_name"], signed_at=row["signed_at"],
+        recorded_by=row["recorded_by"], device_id=row["device"],
+    )
+
+
+def _applied(mutation: SignDocument) -> sync_wire.Applied:
+    return sync_wire.Applied(seq=mutation.seq, entity_type=ENTITY, entity_id=mutation.id)
+
+
+async def apply_sign_document(actor: Actor, mutation: SignDocument) -> sync_wire.Applied:
+    """Record the party's signature of one issued on-site document; idempotent by the signature's id."""
+    existing = await DocumentSignature.select().where(DocumentSignature.id == mutation.id).first()
+    if existing is not None:
+        if existing["document"] != mutation.document_id or existing["recorded_by"] != actor.user_id:
+            raise StateConflict("签名编号已被占用", "signature id already used", code=ErrorCode.DUPLICATE, field="id")
+        return _applied(mutation)
+    row = await documents_service.visible(actor, mutation.document_id)  # NotFound for a check the caller cannot see
+    await sql.lock(documents_service.LOCK_DOCUMENTS, [str(row["inspection"])])  # against a void or correction now
+    row = await Document.select().where(Document.id == mutation.document_id).first()
+    successor = ""
+    if row["superseded_by"] is not None:
+        later = await Document.select(Document.number).where(Document.id == row["superseded_by"]).first()
+        successor = later["number"] if later else ""
+    refused = policy.sign_refusal(
+        DocumentType(row["type"]), DocumentStatus(row["status"]),
+        same_inspection=row["inspection"] == mutation.inspection_id,
+        hash_matches=row["sha256"] == mutation.document_sha256,
+        signed_already=await DocumentSignature.exists().where(DocumentSignature.document == row["id"]),
+        successor_number=successor,
+    )
+    if refused is not None:
+        documents_service.raise_refusal(refused)
+    if await evidence_service.is_recorded(mutation.id):
+        raise StateConflict("签名编号已被占用", "evidence id already used", code=ErrorCode.DUPLICATE, field="id")
+    await evidence_service.apply_attach_evidence(actor, AttachEvidence(
+        seq=mutation.seq, id=mutation.id, evidence_kind=EvidenceKind.SIGNATURE, inspection_id=mutation.inspection_id,
+        sha256=mutation.sha256, size=mutation.size, media_type=mutation.media_type, captured_at=mutation.signed_at,
+        longitude=mutation.longitude, latitude=mutation.latitude, signer_name=mutation.signer_name,
+        caption=f"当事人签收《{row['title']}》{row['number']}",
+    ))
+    values = {
+        "id": mutation.id, "document": row["id"], "inspection": row["inspection"],
+        "document_sha256": row["sha256"], "signer_name": mutation.signer_name, "signed_at": mutation.signed_at,
+        "recorded_by": actor.user_id, "device": actor.device_id, "created_at": dt.datetime.now(dt.UTC),
+    }
+    await DocumentSignature.insert(DocumentSignature(**values))
+    audit_service.record(actor, "document.sign", documents_service.ENTITY, row["id"], {
+        "number": row["number"], "sha256": row["sha256"], "evidence_id": str(mutation.id),
+        "signature_sha256": mutation.sha256, "signer_name": mutation.signer_name,
+    })
+    record = to_wire(values, row["number"])
+    await sync_service.publish(ENTITY, record.id, record, scope=scopes.inspection(row["inspection"]))
+    return _applied(mutation)
+
