@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from schemas.documents import DocumentStatus, sign_refusal
 from schemas.hazards import FiveInPlace, deadline_refusal, five_in_place_refusal, level_refusal
 from schemas.identifiers import id_number_refusal
 from schemas.inspections import item_result_refusal, unanswered_refusal
@@ -37,7 +38,7 @@ APP_FILES = {
 #: A font source on another host inside an ``@font-face`` list (Vant names a CDN copy after its inline one).
 _FOREIGN_FONT = re.compile(rb',\s*url\((?:https?:)?//[^)]*\)\s*format\("[^"]*"\)')
 #: npm packages (web/vendor.json) the app loads.
-VENDOR_PACKAGES = ("vue", "vant", "dexie", "signature_pad")
+VENDOR_PACKAGES = ("vue", "vant", "dexie", "signature_pad", "pdfjs-dist")
 
 
 def vendor_files(vendor_dir: Path) -> list[tuple[str, str]]:
@@ -98,6 +99,9 @@ def vocabulary(timezone: str = "Asia/Shanghai") -> dict[str, Any]:
         "level_needs_major_item": level_refusal(HazardLevel.MAJOR, False),
         "level_must_be_major": level_refusal(HazardLevel.GENERAL, True),
         "first_result_needs_outcome": item_result_refusal(["note"], first=True),
+        "document_voided": sign_refusal(DocumentStatus.VOIDED, title="", on_site=True),
+        "document_superseded": sign_refusal(DocumentStatus.SUPERSEDED, title="", on_site=True),
+        "document_signed": sign_refusal(DocumentStatus.ISSUED, title="", on_site=True, signed_already=True),
     }
     messages = {key: refusal.message for key, refusal in refusals.items() if refusal is not None}
     assert len(messages) == len(refusals)

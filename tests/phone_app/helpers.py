@@ -77,11 +77,10 @@ async def take_photo(p: Phone, photo: Path) -> None:
     await p.page.wait_for_function("FC.app.data.uploads.length >= 2")
 
 
-async def sign_and_submit(p: Phone, signer: str = "王建国") -> None:
-    await p.page.click("[data-testid=go-sign]")
-    canvas = p.page.locator("[data-testid=signature]")
-    await canvas.wait_for()
-    await p.page.fill("input[name=signer]", signer)
+async def draw_signature(p: Phone, selector: str) -> None:
+    """A signature stroke across the pad, the way a finger draws it."""
+    canvas = p.page.locator(selector)
+    await canvas.scroll_into_view_if_needed()
     box = await canvas.bounding_box()
     assert box is not None
     x, y = box["x"], box["y"]
@@ -90,6 +89,14 @@ async def sign_and_submit(p: Phone, signer: str = "王建国") -> None:
     for step in range(1, 30):
         await p.page.mouse.move(x + 40 + step * 9, y + 120 - 60 * ((step % 10) / 10), steps=2)
     await p.page.mouse.up()
+
+
+async def sign_and_submit(p: Phone, signer: str = "王建国") -> None:
+    await p.page.click("[data-testid=go-sign]")
+    canvas = p.page.locator("[data-testid=signature]")
+    await canvas.wait_for()
+    await p.page.fill("input[name=signer]", signer)
+    await draw_signature(p, "[data-testid=signature]")
     await p.shot("sign")
     await p.page.click("[data-testid=submit]")
     await p.page.wait_for_selector(".inspection .van-notice-bar")  # the locked notice

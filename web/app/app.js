@@ -1,5 +1,5 @@
 /* The screens (Vue 3 + Vant 4, no build step): login, my tasks, a check and its checklist, hazard, 三违,
-   signature and submit, recheck, and the sync screen. Every screen reads the replica (store.js); every
+   signature and submit, recheck, the on-site documents (view, print, the party's signature), and the sync screen. Every screen reads the replica (store.js); every
    button that records something awaits writes.js, which has stored it before the toast says 已保存. */
 (function () {
   "use strict";
@@ -8,18 +8,18 @@
 
   const KIND_LABEL = { start_inspection: "开始检查", record_item_result: "检查项结果", submit_inspection: "签字提交",
     add_note: "补充说明", add_hazard: "登记隐患", report_rectification: "整改报告", report_recheck: "复查结果",
-    add_violation: "记录三违", propose_enforcement: "执法建议", attach_evidence: "照片/签名" };
+    add_violation: "记录三违", propose_enforcement: "执法建议", attach_evidence: "照片/签名", sign_document: "文书签收" };
   const FIELD_LABEL = { description: "描述", location: "位置", deadline_date: "整改期限", level: "等级",
     responsible_person: "责任人", measures: "整改措施", funds_yuan: "资金（元）", contingency_plan: "应急预案",
     person_name: "姓名", id_number: "身份证号码", post: "岗位", disposition: "处理意见", note: "备注", text: "内容",
-    summary: "检查小结", signed_by_name: "签字人", caption: "说明", outcome: "结果", violation_type: "违章类型" };
+    summary: "检查小结", signed_by_name: "签字人", signer_name: "签收人", caption: "说明", outcome: "结果", violation_type: "违章类型" };
   const NOT_EDITABLE = /(^|_)(id|seq|kind|at|sha256|size|version|media_type|evidence_kind|violation_type|level|outcome)$/;
 
   const vocab = reactive({ labels: {}, messages: {}, timezone: "Asia/Shanghai" });
   const label = (group, value) => (vocab.labels[group] || {})[value] || value || "";
 
   const data = reactive({ user: null, inspections: [], enterprises: {}, templates: {}, results: [], hazards: [],
-    violations: [], evidence: [], rechecks: [], uploads: [], outbox: [], outcomes: [], counts: {}, meta: {},
+    violations: [], evidence: [], rechecks: [], documents: [], signatures: [], keptPdfs: [], uploads: [], outbox: [], outcomes: [], counts: {}, meta: {},
     online: navigator.onLine, loaded: false });
   const route = reactive({ path: location.hash.slice(1) || "/tasks" });
   window.addEventListener("hashchange", () => { route.path = location.hash.slice(1) || "/tasks"; window.scrollTo(0, 0); });
@@ -36,6 +36,9 @@
     data.violations = await S.records("violation");
     data.evidence = await S.records("evidence");
     data.rechecks = await S.records("recheck");
+    data.documents = await S.records("document");
+    data.signatures = await S.records("document_signature");
+    data.keptPdfs = await S.db.pdfs.toCollection().primaryKeys();
     data.uploads = await S.db.uploads.toArray();
     data.outbox = await S.db.outbox.orderBy("seq").toArray();
     data.outcomes = await S.outcomes(false);
@@ -63,6 +66,10 @@
       return canvas.toDataURL("image/jpeg", 0.7);
     } catch (e) { return null; }
   }
+
+  /** A document's status as shown: label and tag colour. */
+  const DOC_STATUS = { issued: ["有效", "success"], voided: ["已作废", "danger"], superseded: ["已被更正", "warning"] };
+  const signatureOf = (doc) => data.signatures.find((s) => s.document_id === doc.id) || null;
 
   // --- shared pieces ------------------------------------------------------------------
 
@@ -189,6 +196,8 @@
       const photos = computed(() => data.evidence.filter((e) => e.inspection_id === props.id && e.kind === "photo"
         && !e.hazard_id && !e.violation_id).map((e) => e.id));
       const progress = computed(() => insp.value ? progressOf(insp.value) : { done: 0, total: 0 });
+      const documents = computed(() => data.documents.filter((d) => d.inspection_id === props.id)
+        .sort((a, b) => String(a.issued_at).localeCompare(String(b.issued_at))));
       const camera = ref(null);
 
       async function start() {
@@ -223,7 +232,7 @@
       }
       const hazardsOf = (item) => hazards.value.filter((h) => h.checklist_item_id === item.id);
       return { data, insp, ent, tpl, items, resultOf, locked, notes, hazards, violations, photos, progress, camera,
-               start, answer, saveNote, takePhoto, hazardsOf, label, go };
+               start, answer, saveNote, takePhoto, hazardsOf, label, go, documents, signatureOf, DOC_STATUS };
     },
     template: `<div v-if="insp" class="inspection">
       <van-nav-bar :title="label('InspectionKind', insp.kind) || '现场检查'" left-arrow @click-left="go('/tasks')" fixed placeholder>
@@ -266,6 +275,12 @@
         {{ label('ViolationType', v.violation_type) }}：{{ v.description }}</div>
       <div class="section" v-if="photos.length">现场照片</div>
       <photo-strip :ids="photos" />
+      <div class="section" v-if="documents.length">执法文书 {{ documents.length }}</div>
+      <div v-for="d in documents" :key="d.id" class="rec doc" :data-document="d.id" @click="go('/i/' + insp.id + '/doc/' + d.id)">
+        <van-tag :type="DOC_STATUS[d.status][1]" plain>{{ DOC_STATUS[d.status][0] }}</van-tag> <b>{{ d.title }}</b>
+        <div class="mono">{{ d.number }}</div>
+        <small v-if="signatureOf(d)" class="signed">当事人已签收：{{ signatureOf(d).signer_name }}</small>
+        <small v-else-if="d.status === 'issued'">待当事人签收</small></div>
       <div class="bottom-space"></div>
       <div class="action-bar">
         <button data-testid="add-violation" @click="go('/i/' + insp.id + '/violation')" :disabled="locked">三违</button>
@@ -435,6 +450,123 @@
       <p class="hint">提交后检查记录锁定；之后的修改作为补充记录，由负责人审核。</p></div>`,
   };
 
+  // pdf.js (vendored, cached by the service worker like the rest) draws the pages: phones show no PDF in a frame.
+  let pdfjs = null;
+  async function pdfLib() {
+    if (!pdfjs) {
+      pdfjs = await import("/static/vendor/pdfjs-dist/pdf.min.mjs");
+      pdfjs.GlobalWorkerOptions.workerSrc = "/static/vendor/pdfjs-dist/pdf.worker.min.mjs";
+    }
+    return pdfjs;
+  }
+  /** Draw every page of a PDF into ``into`` at its width; the page count. */
+  async function drawPdf(blob, into) {
+    const lib = await pdfLib();
+    const pdf = await lib.getDocument({ data: new Uint8Array(await blob.arrayBuffer()), isEvalSupported: false }).promise;
+    into.innerHTML = "";
+    const ratio = Math.max(window.devicePixelRatio || 1, 1);
+    for (let n = 1; n <= pdf.numPages; n++) {
+      const page = await pdf.getPage(n);
+      const scale = into.clientWidth / page.getViewport({ scale: 1 }).width;
+      const viewport = page.getViewport({ scale: scale * ratio });
+      const canvas = document.createElement("canvas");
+      canvas.width = Math.floor(viewport.width); canvas.height = Math.floor(viewport.height);
+      canvas.className = "pdf-page"; canvas.dataset.page = String(n);
+      into.appendChild(canvas);
+      await page.render({ canvasContext: canvas.getContext("2d"), viewport }).promise;
+    }
+    return pdf.numPages;
+  }
+
+  const DocumentScreen = {
+    props: ["id", "doc"],
+    setup(props) {
+      const doc = computed(() => data.documents.find((d) => d.id === props.doc));
+      const insp = computed(() => data.inspections.find((i) => i.id === props.id));
+      const ent = computed(() => insp.value ? data.enterprises[insp.value.enterprise_id] || {} : {});
+      const signature = computed(() => doc.value ? signatureOf(doc.value) : null);
+      const upload = computed(() => signature.value ? data.uploads.find((u) => u.evidenceId === signature.value.id) : null);
+      const pdfUrl = ref(""), pdfError = ref(""), refusal = ref(""), pageCount = ref(0);
+      const form = reactive({ signer: ent.value.contact_name || "" });
+      const canvas = ref(null), pages = ref(null);
+      let pad = null;
+      async function load() {
+        if (!doc.value || pdfUrl.value) return;
+        try {
+          const blob = await SY.documentPdf(doc.value);
+          pdfUrl.value = URL.createObjectURL(blob);
+          pdfError.value = "";
+          data.keptPdfs = await S.db.pdfs.toCollection().primaryKeys();
+          await nextTick();
+          pageCount.value = await drawPdf(blob, pages.value);
+        } catch (e) { pdfError.value = navigator.onLine ? (e.message || String(e)) : "本机尚未保存这份文书，联网后自动下载"; }
+      }
+      async function preparePad() {
+        refusal.value = "";
+        const r = await W.signRefusal(doc.value);
+        if (r) { refusal.value = r.message; return; }
+        await nextTick();
+        const c = canvas.value;
+        if (!c) return;
+        const ratio = Math.max(window.devicePixelRatio || 1, 1);
+        c.width = c.offsetWidth * ratio; c.height = c.offsetHeight * ratio;
+        c.getContext("2d").scale(ratio, ratio);
+        pad = new SignaturePad(c, { backgroundColor: "rgb(255,255,255)", penColor: "#111" });
+      }
+      onMounted(async () => { await load(); if (doc.value) await preparePad(); });
+      watch(doc, async (now, before) => { if (now && !before) { await load(); await preparePad(); } });
+      function print() {  // the PDF itself, as issued, in a frame of its own; where the browser cannot, it opens
+        const frame = document.createElement("iframe");
+        frame.className = "print-frame"; frame.src = pdfUrl.value;
+        frame.onload = () => { try { frame.contentWindow.focus(); frame.contentWindow.print(); } catch (e) { open(); } };
+        document.body.appendChild(frame);
+        setTimeout(() => frame.remove(), 60000);
+      }
+      function open() { if (pdfUrl.value) window.open(pdfUrl.value, "_blank"); }
+      async function sign() {
+        try {
+          if (!pad || pad.isEmpty()) throw new W.Invalid("signature", "请当事人在框内签名");
+          const blob = await new Promise((ok) => canvas.value.toBlob(ok, "image/png"));
+          await W.signDocument(doc.value.id, blob, { signerName: form.signer, thumbnail: canvas.value.toDataURL("image/png") });
+          await reload();
+          saved("当事人已签收（已保存到本机，联网后上传）");
+          SY.sync().then(reload);
+        } catch (e) { failed(e); }
+      }
+      const kept = computed(() => doc.value && data.keptPdfs.includes(doc.value.sha256));
+      return { doc, ent, signature, upload, pdfUrl, pdfError, refusal, form, canvas, pages, pageCount, print, open, sign, kept, when,
+               DOC_STATUS, clear: () => pad && pad.clear(), back: () => go("/i/" + props.id) };
+    },
+    template: `<div class="form-screen doc-screen">
+      <van-nav-bar :title="doc ? doc.title : '执法文书'" left-arrow @click-left="back" fixed placeholder />
+      <div v-if="doc">
+        <div class="cite"><b>{{ doc.title }}</b> <van-tag :type="DOC_STATUS[doc.status][1]" data-testid="doc-status">{{ DOC_STATUS[doc.status][0] }}</van-tag>
+          <div class="mono" data-testid="doc-number">{{ doc.number }}</div>
+          <div class="basis">{{ doc.issuing_body }} · 签发 {{ when(doc.issued_at) }} · 核验码 {{ doc.short_code }}</div>
+          <div class="basis" v-if="doc.void_reason">作废原因：{{ doc.void_reason }}</div>
+          <div class="basis"><span v-if="kept" data-testid="doc-kept">已保存在本机（已校验 SHA-256），无网络也可查看、打印</span>
+            <span v-else>尚未下载到本机</span></div></div>
+        <div class="pdf-wrap"><div v-show="pdfUrl" ref="pages" class="pdf-pages" data-testid="doc-pages" :data-pages="pageCount"></div>
+          <van-empty v-if="!pdfUrl || pdfError" :description="pdfError || '正在打开文书…'" /></div>
+        <div class="pad row2" v-if="pdfUrl"><van-button block round icon="description" data-testid="doc-open" @click="open">全屏查看</van-button>
+          <van-button block round icon="printer" data-testid="doc-print" @click="print">打印</van-button></div>
+        <van-cell-group inset title="当事人签收" v-if="signature">
+          <van-cell title="签收人" :value="signature.signer_name" data-testid="doc-signed" />
+          <van-cell title="签收时间" :value="when(signature.signed_at)" />
+          <van-cell title="签名上传" :value="!upload || upload.status === 'done' ? '已上传' : upload.status === 'failed' ? '失败' : '待上传'" />
+        </van-cell-group>
+        <van-notice-bar v-else-if="refusal" wrapable color="#b42318" background="#fef3f2" data-testid="doc-refusal" :text="refusal" />
+        <van-cell-group inset title="当事人签收" v-else>
+          <van-field v-model="form.signer" name="doc-signer" label="签收人" required placeholder="企业负责人姓名" />
+          <div class="sig-wrap"><canvas ref="canvas" class="sig" data-testid="doc-signature"></canvas>
+            <van-button size="mini" class="sig-clear" @click="clear">重写</van-button></div>
+          <div class="pad"><van-button type="primary" block round data-testid="doc-sign" @click="sign">当事人确认签收</van-button></div>
+          <p class="hint">签名与这份文书的 SHA-256 一同记录，作为送达签收的证据；原件不作改动。</p>
+        </van-cell-group>
+      </div>
+      <van-empty v-else description="本机没有这份文书（联网后同步）" /></div>`,
+  };
+
   const RecheckScreen = {
     props: ["id"],
     setup(props) {
@@ -534,7 +666,7 @@
       <div class="pad" v-if="data.meta.auth_required"><van-button type="danger" block round data-testid="relogin" @click="go('/login')">重新登录</van-button></div>
       <div class="pad"><van-button type="primary" block round :loading="sync.running" loading-text="同步中…" data-testid="sync-now" @click="now">立即同步</van-button>
         <div v-if="sync.running && sync.phase" class="progress-line">
-          {{ sync.phase === 'push' ? '上传记录' : sync.phase === 'pull' ? '下载更新' : '上传照片' }}
+          {{ sync.phase === 'push' ? '上传记录' : sync.phase === 'pull' ? '下载更新' : sync.phase === 'documents' ? '下载文书' : '上传照片' }}
           <van-progress v-if="sync.total" :percentage="Math.min(100, Math.round(100 * sync.done / sync.total))" /></div></div>
       <div class="section" v-if="data.outcomes.length">需要您处理 {{ data.outcomes.length }}</div>
       <div v-for="o in data.outcomes" :key="o.seq" class="outcome" :data-outcome-seq="o.seq" :data-code="o.code">
@@ -566,7 +698,8 @@
   // --- the app -------------------------------------------------------------------------
 
   const Root = {
-    components: { LoginScreen, TasksScreen, InspectionScreen, HazardScreen, ViolationScreen, SignScreen, RecheckScreen, SyncScreen },
+    components: { LoginScreen, TasksScreen, InspectionScreen, HazardScreen, ViolationScreen, SignScreen, DocumentScreen,
+                  RecheckScreen, SyncScreen },
     setup() {
       const view = computed(() => {
         if (!data.loaded) return { name: "loading" };
@@ -575,6 +708,7 @@
         if (p[0] === "i" && p[2] === "hazard") return { name: "hazard-screen", props: { id: p[1], item: p[3] || "-" } };
         if (p[0] === "i" && p[2] === "violation") return { name: "violation-screen", props: { id: p[1] } };
         if (p[0] === "i" && p[2] === "sign") return { name: "sign-screen", props: { id: p[1] } };
+        if (p[0] === "i" && p[2] === "doc") return { name: "document-screen", props: { id: p[1], doc: p[3] } };
         if (p[0] === "i") return { name: "inspection-screen", props: { id: p[1] } };
         if (p[0] === "r") return { name: "recheck-screen", props: { id: p[1] } };
         if (p[0] === "sync") return { name: "sync-screen" };

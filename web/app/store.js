@@ -9,6 +9,8 @@
    local     what local writes made a record look like, until the server's state arrives
    outcomes  rejections and conflicts kept for the person (content kept), and why a mutation is deferred
    uploads   one row per photo or signature, with its status; blobs holds the bytes until verified
+   pdfs      the PDFs of the on-site documents held here, by SHA-256 (checked against the pulled record),
+             so a document opens and prints with no network once fetched
 
    Every write and its outbox entry are one IndexedDB transaction: when enqueue() resolves, it is on disk. */
 (function () {
@@ -24,6 +26,9 @@
     uploads: "evidenceId, status, inspectionId, sha256",
     blobs: "sha256",
   });
+  db.version(2).stores({ pdfs: "sha256, documentId" });
+  /** Mutations whose evidence bytes go through the photo queue (the outcome names the evidence record). */
+  const EVIDENCE_KINDS = new Set(["attach_evidence", "sign_document"]);
 
   async function getMeta(key, fallback) {
     const row = await db.meta.get(key);
@@ -197,7 +202,7 @@
                             createdAt: new Date().toISOString(), attempts: 0, recordType: kept.recordType,
                             recordId: kept.recordId });
       if (kept.view) await db.local.put({ type: kept.recordType, id: kept.recordId, data: kept.view, seq: newSeq });
-      if (kept.kind === "attach_evidence") {
+      if (EVIDENCE_KINDS.has(kept.kind)) {
         await db.uploads.where("evidenceId").equals(kept.recordId).modify({ status: "queued", attempts: 0, nextAttemptAt: 0,
                                                                              code: "", message: "" });
       }
@@ -212,8 +217,8 @@
     await db.transaction("rw", [db.outbox, db.outcomes, db.local, db.uploads, db.blobs], async () => {
       const entry = await db.outbox.get(seq);
       const kept = await db.outcomes.get(seq);
-      const photo = (entry && entry.kind === "attach_evidence" && entry.recordId) ||
-                    (kept && kept.kind === "attach_evidence" && kept.recordId);
+      const photo = (entry && EVIDENCE_KINDS.has(entry.kind) && entry.recordId) ||
+                    (kept && EVIDENCE_KINDS.has(kept.kind) && kept.recordId);
       if (entry) { await db.outbox.delete(seq); await db.local.where("seq").equals(seq).delete(); }
       await db.outcomes.delete(seq);
       if (photo) {
@@ -246,5 +251,6 @@
 
   window.FC = window.FC || {};
   window.FC.store = { db, getMeta, setMeta, deviceId, enqueue, records, record, serverRecord, pending, queued, settle,
-                      applyPage, finishPull, cursors, outcomes, acknowledge, requeue, discard, counts, clearReplica };
+                      applyPage, finishPull, cursors, outcomes, acknowledge, requeue, discard, counts, clearReplica,
+                      EVIDENCE_KINDS };
 })();

@@ -2,7 +2,8 @@
 
    sync() pushes the outbox (per-device seq; a retried push gets the stored outcomes back, so nothing is
    applied twice), pulls every scope from its cursor until has_more is false (dropped scopes forgotten),
-   uploads the photos (resumable chunks, SHA-256 per chunk), then pushes the submits that waited for them.
+   uploads the photos (resumable chunks, SHA-256 per chunk), then pushes the submits that waited for them,
+   and fetches the PDFs of the on-site documents it holds (hash-checked, kept in IndexedDB for offline use).
    It runs on the `online` event, on a timer with exponential backoff while it fails, and on demand.
    A refused login (401 after one refresh) pauses it with the outbox kept until the person logs in again. */
 (function () {
@@ -37,7 +38,7 @@
   }
 
   /** One API call with quick retries (lost answers, 5xx, 429), one token refresh on 401; JSON back. */
-  async function call(method, path, { json, body, headers = {}, auth = true, attempts = 3 } = {}) {
+  async function call(method, path, { json, body, headers = {}, auth = true, attempts = 3, raw = false } = {}) {
     let refreshed = false, lastError = "";
     for (let attempt = 0; attempt < attempts;) {
       const h = { ...headers };
@@ -56,7 +57,7 @@
         response = null;
       }
       if (response && response.ok) {
-        try { return await response.json(); } catch (e) { lastError = "服务器应答不完整"; response = null; }
+        try { return raw ? await response.blob() : await response.json(); } catch (e) { lastError = "服务器应答不完整"; response = null; }
       }
       if (response) {
         const [code, message] = await problem(response);
@@ -155,7 +156,7 @@
       const answers = answersOf(response);
       for (const a of answers) {
         const entry = entries.find((e) => e.seq === a.seq);
-        if (a.outcome === "rejected" && entry && entry.kind === "attach_evidence") {
+        if (a.outcome === "rejected" && entry && S.EVIDENCE_KINDS.has(entry.kind)) {
           await S.db.uploads.update(entry.payload.id, { status: "failed", code: a.code || "rejected", message: a.message });
         }
       }
@@ -269,6 +270,37 @@
     throw new Refused(409, "upload_incomplete", "服务器未确认全部分片");
   }
 
+  // --- documents ----------------------------------------------------------------------
+
+  /** The PDF of an on-site document held here: kept on the phone, or fetched once (only by who may see the
+      check) and kept; its SHA-256 must be the pulled record's, the issued document's, else it is refused. */
+  async function documentPdf(doc) {
+    const kept = await S.db.pdfs.get(doc.sha256);
+    if (kept && (await FC.rules.sha256Hex(kept.blob)) === doc.sha256) return kept.blob;
+    const blob = await call("GET", `/api/v1/documents/${doc.id}/pdf`, { raw: true });
+    if ((await FC.rules.sha256Hex(blob)) !== doc.sha256) {
+      throw new Refused(0, "document_hash_mismatch", "下载的文书与签发记录不符（SHA-256 不一致），未保存");
+    }
+    const pdf = new Blob([blob], { type: "application/pdf" });
+    await S.db.pdfs.put({ sha256: doc.sha256, documentId: doc.id, blob: pdf, fetchedAt: new Date().toISOString() });
+    return pdf;
+  }
+
+  /** Fetch every held document not kept yet, so each opens offline later; PDFs of documents no longer held go. */
+  async function fetchDocuments(report) {
+    const docs = await S.records("document");
+    const wanted = new Set(docs.map((d) => d.sha256));
+    for (const doc of docs) {
+      if (await S.db.pdfs.get(doc.sha256)) continue;
+      emit({ phase: "documents" });
+      try { await documentPdf(doc); report.documents += 1; } catch (e) {
+        if (e instanceof NetworkError || e instanceof AuthRequired) throw e;
+        report.error = e.message;  // a refused or damaged one: the others still come
+      }
+    }
+    await S.db.pdfs.filter((p) => !wanted.has(p.sha256)).delete();
+  }
+
   // --- the whole sync, and when it runs ---------------------------------------------
 
   let running = null, timer = null, failures = 0;
@@ -281,7 +313,8 @@
   }
 
   async function run(options) {
-    const report = { pushed: 0, pulled: 0, rejected: 0, conflicts: 0, deferred: 0, uploaded: 0, complete: false, error: null };
+    const report = { pushed: 0, pulled: 0, rejected: 0, conflicts: 0, deferred: 0, uploaded: 0, documents: 0,
+                     complete: false, error: null };
     emit({ running: true, phase: "push", done: 0, total: 0 });
     try {
       if (await S.getMeta("auth_required")) throw new AuthRequired("登录已过期，请重新登录");
@@ -290,6 +323,7 @@
       await uploadAll(report, options.now);
       const counts = await S.counts();
       if (counts.pending > counts.deferred) { await push(report); await pull(report); }
+      await fetchDocuments(report);
       if (report.deferred) {
         report.error = `服务器暂时无法处理 ${report.deferred} 条记录，已保留在本机，稍后自动重发`;
         await S.setMeta({ last_error: report.error });
@@ -330,5 +364,5 @@
   }
 
   window.FC = window.FC || {};
-  window.FC.sync = { sync, login, start, state, onChange: (fn) => listeners.add(fn), NetworkError, AuthRequired, Refused };
+  window.FC.sync = { sync, login, start, state, documentPdf, onChange: (fn) => listeners.add(fn), NetworkError, AuthRequired, Refused };
 })();

@@ -134,6 +134,46 @@
     return id;
   }
 
+  /** Why the party may not sign this document (the server's sentence: schemas.documents.sign_refusal), or null. */
+  async function signRefusal(doc) {
+    if (!doc) return new Invalid("document_id", "本机没有这份文书，请先同步");
+    if (doc.status === "voided") return new Invalid("document_id", messages.document_voided);
+    if (doc.status === "superseded") return new Invalid("document_id", messages.document_superseded);
+    const signed = (await S.records("document_signature")).some((s) => s.document_id === doc.id);
+    return signed ? new Invalid("document_id", messages.document_signed) : null;
+  }
+
+  /** The party signs an on-site document on this phone: the signature image is recorded against the exact PDF
+      (the document's SHA-256 as pulled) and its bytes queued for upload, in one transaction; its evidence id. */
+  async function signDocument(documentId, blob, { signerName, thumbnail } = {}) {
+    const doc = await S.record("document", documentId);
+    const refusal = await signRefusal(doc);
+    if (refusal) throw refusal;
+    if (!(signerName || "").trim()) throw new Invalid("signer_name", "请填写签收人姓名");
+    const sha256 = await R.sha256Hex(blob);
+    const id = R.uuid4();
+    const mediaType = blob.type || "image/png";
+    const m = { kind: "sign_document", id, document_id: doc.id, inspection_id: doc.inspection_id,
+                document_sha256: doc.sha256, signer_name: signerName.trim(), sha256, size: blob.size,
+                media_type: mediaType, signed_at: now() };
+    const device = await S.deviceId(), user = await me();
+    const views = [
+      ["evidence", id, { id, kind: "signature", inspection_id: doc.inspection_id, sha256, size: blob.size, media_type: mediaType,
+                         status: "pending", captured_at: m.signed_at, signer_name: m.signer_name, device_id: device,
+                         created_by: user, thumbnail: thumbnail || null }],
+      ["document_signature", id, { id, document_id: doc.id, inspection_id: doc.inspection_id, document_number: doc.number,
+                                   document_sha256: doc.sha256, signer_name: m.signer_name, signed_at: m.signed_at,
+                                   recorded_by: user, device_id: device }],
+    ];
+    await S.enqueue({
+      make: (seq) => ({ ...m, seq }), entityType: "inspection", entityId: doc.inspection_id, views,
+      upload: { blob, row: { evidenceId: id, inspectionId: null, sha256, size: blob.size, mediaType, status: "queued",
+                             sentBytes: 0, attempts: 0, restarts: 0, nextAttemptAt: 0, code: "", message: "",
+                             createdAt: now(), thumbnail: thumbnail || null } },
+    });
+    return id;
+  }
+
   /** Why the check cannot be signed yet (the server's sentence), or null. */
   async function unansweredRefusal(inspectionId) {
     const insp = await inspection(inspectionId);
@@ -177,5 +217,5 @@
 
   window.FC = window.FC || {};
   window.FC.writes = { Invalid, setMessages, startInspection, recordItemResult, addHazard, addViolation, attachEvidence,
-                       unansweredRefusal, submitInspection, addNote, reportRecheck };
+                       unansweredRefusal, submitInspection, addNote, reportRecheck, signRefusal, signDocument };
 })();
