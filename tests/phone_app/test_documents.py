@@ -35,11 +35,23 @@ async def test_documents_open_offline_and_the_party_signs_offline(client, app, s
     page = await phone.new_page()
     p = Phone(page, served, "documents")
     await p.open()
+
+    async def one_byte_changed(route):  # a damaged download (a proxy, a cut): the phone must not keep it
+        answer = await route.fetch()
+        body = bytearray(await answer.body())
+        body[len(body) // 2] ^= 0x01
+        await route.fulfill(response=answer, body=bytes(body))
+
+    await page.route("**/api/v1/documents/*/pdf", one_byte_changed)
     await p.login(await username_of(lead))
     await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     await page.wait_for_function("caches.keys().then(k => k.some(n => n.startsWith('fieldcheck-shell-')))")
-    report = await p.sync()  # the login's own sync may have fetched them already
-    assert report["complete"], report
+    await p.sync()
+    assert await page.evaluate("FC.store.db.pdfs.count()") == 0
+    assert "SHA-256" in (await page.evaluate("FC.store.getMeta('last_error')") or "")
+    await page.unroute("**/api/v1/documents/*/pdf")
+    report = await p.sync()
+    assert report["complete"] and report["documents"] == 2, report
     kept = await page.evaluate("FC.store.db.pdfs.toArray().then(r => r.map(x => x.sha256))")
     assert sorted(kept) == sorted([record["sha256"], order["sha256"]])
 

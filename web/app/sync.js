@@ -295,7 +295,7 @@
       emit({ phase: "documents" });
       try { await documentPdf(doc); report.documents += 1; } catch (e) {
         if (e instanceof NetworkError || e instanceof AuthRequired) throw e;
-        report.error = e.message;  // a refused or damaged one: the others still come
+        report.documentError = e.message;  // a refused or damaged one: the others still come
       }
     }
     await S.db.pdfs.filter((p) => !wanted.has(p.sha256)).delete();
@@ -313,7 +313,7 @@
   }
 
   async function run(options) {
-    const report = { pushed: 0, pulled: 0, rejected: 0, conflicts: 0, deferred: 0, uploaded: 0, documents: 0,
+    const report = { pushed: 0, pulled: 0, rejected: 0, conflicts: 0, deferred: 0, uploaded: 0, documents: 0, documentError: null,
                      complete: false, error: null };
     emit({ running: true, phase: "push", done: 0, total: 0 });
     try {
@@ -329,7 +329,7 @@
         await S.setMeta({ last_error: report.error });
       } else {
         report.complete = true;
-        await S.setMeta({ last_sync_at: new Date().toISOString(), last_error: null });
+        await S.setMeta({ last_sync_at: new Date().toISOString(), last_error: report.documentError || null });
       }
     } catch (e) {
       if (e instanceof AuthRequired) {

@@ -20,7 +20,7 @@ from schemas.documents import SignDocument
 from server.audit.tables import AuditEntry
 from server.documents.tables import DocumentSignature
 from server.evidence.tables import Evidence
-from sync_client import InvalidRecord
+from sync_client import InvalidRecord, RequestRefused, RetryPolicy, SyncClient
 from tests.conftest import PASSWORD, username_of
 from tests.server.documents.factories import Case, make_case, phone, sync_all
 from tests.server.evidence.images import photo
@@ -32,6 +32,22 @@ def _signature_png(tmp_path, seed: int) -> Any:
     path = tmp_path / f"party-signature-{seed}.png"
     path.write_bytes(photo("PNG", (300, 120), exif=False, seed=seed))
     return path
+
+
+class _OneByteChanged(httpx.AsyncBaseTransport):
+    """The app behind a network that damages every PDF it carries (one byte flipped): the phone must notice."""
+
+    def __init__(self, app: Any) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if not request.url.path.endswith("/pdf"):
+            return response
+        body = bytearray(await response.aread())
+        body[len(body) // 2] ^= 0x01
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-encoding")}
+        return httpx.Response(response.status_code, headers=headers, content=bytes(body))
 
 
 def _sign(seq: int, document: dict[str, Any], *, image: bytes, **changes: Any) -> SignDocument:
@@ -95,6 +111,16 @@ async def _sign_on_the_phone(client: httpx.AsyncClient, app: Any, tmp_path) -> N
         assert order["status"] == "voided"
         with pytest.raises(InvalidRecord, match="已作废"):
             await sc.sign_document(uuid.UUID(docs["order"]["id"]), signature, signer_name="王建国")
+
+    # bytes that are not the issued document's are refused on the phone and never kept
+    async with SyncClient("http://fieldcheck.test", tmp_path / "damaged.sqlite3", transport=_OneByteChanged(app),
+                          retry=RetryPolicy(attempts=2, base_delay_s=0, max_delay_s=0)) as damaged:
+        await damaged.login(await username_of(case.inspectors[1]), PASSWORD)
+        await sync_all(damaged)
+        with pytest.raises(RequestRefused) as refused_pdf:
+            await damaged.document_pdf(uuid.UUID(docs["record"]["id"]))
+        assert refused_pdf.value.code == "document_hash_mismatch"
+        assert not list((tmp_path).glob("damaged-documents/*.pdf"))
 
     [row] = await DocumentSignature.select().where(DocumentSignature.inspection == case.inspection_id)
     assert (row["id"], str(row["document"]), row["document_sha256"], row["signer_name"]) == (
