@@ -41,6 +41,9 @@ EXERCISED = {
 #: Methods that act on what the server answered (kept rejections, stuck records, failed photos): their
 #: real-server tests live beside those answers, in tests/sync_client/test_outcomes.py.
 EXERCISED_IN_OUTCOMES = {"acknowledge", "retry", "discard", "retry_photo", "discard_photo"}
+#: The on-site documents (they need issued documents first): tests/server/documents/test_signing_on_phone.py.
+EXERCISED_IN_DOCUMENTS = {"document_pdf", "sign_document"}
+SIGNING = Path(__file__).parents[1] / "server" / "documents" / "test_signing_on_phone.py"
 
 
 def phone(app, tmp_path, name: str) -> SyncClient:
@@ -74,11 +77,12 @@ def _public_members() -> set[str]:
 
 
 def test_every_public_method_of_sync_client_is_exercised_against_a_server():
-    tested = EXERCISED | EXERCISED_IN_OUTCOMES
+    tested = EXERCISED | EXERCISED_IN_OUTCOMES | EXERCISED_IN_DOCUMENTS
     assert _public_members() - tested == set(), "a public SyncClient method has no test against the server"
     assert tested - _public_members() == set()
     outcomes = (Path(__file__).parent / "test_outcomes.py").read_text()
     assert all(f".{name}(" in outcomes for name in EXERCISED_IN_OUTCOMES)
+    assert all(f".{name}(" in SIGNING.read_text() for name in EXERCISED_IN_DOCUMENTS)
 
 
 def test_every_mutation_kind_the_server_accepts_has_a_sync_client_method():
