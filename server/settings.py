@@ -249,6 +249,11 @@ class DocumentSettings:
     max_verify_bytes: int = setting(
         "DOCUMENT_MAX_VERIFY_BYTES", 20 * 1024 * 1024, "核验时可上传的 PDF 上限（字节）/ largest PDF the verify page accepts"
     )
+    verify_per_minute: int = setting(
+        "DOCUMENT_VERIFY_PER_MINUTE",
+        30,
+        "同一来源地址每分钟可发出的公众核验请求数（/verify 与 /api/v1/public/documents；0 为不限）/ public verify requests per client address a minute, 0 = no limit",
+    )
 
 
 @dataclass(frozen=True)

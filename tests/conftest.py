@@ -34,6 +34,7 @@ from server import database
 from server.accounts.service import hash_password
 from server.accounts.tables import Department, User
 from server.app import create_app
+from server.documents.verify_limit import VerifyLimiter
 from server.registry.tables import Enterprise
 from server.settings import (
     AuditSettings,
@@ -161,9 +162,11 @@ async def truncate_all() -> None:
 
 @pytest.fixture
 async def client(app: Litestar, _session_client: httpx.AsyncClient) -> httpx.AsyncClient:
-    """An HTTP client on the PostgreSQL app, with every table emptied first."""
+    """An HTTP client on the PostgreSQL app, with every table emptied first and the public verify limit's
+    counts forgotten (the app lives for the session, and every test calls from the same address)."""
     database.activate(app.state.engine)
     await truncate_all()
+    app.state.verify_limiter = VerifyLimiter(app.state.settings.documents.verify_per_minute)
     return _session_client
 
 

@@ -15,13 +15,14 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from schemas import documents as wire
 from schemas.vocab import Role
 from server import database
-from server.accounts.auth import requires_role
+from server.accounts.auth import requires_role, source_address
 from server.api_docs import Bodies
 from server.bodies import read_bounded
 from server.deps import AppSettings, CurrentActor
 from server.documents import casefile, gather, verify_page
 from server.documents import service as documents_service
-from server.errors import PayloadTooLarge
+from server.errors import PayloadTooLarge, RateLimited
+from server.settings import Settings
 from storage.base import attachment_disposition
 
 EVERYONE = requires_role(Role.INSPECTOR, Role.SUPERVISOR, Role.LEADER, Role.ADMIN, Role.LEGAL_REVIEWER)
@@ -31,6 +32,11 @@ CodePath = Annotated[str, PathParameter(max_length=16)]
 MAX_FORM_BYTES = 64 * 1024 * 1024
 _SAFE = {"cache-control": "private, no-store"}
 _PDF_DOC = {"doc": Bodies(responses={HTTP_200_OK: {"application/pdf": None}}), "errors": (503,)}
+
+
+def limit(request: Request[Any, Any, Any], settings: Settings) -> None:
+    """The public verify endpoints' per-address limit (429 with Retry-After past it)."""
+    request.app.state.verify_limiter.check(source_address(request, settings.auth.trusted_proxy_networks))
 
 
 def access(request: Request[Any, Any, Any]) -> gather.EvidenceAccess:
@@ -92,9 +98,10 @@ class PublicVerificationController(Controller):
     path = "/api/v1/public/documents"
     tags = ["文书核验 verification"]
 
-    @get("/{code:str}", security=[])
-    async def by_code(self, code: FromPath[CodePath]) -> wire.Verification:
+    @get("/{code:str}", security=[], opt={"errors": (429,)})
+    async def by_code(self, request: Request, settings: AppSettings, code: FromPath[CodePath]) -> wire.Verification:
         """按核验码查询：是否签发、何时由谁签发、是否已作废（不显示文书以外的任何信息）。"""
+        limit(request, settings)
         return await documents_service.verify_code(code[:16])
 
     @post(
@@ -103,10 +110,11 @@ class PublicVerificationController(Controller):
         security=[],
         request_max_body_size=None,  # bounded by read_bounded at DOCUMENT_MAX_VERIFY_BYTES
         opt={"doc": Bodies(request={"application/pdf": None}, responses={HTTP_200_OK: {"application/json": wire.Verification}}),
-             "errors": (413,)},
+             "errors": (413, 429)},
     )
     async def by_file(self, request: Request, settings: AppSettings, code: FromQuery[CodeText | None] = None) -> wire.Verification:
         """上传 PDF 核验：按 SHA-256 判断是否为签发原件（改动一个字节即不符）；可同时给出核验码。"""
+        limit(request, settings)
         data = await read_bounded(request, settings.documents.max_verify_bytes, what=("文件", "file"))
         return await documents_service.verify_file(data, code)
 
@@ -117,24 +125,40 @@ class VerifyForm:
     file: UploadFile | None = None
 
 
+def _throttled(request: Request[Any, Any, Any], settings: Settings) -> Response[str] | None:
+    """The verify page's own answer past the limit: the page with the Chinese message, 429 and Retry-After."""
+    try:
+        limit(request, settings)
+    except RateLimited as refused:
+        return Response(verify_page.throttled(refused.message), media_type="text/html", status_code=429,
+                        headers={"retry-after": str(refused.retry_after_s)})
+    return None
+
+
 class VerifyPageController(Controller):
     path = "/verify"
     include_in_schema = False
 
     @get("/")
-    async def form(self, settings: AppSettings) -> Response[str]:
+    async def form(self, request: Request, settings: AppSettings) -> Response[str]:
+        if refused := _throttled(request, settings):
+            return refused
         return Response(verify_page.page(None, timezone=settings.hazards.timezone), media_type="text/html")
 
     @get("/{code:str}")
-    async def by_code(self, code: FromPath[CodePath], settings: AppSettings) -> Response[str]:
+    async def by_code(self, request: Request, code: FromPath[CodePath], settings: AppSettings) -> Response[str]:
+        if refused := _throttled(request, settings):
+            return refused
         code = code[:16]
         result = await documents_service.verify_code(code)
         return Response(verify_page.page(result, code=code, timezone=settings.hazards.timezone), media_type="text/html")
 
     @post("/", status_code=HTTP_200_OK, request_max_body_size=MAX_FORM_BYTES)
     async def submit(
-        self, settings: AppSettings, data: Annotated[VerifyForm, Body(media_type=RequestEncodingType.MULTI_PART)]
+        self, request: Request, settings: AppSettings, data: Annotated[VerifyForm, Body(media_type=RequestEncodingType.MULTI_PART)]
     ) -> Response[str]:
+        if refused := _throttled(request, settings):
+            return refused
         code = (data.code or "").strip()[:16]
         if data.file is not None and data.file.filename:
             content = await data.file.read()

@@ -34,6 +34,7 @@ from server.accounts.policy import Actor, may_manage_department
 from server.audit import service as audit_service
 from server.documents import fonts as prepared_fonts
 from server.documents import gather, numbering, policy, render
+from server.documents.verify_limit import VerifyLimiter
 from server.documents.tables import Document
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict, Unavailable
 from server.inspections import records as inspection_records
@@ -80,7 +81,9 @@ def fonts(settings: Settings) -> render.Fonts:
 
 
 def install(app: Litestar, settings: Settings) -> None:
-    """Prepare the document fonts in the background at start-up (see :mod:`server.documents.fonts`)."""
+    """Prepare the document fonts in the background at start-up (see :mod:`server.documents.fonts`), and
+    the public verify endpoints' per-address limit (``app.state.verify_limiter``)."""
+    app.state.verify_limiter = VerifyLimiter(settings.documents.verify_per_minute)
     chosen = render.Fonts(body=settings.documents.body_font, heading=settings.documents.heading_font)
 
     async def warm() -> None:

@@ -43,6 +43,12 @@ def _form(code: str = "") -> str:
     )
 
 
+def throttled(message: str) -> str:
+    """The page saying the caller must wait (the form stays off until then)."""
+    return (f"<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>执法文书核验</title><style>{_STYLE}</style></head><body>"
+            f'<h1>执法文书核验</h1><p class="bad" id="verdict">{html.escape(message)}</p></body></html>')
+
+
 def page(result: Verification | None, *, code: str = "", timezone: str = "Asia/Shanghai") -> str:
     tz = ZoneInfo(timezone)
     parts = [f"<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>执法文书核验</title><style>{_STYLE}</style></head><body>",
