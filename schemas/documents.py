@@ -43,6 +43,27 @@ class DocumentStatus(enum.StrEnum):
     SUPERSEDED = "superseded"  # 已被更正文书取代
 
 
+class StatementOutcome(enum.StrEnum):
+    WAIVED = "waived"  # 当事人明确放弃陈述申辩（及听证）
+    HEARD = "heard"  # 已听取当事人陈述申辩（或已举行听证）
+
+
+class StatementRecord(Input, kw_only=True):
+    """That the party of a 行政处罚告知书 waived or was heard, recorded on the notice: the decision need
+    not wait out the 陈述申辩 period. ``note`` says how (the party's signed waiver, the 陈述申辩笔录)."""
+
+    outcome: StatementOutcome
+    note: Annotated[str, msgspec.Meta(min_length=2, max_length=2000)]
+
+
+class Statement(Struct, kw_only=True):
+    notice_id: uuid.UUID
+    outcome: StatementOutcome
+    note: str
+    recorded_by: uuid.UUID
+    recorded_at: dt.datetime
+
+
 class DocumentIssue(Input, kw_only=True):
     """Issue one document from its source record.
 

@@ -15,6 +15,7 @@ Defaults give the embedded mode: SQLite and a filesystem object store under
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import ipaddress
 import os
 import secrets
@@ -254,6 +255,29 @@ class DocumentSettings:
         30,
         "同一来源地址每分钟可发出的公众核验请求数（/verify 与 /api/v1/public/documents；0 为不限）/ public verify requests per client address a minute, 0 = no limit",
     )
+    holidays: str = setting(
+        "DOCUMENT_HOLIDAYS",
+        "",
+        "法定节假日（逗号分隔的日期，如 2026-10-01），计算陈述申辩等工作日期限时不计 / public holidays, not counted as working days",
+    )
+    working_weekend_days: str = setting(
+        "DOCUMENT_WORKING_WEEKEND_DAYS",
+        "",
+        "调休上班的周末日期（逗号分隔），计为工作日 / weekend days worked in place of a holiday, counted as working days",
+    )
+
+    @property
+    def holiday_dates(self) -> frozenset[dt.date]:
+        """``holidays`` parsed; raises ``ValueError`` on an entry that is not a date."""
+        return _dates(self.holidays)
+
+    @property
+    def working_weekend_dates(self) -> frozenset[dt.date]:
+        return _dates(self.working_weekend_days)
+
+
+def _dates(text: str) -> frozenset[dt.date]:
+    return frozenset(dt.date.fromisoformat(p.strip()) for p in text.split(",") if p.strip())
 
 
 @dataclass(frozen=True)
@@ -398,6 +422,10 @@ class Settings:
             self.auth.trusted_proxy_networks
         except ValueError as exc:
             problems.append(f"FIELDCHECK_TRUSTED_PROXIES 含无法识别的地址 / not an address or CIDR: {exc}")
+        try:
+            self.documents.holiday_dates, self.documents.working_weekend_dates
+        except ValueError as exc:
+            problems.append(f"DOCUMENT_HOLIDAYS / DOCUMENT_WORKING_WEEKEND_DAYS 含无法识别的日期 / not a date: {exc}")
         if problems:
             raise ValueError("配置不可用 / unworkable settings: " + "; ".join(problems))
         return self

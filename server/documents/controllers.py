@@ -92,6 +92,20 @@ class DocumentController(Controller):
             return await documents_service.void(actor, document_id, data)
 
 
+    @post("/{document_id:uuid}/statement", status_code=HTTP_201_CREATED, guards=[requires_role(Role.INSPECTOR, Role.SUPERVISOR)])
+    async def record_statement(
+        self, actor: CurrentActor, document_id: FromPath[uuid.UUID], data: JSONBody[wire.StatementRecord]
+    ) -> wire.Statement:
+        """在行政处罚告知书上登记当事人明确放弃陈述申辩（及听证）或已听取陈述申辩：此后不必等待期限届满即可签发决定书。"""
+        async with database.transaction():
+            return await documents_service.record_statement(actor, document_id, data)
+
+    @get("/statements", guards=[EVERYONE])
+    async def statements(self, actor: CurrentActor, inspection_id: FromQuery[uuid.UUID]) -> list[wire.Statement]:
+        """一次检查（案件）中各告知书登记的陈述申辩情况。"""
+        return list((await documents_service.statements_for_inspection(actor, inspection_id)).values())
+
+
 class PublicVerificationController(Controller):
     """No login: anyone holding the paper checks it."""
 

@@ -142,6 +142,7 @@ def facts(
     *,
     live: frozenset[tuple[DocumentType, str]],
     supersedes: tuple[DocumentType, str, wire.DocumentStatus] | None,
+    statement: policy.StatementPeriod | None = None,
 ) -> policy.Facts:
     open_with_deadline = sum(1 for h in case.hazards if h.status != HazardStatus.CLOSED and h.deadline_date)
     recorded = case.recheck is not None and case.recheck.status in (RecheckStatus.PASSED, RecheckStatus.FAILED)
@@ -158,6 +159,7 @@ def facts(
         person_in_case=case.person is not None,
         receiving_agency=request.receiving_agency or "",
         supersedes=supersedes,
+        statement=statement,
     )
 
 
@@ -250,8 +252,8 @@ _REVIEW = (
 def _statement_rights(amount: int, party: str) -> tuple[str, ...]:
     rights = [f"你（单位）有权进行陈述和申辩，请于收到本告知书之日起{policy.STATEMENT_DAYS}日内向本机关提出；"
               "逾期未提出的，视为放弃此权利。"]
-    if amount >= policy.HEARING_FROM_YUAN[party]:
-        rights.append(f"拟罚款数额较大（{amount}元），你（单位）有权要求听证，请于收到本告知书之日起5日内提出。")
+    if policy.hearing_right(amount, person=party == "person"):
+        rights.append(f"拟罚款数额较大（{amount}元），你（单位）有权要求听证，请于收到本告知书之日起{policy.HEARING_DAYS}日内提出。")
     return tuple(rights)
 
 

@@ -9,7 +9,8 @@ what is missing. The prerequisite graph follows the 总局 catalogue (domain not
       │     └── 整改复查意见书 (the recheck's result recorded) ── or after a 现场处理措施决定书
       ├── 现场处理措施决定书 (a 停产停业 measure in effect)
       ├── 行政处罚告知书 (a fine in effect: decided, and 法制审核 passed where required)
-      │     └── 行政处罚决定书（单位 / 个人）(the notice to the same party)
+      │     └── 行政处罚决定书（单位 / 个人）(the notice to the same party, and its 陈述申辩 period
+      │           passed, or the party's waiver or hearing recorded: :func:`decision_possible_from`)
       └── 案件移送书 (a 移送 decided, the receiving agency named)
 
 Every document names two officers with their 执法证 numbers (行政处罚法 art. 42), so a team with
@@ -59,8 +60,91 @@ PAYMENT_DAYS = 15
 REVIEW_DAYS, LITIGATION_MONTHS = 60, 6
 #: The statement period this bureau's 告知书 gives (days after service).
 STATEMENT_DAYS = 3
+#: 行政处罚法 art. 64(1): a hearing is asked for within 5 days of the notice.
+HEARING_DAYS = 5
 #: Fines from which the party may ask for a hearing (听证); local amounts (宁夏 standards), kept here as one place.
 HEARING_FROM_YUAN = {"unit": 50_000, "person": 10_000}
+
+
+# --- the 陈述申辩 period ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Which days are working days: Monday to Friday, less the public holidays, plus the weekend days
+    worked in their place (调休); the two lists are the bureau's settings, from the State Council's notice."""
+
+    holidays: frozenset[dt.date] = frozenset()
+    working_weekend_days: frozenset[dt.date] = frozenset()
+
+    def is_working_day(self, day: dt.date) -> bool:
+        if day in self.working_weekend_days:
+            return True
+        return day.weekday() < 5 and day not in self.holidays
+
+
+def add_working_days(start: dt.date, days: int, calendar: Calendar) -> dt.date:
+    """The ``days``-th working day after ``start`` (the day of service itself is not counted)."""
+    day, counted = start, 0
+    while counted < days:
+        day += dt.timedelta(days=1)
+        counted += calendar.is_working_day(day)
+    return day
+
+
+def hearing_right(amount_yuan: int, *, person: bool) -> bool:
+    return amount_yuan >= HEARING_FROM_YUAN["person" if person else "unit"]
+
+
+def decision_possible_from(served_on: dt.date, *, hearing: bool, calendar: Calendar) -> dt.date:
+    """The first day a decision may be made without a waiver: the day after the period the notice gave.
+
+    行政处罚法 art. 85: its 三日 and 五日 are working days. The notice gives STATEMENT_DAYS for 陈述申辩,
+    and HEARING_DAYS to ask for a hearing where the fine allows one (art. 63-64); the longer one runs.
+    """
+    days = max(STATEMENT_DAYS, HEARING_DAYS) if hearing else STATEMENT_DAYS
+    return add_working_days(served_on, days, calendar) + dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class StatementPeriod:
+    """The live notice to the decision's party, as the decision rule needs it."""
+
+    #: The bureau-local day the notice was issued (served on the spot or the same day).
+    served_on: dt.date
+    #: The bureau-local day of the decision being asked for.
+    today: dt.date
+    hearing: bool
+    #: The party's waiver or hearing is recorded on the notice.
+    closed: bool
+    calendar: Calendar = Calendar()
+
+
+def _date(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def statement_refusal(period: StatementPeriod) -> Refusal | None:
+    """A decision before the period is out and with no waiver or hearing recorded: refused, naming the day."""
+    if period.closed:
+        return None
+    possible = decision_possible_from(period.served_on, hearing=period.hearing, calendar=period.calendar)
+    if period.today >= possible:
+        return None
+    what = "陈述申辩及听证" if period.hearing else "陈述申辩"
+    return Refusal(
+        field="action_id",
+        message=(f"尚不能签发：缺少当事人{what}期限届满（告知书{_date(period.served_on)}签发，"
+                 f"{_date(possible)}起方可作出决定）；当事人明确放弃或已听取其陈述申辩的，请先在告知书上登记"),
+        message_en=f"cannot issue yet: missing the end of the statement period (a decision is possible from {possible.isoformat()}), "
+                   "or a recorded waiver or hearing",
+        code=ErrorCode.PREREQUISITE_MISSING,
+    )
+
+
+def may_record_statement(role: Role, *, on_team: bool, manages_department: bool) -> bool:
+    """The case's officers or a supervisor of its department record the party's waiver or hearing."""
+    return (role == Role.SUPERVISOR and manages_department) or (role == Role.INSPECTOR and on_team)
 
 
 def number(abbreviation: str, series: str, year: int, seq: int) -> str:
@@ -117,6 +201,8 @@ class Facts:
     receiving_agency: str = ""
     #: The document a correction replaces: (type, source key, status); None when not a correction.
     supersedes: tuple[DocumentType, str, DocumentStatus] | None = None
+    #: For a penalty decision: the live notice to the same party and its 陈述申辩 period.
+    statement: StatementPeriod | None = None
 
     def live_types(self) -> set[DocumentType]:
         return {t for t, _ in self.live}
@@ -199,8 +285,9 @@ def refusal(doc_type: DocumentType, facts: Facts) -> Refusal | None:
         return Refusal(field="violation_id", message="该三违记录不属于本案", message_en="the 三违 record is not of this case",
                        code=ErrorCode.UNKNOWN_REFERENCE)
     if doc_type in PENALTY_DECISIONS:
-        if (DocumentType.PENALTY_NOTICE, facts.source_key) not in facts.live:
+        if (DocumentType.PENALTY_NOTICE, facts.source_key) not in facts.live or facts.statement is None:
             return _missing("已向同一当事人签发的行政处罚告知书", "an issued penalty notice to the same party", "action_id")
+        return statement_refusal(facts.statement)
     return None
 
 

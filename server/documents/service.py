@@ -35,7 +35,7 @@ from server.audit import service as audit_service
 from server.documents import fonts as prepared_fonts
 from server.documents import gather, numbering, policy, render
 from server.documents.verify_limit import VerifyLimiter
-from server.documents.tables import Document
+from server.documents.tables import Document, PenaltyStatement
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict, Unavailable
 from server.inspections import records as inspection_records
 from server.settings import Settings
@@ -218,6 +218,7 @@ async def issue(
         request, case,
         live=frozenset((DocumentType(r["type"]), r["source_key"]) for r in live_rows),
         supersedes=(DocumentType(old["type"]), old["source_key"], DocumentStatus(old["status"])) if old else None,
+        statement=await _statement_period(request, case, live_rows, settings, now),
     )
     refused = policy.refusal(request.type, facts)
     if refused is not None:
@@ -264,6 +265,88 @@ async def issue(
          "source": facts.source_key, "supersedes": str(old["id"]) if old else None},
     )
     return to_wire(await _republish(document_id))
+
+
+async def _statement_period(
+    request: wire.DocumentIssue, case: gather.Case, live_rows: list[dict[str, Any]], settings: Settings, now: dt.datetime
+) -> policy.StatementPeriod | None:
+    """For a penalty decision: the live notice to the same party, when it was served and whether the party's
+    waiver or hearing is recorded on it (None for other types, or with no live notice)."""
+    if request.type not in policy.PENALTY_DECISIONS:
+        return None
+    key = gather.source_key(request, case)
+    notice = next((r for r in live_rows if r["type"] == DocumentType.PENALTY_NOTICE and r["source_key"] == key), None)
+    if notice is None:
+        return None
+    tz = ZoneInfo(settings.hazards.timezone)
+    recorded = await PenaltyStatement.exists().where(PenaltyStatement.notice == notice["id"])
+    amount = (case.action.amount_yuan or 0) if case.action else 0
+    return policy.StatementPeriod(
+        served_on=notice["issued_at"].astimezone(tz).date(), today=now.astimezone(tz).date(),
+        hearing=policy.hearing_right(amount, person=request.violation_id is not None), closed=recorded,
+        calendar=calendar(settings),
+    )
+
+
+def calendar(settings: Settings) -> policy.Calendar:
+    return policy.Calendar(holidays=settings.documents.holiday_dates,
+                           working_weekend_days=settings.documents.working_weekend_dates)
+
+
+# --- the party's statement ------------------------------------------------------------------------
+
+
+def _statement_wire(row: dict[str, Any]) -> wire.Statement:
+    return wire.Statement(notice_id=row["notice"], outcome=wire.StatementOutcome(row["outcome"]), note=row["note"],
+                          recorded_by=row["recorded_by"], recorded_at=row["recorded_at"])
+
+
+async def record_statement(
+    actor: Actor, notice_id: uuid.UUID, data: wire.StatementRecord, *, now: dt.datetime | None = None
+) -> wire.Statement:
+    """Record on a live 行政处罚告知书 that its party waived 陈述申辩 (and 听证) or was heard; once per notice."""
+    now = _now(now)
+    row = await _visible(actor, notice_id)
+    inspection = await inspections_service.get(actor, row["inspection"])
+    if not policy.may_record_statement(actor.role, on_team=actor.user_id in set(inspection.inspector_ids),
+                                       manages_department=may_manage_department(actor, row["department"])):
+        raise PermissionDenied("只有本案执法人员或本科室负责人可以登记陈述申辩", "may not record the party's statement",
+                               field="outcome")
+    await sql.lock(_LOCK_DOCUMENTS, [str(row["inspection"])])
+    row = await Document.select().where(Document.id == notice_id).first()
+    if row["type"] != DocumentType.PENALTY_NOTICE:
+        raise InvalidInput("陈述申辩只能登记在行政处罚告知书上", "only a penalty notice takes a statement record",
+                           field="notice_id")
+    if row["status"] != DocumentStatus.ISSUED:
+        raise StateConflict("该告知书已作废或已被更正", "the notice is no longer in force", field="status")
+    if await PenaltyStatement.exists().where(PenaltyStatement.notice == notice_id):
+        raise StateConflict("该告知书已登记陈述申辩情况", "a statement is already recorded on this notice",
+                            code=ErrorCode.DUPLICATE, field="outcome")
+    await PenaltyStatement.insert(PenaltyStatement(
+        id=uuid.uuid4(), notice=notice_id, outcome=data.outcome, note=data.note.strip(), recorded_by=actor.user_id,
+        recorded_at=now))
+    audit_service.record(actor, "document.statement", ENTITY, notice_id,
+                         {"number": row["number"], "outcome": data.outcome, "note": data.note.strip()})
+    return _statement_wire(await PenaltyStatement.select().where(PenaltyStatement.notice == notice_id).first())
+
+
+async def statements_for_inspection(actor: Actor, inspection_id: uuid.UUID) -> dict[uuid.UUID, wire.Statement]:
+    """The statement records on the case's notices, by notice id."""
+    await inspections_service.get(actor, inspection_id)
+    ids = [r["id"] for r in await _case_rows(inspection_id) if r["type"] == DocumentType.PENALTY_NOTICE]
+    if not ids:
+        return {}
+    rows = await PenaltyStatement.select().where(PenaltyStatement.notice.is_in(ids))
+    return {r["notice"]: _statement_wire(r) for r in rows}
+
+
+def decision_possible_from(settings: Settings, notice: wire.Document, amount_yuan: int) -> dt.date:
+    """The first bureau-local day a decision on this notice's party may be made without a waiver."""
+    amount = amount_yuan
+    tz = ZoneInfo(settings.hazards.timezone)
+    return policy.decision_possible_from(
+        notice.issued_at.astimezone(tz).date(), hearing=policy.hearing_right(amount, person=notice.violation_id is not None),
+        calendar=calendar(settings))
 
 
 # --- voiding -------------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
-"""Issued documents and the counters that number them."""
+"""Issued documents, the counters that number them, a notice's 陈述申辩 record and officers' signatures."""
 
 from piccolo.columns import UUID, BigInt, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
-from schemas.documents import DocumentStatus, DocumentType
+from schemas.documents import DocumentStatus, DocumentType, StatementOutcome
 from server.accounts.tables import User
 from server.inspections.tables import Inspection
 from server.registry.tables import Enterprise
@@ -73,3 +73,29 @@ class DocumentSignature(Table, tablename="document_signature"):
     recorded_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
     device = UUID(null=True, default=None)
     created_at = Timestamptz()
+
+
+class PenaltyStatement(Table, tablename="penalty_statement"):
+    """That the party of a 行政处罚告知书 waived its 陈述申辩 (and 听证) or was heard: the decision need not
+    wait out the period (``policy.statement_refusal``). One per notice (unique, m0024)."""
+
+    id = UUID(primary_key=True)
+    notice = ForeignKey(references=Document, on_delete=OnDelete.restrict, unique=True, null=False)
+    outcome = Varchar(length=16, choices=StatementOutcome)
+    note = Text(default="")
+    recorded_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=False)
+    recorded_at = Timestamptz()
+
+
+class OfficerSignature(Table, tablename="officer_signature"):
+    """An officer's own signature image, kept in the object store under its SHA-256; documents that carry
+    officers' signatures embed it. One per officer (unique, m0024): recording again replaces it."""
+
+    id = UUID(primary_key=True)
+    officer = ForeignKey(references=User, on_delete=OnDelete.restrict, unique=True, null=False)
+    object_key = Varchar(length=256)
+    sha256 = Varchar(length=64)
+    size = Integer()
+    width = Integer()
+    height = Integer()
+    recorded_at = Timestamptz()

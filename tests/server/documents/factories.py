@@ -75,6 +75,13 @@ class Case:
         assert response.status_code == 201, response.text
         return response.json()
 
+    async def waived(self, notice_id: str, user_id: uuid.UUID | None = None) -> dict[str, Any]:
+        """The party of the notice waives its 陈述申辩, recorded through the API (the decision need not wait)."""
+        response = await self.client.post(f"/api/v1/documents/{notice_id}/statement", json={
+            "outcome": "waived", "note": "当事人当场签署《放弃陈述申辩权利声明》"}, headers=await self.headers(user_id or self.supervisor_id))
+        assert response.status_code == 201, response.text
+        return response.json()
+
     async def pdf(self, document_id: str, user_id: uuid.UUID | None = None) -> bytes:
         response = await self.client.get(f"/api/v1/documents/{document_id}/pdf", headers=await self.headers(user_id or self.supervisor_id))
         assert response.status_code == 200, response.text

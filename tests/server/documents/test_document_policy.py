@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import pytest
 
@@ -13,6 +14,9 @@ from server.documents import policy
 
 TWO = (policy.Officer("张明远", "64050001"), policy.Officer("李卫东", "64050002"))
 RECORD = (T.INSPECTION_RECORD, "inspection:1")
+MONDAY = dt.date(2026, 11, 30)
+#: The notice's party waived its 陈述申辩, recorded: the decision need not wait.
+WAIVED = policy.StatementPeriod(served_on=MONDAY, today=MONDAY, hearing=False, closed=True)
 
 
 def facts(**overrides) -> policy.Facts:
@@ -99,13 +103,47 @@ def test_a_penalty_decision_needs_the_notice_to_the_same_party():
     other_party = frozenset({RECORD, (T.PENALTY_NOTICE, "action:1/party:person:7")})
     assert "行政处罚告知书" in refused(T.PENALTY_DECISION_UNIT, **{**unit, "live": other_party})
     noticed = frozenset({RECORD, (T.PENALTY_NOTICE, "action:1/party:unit")})
-    assert policy.refusal(T.PENALTY_DECISION_UNIT, facts(**{**unit, "live": noticed})) is None
+    assert policy.refusal(T.PENALTY_DECISION_UNIT, facts(**{**unit, "live": noticed, "statement": WAIVED})) is None
     person = _action(EnforcementKind.FINE, source_key="action:1/party:person:7", live=other_party,
-                     party_person=True, person_in_case=True)
+                     party_person=True, person_in_case=True, statement=WAIVED)
     assert policy.refusal(T.PENALTY_DECISION_PERSON, facts(**person)) is None
     assert "被处罚人" in refused(T.PENALTY_DECISION_PERSON, **{**person, "party_person": False})
     assert "不指定个人" in refused(T.PENALTY_DECISION_UNIT, **person)
     assert "不属于本案" in refused(T.PENALTY_NOTICE, **{**person, "person_in_case": False, "live": frozenset({RECORD})})
+
+
+def test_working_days_skip_weekends_and_holidays_and_count_the_days_worked_in_their_place():
+    assert policy.add_working_days(MONDAY, 3, policy.Calendar()) == dt.date(2026, 12, 3)  # Thursday
+    friday = dt.date(2026, 12, 4)
+    assert policy.add_working_days(friday, 3, policy.Calendar()) == dt.date(2026, 12, 9)  # over the weekend
+    holiday = policy.Calendar(holidays=frozenset({dt.date(2026, 12, 1)}))
+    assert policy.add_working_days(MONDAY, 3, holiday) == dt.date(2026, 12, 4)
+    worked = policy.Calendar(working_weekend_days=frozenset({dt.date(2026, 12, 5)}))
+    assert policy.add_working_days(friday, 1, worked) == dt.date(2026, 12, 5)
+
+
+def test_a_decision_waits_out_the_statement_period_unless_waived_or_heard():
+    unit = _action(EnforcementKind.FINE, live=frozenset({RECORD, (T.PENALTY_NOTICE, "action:1/party:unit")}))
+    waiting = policy.StatementPeriod(served_on=MONDAY, today=dt.date(2026, 12, 3), hearing=False, closed=False)
+    refusal = policy.refusal(T.PENALTY_DECISION_UNIT, facts(**unit, statement=waiting))
+    assert refusal is not None and refusal.code == "prerequisite_missing"
+    assert "陈述申辩" in refusal.message and "2026年12月4日起方可作出决定" in refusal.message
+    assert policy.refusal(T.PENALTY_DECISION_UNIT, facts(**unit, statement=dataclasses.replace(waiting, today=dt.date(2026, 12, 4)))) is None
+    assert policy.refusal(T.PENALTY_DECISION_UNIT, facts(**unit, statement=dataclasses.replace(waiting, closed=True))) is None
+    # a fine large enough for a hearing: 5 working days, the weekend not counted
+    hearing = dataclasses.replace(waiting, hearing=True, today=dt.date(2026, 12, 7))
+    assert "2026年12月8日起" in refused(T.PENALTY_DECISION_UNIT, **unit, statement=hearing)
+    assert "听证" in refused(T.PENALTY_DECISION_UNIT, **unit, statement=hearing)
+    assert policy.hearing_right(50_000, person=False) and not policy.hearing_right(49_999, person=False)
+    assert policy.hearing_right(10_000, person=True)
+
+
+def test_the_party_s_statement_is_recorded_by_the_case_s_officers_or_its_supervisor():
+    assert policy.may_record_statement(Role.SUPERVISOR, on_team=False, manages_department=True)
+    assert policy.may_record_statement(Role.INSPECTOR, on_team=True, manages_department=False)
+    assert not policy.may_record_statement(Role.INSPECTOR, on_team=False, manages_department=False)
+    for role in (Role.LEADER, Role.ADMIN, Role.LEGAL_REVIEWER):
+        assert not policy.may_record_statement(role, on_team=True, manages_department=True)
 
 
 @pytest.mark.parametrize("doc_type", list(T))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+from zoneinfo import ZoneInfo
 
 from server.audit.tables import AuditEntry
+from server.documents import policy
 from server.documents.tables import Document
 from storage import keys
 from tests.conftest import make_user
@@ -52,6 +55,29 @@ async def test_order_rules_and_roles_through_the_api(client, app, tmp_path):
     renotice = await case.issued(type="penalty_notice", action_id=case.fine_id)
     assert renotice["number"] != notice["number"]  # a voided number is never given again
     assert int(renotice["number"].split("〕")[1][:-1]) == int(notice["number"].split("〕")[1][:-1]) + 1
+    # the decision waits out the 陈述申辩 period, naming the day it becomes possible, unless the party waived
+    waiting = await case.issue(type="penalty_decision_unit", action_id=case.fine_id)
+    assert waiting.status_code == 409 and waiting.json()["code"] == "prerequisite_missing", waiting.text
+    served = dt.datetime.fromisoformat(renotice["issued_at"]).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    possible = policy.decision_possible_from(served, hearing=False, calendar=policy.Calendar())
+    assert f"{possible.year}年{possible.month}月{possible.day}日起方可作出决定" in waiting.json()["message"]
+    waiver = {"outcome": "waived", "note": "当事人书面放弃陈述申辩"}
+    statement = f"/api/v1/documents/{renotice['id']}/statement"
+    assert (await client.post(statement, json=waiver, headers=await case.headers(case.leader_id))).status_code == 403
+    assert (await client.post(statement, json=waiver, headers=await case.headers(outsider))).status_code == 404
+    assert (await client.post(f"/api/v1/documents/{notice['id']}/statement", json=waiver,
+                              headers=await case.headers(lead))).status_code == 409  # the voided notice
+    assert (await client.post(f"/api/v1/documents/{record['id']}/statement", json=waiver,
+                              headers=await case.headers(lead))).status_code == 422  # not a notice
+    assert (await client.post(statement, json={"outcome": "waived", "note": ""},
+                              headers=await case.headers(lead))).status_code == 400
+    recorded = await client.post(statement, json=waiver, headers=await case.headers(lead))
+    assert recorded.status_code == 201 and recorded.json()["outcome"] == "waived", recorded.text
+    assert (await client.post(statement, json=waiver, headers=await case.headers(lead))).status_code == 409
+    listed_statements = await client.get("/api/v1/documents/statements", params={"inspection_id": str(case.inspection_id)},
+                                         headers=await case.headers(case.leader_id))
+    assert [s["notice_id"] for s in listed_statements.json()] == [renotice["id"]]
+    assert await AuditEntry.exists().where((AuditEntry.action == "document.statement") & (AuditEntry.entity_id == renotice["id"]))
     await case.issued(type="penalty_decision_unit", action_id=case.fine_id)
 
     # a correction supersedes: the old one says by which, the new one names the old

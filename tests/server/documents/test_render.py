@@ -61,6 +61,7 @@ async def test_every_document_type_renders_its_records_in_legal_order(client, ap
     text = await _common(case, notice, await case.pdf(notice["id"]))
     assert f"罚款人民币{FINE_YUAN}元" in text and "第九十九条" in text and "陈述和申辩" in text
 
+    await case.waived(notice["id"])
     decision = await case.issued(type="penalty_decision_unit", action_id=case.fine_id)
     assert decision["number"].startswith("（中卫）应急罚〔")
     text = await _common(case, decision, await case.pdf(decision["id"]))
@@ -68,6 +69,7 @@ async def test_every_document_type_renders_its_records_in_legal_order(client, ap
     assert "行政复议" in text and "行政诉讼" in text
 
     person_notice = await case.issued(type="penalty_notice", action_id=case.fine_id, violation_id=case.violation_id)
+    await case.waived(person_notice["id"])
     person = await case.issued(type="penalty_decision_person", action_id=case.fine_id, violation_id=case.violation_id)
     text = await _common(case, person, await case.pdf(person["id"]))
     assert "当事人李四" in text and "110105***********X" in text and person_notice["number"] in text
