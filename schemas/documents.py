@@ -70,7 +70,8 @@ class DocumentIssue(Input, kw_only=True):
     ``inspection_id`` for the 现场检查记录 and the 责令限期整改指令书; ``recheck_id`` for the
     整改复查意见书; ``action_id`` for the measures, penalty and transfer documents (a penalty
     on a person also names the 三违 record in ``violation_id``); ``receiving_agency`` for a transfer.
-    ``supersedes_id`` makes this a correction of an issued document of the same type and source.
+    ``supersedes_id`` makes this a correction of an issued document of the same type and source, a
+    supervisor's, with its ``correction_reason``.
     """
 
     type: DocumentType
@@ -80,6 +81,7 @@ class DocumentIssue(Input, kw_only=True):
     violation_id: uuid.UUID | None = None
     receiving_agency: Agency | None = None
     supersedes_id: uuid.UUID | None = None
+    correction_reason: Reason | None = None
 
 
 class DocumentVoid(Input, kw_only=True):

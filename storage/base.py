@@ -55,8 +55,17 @@ def attachment_disposition(filename: str) -> str:
     no quote, semicolon, slash or control character can break out of the header
     or into a path; ``filename*`` carries the exact name, percent-encoded.
     """
+    return _disposition("attachment", filename)
+
+
+def inline_disposition(filename: str) -> str:
+    """``Content-Disposition`` for a file the browser shows itself (a PDF to print), saved as ``filename``."""
+    return _disposition("inline", filename)
+
+
+def _disposition(kind: str, filename: str) -> str:
     plain = _UNSAFE_FILENAME.sub("_", filename).strip("._") or "download"
-    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    return f"{kind}; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 class StorageError(Exception):

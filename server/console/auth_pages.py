@@ -52,7 +52,7 @@ async def login(
     return response
 
 
-@post("/console/logout", opt={"roles": navigation.OFFICE, "own_session": True}, include_in_schema=False)
+@post("/console/logout", opt={"roles": navigation.CONSOLE, "own_session": True}, include_in_schema=False)
 async def logout(request: Request, settings: AppSettings) -> Response:
     resolved = console_of(request)
     if resolved is not None:
@@ -63,7 +63,7 @@ async def logout(request: Request, settings: AppSettings) -> Response:
     return response
 
 
-@get("/console", opt={"roles": navigation.OFFICE}, include_in_schema=False)
+@get("/console", opt={"roles": navigation.CONSOLE}, include_in_schema=False)
 async def home(request: Request) -> Response:
     return render(request, "home.html")
 

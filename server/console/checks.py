@@ -21,7 +21,7 @@ from schemas.vocab import (
 from server import database
 from server.accounts.policy import may_manage_department
 from server.checklists import service as checklists_service
-from server.console import labels, navigation, paging
+from server.console import document_pages, labels, navigation, paging
 from server.console.names import names_for
 from server.console.web import actor_of, redirect, render
 from server.deps import AppSettings
@@ -172,6 +172,7 @@ async def inspection_page(request: Request, inspection_id: FromPath[uuid.UUID], 
         team_choices=team_choices, action_labels=labels.ACTION_STATUS,
         kinds=[(str(k), label(k)) for k in EnforcementKind],
         outcomes={str(o): label(o) for o in ItemOutcome},
+        **await document_pages.section(actor, inspection_id, settings, back=f"/console/inspections/{inspection_id}"),
     )
 
 

@@ -14,7 +14,7 @@ from schemas import enforcement as wire
 from schemas.enforcement import ActionStatus
 from schemas.vocab import EnforcementKind, Role, label
 from server import database
-from server.console import labels, navigation, paging
+from server.console import document_pages, labels, navigation, paging
 from server.console.checks import _summary
 from server.console.names import names_for
 from server.console.web import actor_of, redirect, render
@@ -93,7 +93,18 @@ async def action_page(request: Request, action_id: FromPath[uuid.UUID], settings
         may_review=legal and action.status == ActionStatus.AWAITING_REVIEW,
         may_refuse=supervisor and action.kind == EnforcementKind.SUSPENSION and action.status == ActionStatus.IN_EFFECT,
         may_transfer=supervisor and action.kind == EnforcementKind.JUDICIAL_TRANSFER and action.status == ActionStatus.IN_EFFECT,
+        **await _documents(actor, action, settings),
     )
+
+
+async def _documents(actor: Actor, action: wire.EnforcementAction, settings: Settings) -> dict[str, Any]:
+    """The case's documents, when the action belongs to a check this person may read."""
+    if action.inspection_id is None:
+        return {"docs": None}
+    try:
+        return await document_pages.section(actor, action.inspection_id, settings, back=f"/console/enforcement/{action.id}")
+    except (NotFound, PermissionDenied):
+        return {"docs": None}
 
 
 class ProposeForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -10,7 +10,7 @@ from litestar.params import FromPath
 from schemas.hazards import RecheckStatus
 from schemas.vocab import HazardLevel, HazardStatus, Role, label
 from server import database
-from server.console import labels, navigation, paging
+from server.console import document_pages, labels, navigation, paging
 from server.console.checks import _summary
 from server.console.names import names_for
 from server.console.web import actor_of, redirect, render
@@ -84,6 +84,7 @@ async def hazard_page(request: Request, hazard_id: FromPath[uuid.UUID], settings
         may_order=supervisor and not pending and hazard.status in (
             HazardStatus.FOUND, HazardStatus.RECTIFYING, HazardStatus.RECTIFICATION_REPORTED),
         may_close=supervisor and hazard.status == HazardStatus.RECHECKED,
+        **await document_pages.section(actor, hazard.inspection_id, settings, back=f"/console/hazards/{hazard_id}"),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from schemas.documents import DocumentStatus, StatementOutcome
 from schemas.enforcement import ActionOrigin, ActionStatus
 from schemas.hazards import RecheckReason, RecheckStatus
 from server.hazards.policy import STEP_LABELS
@@ -80,3 +81,13 @@ AUDIT_ACTIONS = {
 def of(table: dict, value: object) -> str:
     """The label of ``value`` in ``table``, or the value itself when the table does not name it."""
     return table.get(value, str(value) if value is not None else "")
+
+DOCUMENT_STATUS = {
+    DocumentStatus.ISSUED: "有效",
+    DocumentStatus.VOIDED: "已作废",
+    DocumentStatus.SUPERSEDED: "已被更正",
+}
+STATEMENT_OUTCOME = {
+    StatementOutcome.WAIVED: "当事人明确放弃陈述申辩",
+    StatementOutcome.HEARD: "已听取陈述申辩（听证）",
+}

@@ -12,6 +12,7 @@ from server.console import (
     checklist_pages,
     checks,
     conflict_pages,
+    document_pages,
     enforcement,
     enterprise_pages,
     hazards,
@@ -36,6 +37,7 @@ PAGE_GROUPS: list[list[Any]] = [
     hazards.ROUTES,
     enforcement.ROUTES,
     violations.ROUTES,
+    document_pages.ROUTES,
 ]
 
 

@@ -18,8 +18,9 @@ import datetime as dt
 import hashlib
 import secrets
 import uuid
-from pathlib import Path
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,7 +29,7 @@ from litestar import Litestar
 from schemas import documents as wire
 from schemas.documents import DocumentStatus, DocumentType
 from schemas.problems import ErrorCode, Refusal
-from schemas.vocab import Role
+from schemas.vocab import EnforcementKind, Role
 from server import database
 from server.accounts.policy import Actor, may_manage_department
 from server.audit import service as audit_service
@@ -37,7 +38,11 @@ from server.documents import gather, numbering, policy, render
 from server.documents.verify_limit import VerifyLimiter
 from server.documents.tables import Document, PenaltyStatement
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict, Unavailable
+from server.enforcement import service as enforcement_service
+from server.hazards import lifecycle as hazard_lifecycle
+from server.hazards import rechecks as hazard_rechecks
 from server.inspections import records as inspection_records
+from server.violations import service as violations_service
 from server.settings import Settings
 from server.sync import scopes, sql
 from server.sync import service as sync_service
@@ -179,33 +184,43 @@ async def issuing_turn() -> AsyncIterator[None]:
 
 
 
-async def issue(
-    actor: Actor,
-    request: wire.DocumentIssue,
-    settings: Settings,
-    access: gather.EvidenceAccess,
-    *,
-    now: dt.datetime | None = None,
-) -> wire.Document:
-    """Issue one document from its records, if the actor may and its prerequisites are met."""
-    now = _now(now)
+@dataclass
+class Prepared:
+    """A document about to be issued: its case as the actor reads it, and what the rules look at."""
+
+    case: gather.Case
+    facts: policy.Facts
+    live_rows: list[dict[str, Any]]
+    old: dict[str, Any] | None
+
+
+async def _prepare(
+    actor: Actor, request: wire.DocumentIssue, settings: Settings, now: dt.datetime, *, lock: bool
+) -> Prepared:
+    """Who may issue it (PermissionDenied, NotFound) and the facts the rules need; ``lock`` takes the case's
+    turn first, so the facts still hold at commit (issuing), without it they are what a page shows."""
     if actor.role not in (Role.INSPECTOR, Role.SUPERVISOR):
         raise PermissionDenied("当前角色不能签发执法文书", "this role does not issue documents", field="type")
     case = await gather.load(actor, request, settings)
     team = set(case.recheck.assignee_ids) if case.recheck is not None else set(case.inspection.inspector_ids)
-    if not policy.may_issue(
-        request.type, actor.role, on_team=actor.user_id in team,
-        manages_department=may_manage_department(actor, case.inspection.department_id),
-    ):
+    manages = may_manage_department(actor, case.inspection.department_id)
+    if not policy.may_issue(request.type, actor.role, on_team=actor.user_id in team, manages_department=manages):
         raise PermissionDenied(
             f"无权签发{policy.SPECS[request.type].title}", "may not issue this document type", field="type"
         )
-    # One issuer per case at a time: the live-document check below must still hold at commit. Each holder
-    # renders its PDF under the lock (the number is on the page), so a burst queues for longer than an
-    # ordinary statement may take; the wait, and only this transaction's, is allowed ISSUE_QUEUE_S.
-    if database.is_postgres():
-        await Document.raw(f"SET LOCAL statement_timeout = '{ISSUE_QUEUE_S}s'")
-    await sql.lock(LOCK_DOCUMENTS, [str(case.inspection.id)])
+    if request.supersedes_id is not None:
+        if not policy.may_void(actor.role, manages_department=manages):
+            raise PermissionDenied("只有本科室负责人可以更正文书", "only a supervisor of the department corrects documents",
+                                   field="supersedes_id")
+        if not (request.correction_reason or "").strip():
+            raise InvalidInput("更正文书须说明理由", "a correction states its reason", field="correction_reason")
+    if lock:
+        # One issuer per case at a time: the live-document check must still hold at commit. Each holder
+        # renders its PDF under the lock (the number is on the page), so a burst queues for longer than an
+        # ordinary statement may take; the wait, and only this transaction's, is allowed ISSUE_QUEUE_S.
+        if database.is_postgres():
+            await Document.raw(f"SET LOCAL statement_timeout = '{ISSUE_QUEUE_S}s'")
+        await sql.lock(LOCK_DOCUMENTS, [str(case.inspection.id)])
     rows = await _case_rows(case.inspection.id)
     live_rows = [r for r in rows if r["status"] == DocumentStatus.ISSUED]
     old = None
@@ -220,6 +235,24 @@ async def issue(
         supersedes=(DocumentType(old["type"]), old["source_key"], DocumentStatus(old["status"])) if old else None,
         statement=await _statement_period(request, case, live_rows, settings, now),
     )
+    return Prepared(case=case, facts=facts, live_rows=live_rows, old=old)
+
+
+async def issue(
+    actor: Actor,
+    request: wire.DocumentIssue,
+    settings: Settings,
+    access: gather.EvidenceAccess,
+    *,
+    now: dt.datetime | None = None,
+) -> wire.Document:
+    """Issue one document from its records, if the actor may and its prerequisites are met.
+
+    A correction (``supersedes_id``) is a supervisor's, like voiding, and says why (``correction_reason``).
+    """
+    now = _now(now)
+    prepared = await _prepare(actor, request, settings, now, lock=True)
+    case, facts, live_rows, old = prepared.case, prepared.facts, prepared.live_rows, prepared.old
     refused = policy.refusal(request.type, facts)
     if refused is not None:
         raise_refusal(refused)
@@ -257,12 +290,14 @@ async def issue(
         await Document.update({Document.status: DocumentStatus.SUPERSEDED, Document.superseded_by: document_id}).where(
             Document.id == old["id"]
         )
-        audit_service.record(actor, "document.supersede", ENTITY, old["id"], {"superseded_by": str(document_id), "number": number})
+        audit_service.record(actor, "document.supersede", ENTITY, old["id"],
+                             {"superseded_by": str(document_id), "number": number, "reason": request.correction_reason})
         await _republish(old["id"])
     audit_service.record(
         actor, "document.issue", ENTITY, document_id,
         {"type": request.type, "number": number, "sha256": sha256, "size": len(pdf), "inspection_id": str(case.inspection.id),
-         "source": facts.source_key, "supersedes": str(old["id"]) if old else None},
+         "source": facts.source_key, "supersedes": str(old["id"]) if old else None,
+         "correction_reason": request.correction_reason},
     )
     return to_wire(await _republish(document_id))
 
@@ -293,6 +328,71 @@ def calendar(settings: Settings) -> policy.Calendar:
                            working_weekend_days=settings.documents.working_weekend_dates)
 
 
+# --- what may be issued next ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    """A document the actor could issue on this case: ``refusal`` says what is still missing ("" = ready)."""
+
+    request: wire.DocumentIssue
+    title: str
+    #: Whom or what it concerns, for the button (the unit, a person, a recheck).
+    about: str
+    refusal: str = ""
+
+
+async def _candidates(actor: Actor, inspection_id: uuid.UUID, settings: Settings) -> list[tuple[wire.DocumentIssue, str]]:
+    """Every document the case's records could give, one per type and source."""
+    inspection = await inspection_records.get(actor, inspection_id)
+    out = [(wire.DocumentIssue(type=DocumentType.INSPECTION_RECORD, inspection_id=inspection_id), "本次检查"),
+           (wire.DocumentIssue(type=DocumentType.RECTIFICATION_ORDER, inspection_id=inspection_id), "本次检查的隐患")]
+    for hazard in await hazard_lifecycle.list_for_inspection(actor, inspection_id, settings):
+        for recheck in await hazard_rechecks.list_rechecks(actor, hazard_id=hazard.id):
+            out.append((wire.DocumentIssue(type=DocumentType.RECHECK_OPINION, recheck_id=recheck.id), f"隐患复查：{hazard.description}"))
+    violations = await violations_service.list_for_inspection(actor, inspection_id)
+    for action in await enforcement_service.list_actions(actor, enterprise_id=inspection.enterprise_id):
+        if action.inspection_id != inspection_id:
+            continue
+        if action.kind == EnforcementKind.SUSPENSION:
+            out.append((wire.DocumentIssue(type=DocumentType.ON_SITE_MEASURES, action_id=action.id), "停产停业整顿"))
+        elif action.kind == EnforcementKind.JUDICIAL_TRANSFER:
+            out.append((wire.DocumentIssue(type=DocumentType.CASE_TRANSFER, action_id=action.id,
+                                           receiving_agency=action.receiving_agency or None), "移送司法"))
+        elif action.kind == EnforcementKind.FINE:
+            fine = f"罚款 {action.amount_yuan or 0} 元"
+            out.append((wire.DocumentIssue(type=DocumentType.PENALTY_NOTICE, action_id=action.id), f"{fine}（单位）"))
+            out.append((wire.DocumentIssue(type=DocumentType.PENALTY_DECISION_UNIT, action_id=action.id), f"{fine}（单位）"))
+            for v in violations:
+                for t in (DocumentType.PENALTY_NOTICE, DocumentType.PENALTY_DECISION_PERSON):
+                    out.append((wire.DocumentIssue(type=t, action_id=action.id, violation_id=v.id), f"{fine}（{v.person_name}）"))
+    return out
+
+
+async def next_documents(actor: Actor, inspection_id: uuid.UUID, settings: Settings, *,
+                         now: dt.datetime | None = None) -> list[Option]:
+    """What the actor may issue on this case now, and what waits for a prerequisite (naming it), by the same
+    rules :func:`issue` applies; types the actor may never issue here, and documents already in force, are left out."""
+    now = _now(now)
+    if actor.role not in (Role.INSPECTOR, Role.SUPERVISOR):
+        return []
+    options = []
+    for request, about in await _candidates(actor, inspection_id, settings):
+        title = policy.SPECS[request.type].title
+        try:
+            prepared = await _prepare(actor, request, settings, now, lock=False)
+        except PermissionDenied:
+            continue
+        except (NotFound, InvalidInput, StateConflict) as refused:
+            options.append(Option(request, title, about, refusal=refused.message))
+            continue
+        refusal = policy.refusal(request.type, prepared.facts)
+        if refusal is not None and refusal.code == ErrorCode.DUPLICATE:
+            continue
+        options.append(Option(request, title, about, refusal=refusal.message if refusal else ""))
+    return options
+
+
 # --- the party's statement ------------------------------------------------------------------------
 
 
@@ -307,12 +407,12 @@ async def record_statement(
     """Record on a live 行政处罚告知书 that its party waived 陈述申辩 (and 听证) or was heard; once per notice."""
     now = _now(now)
     row = await _visible(actor, notice_id)
-    inspection = await inspections_service.get(actor, row["inspection"])
+    inspection = await inspection_records.get(actor, row["inspection"])
     if not policy.may_record_statement(actor.role, on_team=actor.user_id in set(inspection.inspector_ids),
                                        manages_department=may_manage_department(actor, row["department"])):
         raise PermissionDenied("只有本案执法人员或本科室负责人可以登记陈述申辩", "may not record the party's statement",
                                field="outcome")
-    await sql.lock(_LOCK_DOCUMENTS, [str(row["inspection"])])
+    await sql.lock(LOCK_DOCUMENTS, [str(row["inspection"])])
     row = await Document.select().where(Document.id == notice_id).first()
     if row["type"] != DocumentType.PENALTY_NOTICE:
         raise InvalidInput("陈述申辩只能登记在行政处罚告知书上", "only a penalty notice takes a statement record",
@@ -332,7 +432,7 @@ async def record_statement(
 
 async def statements_for_inspection(actor: Actor, inspection_id: uuid.UUID) -> dict[uuid.UUID, wire.Statement]:
     """The statement records on the case's notices, by notice id."""
-    await inspections_service.get(actor, inspection_id)
+    await inspection_records.get(actor, inspection_id)
     ids = [r["id"] for r in await _case_rows(inspection_id) if r["type"] == DocumentType.PENALTY_NOTICE]
     if not ids:
         return {}

@@ -64,7 +64,8 @@ async def world(client: httpx.AsyncClient) -> World:
 def _pages(w: World) -> dict[str, set[Role]]:
     """Each page, and who may open it."""
     return {
-        "/console": OFFICE,
+        "/console": OFFICE | {I},  # an inspector's console: their cases' documents and their signature
+        "/console/cases": OFFICE | {I},
         "/console/registry/imports": {A, S, L},
         "/console/enterprises?district=shapotou": {A, S, L},
         f"/console/enterprises/{w.enterprise}": {A, S, L},

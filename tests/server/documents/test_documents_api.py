@@ -81,11 +81,18 @@ async def test_order_rules_and_roles_through_the_api(client, app, tmp_path):
     await case.issued(type="penalty_decision_unit", action_id=case.fine_id)
 
     # a correction supersedes: the old one says by which, the new one names the old
-    correction = await case.issued(type="inspection_record", inspection_id=case.inspection_id, supersedes_id=record["id"])
+    by_inspector = await case.issue(lead, type="inspection_record", inspection_id=case.inspection_id,
+                                    supersedes_id=record["id"], correction_reason="企业名称有误")
+    assert by_inspector.status_code == 403  # correcting is a supervisor's, like voiding
+    no_reason = await case.issue(type="inspection_record", inspection_id=case.inspection_id, supersedes_id=record["id"])
+    assert no_reason.status_code == 422 and no_reason.json()["field"] == "correction_reason"
+    correction = await case.issued(type="inspection_record", inspection_id=case.inspection_id, supersedes_id=record["id"],
+                                   correction_reason="企业名称有误")
     old = (await client.get(f"/api/v1/documents/{record['id']}", headers=await case.headers(lead))).json()
     assert (old["status"], old["superseded_by_id"]) == ("superseded", correction["id"])
     assert correction["supersedes_id"] == record["id"] and correction["number"] != record["number"]
-    twice = await case.issue(type="inspection_record", inspection_id=case.inspection_id, supersedes_id=record["id"])
+    twice = await case.issue(type="inspection_record", inspection_id=case.inspection_id, supersedes_id=record["id"],
+                             correction_reason="再次更正")
     assert twice.status_code == 409
 
     # reading follows the check: the leader reads, an inspector of another team does not
