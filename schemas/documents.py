@@ -64,6 +64,17 @@ class Statement(Struct, kw_only=True):
     recorded_at: dt.datetime
 
 
+class OfficerSignature(Struct, kw_only=True):
+    """An officer's recorded signature image (the picture itself is read from the console page)."""
+
+    officer_id: uuid.UUID
+    sha256: str
+    size: int
+    width: int
+    height: int
+    recorded_at: dt.datetime
+
+
 class DocumentIssue(Input, kw_only=True):
     """Issue one document from its source record.
 

@@ -255,6 +255,9 @@ class DocumentSettings:
         30,
         "同一来源地址每分钟可发出的公众核验请求数（/verify 与 /api/v1/public/documents；0 为不限）/ public verify requests per client address a minute, 0 = no limit",
     )
+    max_signature_bytes: int = setting(
+        "DOCUMENT_MAX_SIGNATURE_BYTES", 512 * 1024, "执法人员签名图片（PNG）的上限（字节）/ largest officer signature image (PNG)"
+    )
     holidays: str = setting(
         "DOCUMENT_HOLIDAYS",
         "",

@@ -9,6 +9,7 @@ bytes it holds::
     staging/<upload id>                     a staged upload, before its hash is checked
     audit/checkpoints/<seq, 20 digits>.json signed head of the audit chain, write-once and retained
     documents/sha256/ab/cd/abcd…(64 hex).pdf an issued enforcement document, write-once and retained
+    signatures/sha256/ab/cd/abcd…(64 hex).png an officer's signature image, write-once
 
 The two fan-out levels keep directories small on the filesystem store.
 """
@@ -22,6 +23,7 @@ THUMBNAIL_PREFIX = "thumbs/"
 STAGING_PREFIX = "staging/"
 AUDIT_CHECKPOINT_PREFIX = "audit/checkpoints/"
 DOCUMENT_PREFIX = "documents/"
+SIGNATURE_PREFIX = "signatures/"
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _STAGING_ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -57,6 +59,11 @@ def thumbnail_key(sha256: str) -> str:
 def document_key(sha256: str) -> str:
     """Key of the issued document (PDF) whose SHA-256 is ``sha256``."""
     return DOCUMENT_PREFIX + _fan_out(sha256) + ".pdf"
+
+
+def signature_key(sha256: str) -> str:
+    """Key of an officer's signature image (PNG) whose SHA-256 is ``sha256``."""
+    return SIGNATURE_PREFIX + _fan_out(sha256) + ".png"
 
 
 def staging_key(staging_id: str) -> str:

@@ -18,6 +18,7 @@ from server.console import (
     hazards,
     people_pages,
     registry_pages,
+    signature_pages,
     spotchecks,
     violations,
     web,
@@ -38,6 +39,7 @@ PAGE_GROUPS: list[list[Any]] = [
     enforcement.ROUTES,
     violations.ROUTES,
     document_pages.ROUTES,
+    signature_pages.ROUTES,
 ]
 
 

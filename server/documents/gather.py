@@ -64,6 +64,9 @@ class Case:
     action: EnforcementAction | None = None
     person: Violation | None = None
     images: dict[uuid.UUID, bytes] = field(default_factory=dict)
+    #: The ids of ``officers``, in the same order, and the signature images of those who recorded one.
+    officer_ids: tuple[uuid.UUID, ...] = ()
+    officer_signatures: dict[uuid.UUID, bytes] = field(default_factory=dict)
 
     def hazard(self, hazard_id: uuid.UUID | None) -> Hazard | None:
         return next((h for h in self.hazards if h.id == hazard_id), None)
@@ -101,7 +104,8 @@ async def load(actor: Actor, request: wire.DocumentIssue, settings: Settings) ->
     team = recheck.assignee_ids if recheck is not None else sorted(
         inspection.inspector_ids, key=lambda i: i != inspection.lead_inspector_id)
     users = await accounts_service.users_by_id(list(team))
-    officers = tuple(Officer(users[i].display_name, users[i].badge_number or "") for i in team if i in users)
+    officer_ids = tuple(i for i in team if i in users)
+    officers = tuple(Officer(users[i].display_name, users[i].badge_number or "") for i in officer_ids)
     template = await checklists_service.get(actor, inspection.template_id) if inspection.template_id else None
     case = Case(
         inspection=inspection,
@@ -114,6 +118,7 @@ async def load(actor: Actor, request: wire.DocumentIssue, settings: Settings) ->
         evidence=[e for e in await evidence_service.list_for_inspection(actor, inspection_id) if e.status == EvidenceStatus.STORED],
         recheck=recheck,
         action=action,
+        officer_ids=officer_ids,
     )
     if request.violation_id is not None:
         case.person = next((v for v in case.violations if v.id == request.violation_id), None)
@@ -257,6 +262,14 @@ def _statement_rights(amount: int, party: str) -> tuple[str, ...]:
     return tuple(rights)
 
 
+def _signed(case: Case, wanted: bool) -> tuple[Officer, ...]:
+    """The officers with their signature images where the type carries them."""
+    if not wanted:
+        return case.officers
+    return tuple(Officer(o.name, o.badge_number, signature=case.officer_signatures.get(i))
+                 for o, i in zip(case.officers, case.officer_ids))
+
+
 def content(
     request: wire.DocumentIssue,
     case: Case,
@@ -380,7 +393,8 @@ def content(
         number=number,
         issuing_body=settings.documents.issuing_body,
         issued_at=_date(issued_at.astimezone(tz).date()),
-        officers=case.officers,
+        officers=_signed(case, spec.officer_signatures),
+        officer_signatures=spec.officer_signatures,
         party=party,
         facts=tuple(facts_),
         items=tuple(items),

@@ -11,6 +11,8 @@ from schemas.documents import DocumentType
 class Officer:
     name: str
     badge_number: str
+    #: The officer's recorded signature image (PNG), None when they had none at issue.
+    signature: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class Content:
     rights: tuple[str, ...] = ()
     signatures: tuple[Image, ...] = ()
     photos: tuple[Image, ...] = ()
+    #: The type carries the officers' own signatures (``policy.Spec.officer_signatures``).
+    officer_signatures: bool = False
     verify_url: str = ""
     short_code: str = ""
     supersedes_number: str = ""

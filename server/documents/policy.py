@@ -40,13 +40,15 @@ class Spec:
     on_site: bool
     #: The party's remedies the document must state: 陈述申辩 (before a decision), 复议/诉讼 (after one).
     rights: str = ""
+    #: Signed by the two officers themselves (the records of their own work on site); the others bear the seal.
+    officer_signatures: bool = False
 
 
 SPECS: dict[DocumentType, Spec] = {
-    DocumentType.INSPECTION_RECORD: Spec("现场检查记录", "检记", on_site=True),
-    DocumentType.RECTIFICATION_ORDER: Spec("责令限期整改指令书", "责改", on_site=True, rights="review"),
-    DocumentType.RECHECK_OPINION: Spec("整改复查意见书", "复查", on_site=False),
-    DocumentType.ON_SITE_MEASURES: Spec("现场处理措施决定书", "现决", on_site=True, rights="review"),
+    DocumentType.INSPECTION_RECORD: Spec("现场检查记录", "检记", on_site=True, officer_signatures=True),
+    DocumentType.RECTIFICATION_ORDER: Spec("责令限期整改指令书", "责改", on_site=True, rights="review", officer_signatures=True),
+    DocumentType.RECHECK_OPINION: Spec("整改复查意见书", "复查", on_site=False, officer_signatures=True),
+    DocumentType.ON_SITE_MEASURES: Spec("现场处理措施决定书", "现决", on_site=True, rights="review", officer_signatures=True),
     DocumentType.PENALTY_NOTICE: Spec("行政处罚告知书", "罚告", on_site=False, rights="statement"),
     DocumentType.PENALTY_DECISION_UNIT: Spec("行政处罚决定书（单位）", "罚", on_site=False, rights="review"),
     DocumentType.PENALTY_DECISION_PERSON: Spec("行政处罚决定书（个人）", "罚", on_site=False, rights="review"),

@@ -163,6 +163,16 @@ def _signatures(pdf: FPDF, c: Content) -> None:
     pdf.set_font(BODY, size=11)
     for o in c.officers:
         pdf.multi_cell(0, LINE, f"执法人员：{o.name}　　执法证号：{o.badge_number}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        if not c.officer_signatures:
+            continue
+        if o.signature:
+            if pdf.get_y() > pdf.h - 50:
+                pdf.add_page()
+            _image(pdf, Image(data=o.signature, caption=o.name), 40, 16)
+        else:
+            pdf.set_font(BODY, size=10)
+            pdf.multi_cell(0, LINE, f"（{o.name}签发时尚未登记签名图片，本文书未附其签名）", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.set_font(BODY, size=11)
     for s in c.signatures:
         if pdf.get_y() > pdf.h - 60:
             pdf.add_page()

@@ -34,8 +34,9 @@ from server import database
 from server.accounts.policy import Actor, may_manage_department
 from server.audit import service as audit_service
 from server.documents import fonts as prepared_fonts
-from server.documents import gather, numbering, policy, render
+from server.documents import gather, numbering, policy, render, signatures
 from server.documents.verify_limit import VerifyLimiter
+from server.documents.checked_read import read_checked
 from server.documents.tables import Document, PenaltyStatement
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict, Unavailable
 from server.enforcement import service as enforcement_service
@@ -257,6 +258,8 @@ async def issue(
     if refused is not None:
         raise_refusal(refused)
     await gather.load_images(actor, case, gather.embedded_evidence(request.type, case), access, settings)
+    if policy.SPECS[request.type].officer_signatures:
+        case.officer_signatures = await signatures.images(access.store, list(case.officer_ids))
 
     chosen_fonts = fonts(settings)
     spec = policy.SPECS[request.type]
@@ -496,13 +499,7 @@ async def list_for_inspection(actor: Actor, inspection_id: uuid.UUID) -> list[wi
 
 async def pdf_bytes(store: ObjectStore, row: dict[str, Any]) -> bytes:
     """The stored PDF, checked against its recorded hash (a changed object is an error, never served)."""
-    try:
-        data = await store.get(row["object_key"])
-    except StorageError as error:
-        raise Unavailable("对象存储暂时不可用，请稍后重试", f"object store: {error}") from error
-    if hashlib.sha256(data).hexdigest() != row["sha256"]:
-        raise Unavailable("文书文件校验失败，请联系管理员", f"stored document {row['id']} does not match its hash")
-    return data
+    return await read_checked(store, row["object_key"], row["sha256"], what="文书文件", what_en=f"document {row['id']}")
 
 
 async def download(actor: Actor, store: ObjectStore, document_id: uuid.UUID) -> tuple[str, bytes]:
