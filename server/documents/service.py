@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 from litestar import Litestar
 
 from schemas import documents as wire
@@ -334,6 +335,10 @@ def calendar(settings: Settings) -> policy.Calendar:
 # --- what may be issued next ---------------------------------------------------------------------
 
 
+#: Stands for the receiving agency the person types with the transfer's button (never issued).
+_AGENCY_ASKED = "（接收机关）"
+
+
 @dataclass(frozen=True)
 class Option:
     """A document the actor could issue on this case: ``refusal`` says what is still missing ("" = ready)."""
@@ -382,14 +387,18 @@ async def next_documents(actor: Actor, inspection_id: uuid.UUID, settings: Setti
     options = []
     for request, about in await _candidates(actor, inspection_id, settings):
         title = policy.SPECS[request.type].title
+        checked = request
+        if request.type == DocumentType.CASE_TRANSFER and not request.receiving_agency:
+            # the page asks for the receiving agency with the button; judge the rest as if it were given
+            checked = msgspec.structs.replace(request, receiving_agency=_AGENCY_ASKED)
         try:
-            prepared = await _prepare(actor, request, settings, now, lock=False)
+            prepared = await _prepare(actor, checked, settings, now, lock=False)
         except PermissionDenied:
             continue
         except (NotFound, InvalidInput, StateConflict) as refused:
             options.append(Option(request, title, about, refusal=refused.message))
             continue
-        refusal = policy.refusal(request.type, prepared.facts)
+        refusal = policy.refusal(checked.type, prepared.facts)
         if refusal is not None and refusal.code == ErrorCode.DUPLICATE:
             continue
         options.append(Option(request, title, about, refusal=refusal.message if refusal else ""))

@@ -122,6 +122,16 @@ async def documents_in_console(client: httpx.AsyncClient, case: Case) -> None:
     assert "已被更正" in rows[str(record["id"])] and "已作废" in rows[str(decision["id"])] and "送达对象有误" in rows[str(decision["id"])]
     assert decision["number"] in rows[str(decision["id"])]  # a voided document keeps its number
 
+    # the transfer's button asks for the receiving agency; without it the service refuses, naming it
+    transfer = re.search(r'<li data-type="case_transfer">(.*?)</li>', page.text, re.S).group(1)
+    assert "签发案件移送书" in transfer and 'name="receiving_agency"' in transfer
+    no_agency = await client.post("/console/documents/issue", headers=post, data={"type": "case_transfer", "action_id": str(case.transfer_id)})
+    assert no_agency.status_code == 409 and "接收移送的机关" in no_agency.text
+    moved = await client.post("/console/documents/issue", headers=post, data={
+        "type": "case_transfer", "action_id": str(case.transfer_id), "receiving_agency": "中卫市公安局沙坡头区分局"})
+    assert moved.status_code == 200, moved.text
+    assert (await issued(case, "case_transfer"))["number"] in (await client.get(page_path)).text
+
     archive = await client.get(f"/console/cases/{ins}/casefile")
     assert archive.status_code == 200 and archive.headers["content-type"] == "application/zip"
     assert archive.content[:2] == b"PK"
