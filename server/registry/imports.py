@@ -9,9 +9,11 @@
   check character); duplicates are looked for within the file and in the registry.
 - The check streams the file and stages rows ``CHUNK`` at a time (committed, so another request
   can show the progress); memory stays bounded whatever the file's length.
-- Applying writes every good row through ``registry_service.create_many`` in ONE transaction: a
-  failure (a code registered meanwhile, a crash) leaves the registry as it was.
-- Progress of the apply, which nobody outside its transaction can see, is kept in this process.
+- Applying prepares the good rows in committed batches (the registry's rules again, the new
+  ids, the change-feed payloads, stored on the staged rows; ``applied_rows`` counts them, so the
+  progress is in the database for every server process), then registers them all in ONE
+  set-based transaction (``registry_service.create_imported``): a failure (a code registered
+  meanwhile, a crash) leaves the registry as it was. Memory does not grow with the file.
 
 Unlike other services this module opens its own transactions (``begin``, ``check``, ``decide``,
 ``apply``): its jobs outlive the request that starts them, and the check commits as it goes.
@@ -42,10 +44,13 @@ from server.registry import service as registry_service
 from server.registry.import_file import COLUMNS, Sheet, open_sheet
 from server.registry.tables import EnterpriseImport, EnterpriseImportRow
 from server.settings import Settings
+from server.sync import sql
 
 log = logging.getLogger("fieldcheck.registry.imports")
 
 CHUNK = 500
+#: Staged rows an apply prepares per transaction (their payloads, ~1 KiB each, are what it holds at once).
+APPLY_CHUNK = 2000
 #: An import still "checking" or "applying" with no sign of life for this long was interrupted (a restart).
 STALE_AFTER = dt.timedelta(minutes=10)
 
@@ -60,8 +65,6 @@ _TRUE = {"是", "有", "true", "yes", "y", "1"}
 _FALSE = {"否", "无", "false", "no", "n", "0"}
 _NUMBERS = ("longitude", "latitude")
 
-#: Rows written so far by the apply job running in this process, per import.
-_applying: dict[uuid.UUID, int] = {}
 _jobs: set[asyncio.Task[Any]] = set()
 
 
@@ -77,8 +80,12 @@ def _choice(field: str, text: str) -> tuple[str | None, str | None]:
     return None, f"{COLUMNS[field]}“{text}”无效，可选：{options}"
 
 
-def check_row(cells: dict[str, str]) -> tuple[wire.EnterpriseCreate | None, str, list[wire.ImportRowError]]:
-    """One row as the registry would take it: ``(EnterpriseCreate, normalised credit code, [])`` or ``(None, code, errors)``."""
+def check_row(cells: dict[str, str]) -> tuple[dict[str, Any] | None, str, list[wire.ImportRowError]]:
+    """One row as the registry would take it: ``(its columns, normalised credit code, [])`` or ``(None, code, errors)``.
+
+    The columns are what ``registry_service.new_enterprise_values`` makes of the row (code checked
+    and normalised, name trimmed): what the apply registers.
+    """
     errors: list[wire.ImportRowError] = []
 
     def refuse(field: str, message: str) -> None:
@@ -124,7 +131,7 @@ def check_row(cells: dict[str, str]) -> tuple[wire.EnterpriseCreate | None, str,
     except FieldcheckError as exc:
         refuse(exc.field or "credit_code", exc.message)
         return None, code_text, errors
-    return data, checked["credit_code"], []
+    return checked, checked["credit_code"], []
 
 
 def _field_of(message: str) -> str:
@@ -138,9 +145,7 @@ def _field_of(message: str) -> str:
 
 
 def to_import(row: dict[str, Any]) -> wire.EnterpriseImport:
-    applying = row["status"] == ImportStatus.APPLYING
-    applied = _applying.get(row["id"], row["applied_rows"]) if applying else row["applied_rows"]
-    return msgspec.convert(row | {"applied_rows": applied}, wire.EnterpriseImport)
+    return msgspec.convert(row, wire.EnterpriseImport)
 
 
 def _may_read(actor: Actor) -> bool:
@@ -164,7 +169,7 @@ async def get(actor: Actor, import_id: uuid.UUID) -> wire.EnterpriseImport:
 
 
 def _stale(row: dict[str, Any]) -> bool:
-    running_here = row["id"] in _applying or any(t.get_name() == str(row["id"]) for t in _jobs)
+    running_here = any(t.get_name() == str(row["id"]) for t in _jobs)
     return not running_here and row["updated_at"] < dt.datetime.now(dt.UTC) - STALE_AFTER
 
 
@@ -268,6 +273,9 @@ async def check(import_id: uuid.UUID, sheet: Sheet, settings: Settings) -> None:
         sheet.path.unlink(missing_ok=True)
 
 
+_STAGED = ("id", "batch", "row_number", "ok", "credit_code", "name", "data", "errors")
+
+
 async def _stage(
     import_id: uuid.UUID, batch: list[tuple[int, dict[str, str]]], first_row_of: dict[str, int], counts: dict[str, int]
 ) -> None:
@@ -277,6 +285,7 @@ async def _stage(
     fresh = [code for _, _, data, code, _ in checked if data is not None and code not in first_row_of]
     registered = await registry_service.registered_codes(fresh)
     rows = []
+    as_id = (lambda u: u) if database.is_postgres() else str  # noqa: E731  (SQLite keeps UUIDs as text)
     for number, cells, data, code, errors in checked:
         if data is not None:
             if code in first_row_of:
@@ -287,16 +296,14 @@ async def _stage(
                                               message="该统一社会信用代码已登记在企业名录中")]
             first_row_of.setdefault(code, number)
         ok = data is not None and not errors
-        rows.append(EnterpriseImportRow(
-            id=uuid.uuid4(), batch=import_id, row_number=number, ok=ok, credit_code=code[:64],
-            name=cells.get("name", "")[:256], data=msgspec.json.encode(data).decode() if ok else "",
-            errors=msgspec.json.encode(errors).decode() if errors else "",
+        rows.append((
+            as_id(uuid.uuid4()), as_id(import_id), number, ok, code[:64], cells.get("name", "")[:256],
+            msgspec.json.encode(data).decode() if ok else "", msgspec.json.encode(errors).decode() if errors else "",
         ))
         counts["good" if ok else "bad"] += 1
     counts["checked"] += len(batch)
     async with database.transaction():
-        for start in range(0, len(rows), 100):
-            await EnterpriseImportRow.insert(*rows[start : start + 100])
+        await sql.copy("enterprise_import_row", _STAGED, rows)
         await EnterpriseImport.update({
             EnterpriseImport.checked_rows: counts["checked"], EnterpriseImport.good_rows: counts["good"],
             EnterpriseImport.bad_rows: counts["bad"], EnterpriseImport.updated_at: dt.datetime.now(dt.UTC),
@@ -343,44 +350,68 @@ async def confirm(actor: Actor, import_id: uuid.UUID) -> wire.EnterpriseImport:
 
 
 async def apply(actor: Actor, import_id: uuid.UUID) -> None:
-    """Write every staged good row, all in one transaction; on any failure nothing is written and the import fails."""
-    _applying[import_id] = 0
+    """Write every staged good row: prepared in committed batches, then registered in one set-based transaction.
+
+    Preparing makes each staged row's change-feed payload (``registry_service.imported_payload``:
+    the enterprise as phones will get it, its id the staged row's) and stores it on the row,
+    ``APPLY_CHUNK`` rows a transaction, counting them in ``applied_rows`` so every process sees the
+    progress. Nothing is in the registry until the last step, one transaction that inserts them
+    all and publishes them by SQL (``registry_service.create_imported``): on any failure nothing
+    is written and the import fails. Memory does not grow with the file.
+    """
+    now = dt.datetime.now(dt.UTC)
     try:
-        async with database.transaction():
-            written = 0
-            after = 0
-            while True:
-                rows = await (
-                    EnterpriseImportRow.select(EnterpriseImportRow.row_number, EnterpriseImportRow.data)
-                    .where((EnterpriseImportRow.batch == import_id) & (EnterpriseImportRow.ok == True)  # noqa: E712
-                           & (EnterpriseImportRow.row_number > after))
-                    .order_by(EnterpriseImportRow.row_number)
-                    .limit(CHUNK)
+        prepared, after = 0, 0
+        while True:
+            async with database.transaction():
+                rows = await sql.fetch(
+                    "SELECT id, row_number, data FROM enterprise_import_row"
+                    " WHERE batch = $1 AND ok AND row_number > $2 ORDER BY row_number LIMIT $3",
+                    "SELECT id, row_number, data FROM enterprise_import_row"
+                    " WHERE batch = ? AND ok AND row_number > ? ORDER BY row_number LIMIT ?",
+                    import_id if database.is_postgres() else str(import_id), after, APPLY_CHUNK,
                 )
                 if not rows:
                     break
-                items = [msgspec.json.decode(r["data"], type=wire.EnterpriseCreate) for r in rows]
-                await registry_service.create_many(actor, items)
-                written += len(items)
-                after = rows[-1]["row_number"]
-                _applying[import_id] = written
-            now = dt.datetime.now(dt.UTC)
+                ids = [r[0] if isinstance(r[0], uuid.UUID) else uuid.UUID(r[0]) for r in rows]
+                payloads = [registry_service.imported_payload(i, msgspec.json.decode(r[2]), now) for i, r in zip(ids, rows, strict=True)]
+                await _store_payloads(ids, payloads)
+                prepared += len(rows)
+                after = rows[-1][1]
+                moved = await EnterpriseImport.update({
+                    EnterpriseImport.applied_rows: prepared, EnterpriseImport.updated_at: dt.datetime.now(dt.UTC),
+                }).where((EnterpriseImport.id == import_id) & (EnterpriseImport.status == ImportStatus.APPLYING)).returning(
+                    EnterpriseImport.id
+                )
+                if not moved:  # failed meanwhile (judged interrupted by another process): stop
+                    return
+        async with database.transaction():
+            await registry_service.create_imported(actor, import_id, now)
+            done = dt.datetime.now(dt.UTC)
             record = await EnterpriseImport.select().where(EnterpriseImport.id == import_id).first()
             await EnterpriseImport.update({
-                EnterpriseImport.status: ImportStatus.APPLIED, EnterpriseImport.applied_rows: written,
-                EnterpriseImport.applied_at: now, EnterpriseImport.updated_at: now,
+                EnterpriseImport.status: ImportStatus.APPLIED, EnterpriseImport.applied_rows: prepared,
+                EnterpriseImport.applied_at: done, EnterpriseImport.updated_at: done,
             }).where(EnterpriseImport.id == import_id)
             # One entry for the batch: the staged rows (kept) name each enterprise by its credit code.
             audit_service.record(actor, "enterprise.import", "enterprise_import", import_id, {
-                "file_name": record["file_name"], "file_sha256": record["file_sha256"], "enterprises": written,
+                "file_name": record["file_name"], "file_sha256": record["file_sha256"], "enterprises": prepared,
             })
     except FieldcheckError as exc:
         await _fail(import_id, f"导入未完成，未写入任何企业：{exc.message}")
     except Exception:
         log.exception("registry import %s: apply failed", import_id)
         await _fail(import_id, "导入未完成，未写入任何企业：写入时出错，请稍后重试或联系管理员")
-    finally:
-        _applying.pop(import_id, None)
+
+
+async def _store_payloads(row_ids: list[uuid.UUID], payloads: list[bytes]) -> None:
+    await sql.bulk(
+        "UPDATE enterprise_import_row AS r SET payload = t.payload"
+        " FROM unnest($1::uuid[], $2::bytea[]) AS t(id, payload) WHERE r.id = t.id",
+        "UPDATE enterprise_import_row SET payload = ? WHERE id = ?",
+        (row_ids, payloads),
+        [(payload, str(row_id)) for row_id, payload in zip(row_ids, payloads, strict=True)],
+    )
 
 
 async def discard(actor: Actor, import_id: uuid.UUID) -> wire.EnterpriseImport:

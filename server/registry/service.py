@@ -32,7 +32,7 @@ from server.accounts.tables import User
 from server.audit import service as audit_service
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
 from server.registry.tables import ConflictOfInterest, Enterprise
-from server.sync import scopes
+from server.sync import scopes, sql
 from server.sync import service as sync_service
 
 #: Largest page a registry search returns, whatever ``limit`` asks for.
@@ -257,35 +257,55 @@ async def create(actor: Actor, data: wire.EnterpriseCreate) -> wire.Enterprise:
     return result
 
 
-async def create_many(actor: Actor, items: Sequence[wire.EnterpriseCreate]) -> list[uuid.UUID]:
-    """Register many enterprises at once (an import), by the same rules as :func:`create`, all or none.
+def imported_payload(enterprise_id: uuid.UUID, values: dict[str, Any], now: dt.datetime) -> bytes:
+    """The change-feed payload of an enterprise an import registers: ``values`` as :func:`new_enterprise_values` made
+    them when the file was checked (stored as JSON), registered with this id at ``now``."""
+    row = values | {"id": enterprise_id, "version": 1, "created_at": now, "updated_at": now}
+    return msgspec.msgpack.encode(to_enterprise(row))
 
-    The caller audits the batch as one entry (the import names its rows); each enterprise is
-    published to its sync scope like one registered alone.
+
+#: Columns of ``enterprise`` an import's staged row holds (the rest: version 1 and the time of the import).
+_STAGED_COLUMNS = [c._meta.db_column_name for c in Enterprise._meta.columns
+                   if c._meta.db_column_name not in ("id", "version", "created_at", "updated_at")]
+
+
+async def create_imported(actor: Actor, import_id: uuid.UUID, now: dt.datetime) -> None:
+    """Register every good row of an import, set-based, all or none; each enterprise's id is its staged row's.
+
+    The staged rows hold :func:`new_enterprise_values` of the file's row (as JSON) and the payload
+    of :func:`imported_payload`. One INSERT … SELECT from the staging table (no row passes
+    through Python), then the payloads published to each enterprise's sync scope by SQL too; a credit code registered
+    meanwhile fails the whole statement (the unique index), and so the import.
     """
     require_writer(actor)
-    values = [new_enterprise_values(item) for item in items]
-    codes = [v["credit_code"] for v in values]
-    if len(set(codes)) != len(codes) or await registered_codes(codes):
-        raise StateConflict(
-            "该统一社会信用代码已登记", "an enterprise with this credit code exists", code=ErrorCode.DUPLICATE, field="credit_code"
-        )
-    now = dt.datetime.now(dt.UTC)
-    rows = [Enterprise(id=uuid.uuid4(), version=1, created_at=now, updated_at=now, **v) for v in values]
+    names = ", ".join(f'"{c}"' for c in ["id", *_STAGED_COLUMNS, "version", "created_at", "updated_at"])
+    pg_values = "r.id, " + ", ".join(f'e."{c}"' for c in _STAGED_COLUMNS)
+    sqlite_values = "r.id, " + ", ".join(f"json_extract(r.data, '$.{c}')" for c in _STAGED_COLUMNS)
     try:
-        for start in range(0, len(rows), 100):  # well under either engine's bound on statement parameters
-            await Enterprise.insert(*rows[start : start + 100])
+        await sql.execute(
+            f"INSERT INTO enterprise ({names}) SELECT {pg_values}, 1, $2, $2 FROM enterprise_import_row AS r"
+            " CROSS JOIN LATERAL jsonb_populate_record(NULL::enterprise, r.data::jsonb) AS e"
+            " WHERE r.batch = $1 AND r.ok ORDER BY r.row_number",
+            f"INSERT INTO enterprise ({names}) SELECT {sqlite_values}, 1, ?, ? FROM enterprise_import_row AS r"
+            " WHERE r.batch = ? AND r.ok ORDER BY r.row_number",
+            *((import_id, now) if database.is_postgres() else (now, now, str(import_id))),
+        )
     except Exception as exc:
         if is_unique_violation(exc):  # registered meanwhile by someone else
             raise StateConflict(
                 "该统一社会信用代码已登记", "an enterprise with this credit code exists", code=ErrorCode.DUPLICATE, field="credit_code"
             ) from None
         raise
-    published = [
-        ("enterprise", row.id, to_enterprise(row.to_dict()), scopes.enterprise(row.id)) for row in rows
-    ]
-    sync_service.publish_many(published)
-    return [row.id for row in rows]
+    prefix = scopes.enterprise(uuid.UUID(int=0))[: -len(str(uuid.UUID(int=0)))]
+    await sync_service.publish_query(
+        "SELECT $3 || r.id::text AS scope, 'enterprise' AS entity_type, r.id AS entity_id, r.payload"
+        " FROM enterprise_import_row AS r"
+        " WHERE r.batch = $2 AND r.ok ORDER BY r.row_number",
+        "SELECT ? || r.id AS scope, 'enterprise' AS entity_type, r.id AS entity_id, r.payload"
+        " FROM enterprise_import_row AS r"
+        " WHERE r.batch = ? AND r.ok ORDER BY r.row_number",
+        *((import_id, prefix) if database.is_postgres() else (prefix, str(import_id))),
+    )
 
 
 async def update(actor: Actor, enterprise_id: uuid.UUID, data: wire.EnterpriseUpdate) -> wire.Enterprise:

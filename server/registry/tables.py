@@ -3,6 +3,7 @@
 from piccolo.columns import (
     UUID,
     Boolean,
+    Bytea,
     DoublePrecision,
     ForeignKey,
     Integer,
@@ -82,7 +83,9 @@ class EnterpriseImportRow(Table, tablename="enterprise_import_row"):
     ok = Boolean(default=False)
     credit_code = Varchar(length=64, default="")
     name = Varchar(length=256, default="")
-    #: the row as an EnterpriseCreate (msgspec JSON) when ok; the refusals (field, label, message) when not.
-    #: Once applied, the enterprise is the one with this (unique) credit code.
+    #: when ok, the enterprise's columns as the registry's rules made them (registry.service.new_enterprise_values,
+    #: JSON); the refusals (field, label, message) when not. Once applied, the enterprise has this row's id.
     data = Text(default="")
     errors = Text(default="")
+    #: Once the apply has prepared the row: the enterprise as phones receive it (change-feed payload, msgpack).
+    payload = Bytea(null=True, default=None)

@@ -53,7 +53,7 @@ Entry = tuple[str, str, uuid.UUID, bytes | None]  # scope, entity_type, entity_i
 
 _FEED_SQL = """
 INSERT INTO change (seq, scope, entity_type, entity_id, payload, updated_at)
-SELECT head.top + p.ord, p.scope, p.entity_type, p.entity_id, p.payload, p.updated_at
+SELECT head.top + row_number() OVER (ORDER BY p.ord), p.scope, p.entity_type, p.entity_id, p.payload, p.updated_at
 FROM pg_temp.fieldcheck_pending_change AS p, (SELECT coalesce(max(seq), 0) AS top FROM change) AS head
 ORDER BY p.ord
 ON CONFLICT (scope, entity_type, entity_id) DO UPDATE
@@ -75,8 +75,16 @@ class _Feed:
     name = "change_feed"
 
     async def stage(self, items: Sequence[Entry]) -> str:
-        latest = _latest(items)
+        queried = _QUERIED in items
+        latest = _latest([i for i in items if i is not _QUERIED])
         keys = list(latest)
+        if queried and keys:  # a state published after the query's rows replaces theirs
+            await sql.execute(
+                "DELETE FROM pg_temp.fieldcheck_pending_change AS p USING unnest($1::text[], $2::text[], $3::uuid[])"
+                " AS t(scope, entity_type, entity_id)"
+                " WHERE p.scope = t.scope AND p.entity_type = t.entity_type AND p.entity_id = t.entity_id",
+                "", [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
+            )
         await sql.execute(
             "SELECT fieldcheck_stage_change($1::text[], $2::text[], $3::uuid[], $4::bytea[], $5)",
             "",
@@ -89,7 +97,7 @@ class _Feed:
         return _FEED_SQL
 
     async def write(self, items: Sequence[Entry]) -> None:
-        latest = _latest(items)
+        latest = _latest([i for i in items if i is not _QUERIED])
         now = dt.datetime.now(dt.UTC)
         top = await sql.fetchval("", "SELECT coalesce(max(seq), 0) FROM change") or 0
         await sql.bulk(
@@ -106,6 +114,8 @@ class _Feed:
 
 
 _FEED = database.register_commit_hook(_Feed())
+#: Queued by :func:`publish_query` so the commit numbers the rows it staged (no record of its own).
+_QUERIED: Entry = ("", "", uuid.UUID(int=0), None)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -233,3 +243,44 @@ async def _fetch(after: dict[str, int], fresh: set[str], hw: int, each: int) -> 
         ):
             rows.append((r[0], r[1], r[2], r[3] if isinstance(r[3], uuid.UUID) else uuid.UUID(str(r[3])), r[4]))
     return rows
+
+
+async def publish_query(pg: str, sqlite: str, *args: object) -> None:
+    """Publish, at commit, the ``(scope, entity_type, entity_id, payload)`` rows a query selects, in their order.
+
+    For bulk writes whose records are already in the database (an import of thousands): the
+    rows go from the query to the feed's staging without passing through Python, so memory
+    does not grow with their number. The query gives one row per (scope, record), each
+    scope a key of :mod:`server.sync.scopes`; ``pg`` has ``$n`` placeholders (numbered from
+    ``$2``: ``$1`` is taken), ``sqlite`` has ``?``. Call it before any other publish of the
+    transaction; later publishes of the same records replace these rows, as usual.
+    """
+    uow = database.current()
+    if any(i is not _QUERIED for i in uow.pending.get(_FEED.name, ())):
+        raise RuntimeError("publish_query must come before the transaction's other publishes")
+    now = dt.datetime.now(dt.UTC)
+    if database.is_postgres():
+        # The staging table exists once the function has run in this session; these rows take
+        # ords below the ones the commit stages (numbered from 1), in the query's order
+        # (the commit numbers the staged rows by their order, not their ord's value).
+        await sql.execute(
+            "SELECT fieldcheck_stage_change('{}'::text[], '{}'::text[], '{}'::uuid[], '{}'::bytea[], $1)", "", now
+        )
+        await sql.execute(
+            "INSERT INTO pg_temp.fieldcheck_pending_change (ord, scope, entity_type, entity_id, payload, updated_at)"
+            " SELECT base.low + row_number() OVER (), q.scope, q.entity_type, q.entity_id, q.payload, $1"
+            f" FROM ({pg}) AS q,"
+            " (SELECT coalesce(max(ord), -2000000000) AS low FROM pg_temp.fieldcheck_pending_change WHERE ord <= 0) AS base",
+            "", now, *args,
+        )
+    else:
+        await sql.execute(
+            "",
+            "INSERT INTO change (seq, scope, entity_type, entity_id, payload, updated_at)"
+            " SELECT head.top + row_number() OVER (), q.scope, q.entity_type, q.entity_id, q.payload, ?"
+            f" FROM ({sqlite}) AS q, (SELECT coalesce(max(seq), 0) AS top FROM change) AS head WHERE true"
+            " ON CONFLICT (scope, entity_type, entity_id) DO UPDATE"
+            " SET seq = excluded.seq, payload = excluded.payload, updated_at = excluded.updated_at",
+            now, *args,
+        )
+    uow.add(_FEED.name, _QUERIED)

@@ -14,6 +14,7 @@ from server.registry import imports
 from server.registry.tables import Enterprise, EnterpriseImportRow
 from tests.conftest import login, make_enterprise, make_user, username_of
 from tests.server.registry.import_files import credit_code, registry_file
+from tests.server.registry.test_import_apply import feed_matches_the_registry
 
 API = "/api/v1/enterprise-imports"
 
@@ -147,3 +148,4 @@ async def test_the_import_works_on_the_embedded_sqlite_default(sqlite_client: ht
     applied = await _settled(sqlite_client, headers, done["id"])
     assert applied["status"] == "applied" and applied["applied_rows"] == 697
     assert await Enterprise.count() == 697
+    await feed_matches_the_registry(sqlite_client, headers, 697)
