@@ -11,7 +11,7 @@ from schemas import registry as wire
 from server import database
 from server.accounts import service as accounts_service
 from server.console import navigation
-from server.console.paging import Cell, Filter, Table, read_filters, read_page, slice_of
+from server.console.paging import PER_PAGE, Cell, Filter, Table, read_filters, read_page
 from server.console.web import actor_of, local_time, read_form, redirect, render
 from server.deps import AppSettings
 from server.errors import InvalidInput
@@ -33,12 +33,13 @@ async def conflicts(request: Request, settings: AppSettings) -> Response:
     ]
     values = read_filters(filters, request.query_params)
     page = read_page(request.query_params)
+    chosen = {"user_id": uuid.UUID(values["user"]) if values["user"] else None, "include_revoked": values["revoked"] == "include"}
     found = await registry_service.list_conflicts(
-        actor, user_id=uuid.UUID(values["user"]) if values["user"] else None, include_revoked=values["revoked"] == "include"
+        actor, **chosen, newest_first=True, offset=(page - 1) * PER_PAGE, limit=PER_PAGE
     )
-    found.sort(key=lambda c: c.declared_at, reverse=True)
+    total = await registry_service.count_conflicts(actor, **chosen)
     rows = []
-    for conflict in slice_of(found, page):
+    for conflict in found:
         enterprise = await registry_service.get(actor, conflict.enterprise_id)
         rows.append([
             Cell(names.get(conflict.user_id, str(conflict.user_id))),
@@ -52,7 +53,7 @@ async def conflicts(request: Request, settings: AppSettings) -> Response:
         ])
     table = Table(
         path="/console/conflicts", columns=["人员", "企业", "统一社会信用代码", "回避理由", "申报时间", "状态", "操作"],
-        rows=rows, filters=filters, values=values, page=page, total=len(found), target="conflicts-table",
+        rows=rows, filters=filters, values=values, page=page, total=total, target="conflicts-table",
     )
     people = [u for u in users if u.active]
     return render(request, "conflicts.html", table=table, people=people)

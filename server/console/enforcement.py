@@ -50,13 +50,15 @@ async def action_list(request: Request) -> Response:
     actor = actor_of(request)
     values = paging.read_filters(FILTERS, request.query_params)
     page = paging.read_page(request.query_params)
+    chosen = {"status": ActionStatus(values["status"]) if values["status"] else None,
+              "kind": EnforcementKind(values["kind"]) if values["kind"] else None}
     found = await enforcement_service.list_actions(
-        actor, status=ActionStatus(values["status"]) if values["status"] else None,
-        kind=EnforcementKind(values["kind"]) if values["kind"] else None, limit=500,
+        actor, **chosen, limit=paging.PER_PAGE, offset=(page - 1) * paging.PER_PAGE
     )
+    total = await enforcement_service.count_actions(actor, **chosen)
     names = await names_for(actor)
     rows = []
-    for a in paging.slice_of(found, page):
+    for a in found:
         clock = "决定逾期" if a.decision_overdue else ("移送逾期" if a.transfer_overdue else "")
         rows.append([
             paging.Cell(label(a.kind) + (f" {a.amount_yuan} 元" if a.amount_yuan else ""), href=f"/console/enforcement/{a.id}"),
@@ -67,7 +69,7 @@ async def action_list(request: Request) -> Response:
             paging.Cell(clock, tone="bad" if clock else ""),
         ])
     table = paging.Table(path="/console/enforcement", columns=("措施", "企业", "状态", "来源", "提出", "行刑衔接时限"),
-                         rows=rows, filters=FILTERS, values=values, page=page, total=len(found))
+                         rows=rows, filters=FILTERS, values=values, page=page, total=total)
     return render(request, "office/enforcement_list.html", table=table)
 
 

@@ -20,6 +20,7 @@ from server.registry import imports
 READERS = navigation.REGISTRY_READERS
 IMPORTERS = navigation.REGISTRY_WRITERS
 ROWS_PER_PAGE = 50
+IMPORTS_PER_PAGE = 20
 
 STATUS_LABELS = {
     ImportStatus.CHECKING: "正在检查",
@@ -34,7 +35,8 @@ STATUS_LABELS = {
 @get("/console/registry/imports", opt={"roles": READERS}, include_in_schema=False)
 async def import_list(request: Request, settings: AppSettings) -> Response:
     actor = actor_of(request)
-    recent = await imports.list_imports(actor)
+    page = read_page(request.query_params)
+    recent = await imports.list_imports(actor, offset=(page - 1) * IMPORTS_PER_PAGE, limit=IMPORTS_PER_PAGE)
     rows = [
         [
             Cell(item.file_name or "（未命名）", f"/console/registry/imports/{item.id}"),
@@ -49,7 +51,7 @@ async def import_list(request: Request, settings: AppSettings) -> Response:
     ]
     table = Table(
         path="/console/registry/imports", columns=["文件", "状态", "数据行", "有效", "有误", "已写入", "上传时间"], rows=rows,
-        total=len(rows),
+        page=page, total=await imports.count_imports(actor), per_page=IMPORTS_PER_PAGE,
     )
     return render(request, "registry/imports.html", table=table, may_import=actor.role in IMPORTERS)
 

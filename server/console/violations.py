@@ -31,10 +31,12 @@ class LookupForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 async def register(request: Request) -> Response:
     actor = actor_of(request)
     page = paging.read_page(request.query_params)
-    people = await violations_service.repeat_offenders(actor, min_records=1)
+    people, total = await violations_service.register_page(
+        actor, offset=(page - 1) * paging.PER_PAGE, limit=paging.PER_PAGE
+    )
     names = await names_for(actor)
     rows = []
-    for p in paging.slice_of(people, page):
+    for p in people:
         enterprises = [await names.enterprise(e) for e in p.enterprise_ids]
         rows.append([
             paging.Cell(p.person_name, href=f"/console/violations/person/{p.person_key}"),
@@ -46,7 +48,7 @@ async def register(request: Request) -> Response:
             paging.Cell(p.last_recorded_at.date().isoformat()),
         ])
     table = paging.Table(path="/console/violations", columns=("姓名", "身份证号", "记录数", "企业", "类型", "无证上岗", "最近"),
-                         rows=rows, page=page, total=len(people))
+                         rows=rows, page=page, total=total)
     return render(request, "office/violations.html", table=table, lookup=None)
 
 
@@ -71,7 +73,7 @@ async def person(request: Request, person_key: FromPath[str]) -> Response:
     except msgspec.ValidationError:
         raise InvalidInput("人员标识无效", "invalid person key", field="person_key") from None
     records = await violations_service.list_violations(actor, person_key=key)
-    summary = next((p for p in await violations_service.repeat_offenders(actor, min_records=1) if p.person_key == key), None)
+    summary = await violations_service.offender(actor, key)
     names = await names_for(actor)
     enterprises = [await names.enterprise(e) for e in summary.enterprise_ids] if summary else []
     return render(request, "office/person.html", records=records, summary=summary, enterprises=enterprises, names=names,

@@ -508,21 +508,19 @@ async def history(actor: Actor, action_id: uuid.UUID) -> list[AuditRecord]:
     return await audit_service.entries_for([(ENTITY, action_id)])
 
 
-async def list_actions(
+async def _actions_where(
     actor: Actor,
-    *,
-    status: ActionStatus | None = None,
-    kind: EnforcementKind | None = None,
-    enterprise_id: uuid.UUID | None = None,
-    hazard_id: uuid.UUID | None = None,
-    limit: int = 200,
-    now: dt.datetime | None = None,
-) -> list[wire.EnforcementAction]:
-    query = EnforcementAction.select()
+    status: ActionStatus | None,
+    kind: EnforcementKind | None,
+    enterprise_id: uuid.UUID | None,
+    hazard_id: uuid.UUID | None,
+) -> list[Any] | None:
+    """The conditions of the actions ``actor`` may see that match the filters; ``None``: none at all."""
+    where: list[Any] = []
     if actor.role == Role.SUPERVISOR:
         if actor.department_id is None:
-            return []
-        query = query.where(
+            return None
+        where.append(
             (EnforcementAction.inspection.department == actor.department_id)
             | (EnforcementAction.hazard.inspection.department == actor.department_id)
         )
@@ -531,17 +529,57 @@ async def list_actions(
         mine = EnforcementAction.proposed_by == actor.user_id
         if teams:
             mine = mine | EnforcementAction.inspection.is_in(teams)
-        query = query.where(mine)
+        where.append(mine)
     if status is not None:
-        query = query.where(EnforcementAction.status == status)
+        where.append(EnforcementAction.status == status)
     if kind is not None:
-        query = query.where(EnforcementAction.kind == kind)
+        where.append(EnforcementAction.kind == kind)
     if enterprise_id is not None:
-        query = query.where(EnforcementAction.enterprise == enterprise_id)
+        where.append(EnforcementAction.enterprise == enterprise_id)
     if hazard_id is not None:
-        query = query.where(EnforcementAction.hazard == hazard_id)
-    rows = await query.order_by(EnforcementAction.proposed_at, ascending=False).limit(limit)
+        where.append(EnforcementAction.hazard == hazard_id)
+    return where
+
+
+async def list_actions(
+    actor: Actor,
+    *,
+    status: ActionStatus | None = None,
+    kind: EnforcementKind | None = None,
+    enterprise_id: uuid.UUID | None = None,
+    hazard_id: uuid.UUID | None = None,
+    limit: int = 200,
+    offset: int = 0,
+    now: dt.datetime | None = None,
+) -> list[wire.EnforcementAction]:
+    """The actions ``actor`` may see, newest proposal first; ``offset``/``limit`` give one page (:func:`count_actions`)."""
+    where = await _actions_where(actor, status, kind, enterprise_id, hazard_id)
+    if where is None:
+        return []
+    query = EnforcementAction.select()
+    for condition in where:
+        query = query.where(condition)
+    rows = await (query.order_by(EnforcementAction.proposed_at, ascending=False).order_by(EnforcementAction.id)
+                  .offset(max(offset, 0)).limit(limit))
     return [to_wire(r, now) for r in rows]
+
+
+async def count_actions(
+    actor: Actor,
+    *,
+    status: ActionStatus | None = None,
+    kind: EnforcementKind | None = None,
+    enterprise_id: uuid.UUID | None = None,
+    hazard_id: uuid.UUID | None = None,
+) -> int:
+    """How many actions :func:`list_actions` would list without its page bounds."""
+    where = await _actions_where(actor, status, kind, enterprise_id, hazard_id)
+    if where is None:
+        return 0
+    query = EnforcementAction.count()
+    for condition in where:
+        query = query.where(condition)
+    return await query
 
 
 # --- 安全生产法 §113 ------------------------------------------------------------------------

@@ -173,13 +173,24 @@ def _stale(row: dict[str, Any]) -> bool:
     return not running_here and row["updated_at"] < dt.datetime.now(dt.UTC) - STALE_AFTER
 
 
-async def list_imports(actor: Actor, *, limit: int = 20) -> list[wire.EnterpriseImport]:
+async def list_imports(actor: Actor, *, limit: int = 20, offset: int = 0) -> list[wire.EnterpriseImport]:
+    """The imports ``actor`` may read, newest first (a supervisor: their own); one page (:func:`count_imports`)."""
     if not _may_read(actor):
         raise PermissionDenied("无权查看企业名录导入", "may not read registry imports")
-    query = EnterpriseImport.select().order_by(EnterpriseImport.created_at, ascending=False).limit(limit)
+    query = (EnterpriseImport.select().order_by(EnterpriseImport.created_at, ascending=False).order_by(EnterpriseImport.id)
+             .offset(max(offset, 0)).limit(limit))
     if actor.role == Role.SUPERVISOR:
         query = query.where(EnterpriseImport.created_by == actor.user_id)
     return [to_import(r) for r in await query]
+
+
+async def count_imports(actor: Actor) -> int:
+    if not _may_read(actor):
+        raise PermissionDenied("无权查看企业名录导入", "may not read registry imports")
+    query = EnterpriseImport.count()
+    if actor.role == Role.SUPERVISOR:
+        query = query.where(EnterpriseImport.created_by == actor.user_id)
+    return await query
 
 
 async def list_rows(
@@ -317,7 +328,8 @@ async def _fail(import_id: uuid.UUID, reason: str, *, drop_rows: bool = False) -
         await EnterpriseImport.update({
             EnterpriseImport.status: ImportStatus.FAILED, EnterpriseImport.failure: reason[:2000],
             EnterpriseImport.updated_at: dt.datetime.now(dt.UTC),
-        }).where(EnterpriseImport.id == import_id)
+        }).where((EnterpriseImport.id == import_id)
+                 & EnterpriseImport.status.is_in([ImportStatus.CHECKING, ImportStatus.CHECKED, ImportStatus.APPLYING]))
 
 
 # ------------------------------------------------------------------ confirm, apply, discard
@@ -386,13 +398,18 @@ async def apply(actor: Actor, import_id: uuid.UUID) -> None:
                 if not moved:  # failed meanwhile (judged interrupted by another process): stop
                     return
         async with database.transaction():
-            await registry_service.create_imported(actor, import_id, now)
             done = dt.datetime.now(dt.UTC)
-            record = await EnterpriseImport.select().where(EnterpriseImport.id == import_id).first()
-            await EnterpriseImport.update({
+            # First, so a process judging the import interrupted meanwhile waits for this one (or wins, and stops it).
+            moved = await EnterpriseImport.update({
                 EnterpriseImport.status: ImportStatus.APPLIED, EnterpriseImport.applied_rows: prepared,
                 EnterpriseImport.applied_at: done, EnterpriseImport.updated_at: done,
-            }).where(EnterpriseImport.id == import_id)
+            }).where((EnterpriseImport.id == import_id) & (EnterpriseImport.status == ImportStatus.APPLYING)).returning(
+                EnterpriseImport.id
+            )
+            if not moved:
+                return
+            await registry_service.create_imported(actor, import_id, now)
+            record = await EnterpriseImport.select().where(EnterpriseImport.id == import_id).first()
             # One entry for the batch: the staged rows (kept) name each enterprise by its credit code.
             audit_service.record(actor, "enterprise.import", "enterprise_import", import_id, {
                 "file_name": record["file_name"], "file_sha256": record["file_sha256"], "enterprises": prepared,

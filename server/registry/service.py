@@ -439,15 +439,9 @@ async def revoke_conflict(actor: Actor, conflict_id: uuid.UUID) -> wire.Conflict
     return to_conflict(await ConflictOfInterest.select().where(ConflictOfInterest.id == conflict_id).first())
 
 
-async def list_conflicts(
-    actor: Actor,
-    *,
-    user_id: uuid.UUID | None = None,
-    enterprise_id: uuid.UUID | None = None,
-    include_revoked: bool = False,
-) -> list[wire.ConflictOfInterest]:
-    """Declared conflicts; inspectors see only their own."""
-    query = ConflictOfInterest.select().order_by(ConflictOfInterest.declared_at)
+def _conflicts_query(
+    actor: Actor, query: Any, user_id: uuid.UUID | None, enterprise_id: uuid.UUID | None, include_revoked: bool
+) -> Any:
     if actor.role == Role.INSPECTOR:
         if user_id is not None and user_id != actor.user_id:
             raise PermissionDenied("只能查看本人的回避申报", "inspectors see only their own conflicts")
@@ -458,7 +452,35 @@ async def list_conflicts(
         query = query.where(ConflictOfInterest.enterprise == enterprise_id)
     if not include_revoked:
         query = query.where(ConflictOfInterest.revoked_at.is_null())
+    return query
+
+
+async def list_conflicts(
+    actor: Actor,
+    *,
+    user_id: uuid.UUID | None = None,
+    enterprise_id: uuid.UUID | None = None,
+    include_revoked: bool = False,
+    newest_first: bool = False,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[wire.ConflictOfInterest]:
+    """Declared conflicts; inspectors see only their own. ``offset``/``limit``: one page (:func:`count_conflicts`)."""
+    query = ConflictOfInterest.select().order_by(ConflictOfInterest.declared_at, ascending=not newest_first).order_by(
+        ConflictOfInterest.id
+    )
+    query = _conflicts_query(actor, query, user_id, enterprise_id, include_revoked)
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
     return [to_conflict(r) for r in await query]
+
+
+async def count_conflicts(
+    actor: Actor, *, user_id: uuid.UUID | None = None, enterprise_id: uuid.UUID | None = None, include_revoked: bool = False
+) -> int:
+    return await _conflicts_query(actor, ConflictOfInterest.count(), user_id, enterprise_id, include_revoked)
 
 
 async def conflicted_user_ids(enterprise_id: uuid.UUID) -> set[uuid.UUID]:

@@ -279,6 +279,37 @@ async def repeat_offenders(
     if window is not None:
         counted = counted.where(window)
     keys = [r["id_number_hash"] for r in await counted if r["n"] >= min_records]
+    out = await _offenders(keys, window, min_records, min_enterprises)
+    out.sort(key=lambda o: (-o.records, -len(o.enterprise_ids), o.person_key))
+    return out
+
+
+async def register_page(actor: Actor, *, offset: int = 0, limit: int = 50) -> tuple[list[wire.RepeatOffender], int]:
+    """One page of the 三违 register (everyone recorded, most records first, as :func:`repeat_offenders` orders
+    them) and how many people it holds; grouped and paged in the database."""
+    if actor.role not in (Role.SUPERVISOR, Role.LEADER, Role.ADMIN):
+        raise PermissionDenied("当前角色不能查询重复违章人员", "this role does not query repeat offenders")
+    page = await ViolationRecord.raw(
+        "SELECT id_number_hash AS k FROM violation_record GROUP BY id_number_hash"
+        " ORDER BY count(*) DESC, count(DISTINCT enterprise) DESC, id_number_hash LIMIT {} OFFSET {}",
+        max(1, min(limit, 200)), max(offset, 0),
+    )
+    total = await ViolationRecord.raw(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM violation_record GROUP BY id_number_hash) AS g"
+    )
+    order = {r["k"]: n for n, r in enumerate(page)}
+    found = await _offenders(list(order), None, 1, 1)
+    return sorted(found, key=lambda o: order[o.person_key]), int(total[0]["n"]) if total else 0
+
+
+async def offender(actor: Actor, person_key: str) -> wire.RepeatOffender | None:
+    """One person of the register by their key, or ``None``."""
+    if actor.role not in (Role.SUPERVISOR, Role.LEADER, Role.ADMIN):
+        raise PermissionDenied("当前角色不能查询重复违章人员", "this role does not query repeat offenders")
+    return next(iter(await _offenders([person_key], None, 1, 1)), None)
+
+
+async def _offenders(keys: list[str], window: Any, min_records: int, min_enterprises: int) -> list[wire.RepeatOffender]:
     if not keys:
         return []
     query = ViolationRecord.select(
@@ -317,7 +348,6 @@ async def repeat_offenders(
                 without_certificate=sum(1 for r in rows if r["certificate_required"] and not r["certificate_held"]),
             )
         )
-    out.sort(key=lambda o: (-o.records, -len(o.enterprise_ids), o.person_key))
     return out
 
 
