@@ -12,7 +12,7 @@ from litestar.params import FromPath
 from schemas import spotchecks as wire
 from schemas.vocab import District, Role, Sector, label
 from server import database
-from server.console import labels, navigation
+from server.console import labels, navigation, paging
 from server.console.names import names_for
 from server.console.web import actor_of, redirect, render
 from server.errors import InvalidInput, PermissionDenied
@@ -69,11 +69,27 @@ def _campaign_body(form: dict[str, Any]) -> wire.CampaignCreate:
 @get("/console/spotchecks", opt=ROLES, include_in_schema=False)
 async def campaign_list(request: Request) -> Response:
     actor = actor_of(request)
-    campaigns = await spotcheck_campaigns.list_campaigns(actor)
-    progress = {c.id: await spotcheck_tasks.progress(actor, c.id) for c in campaigns}
+    page = paging.read_page(request.query_params)
+    campaigns = await spotcheck_campaigns.list_campaigns(actor)  # filtered by the covert rule, so counted here
+    names = await names_for(actor)
+    rows = []
+    for c in paging.slice_of(campaigns, page):
+        p = await spotcheck_tasks.progress(actor, c.id)
+        rows.append([
+            paging.Cell(c.name, href=f"/console/spotchecks/{c.id}"), paging.Cell(c.label),
+            paging.Cell(f"{c.period_start} 至 {c.period_end}"),
+            paging.Cell(("暗查暗访" if c.covert else "公开抽查") + ("·执法检查" if c.enforcement else "")),
+            paging.Cell(labels.CAMPAIGN_STATUS.get(c.status, str(c.status))),
+            paging.Cell(str(p.drawn), tone="num"), paging.Cell(str(p.released), tone="num"),
+            paging.Cell(str(p.done), tone="num"), paging.Cell(str(p.overdue), tone="num bad" if p.overdue else "num"),
+            paging.Cell(names.person(c.created_by)),
+        ])
+    table = paging.Table(
+        path="/console/spotchecks", columns=("计划", "标签", "期间", "方式", "状态", "已抽取", "已发布", "已完成", "逾期", "负责人"),
+        rows=rows, page=page, total=len(campaigns), target="campaigns",
+    )
     return render(
-        request, "office/spotchecks.html", campaigns=campaigns, progress=progress, names=await names_for(actor),
-        status_labels=labels.CAMPAIGN_STATUS, may_create=actor.role == Role.SUPERVISOR,
+        request, "office/spotchecks.html", table=table, may_create=actor.role == Role.SUPERVISOR,
         sectors=[(str(s), label(s)) for s in Sector], districts=[(str(d), label(d)) for d in District],
     )
 
