@@ -304,14 +304,16 @@ _MONTHLY_TABLES = (
     "stats_inspector_total_monthly",
     "stats_open_hazard",
     "stats_person_monthly",
+    "stats_enterprise_month",
 )
-#: In order: the inspector totals are summed from the inspector rows.
+#: In order: the inspector totals are summed from the inspector rows, coverage from the enterprise months.
 _MONTHLY_BUILDERS = (
     sql.rollup_insert,
     sql.inspector_rollup_insert,
     sql.inspector_total_insert,
     sql.open_hazard_insert,
     sql.person_insert,
+    sql.enterprise_month_insert,  # what the coverage below is counted from
 )
 
 

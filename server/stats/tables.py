@@ -14,7 +14,7 @@ period (:class:`StatsCoverage`), open hazards by deadline (overdue depends on
 today) and 三违 per person (repeat offenders are counted over the scope).
 """
 
-from piccolo.columns import UUID, BigInt, Date, Integer, Serial, Timestamptz, Varchar
+from piccolo.columns import UUID, BigInt, Boolean, Date, Integer, Serial, Timestamptz, Varchar
 from piccolo.table import Table
 
 from server.stats.definitions import MEASURES
@@ -87,6 +87,25 @@ class StatsCoverage(Table, tablename="stats_coverage"):
     department_id = UUID(null=True, default=None)
     enterprises = BigInt(default=0)
     enterprises_in_registry = BigInt(default=0)
+
+
+class StatsEnterpriseMonth(Table, tablename="stats_enterprise_month"):
+    """The enterprises each department checked in a month (m0026): what coverage is counted from.
+
+    A month's recount rewrites its own rows; the month, quarter and year rows of
+    :class:`StatsCoverage` are then counted from these (a few per enterprise and month),
+    never from the checks of a whole year. District, sector and ``registered`` (not closed)
+    are the enterprise's current registry entry, as every statistic takes them.
+    """
+
+    id = Serial(primary_key=True)
+    month = Date(index=True)
+    enterprise = UUID()
+    department_id = UUID(null=True, default=None)
+    district = Varchar(length=32)
+    sector = Varchar(length=32)
+    registered = Boolean(default=False)
+    checks = Integer(default=0)
 
 
 class StatsDirtyMonth(Table, tablename="stats_dirty_month"):
