@@ -11,13 +11,16 @@
     python -m sync_client records <kind>
 
 ``--server`` (or ``FIELDCHECK_SERVER``) is the API address; ``--store`` (or
-``FIELDCHECK_STORE``) the local database file, which plays the phone.
+``FIELDCHECK_STORE``) the local database file, which plays the phone. Times are
+printed in the bureau's zone (``FIELDCHECK_TIMEZONE``, Beijing time by default),
+as the server counts its deadlines and statistics in it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import getpass
 import json
 import os
@@ -25,6 +28,7 @@ import sys
 import uuid
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
@@ -33,8 +37,38 @@ from sync_client import SyncClient, SyncError
 OUTCOMES = {"pass": "合格", "fail": "不合格", "not_applicable": "不适用"}
 
 
+def _zone() -> ZoneInfo:
+    name = os.environ.get("FIELDCHECK_TIMEZONE") or "Asia/Shanghai"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SyncError(f"FIELDCHECK_TIMEZONE 不是有效的时区：{name}") from None
+
+
+def local_time(value: Any, zone: ZoneInfo | None = None) -> Any:
+    """A moment (ISO text with an offset, or a datetime) as the bureau's wall clock; anything else unchanged."""
+    moment = value
+    if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-" and value[10:11] in ("T", " "):
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if not isinstance(moment, dt.datetime) or moment.tzinfo is None:
+        return value
+    return moment.astimezone(zone or _zone()).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _local_times(value: Any, zone: ZoneInfo) -> Any:
+    if isinstance(value, dict):
+        return {k: _local_times(v, zone) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_local_times(v, zone) for v in value]
+    return local_time(value, zone)
+
+
 def _print(value: Any) -> None:
-    print(json.dumps(msgspec.to_builtins(value), ensure_ascii=False, indent=2, default=str))
+    shown = _local_times(msgspec.to_builtins(value), _zone())
+    print(json.dumps(shown, ensure_ascii=False, indent=2, default=str))
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -82,7 +116,7 @@ async def _run(args: argparse.Namespace) -> int:
         elif args.command == "status":
             status = await client.status()
             print(f"待上传 {status.pending_mutations} 条记录、{status.pending_uploads} 个文件；"
-                  f"上次同步 {status.last_sync_at or '从未'}；{'需要重新登录；' if status.auth_required else ''}"
+                  f"上次同步 {local_time(status.last_sync_at) if status.last_sync_at else '从未'}；{'需要重新登录；' if status.auth_required else ''}"
                   f"{'全部已同步' if status.all_synced else '尚未全部同步'}")
             if status.last_error:
                 print(f"最近错误：{status.last_error}")

@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from zoneinfo import ZoneInfo
 
 from server.audit import service as audit_service
 from server.commands import command, open_database, settings_from
+from server.settings import get_settings
 from storage.base import ObjectStore
 
 
@@ -44,10 +46,15 @@ def _run_on_chain(
     return 0
 
 
+def _zone() -> ZoneInfo:
+    return ZoneInfo(get_settings().hazards.timezone)
+
+
 def _verified(report: audit_service.VerifyReport) -> str:
     checkpoint = report.checkpoint
     against = (
-        f"reaches the checkpoint of {checkpoint.at.isoformat(timespec='seconds')} (seq {checkpoint.seq})"
+        # In the bureau's zone (FIELDCHECK_TIMEZONE), as a person reads every other time.
+        f"reaches the checkpoint of {checkpoint.at.astimezone(_zone()).isoformat(timespec='seconds')} (seq {checkpoint.seq})"
         if checkpoint
         else "no checkpoint yet"
     )

@@ -140,6 +140,10 @@ async def test_the_cli_logs_in_lists_records_and_syncs(client, app, team, tmp_pa
         assert await cli._run(cli_args(cli, base + ["status"])) == 0
         out = capsys.readouterr().out
         assert "上传 1 条" in out and "全部已同步" in out
+        # 上次同步 in Beijing time (the store keeps UTC)
+        synced = dt.datetime.strptime(out.split("上次同步 ")[1][:19], "%Y-%m-%d %H:%M:%S")
+        beijing_now = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).replace(tzinfo=None)
+        assert abs((beijing_now - synced).total_seconds()) < 120
     finally:
         cli.SyncClient = original
     assert (await ItemResult.select().where(ItemResult.inspection == inspection).first())["note"] == "通道堵塞"
