@@ -316,14 +316,18 @@ _MONTHLY_BUILDERS = (
     sql.enterprise_month_insert,  # what the coverage below is counted from
 )
 
+#: Per-period cubes (distinct counts cannot be summed over months), counted from the monthly tables above.
+_PERIOD_TABLES = {"stats_coverage": sql.coverage_insert, "stats_repeat_offenders": sql.repeat_insert}
+
 
 async def _rebuild(conn: Connection) -> None:
-    for table in (*_MONTHLY_TABLES, "stats_coverage"):
+    for table in (*_MONTHLY_TABLES, *_PERIOD_TABLES):
         await conn.execute(f"DELETE FROM {table}")  # not TRUNCATE: SQLite has none, and it would block readers
     for build in _MONTHLY_BUILDERS:
         await _run(conn, lambda p, b=build: b(None, p))
     for grain in Grain:
-        await _run(conn, lambda p, g=grain: sql.coverage_insert(g, None, p))
+        for build in _PERIOD_TABLES.values():
+            await _run(conn, lambda p, g=grain, b=build: b(g, None, p))
 
 
 async def _recount_month(conn: Connection, month: dt.date) -> None:
@@ -331,10 +335,12 @@ async def _recount_month(conn: Connection, month: dt.date) -> None:
         await conn.execute(f"DELETE FROM {table} WHERE month = $1", month)
     for build in _MONTHLY_BUILDERS:
         await _run(conn, lambda p, b=build: b(month, p))
+    # The month's, quarter's and year's cubes, each from the monthly rows just rewritten (never from the checks).
     for grain in Grain:
         period = period_of(month, grain)
-        await conn.execute("DELETE FROM stats_coverage WHERE grain = $1 AND period_start = $2", str(grain), period.start)
-        await _run(conn, lambda p, g=grain, per=period: sql.coverage_insert(g, per, p))
+        for table, build in _PERIOD_TABLES.items():
+            await conn.execute(f"DELETE FROM {table} WHERE grain = $1 AND period_start = $2", str(grain), period.start)
+            await _run(conn, lambda p, g=grain, per=period, b=build: b(g, per, p))
 
 
 async def _run(conn: Connection, build: Any) -> None:
@@ -491,17 +497,42 @@ async def _collect_live_rollup(
     )
     for row in await conn.fetch(text, *p.values):
         out[_key(plan, row["grp"], row["cur"])]["hazards_overdue"] = row["n"]
+    for row in await _cube_rows(conn, "stats_repeat_offenders", ["people"], query, plan, inspector=True):
+        out[_key(plan, row["grp"], row["cur"])]["repeat_offenders"] = row["people"]
+
+
+async def _cube_rows(
+    conn: Connection, table: str, columns: list[str], query: StatsQuery, plan: _Plan, *, inspector: bool = False
+) -> list[dict[str, Any]]:
+    """The rows of a per-period cube (``stats_coverage``, ``stats_repeat_offenders``) that answer a plan: one per group."""
+    f, dim = query.filters, plan.dim
     p = Params()
-    months = f"((month >= {p(plan.previous.start)} AND month < {p(plan.previous.end)}) OR (month >= {p(plan.current.start)} AND month < {p(plan.current.end)}))"
-    where = [months, *sql.rollup_filters(query.filters, p)]
+    if dim is Dim.PERIOD:
+        grain = plan.grain
+        starts = [b.start for b in plan.buckets] + [add_months(b.start, -12) for b in plan.buckets]
+    else:
+        grain = query.period.grain
+        starts = [query.period.start, query.period.year_before().start]
+    grouping = sql.cube_grouping(f, dim, inspector=inspector)
+    where = [f"grain = {p(str(grain))}", f"period_start IN {in_list(starts, p)}", f"grouping = {p(grouping)}"]
+    if f.district:
+        where.append(f"district = {p(f.district)}")
+    if f.sector:
+        where.append(f"sector = {p(f.sector)}")
+    if f.department_id:
+        where.append(f"department_id = {p(f.department_id)}")
+    grp = {
+        Dim.PERIOD: "CAST(period_start AS TEXT)",
+        Dim.DISTRICT: "district",
+        Dim.SECTOR: "sector",
+        Dim.DEPARTMENT: "CAST(department_id AS TEXT)",
+        Dim.INSPECTOR: "CAST(inspector_id AS TEXT)",
+    }.get(dim, "CAST(NULL AS TEXT)")  # type: ignore[arg-type]
     text = (
-        "SELECT cur, grp, count(*) AS n FROM ("
-        f"SELECT (month >= {p(plan.current.start)}) AS cur, {group} AS grp, person_key FROM stats_person_monthly "
-        # count/max instead of SUM(bigint), which would add up in numeric: same test, records are >= 1.
-        f"WHERE {' AND '.join(where)} GROUP BY 1, 2, 3 HAVING count(*) >= 2 OR max(records) >= 2) people GROUP BY 1, 2"
+        f"SELECT (period_start >= {p(plan.current.start)}) AS cur, {grp} AS grp, {', '.join(columns)} "
+        f"FROM {table} WHERE {' AND '.join(where)}"
     )
-    for row in await conn.fetch(text, *p.values):
-        out[_key(plan, row["grp"], row["cur"])]["repeat_offenders"] = row["n"]
+    return await conn.fetch(text, *p.values)
 
 
 async def _collect_live_base(
@@ -558,32 +589,7 @@ async def _collect_coverage(
             values["enterprises_inspected"] = row["n"]
             values["enterprises_inspected_in_registry"] = row["n_reg"]
         return
-    p = Params()
-    if dim is Dim.PERIOD:
-        grain = plan.grain
-        starts = [b.start for b in plan.buckets] + [add_months(b.start, -12) for b in plan.buckets]
-    else:
-        grain = query.period.grain
-        starts = [query.period.start, query.period.year_before().start]
-    where = [f"grain = {p(str(grain))}", f"period_start IN {in_list(starts, p)}", f"grouping = {p(sql.coverage_grouping(f, dim))}"]
-    if f.district:
-        where.append(f"district = {p(f.district)}")
-    if f.sector:
-        where.append(f"sector = {p(f.sector)}")
-    if f.department_id:
-        where.append(f"department_id = {p(f.department_id)}")
-    grp = {
-        Dim.PERIOD: "CAST(period_start AS TEXT)",
-        Dim.DISTRICT: "district",
-        Dim.SECTOR: "sector",
-        Dim.DEPARTMENT: "CAST(department_id AS TEXT)",
-    }.get(dim, "CAST(NULL AS TEXT)")  # type: ignore[arg-type]
-    current_start = plan.current.start
-    text = (
-        f"SELECT (period_start >= {p(current_start)}) AS cur, {grp} AS grp, enterprises, enterprises_in_registry "
-        f"FROM stats_coverage WHERE {' AND '.join(where)}"
-    )
-    for row in await conn.fetch(text, *p.values):
+    for row in await _cube_rows(conn, "stats_coverage", ["enterprises", "enterprises_in_registry"], query, plan):
         values = out[_key(plan, row["grp"], row["cur"])]
         values["enterprises_inspected"] = row["enterprises"]
         values["enterprises_inspected_in_registry"] = row["enterprises_in_registry"]

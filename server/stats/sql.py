@@ -241,15 +241,25 @@ def person_insert(month: dt.date | None, p: Params) -> str:
     )
 
 
+#: The dimensions a cube (every subset of them, SQLite has no CUBE) is kept over, and the bit of each in ``grouping``.
 _COVERAGE_DIMS = ("district", "sector", "department")
-#: (GROUPING bits, dimensions kept) of the eight groupings; a set bit means that dimension is summed over.
-_COVERAGE_SETS = [
-    (sum(bit for name, bit in zip(_COVERAGE_DIMS, (4, 2, 1), strict=True) if name not in kept), kept)
-    for kept in (
-        tuple(name for name, keep in zip(_COVERAGE_DIMS, mask, strict=True) if keep)
-        for mask in itertools.product((True, False), repeat=3)
-    )
-]
+_REPEAT_DIMS = ("district", "sector", "department", "inspector")
+
+
+def _grouping_sets(dims: tuple[str, ...]) -> list[tuple[int, tuple[str, ...]]]:
+    """(GROUPING bits, dimensions kept) of every subset of ``dims``; a set bit means that dimension is summed over."""
+    bits = {name: 1 << (len(dims) - 1 - n) for n, name in enumerate(dims)}
+    return [
+        (sum(bit for name, bit in bits.items() if name not in kept), kept)
+        for kept in (
+            tuple(name for name, keep in zip(dims, mask, strict=True) if keep)
+            for mask in itertools.product((True, False), repeat=len(dims))
+        )
+    ]
+
+
+_COVERAGE_SETS = _grouping_sets(_COVERAGE_DIMS)
+_REPEAT_SETS = _grouping_sets(_REPEAT_DIMS)
 
 
 def enterprise_month_insert(month: dt.date | None, p: Params) -> str:
@@ -296,12 +306,46 @@ def coverage_insert(grain: Grain, period: Period | None, p: Params) -> str:
     )
 
 
-def coverage_grouping(filters: Filters, dim: Dim | None) -> int:
-    """The GROUPING() bits of the cube row that answers these filters split by ``dim``."""
+def repeat_insert(grain: Grain, period: Period | None, p: Params) -> str:
+    """重复违章人员数 for one period (or every period of ``grain``), for every subset of district, sector,
+    department and recorder: people with two or more 三违 records in that cell, from ``stats_person_monthly``."""
+    where = ["TRUE"]
+    if period is not None:
+        where.append(f"month >= {p(period.start)} AND month < {p(period.end)}")
+    people = (
+        f"SELECT @trunc_{grain}(month) AS period_start, district, sector, department_id AS department, "
+        f"inspector_id AS inspector, person_key, SUM(records) AS records FROM stats_person_monthly "
+        f"WHERE {' AND '.join(where)} GROUP BY 1, 2, 3, 4, 5, 6"
+    )
+    selects = []
+    for bits, kept in _REPEAT_SETS:
+        columns = [name if name in kept else "NULL" for name in _REPEAT_DIMS]
+        group = ", ".join(["period_start", *kept])
+        selects.append(
+            f"SELECT '{grain}', period_start, {bits}, {', '.join(columns)}, count(*) FROM "
+            f"(SELECT {group}, person_key FROM people GROUP BY {group}, person_key HAVING SUM(records) >= 2) x "
+            f"GROUP BY {group}"
+        )
+    return (
+        f"WITH people AS ({people}) "
+        "INSERT INTO stats_repeat_offenders (grain, period_start, grouping, district, sector, department_id, inspector_id, people) "
+        + " UNION ALL ".join(selects)
+    )
+
+
+def cube_grouping(filters: Filters, dim: Dim | None, *, inspector: bool = False) -> int:
+    """The GROUPING() bits of the cube row that answers these filters split by ``dim``.
+
+    The coverage cube is kept over district, sector and department; with ``inspector`` the
+    repeat-offender cube's last dimension (the recorder) is a fourth, lowest bit.
+    """
     keep_district = bool(filters.district) or dim is Dim.DISTRICT
     keep_sector = bool(filters.sector) or dim is Dim.SECTOR
     keep_department = bool(filters.department_id) or dim is Dim.DEPARTMENT
-    return (0 if keep_district else 4) | (0 if keep_sector else 2) | (0 if keep_department else 1)
+    bits = (0 if keep_district else 4) | (0 if keep_sector else 2) | (0 if keep_department else 1)
+    if not inspector:
+        return bits
+    return bits << 1 | (0 if dim is Dim.INSPECTOR else 1)
 
 
 def local_day(ts: str) -> str:

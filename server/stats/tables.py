@@ -89,6 +89,24 @@ class StatsCoverage(Table, tablename="stats_coverage"):
     enterprises_in_registry = BigInt(default=0)
 
 
+class StatsRepeatOffenders(Table, tablename="stats_repeat_offenders"):
+    """重复违章人员数 per period, for every combination of district, sector, department and recorder (m0026).
+
+    ``grouping`` has a set bit for each dimension summed over (district 8, sector 4, department 2,
+    recorder 1), as :class:`StatsCoverage` does; counted at recount time from :class:`StatsPersonMonthly`.
+    """
+
+    id = Serial(primary_key=True)
+    grain = Varchar(length=8)
+    period_start = Date(index=True)
+    grouping = Integer()
+    district = Varchar(length=32, null=True, default=None)
+    sector = Varchar(length=32, null=True, default=None)
+    department_id = UUID(null=True, default=None)
+    inspector_id = UUID(null=True, default=None)
+    people = Integer(default=0)
+
+
 class StatsEnterpriseMonth(Table, tablename="stats_enterprise_month"):
     """The enterprises each department checked in a month (m0026): what coverage is counted from.
 
