@@ -28,7 +28,7 @@ from server.documents import casefile, gather, policy
 from server.documents import service as documents_service
 from server.enforcement import service as enforcement_service
 from server.errors import InvalidInput
-from server.inspections import service as inspections_service
+from server.inspections import records as inspection_records
 from server.settings import Settings
 from storage.base import attachment_disposition, inline_disposition
 
@@ -52,7 +52,7 @@ def _back(target: str, inspection_id: uuid.UUID) -> str:
 async def section(actor: Actor, inspection_id: uuid.UUID, settings: Settings, *, back: str) -> dict[str, Any]:
     """What ``office/_documents.html`` shows of a case: its documents and what may be issued next."""
     documents = await documents_service.list_for_inspection(actor, inspection_id)
-    inspection = await inspections_service.get(actor, inspection_id)
+    inspection = await inspection_records.get(actor, inspection_id)
     statements = await documents_service.statements_for_inspection(actor, inspection_id)
     manages = may_manage_department(actor, inspection.department_id)
     supervisor = policy.may_void(actor.role, manages_department=manages)
@@ -87,7 +87,7 @@ async def section(actor: Actor, inspection_id: uuid.UUID, settings: Settings, *,
 async def my_cases(request: Request) -> Response:
     """The checks whose documents this person may open (an inspector's own; the office's by department)."""
     actor = actor_of(request)
-    found = await inspections_service.list_for(actor, limit=100)
+    found = await inspection_records.list_for(actor, limit=100)
     names = await names_for(actor)
     rows = [(i, await names.enterprise(i.enterprise_id)) for i in found
             if i.status in (InspectionStatus.SUBMITTED, InspectionStatus.REVIEWED)]
@@ -97,7 +97,7 @@ async def my_cases(request: Request) -> Response:
 @get("/console/cases/{inspection_id:uuid}/documents", opt=READERS, include_in_schema=False)
 async def case_documents(request: Request, inspection_id: FromPath[uuid.UUID], settings: AppSettings) -> Response:
     actor = actor_of(request)
-    inspection = await inspections_service.get(actor, inspection_id)  # 404 for a check the person may not see
+    inspection = await inspection_records.get(actor, inspection_id)  # 404 for a check the person may not see
     names = await names_for(actor)
     return render(
         request, "office/documents.html", inspection=inspection, enterprise=await names.enterprise(inspection.enterprise_id),
