@@ -80,6 +80,7 @@ async def take_photo(p: Phone, photo: Path) -> None:
 async def draw_signature(p: Phone, selector: str) -> None:
     """A signature stroke across the pad, the way a finger draws it."""
     canvas = p.page.locator(selector)
+    await p.page.locator(".van-toast").first.wait_for(state="hidden")  # a toast over the pad would take the stroke
     await canvas.scroll_into_view_if_needed()
     box = await canvas.bounding_box()
     assert box is not None

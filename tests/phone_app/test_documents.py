@@ -31,6 +31,7 @@ async def test_documents_open_offline_and_the_party_signs_offline(client, app, s
     voided = await client.post(f"/api/v1/documents/{order['id']}/void", json={"reason": "整改期限有误，另行签发"},
                                headers=await case.headers(case.supervisor_id))
     assert voided.status_code == 200, voided.text
+    measures = await case.issued(type="on_site_measures", action_id=case.suspension_id)
 
     page = await phone.new_page()
     p = Phone(page, served, "documents")
@@ -51,9 +52,9 @@ async def test_documents_open_offline_and_the_party_signs_offline(client, app, s
     assert "SHA-256" in (await page.evaluate("FC.store.getMeta('last_error')") or "")
     await page.unroute("**/api/v1/documents/*/pdf")
     report = await p.sync()
-    assert report["complete"] and report["documents"] == 2, report
+    assert report["complete"] and report["documents"] == 3, report
     kept = await page.evaluate("FC.store.db.pdfs.toArray().then(r => r.map(x => x.sha256))")
-    assert sorted(kept) == sorted([record["sha256"], order["sha256"]])
+    assert sorted(kept) == sorted([record["sha256"], order["sha256"], measures["sha256"]])
 
     # No network from here: the app reopens from its service worker, the document from IndexedDB.
     await phone.set_offline(True)
@@ -93,13 +94,25 @@ async def test_documents_open_offline_and_the_party_signs_offline(client, app, s
     await page.wait_for_selector("[data-testid=doc-signed]")
     await page.locator("[data-testid=doc-signed]").scroll_into_view_if_needed()
     assert pdf_requests == []  # opened without the network
-    counts = await p.counts()
-    assert counts["pending"] == 1 and counts["uploadsWaiting"] == 1, counts
-    outbox = await page.evaluate("FC.store.db.outbox.toArray()")
-    [signing] = [e["payload"] for e in outbox]
-    assert (signing["kind"], signing["document_id"], signing["document_sha256"]) == ("sign_document", record["id"], record["sha256"])
     await p.shot("document-signed-offline")
+    # the measures decision is signed too, still offline; meanwhile the supervisor voids it on the server
+    await page.go_back()
+    await page.click(f"[data-document='{measures['id']}']")
+    await page.wait_for_selector("[data-testid=doc-pages][data-pages]:not([data-pages='0'])")
+    await page.fill("input[name=doc-signer]", "王建国")
+    await helpers.draw_signature(p, "[data-testid=doc-signature]")
+    await page.click("[data-testid=doc-sign]")
+    await page.wait_for_selector("[data-testid=doc-signed]")
+    assert pdf_requests == []
+    counts = await p.counts()
+    assert counts["pending"] == 2 and counts["uploadsWaiting"] == 2, counts
+    outbox = {e["payload"]["document_id"]: e["payload"] for e in await page.evaluate("FC.store.db.outbox.toArray()")}
+    signing = outbox[record["id"]]
+    assert (signing["kind"], signing["document_sha256"]) == ("sign_document", record["sha256"])
     assert await DocumentSignature.count().where(DocumentSignature.document == uuid.UUID(record["id"])) == 0
+    late = await client.post(f"/api/v1/documents/{measures['id']}/void", json={"reason": "措施期限有误"},
+                             headers=await case.headers(case.supervisor_id))
+    assert late.status_code == 200, late.text
 
     # The network is back: the signature goes up with its image, and the server holds it as evidence of the document.
     await phone.set_offline(False)
@@ -110,7 +123,16 @@ async def test_documents_open_offline_and_the_party_signs_offline(client, app, s
     assert (evidence["kind"], evidence["status"]) == ("signature", "stored")
     assert evidence["sha256"] == signing["sha256"]
     assert hashlib.sha256(await case.pdf(record["id"])).hexdigest() == record["sha256"]  # the issued PDF untouched
-    await page.wait_for_function("FC.app.data.uploads.every(u => u.status === 'done')")
+    # the voided one's signature is refused, with the reason shown to the person; its image is not sent
+    assert await DocumentSignature.count().where(DocumentSignature.document == uuid.UUID(measures["id"])) == 0
+    await page.goto(f"{served}/app/#/sync")
+    reason = page.locator("[data-outcome-seq] [data-testid=reason]")
+    await reason.wait_for()
+    assert "已作废" in await reason.inner_text()
+    await p.shot("sync-signature-refused")
+    await page.goto(f"{served}/app/#/i/{case.inspection_id}/doc/{record['id']}")
+    uploads = await page.evaluate("FC.store.db.uploads.toArray()")
+    assert {u["evidenceId"]: u["status"] for u in uploads} == {signing["id"]: "done", outbox[measures["id"]]["id"]: "failed"}
     await page.reload()
     await page.wait_for_selector("[data-testid=doc-signed]")
     await page.locator("[data-testid=doc-signed]").scroll_into_view_if_needed()

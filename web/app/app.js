@@ -513,8 +513,9 @@
         c.getContext("2d").scale(ratio, ratio);
         pad = new SignaturePad(c, { backgroundColor: "rgb(255,255,255)", penColor: "#111" });
       }
-      onMounted(async () => { await load(); if (doc.value) await preparePad(); });
-      watch(doc, async (now, before) => { if (now && !before) { await load(); await preparePad(); } });
+      // The pad first: the party may sign while a long document is still being drawn above it.
+      onMounted(async () => { if (doc.value) await preparePad(); await load(); });
+      watch(doc, async (now, before) => { if (now && !before) { await preparePad(); await load(); } });
       function print() {  // the PDF itself, as issued, in a frame of its own; where the browser cannot, it opens
         const frame = document.createElement("iframe");
         frame.className = "print-frame"; frame.src = pdfUrl.value;
@@ -632,7 +633,8 @@
       function describe(o) {
         const p = o.payload || {};
         const rec = p.hazard || p.violation || p;
-        return rec.description || rec.text || rec.note || rec.person_name || rec.caption || rec.summary || "";
+        return rec.description || rec.text || rec.note || rec.person_name || rec.caption || rec.summary ||
+          (rec.signer_name ? "签收人 " + rec.signer_name : "");
       }
       async function ack(o) { await S.acknowledge(o.seq); await reload(); saved("已知悉"); }
       async function resend(o) { await S.requeue(o.seq); await reload(); await now(); }
