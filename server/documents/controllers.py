@@ -19,7 +19,7 @@ from server.accounts.auth import requires_role, source_address
 from server.api_docs import Bodies
 from server.bodies import read_bounded
 from server.deps import AppSettings, CurrentActor
-from server.documents import casefile, gather, verify_page
+from server.documents import casefile, gather, signing, verify_page
 from server.documents import service as documents_service
 from server.errors import PayloadTooLarge, RateLimited
 from server.settings import Settings
@@ -80,6 +80,16 @@ class DocumentController(Controller):
         """下载签发的 PDF 原件（与签发时逐字节相同）。"""
         async with database.transaction():
             name, data = await documents_service.download(actor, request.app.state.evidence_store, document_id)
+        return Response(data, media_type="application/pdf",
+                        headers={**_SAFE, "content-disposition": attachment_disposition(name)})
+
+    @get("/{document_id:uuid}/signed-copy", guards=[EVERYONE], opt=_PDF_DOC)
+    async def signed_copy(
+        self, request: Request, actor: CurrentActor, settings: AppSettings, document_id: FromPath[uuid.UUID]
+    ) -> Response[bytes]:
+        """当事人签收页（PDF）：原件文号与 SHA-256 及当事人签名；首次读取时生成并存入对象存储（不可更改），原件不变。"""
+        async with database.transaction():
+            name, data = await signing.signed_copy(actor, document_id, settings, access(request))
         return Response(data, media_type="application/pdf",
                         headers={**_SAFE, "content-disposition": attachment_disposition(name)})
 

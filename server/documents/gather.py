@@ -415,3 +415,36 @@ def embedded_evidence(doc_type: DocumentType, case: Case) -> list[uuid.UUID]:
         ids += [e.id for e in signatures_of(case)]
     return ids
 
+
+
+def signed_copy_content(
+    document: wire.Document, case: Case, settings: Settings, *, signer_name: str, signed_at: dt.datetime,
+    signature: Evidence, image: bytes | None, verify_url: str,
+) -> Content:
+    """The signed copy's page (签收页): the issued document by number and SHA-256, with the party's signature.
+
+    It is a page of its own beside the original, which stays as issued; the QR code verifies the original.
+    """
+    tz = ZoneInfo(settings.hazards.timezone)
+    ent = case.enterprise
+    return Content(
+        type=document.type,
+        title=f"{document.title}签收页",
+        number=document.number,
+        issuing_body=document.issuing_body,
+        issued_at=_date(document.issued_at.astimezone(tz).date()),
+        officers=case.officers,
+        party=Party(enterprise_name=ent.name, credit_code=ent.credit_code, address=ent.address),
+        facts=(
+            f"本页为《{document.title}》（{document.number}）的签收页。该文书由{document.issuing_body}于"
+            f"{_moment(document.issued_at, tz)}签发，原件 SHA-256：{document.sha256}，核验码 {document.short_code}。",
+            f"当事人{signer_name}于{_moment(signed_at, tz)}在执法人员的执法终端上阅知该文书原件并签名签收"
+            + (f"（{_place(signature)}）" if _place(signature) else "") + f"。签名图像 SHA-256：{signature.sha256}。",
+            "原件未作任何改动；本页与原件一并作为送达签收的证据。扫描二维码或输入核验码可核验原件是否签发、是否有效。",
+        ),
+        items=(),
+        signatures=(Image(data=image, caption=f"当事人签收：{signer_name}", captured_at=_moment(signed_at, tz),
+                          sha256=signature.sha256),),
+        verify_url=verify_url,
+        short_code=document.short_code,
+    )

@@ -154,7 +154,7 @@ async def _case_rows(inspection_id: uuid.UUID) -> list[dict[str, Any]]:
     return await Document.select().where(Document.inspection == inspection_id).order_by(Document.issued_at)
 
 
-async def _store_put(store: ObjectStore, sha256: str, pdf: bytes) -> str:
+async def store_pdf(store: ObjectStore, sha256: str, pdf: bytes) -> str:
     key = keys.document_key(sha256)
     try:
         await store.put(key, pdf, content_type="application/pdf", lock=True)
@@ -277,7 +277,7 @@ async def issue(
     )
     pdf = await asyncio.to_thread(render.render, content, chosen_fonts, created_at=now)
     sha256 = hashlib.sha256(pdf).hexdigest()
-    object_key = await _store_put(access.store, sha256, pdf)
+    object_key = await store_pdf(access.store, sha256, pdf)
     document_id = uuid.uuid4()
     await Document.insert(
         Document(

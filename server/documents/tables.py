@@ -73,6 +73,10 @@ class DocumentSignature(Table, tablename="document_signature"):
     recorded_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
     device = UUID(null=True, default=None)
     created_at = Timestamptz()
+    #: The signed copy (签收页: the original's number and SHA-256 with the party's signature), rendered once
+    #: when first asked for after the image is stored; write-once in the object store like the original.
+    copy_sha256 = Varchar(length=64, null=True, default=None)
+    copy_key = Varchar(length=256, null=True, default=None)
 
 
 class PenaltyStatement(Table, tablename="penalty_statement"):

@@ -22,6 +22,7 @@ from server.documents.tables import DocumentSignature
 from server.evidence.tables import Evidence
 from sync_client import InvalidRecord, RequestRefused, RetryPolicy, SyncClient
 from tests.conftest import PASSWORD, username_of
+from tests.server.documents import pdftext
 from tests.server.documents.factories import Case, make_case, phone, sync_all
 from tests.server.evidence.images import photo
 from tests.server.sync.conftest import make_phone
@@ -134,6 +135,24 @@ async def _sign_on_the_phone(client: httpx.AsyncClient, app: Any, tmp_path) -> N
     # the issued PDF is untouched: still byte for byte what was issued
     assert hashlib.sha256(await case.pdf(docs["record"]["id"])).hexdigest() == docs["record"]["sha256"]
 
+    # the signed copy: a page of its own naming the original by number and SHA-256 with the signature, stored once
+    supervisor = await case.headers(case.supervisor_id)
+    unsigned = await client.get(f"/api/v1/documents/{docs['measures']['id']}/signed-copy", headers=supervisor)
+    assert unsigned.status_code == 404 and "尚无当事人签收" in unsigned.json()["message"], unsigned.text
+    copy = await client.get(f"/api/v1/documents/{docs['record']['id']}/signed-copy", headers=supervisor)
+    assert copy.status_code == 200 and copy.content.startswith(b"%PDF"), copy.text
+    text = pdftext.flat(pdftext.text(copy.content))
+    for expected in ("现场检查记录签收页", docs["record"]["number"], docs["record"]["sha256"], "当事人签收：王建国",
+                     evidence["sha256"], "原件未作任何改动"):
+        assert expected in text, expected
+    pdftext.first_page_png(copy.content, "signed-copy-inspection_record")
+    again = await client.get(f"/api/v1/documents/{docs['record']['id']}/signed-copy", headers=await case.headers(lead))
+    assert again.status_code == 200 and again.content == copy.content  # read back, not rendered again
+    [row] = await DocumentSignature.select().where(DocumentSignature.id == evidence_id)
+    assert row["copy_sha256"] == hashlib.sha256(copy.content).hexdigest() != docs["record"]["sha256"]
+    assert hashlib.sha256(await case.pdf(docs["record"]["id"])).hexdigest() == docs["record"]["sha256"]
+    assert await AuditEntry.count().where(AuditEntry.action == "document.signed_copy") == 1
+
     # --- pushed raw: what the server refuses, whatever a phone sends ------------------------------------------
     raw = await make_phone(client, lead)
     image = photo("PNG", (300, 120), exif=False, seed=41)
@@ -159,6 +178,8 @@ async def _sign_on_the_phone(client: httpx.AsyncClient, app: Any, tmp_path) -> N
     outcomes = await raw.push([first, again])
     assert [type(o) for o in outcomes] == [wire.Applied, wire.Applied], outcomes
     assert await DocumentSignature.count().where(DocumentSignature.document == uuid.UUID(docs["measures"]["id"])) == 1
+    waiting = await client.get(f"/api/v1/documents/{docs['measures']['id']}/signed-copy", headers=supervisor)
+    assert waiting.status_code == 409 and "尚未上传完成" in waiting.json()["message"], waiting.text  # no image yet
 
     # a correction supersedes the measures decision: the old one cannot be signed any more, and says by which
     correction = await case.issued(type="on_site_measures", action_id=case.suspension_id, supersedes_id=docs["measures"]["id"])
@@ -171,6 +192,8 @@ async def _sign_on_the_phone(client: httpx.AsyncClient, app: Any, tmp_path) -> N
     [hidden] = await outsider.push([_sign(outsider.seq(), fresh, image=image)])
     refused(hidden, "not_found", "文书不存在")
     assert (await client.get(f"/api/v1/documents/{fresh['id']}/pdf", headers=outsider.headers)).status_code == 404
+    assert (await client.get(f"/api/v1/documents/{docs['record']['id']}/signed-copy",
+                             headers=outsider.headers)).status_code == 404
     assert all(e[0] != "document" for e in (await outsider.pull_all())[0])
 
 
