@@ -122,10 +122,14 @@ class PublicVerificationController(Controller):
     path = "/api/v1/public/documents"
     tags = ["文书核验 verification"]
 
+    @staticmethod
+    async def before_request(request: Request) -> None:
+        """The per-address limit, before any body is read."""
+        limit(request, request.app.state.settings)
+
     @get("/{code:str}", security=[], opt={"errors": (429,)})
-    async def by_code(self, request: Request, settings: AppSettings, code: FromPath[CodePath]) -> wire.Verification:
+    async def by_code(self, code: FromPath[CodePath]) -> wire.Verification:
         """按核验码查询：是否签发、何时由谁签发、是否已作废（不显示文书以外的任何信息）。"""
-        limit(request, settings)
         return await documents_service.verify_code(code[:16])
 
     @post(
@@ -138,7 +142,6 @@ class PublicVerificationController(Controller):
     )
     async def by_file(self, request: Request, settings: AppSettings, code: FromQuery[CodeText | None] = None) -> wire.Verification:
         """上传 PDF 核验：按 SHA-256 判断是否为签发原件（改动一个字节即不符）；可同时给出核验码。"""
-        limit(request, settings)
         data = await read_bounded(request, settings.documents.max_verify_bytes, what=("文件", "file"))
         return await documents_service.verify_file(data, code)
 
@@ -163,26 +166,25 @@ class VerifyPageController(Controller):
     path = "/verify"
     include_in_schema = False
 
+    @staticmethod
+    async def before_request(request: Request) -> Response[str] | None:
+        """The per-address limit, before any uploaded file is read."""
+        return _throttled(request, request.app.state.settings)
+
     @get("/")
-    async def form(self, request: Request, settings: AppSettings) -> Response[str]:
-        if refused := _throttled(request, settings):
-            return refused
+    async def form(self, settings: AppSettings) -> Response[str]:
         return Response(verify_page.page(None, timezone=settings.hazards.timezone), media_type="text/html")
 
     @get("/{code:str}")
-    async def by_code(self, request: Request, code: FromPath[CodePath], settings: AppSettings) -> Response[str]:
-        if refused := _throttled(request, settings):
-            return refused
+    async def by_code(self, code: FromPath[CodePath], settings: AppSettings) -> Response[str]:
         code = code[:16]
         result = await documents_service.verify_code(code)
         return Response(verify_page.page(result, code=code, timezone=settings.hazards.timezone), media_type="text/html")
 
     @post("/", status_code=HTTP_200_OK, request_max_body_size=MAX_FORM_BYTES)
     async def submit(
-        self, request: Request, settings: AppSettings, data: Annotated[VerifyForm, Body(media_type=RequestEncodingType.MULTI_PART)]
+        self, settings: AppSettings, data: Annotated[VerifyForm, Body(media_type=RequestEncodingType.MULTI_PART)]
     ) -> Response[str]:
-        if refused := _throttled(request, settings):
-            return refused
         code = (data.code or "").strip()[:16]
         if data.file is not None and data.file.filename:
             content = await data.file.read()

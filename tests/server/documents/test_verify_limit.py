@@ -57,6 +57,10 @@ async def _limited(client, app):
     assert refused.json()["code"] == "rate_limited" and "核验请求过于频繁" in refused.json()["message"]
     upload = await client.post("/api/v1/public/documents/verify", content=b"%PDF-1.7", headers={"content-type": "application/pdf"})
     assert upload.status_code == 429
+    # refused before the body is read: an oversized upload is 429, not 413
+    oversized = b"%PDF-1.7" + b"0" * app.state.settings.documents.max_verify_bytes
+    assert (await client.post("/api/v1/public/documents/verify", content=oversized,
+                              headers={"content-type": "application/pdf"})).status_code == 429
 
     app.state.verify_limiter = VerifyLimiter(2)
     assert (await client.get("/verify/")).status_code == 200
