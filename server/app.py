@@ -33,7 +33,12 @@ from server.evidence import service as evidence_service
 from server.evidence.controllers import EvidenceController
 from server.enforcement.controllers import EnforcementController
 from server.documents import service as documents_service
-from server.documents.controllers import DocumentController, PublicVerificationController, VerifyPageController
+from server.documents.controllers import (
+    DocumentController,
+    OfficerSignatureController,
+    PublicVerificationController,
+    VerifyPageController,
+)
 from server.spotchecks.controllers import SpotCheckController
 from server.jobs import scheduler as jobs_scheduler
 from server.jobs.controllers import JobController
@@ -73,6 +78,7 @@ CONTROLLERS: list[Any] = [
     JobController,
     NotificationController,
     DocumentController,
+    OfficerSignatureController,
     PublicVerificationController,
     VerifyPageController,
 ]

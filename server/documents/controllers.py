@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
@@ -19,13 +19,14 @@ from server.accounts.auth import requires_role, source_address
 from server.api_docs import Bodies
 from server.bodies import read_bounded
 from server.deps import AppSettings, CurrentActor
-from server.documents import casefile, gather, signing, verify_page
+from server.documents import casefile, gather, signatures, signing, verify_page
 from server.documents import service as documents_service
-from server.errors import PayloadTooLarge, RateLimited
+from server.errors import NotFound, PayloadTooLarge, RateLimited
 from server.settings import Settings
 from storage.base import attachment_disposition
 
 EVERYONE = requires_role(Role.INSPECTOR, Role.SUPERVISOR, Role.LEADER, Role.ADMIN, Role.LEGAL_REVIEWER)
+OFFICERS = requires_role(Role.INSPECTOR, Role.SUPERVISOR)
 CodeText = Annotated[str, QueryParameter(max_length=16)]
 CodePath = Annotated[str, PathParameter(max_length=16)]
 #: Hard cap of the verify form's body before the setting's own bound on the file is applied.
@@ -114,6 +115,38 @@ class DocumentController(Controller):
     async def statements(self, actor: CurrentActor, inspection_id: FromQuery[uuid.UUID]) -> list[wire.Statement]:
         """一次检查（案件）中各告知书登记的陈述申辩情况。"""
         return list((await documents_service.statements_for_inspection(actor, inspection_id)).values())
+
+
+class OfficerSignatureController(Controller):
+    """The calling officer's own signature image, embedded in the documents that carry officers' signatures."""
+
+    path = "/api/v1/officers/me/signature"
+    tags = ["执法文书 documents"]
+
+    @put("/", guards=[OFFICERS], request_max_body_size=None,  # bounded by read_bounded at DOCUMENT_MAX_SIGNATURE_BYTES
+         opt={"doc": Bodies(request={"image/png": None}), "errors": (413, 415)})
+    async def record(self, request: Request, actor: CurrentActor, settings: AppSettings) -> wire.OfficerSignature:
+        """登记本人签名图片（PNG，按内容判断）；此后签发的须执法人员签名的文书嵌入该签名。"""
+        limit_bytes = settings.documents.max_signature_bytes
+        data = await read_bounded(request, limit_bytes, what=("签名图片", "signature"))
+        async with database.transaction():
+            return await signatures.record(actor, request.app.state.evidence_store, data, max_bytes=limit_bytes)
+
+    @get("/", guards=[OFFICERS])
+    async def current(self, actor: CurrentActor) -> wire.OfficerSignature:
+        """本人已登记的签名（未登记为 404）。"""
+        found = await signatures.mine(actor)
+        if found is None:
+            raise NotFound("尚未登记签名", "no signature recorded")
+        return found
+
+    @get("/image", guards=[OFFICERS], opt={"doc": Bodies(responses={HTTP_200_OK: {"image/png": None}}), "errors": (503,)})
+    async def image(self, request: Request, actor: CurrentActor) -> Response[bytes]:
+        """本人签名图片（与登记时逐字节相同，校验哈希）。"""
+        data = await signatures.image_of(actor, request.app.state.evidence_store)
+        if data is None:
+            raise NotFound("尚未登记签名", "no signature recorded")
+        return Response(data, media_type="image/png", headers=_SAFE)
 
 
 class PublicVerificationController(Controller):

@@ -133,3 +133,23 @@ async def test_signatures_on_documents(client, app, tmp_path):
 async def test_signatures_on_documents_embedded(client, sqlite_app, tmp_path):  # noqa: F811
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sqlite_app), base_url="http://fieldcheck.test") as c:
         await signatures_on_documents(c, sqlite_app, tmp_path)
+
+
+async def test_an_officer_records_a_signature_through_the_api(client, app, tmp_path):
+    from tests.conftest import login, make_user
+    from schemas.vocab import Role
+
+    inspector, leader = await make_user(Role.INSPECTOR), await make_user(Role.LEADER)
+    mine = await login(client, await username_of(inspector))
+    path = "/api/v1/officers/me/signature/"
+    assert (await client.get(path, headers=mine)).status_code == 404
+    png = {**mine, "content-type": "image/png"}
+    assert (await client.put(path, content=photo("JPEG", (480, 160)), headers=png)).status_code == 415
+    assert (await client.put(path, content=b"\x89PNG\r\n\x1a\n" + b"0" * LIMIT, headers=png)).status_code == 413
+    assert (await client.put(path, content=handwriting(), headers={**await login(client, await username_of(leader)),
+                                                                   "content-type": "image/png"})).status_code == 403
+    saved = await client.put(path, content=handwriting(), headers=png)
+    assert saved.status_code == 200, saved.text
+    image = await client.get(path + "image", headers=mine)
+    assert image.headers["content-type"] == "image/png" and hashlib.sha256(image.content).hexdigest() == saved.json()["sha256"]
+    assert (await client.get(path, headers=mine)).json()["sha256"] == saved.json()["sha256"]
