@@ -91,11 +91,15 @@ async def test_a_post_without_the_csrf_token_is_refused(client: httpx.AsyncClien
     client.cookies.clear()
 
 
-async def test_inspectors_have_no_console(client: httpx.AsyncClient) -> None:
+async def test_an_inspector_s_console_is_their_cases_documents_and_their_signature(client: httpx.AsyncClient) -> None:
     inspector = await username_of(await make_user(Role.INSPECTOR))
     await _login(client, inspector)
-    answer = await client.get("/console")
-    assert answer.status_code == 403 and "当前角色无权访问此页面" in answer.text
+    home = await client.get("/console")
+    assert home.status_code == 200
+    assert re.findall(r'<a class="card tile" href="([^"]+)"', home.text) == ["/console/cases", "/console/signature"]
+    for office_page in ("/console/inspections", "/console/hazards", "/console/enforcement", "/console/people"):
+        answer = await client.get(office_page)
+        assert answer.status_code == 403 and "当前角色无权访问此页面" in answer.text, office_page
     client.cookies.clear()
 
 
