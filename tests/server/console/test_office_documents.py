@@ -148,3 +148,22 @@ async def test_documents_in_the_console_embedded(client, sqlite_app, tmp_path): 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sqlite_app), base_url="http://fieldcheck.test") as c:
         case = await make_case(c, sqlite_app, tmp_path, n_items=2, n_photos=1)
         await documents_in_console(c, case)
+
+
+async def test_a_covert_target_stays_off_the_team_s_document_pages_before_release(client) -> None:
+    from tests.server.spotchecks.conftest import make_world, target_traces
+
+    world = await make_world(client)
+    campaign = await world.campaign()
+    await world.draw(campaign["id"])
+    tasks = await world.tasks(campaign["id"])
+    assert tasks and all(t.get("inspection_id") is None for t in tasks)  # no check exists before release
+    for task in tasks:
+        for member in task["team"]:
+            await console_as(client, uuid.UUID(member))
+            for path in ("/console", "/console/cases"):
+                page = await client.get(path)
+                assert page.status_code == 200
+                for trace in await target_traces(uuid.UUID(task["enterprise_id"])):
+                    assert trace not in page.content, (path, trace)
+    client.cookies.clear()
