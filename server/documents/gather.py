@@ -8,6 +8,7 @@ not see (a covert task before release included) cannot end up on a document.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
@@ -96,9 +97,16 @@ async def _inspection_of(actor: Actor, request: wire.DocumentIssue, settings: Se
     return action.inspection_id, None, action
 
 
-async def load(actor: Actor, request: wire.DocumentIssue, settings: Settings) -> Case:
-    """Read the case behind ``request`` as ``actor`` (NotFound where the actor may not see a record)."""
+async def load(actor: Actor, request: wire.DocumentIssue, settings: Settings, *, like: Case | None = None) -> Case:
+    """Read the case behind ``request`` as ``actor`` (NotFound where the actor may not see a record).
+
+    ``like``: a case of the same check, read by the same actor just before (a page weighing every document
+    the check could give); its check-wide records are reused, the recheck, action and person read afresh.
+    """
     inspection_id, recheck, action = await _inspection_of(actor, request, settings)
+    if like is not None and like.inspection.id == inspection_id and recheck is None and like.recheck is None:
+        case = dataclasses.replace(like, action=action, person=None, images={}, officer_signatures={})
+        return await _with_person(actor, request, case)
     inspection = await inspection_records.get(actor, inspection_id)
     # The officers who did the work the document records: the recheck's assignees, or the check's team (lead first).
     team = recheck.assignee_ids if recheck is not None else sorted(
@@ -120,6 +128,11 @@ async def load(actor: Actor, request: wire.DocumentIssue, settings: Settings) ->
         action=action,
         officer_ids=officer_ids,
     )
+    return await _with_person(actor, request, case)
+
+
+async def _with_person(actor: Actor, request: wire.DocumentIssue, case: Case) -> Case:
+    """The 三违 record a penalty on a person names, which must be of this case."""
     if request.violation_id is not None:
         case.person = next((v for v in case.violations if v.id == request.violation_id), None)
         if case.person is None:

@@ -197,13 +197,14 @@ class Prepared:
 
 
 async def _prepare(
-    actor: Actor, request: wire.DocumentIssue, settings: Settings, now: dt.datetime, *, lock: bool
+    actor: Actor, request: wire.DocumentIssue, settings: Settings, now: dt.datetime, *, lock: bool,
+    like: gather.Case | None = None,
 ) -> Prepared:
     """Who may issue it (PermissionDenied, NotFound) and the facts the rules need; ``lock`` takes the case's
     turn first, so the facts still hold at commit (issuing), without it they are what a page shows."""
     if actor.role not in (Role.INSPECTOR, Role.SUPERVISOR):
         raise PermissionDenied("当前角色不能签发执法文书", "this role does not issue documents", field="type")
-    case = await gather.load(actor, request, settings)
+    case = await gather.load(actor, request, settings, like=like)
     team = set(case.recheck.assignee_ids) if case.recheck is not None else set(case.inspection.inspector_ids)
     manages = may_manage_department(actor, case.inspection.department_id)
     if not policy.may_issue(request.type, actor.role, on_team=actor.user_id in team, manages_department=manages):
@@ -385,6 +386,7 @@ async def next_documents(actor: Actor, inspection_id: uuid.UUID, settings: Setti
     if actor.role not in (Role.INSPECTOR, Role.SUPERVISOR):
         return []
     options = []
+    like: gather.Case | None = None  # the check's records, read once for every candidate of the check itself
     for request, about in await _candidates(actor, inspection_id, settings):
         title = policy.SPECS[request.type].title
         checked = request
@@ -392,12 +394,14 @@ async def next_documents(actor: Actor, inspection_id: uuid.UUID, settings: Setti
             # the page asks for the receiving agency with the button; judge the rest as if it were given
             checked = msgspec.structs.replace(request, receiving_agency=_AGENCY_ASKED)
         try:
-            prepared = await _prepare(actor, checked, settings, now, lock=False)
+            prepared = await _prepare(actor, checked, settings, now, lock=False, like=like)
         except PermissionDenied:
             continue
         except (NotFound, InvalidInput, StateConflict) as refused:
             options.append(Option(request, title, about, refusal=refused.message))
             continue
+        if prepared.case.recheck is None:
+            like = prepared.case
         refusal = policy.refusal(checked.type, prepared.facts)
         if refusal is not None and refusal.code == ErrorCode.DUPLICATE:
             continue
