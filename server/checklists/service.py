@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count
@@ -74,6 +74,30 @@ async def get(actor: Actor, template_id: uuid.UUID) -> wire.ChecklistTemplate:
     if row is None:
         raise NotFound("检查表不存在", "checklist template not found")
     return await _template(row)
+
+
+async def template_exists(template_id: uuid.UUID) -> bool:
+    """Whether a checklist version with this id exists (other domains check a reference with it)."""
+    return await ChecklistTemplate.exists().where(ChecklistTemplate.id == template_id)
+
+
+async def item_ids_by_template(template_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """The item ids of each of these versions (what an item result or a hazard may name for a check using it)."""
+    items: dict[uuid.UUID, set[uuid.UUID]] = {t: set() for t in template_ids}
+    if items:
+        for row in await ChecklistItem.select(ChecklistItem.id, ChecklistItem.template).where(
+            ChecklistItem.template.is_in(list(items))
+        ):
+            items[row["template"]].add(row["id"])
+    return items
+
+
+async def item_of(item_id: uuid.UUID) -> tuple[uuid.UUID, bool] | None:
+    """The version an item belongs to and whether failing it is a 重大事故隐患 (None: no such item)."""
+    row = await ChecklistItem.select(ChecklistItem.template, ChecklistItem.is_major_criterion).where(
+        ChecklistItem.id == item_id
+    ).first()
+    return None if row is None else (row["template"], bool(row["is_major_criterion"]))
 
 
 async def get_current(actor: Actor, code: str) -> wire.ChecklistTemplate:

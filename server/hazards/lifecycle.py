@@ -22,7 +22,7 @@ from schemas.problems import ErrorCode
 from schemas.vocab import HazardLevel, HazardStatus
 from server.accounts.policy import SYSTEM, Actor
 from server.audit import service as audit_service
-from server.checklists.tables import ChecklistItem
+from server.checklists import service as checklists_service
 from server.enforcement import service as enforcement_service
 from server.errors import InvalidInput, NotFound, StateConflict
 from server.hazards import permissions, policy, rechecks, records
@@ -51,15 +51,15 @@ async def create_hazard(
         raise StateConflict("该隐患已记录", "hazard already recorded", code=ErrorCode.DUPLICATE, field="id")
     item_is_major: bool | None = None
     if data.checklist_item_id is not None:
-        item = await ChecklistItem.select().where(ChecklistItem.id == data.checklist_item_id).first()
-        if item is None or (inspection["template"] is not None and item["template"] != inspection["template"]):
+        item = await checklists_service.item_of(data.checklist_item_id)
+        if item is None or (inspection["template"] is not None and item[0] != inspection["template"]):
             raise InvalidInput(
                 "检查项不存在或不属于本次检查的检查表",
                 "checklist item unknown or not in this inspection's template",
                 code=ErrorCode.UNKNOWN_REFERENCE,
                 field="checklist_item_id",
             )
-        item_is_major = item["is_major_criterion"]
+        item_is_major = item[1]
     found_at = data.found_at or now
     facts = policy.open_hazard(
         level=data.level,

@@ -14,14 +14,13 @@ from typing import Any
 from schemas import hazards as wire
 from schemas.hazards import RecheckReason, RecheckStatus
 from schemas.vocab import Role
-from server.accounts.policy import Actor
-from server.accounts.tables import User
+from server.accounts import service as accounts_service
+from server.accounts.policy import SYSTEM, Actor
 from server.audit import service as audit_service
 from server.errors import NotFound
 from server.hazards import permissions, policy, records
 from server.hazards.tables import Recheck, RecheckAssignee
 from server.registry import service as registry_service
-from server.registry.tables import Enterprise
 from server.settings import Settings, get_settings
 from server.sync import scopes
 from server.sync import service as sync_service
@@ -59,21 +58,18 @@ async def has_open_recheck(hazard_id: uuid.UUID) -> bool:
 async def _recheck_pool(hazard: dict[str, Any]) -> tuple[list[uuid.UUID], set[uuid.UUID]]:
     """Who may recheck (active inspectors covering the enterprise's district, else of the check's department, else the
     bureau's; never with a 回避) and the finders, whom :func:`policy.choose_recheckers` leaves out."""
-    enterprise = await Enterprise.select(Enterprise.district).where(Enterprise.id == hazard["enterprise"]).first()
-    district = enterprise["district"] if enterprise else None
+    district = (await registry_service.get(SYSTEM, hazard["enterprise"])).district
     conflicted = await registry_service.conflicted_user_ids(hazard["enterprise"])
-    inspectors = await User.select(User.id, User.districts, User.department).where(
-        (User.role == Role.INSPECTOR) & (User.active == True)  # noqa: E712 (SQL comparison)
-    )
-    pool = [u["id"] for u in inspectors if district in (u["districts"] or []) and u["id"] not in conflicted]
+    inspectors = [u for u in await accounts_service.list_users(role=Role.INSPECTOR) if u.active]
+    pool = [u.id for u in inspectors if district in u.districts and u.id not in conflicted]
     finders = await finders_of(hazard)
     if not set(pool) - finders:
         inspection = await permissions.inspection_row(hazard["inspection"])
         pool = [
-            u["id"] for u in inspectors if u["department"] == inspection["department"] and u["id"] not in conflicted
+            u.id for u in inspectors if u.department_id == inspection["department"] and u.id not in conflicted
         ]
     if not set(pool) - finders:
-        pool = [u["id"] for u in inspectors if u["id"] not in conflicted]
+        pool = [u.id for u in inspectors if u.id not in conflicted]
     return pool, finders
 
 

@@ -14,25 +14,39 @@ from collections.abc import Sequence
 from schemas.inspections import Inspection, InspectionAssign, InspectionCreate
 from schemas.problems import ErrorCode
 from schemas.vocab import InspectionKind, InspectionStatus, Role
-from server.accounts.policy import Actor, may_manage_department
-from server.accounts.tables import User
+from server.accounts import service as accounts_service
+from server.accounts.policy import SYSTEM, Actor, may_manage_department
 from server.audit import service as audit_service
-from server.checklists.tables import ChecklistTemplate
-from server.errors import InvalidInput, PermissionDenied, StateConflict
+from server.checklists import service as checklists_service
+from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
 from server.inspections import access, records
 from server.inspections.tables import Inspection as InspectionRow
 from server.inspections.tables import InspectionInspector
-from server.registry.tables import Enterprise
+from server.registry import service as registry_service
 
 
 async def check_named_team(kind: InspectionKind, enterprise_id: uuid.UUID, inspector_ids: Sequence[uuid.UUID]) -> None:
     """A team a supervisor names: distinct active inspectors, then the team rule of ``access.require_team``."""
     if len(set(inspector_ids)) != len(inspector_ids):
         raise InvalidInput("检查人员重复", "duplicate inspector", field="inspector_ids")
-    users = await User.select(User.id, User.role, User.active).where(User.id.is_in(list(inspector_ids)))
-    if len(users) != len(inspector_ids) or any(u["role"] != Role.INSPECTOR or not u["active"] for u in users):
+    users = (await accounts_service.users_by_id(list(inspector_ids))).values()
+    if len(users) != len(inspector_ids) or any(u.role != Role.INSPECTOR or not u.active for u in users):
         raise InvalidInput("检查人员须为在职的执法检查人员", "inspectors must be active inspectors", field="inspector_ids")
     await access.require_team(kind, enterprise_id, inspector_ids)
+
+
+async def require_enterprise(enterprise_id: uuid.UUID) -> None:
+    """Refuse a check of an enterprise the registry does not hold."""
+    try:
+        await registry_service.get(SYSTEM, enterprise_id)
+    except NotFound:
+        raise InvalidInput("企业不存在", "unknown enterprise", field="enterprise_id") from None
+
+
+async def require_template(template_id: uuid.UUID | None) -> None:
+    """Refuse a check with a checklist that does not exist (none named is fine)."""
+    if template_id is not None and not await checklists_service.template_exists(template_id):
+        raise InvalidInput("检查表不存在", "unknown checklist template", field="template_id")
 
 
 #: Kinds whose team is chosen by a draw or the recheck rule, never named by hand afterwards.
@@ -77,11 +91,9 @@ async def create(actor: Actor, data: InspectionCreate) -> Inspection:
             "covert checks are created only by a spot-check release",
             field="kind",
         )
-    if await Enterprise.count().where(Enterprise.id == data.enterprise_id) == 0:
-        raise InvalidInput("企业不存在", "unknown enterprise", field="enterprise_id")
+    await require_enterprise(data.enterprise_id)
     await check_named_team(data.kind, data.enterprise_id, data.inspector_ids)
-    if data.template_id is not None and await ChecklistTemplate.count().where(ChecklistTemplate.id == data.template_id) == 0:
-        raise InvalidInput("检查表不存在", "unknown checklist template", field="template_id")
+    await require_template(data.template_id)
     if data.id is not None and await InspectionRow.exists().where(InspectionRow.id == data.id):
         raise StateConflict("该检查已存在", "an inspection with this id exists", code=ErrorCode.DUPLICATE, field="id")
     inspection_id = data.id or uuid.uuid4()

@@ -31,7 +31,7 @@ from schemas.vocab import InspectionStatus
 from server import database
 from server.accounts.policy import Actor
 from server.audit import service as audit_service
-from server.checklists.tables import ChecklistItem
+from server.checklists import service as checklists_service
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
 from server.inspections import access, notes, records
 from server.inspections.access import Mode, Write
@@ -82,12 +82,7 @@ async def _load_batch(actor: Actor, mutations: Sequence[RecordItemResult]) -> _B
             decisions[inspection_id] = refusal
     rows = list(inspections.values())
     templates = list({r["template"] for r in rows if r["template"] is not None})
-    template_items: dict[uuid.UUID, set[uuid.UUID]] = {t: set() for t in templates}
-    if templates:
-        for item in await ChecklistItem.select(ChecklistItem.id, ChecklistItem.template).where(
-            ChecklistItem.template.is_in(templates)
-        ):
-            template_items[item["template"]].add(item["id"])
+    template_items = await checklists_service.item_ids_by_template(templates)
     results: dict[tuple[uuid.UUID, uuid.UUID], _ItemState] = {}
     own_ids = list({m.id for m in mutations})
     if database.is_postgres():

@@ -24,7 +24,7 @@ from schemas.inspections import (
 from schemas.vocab import InspectionKind, InspectionStatus, Role
 from server.accounts.policy import Actor, may_manage_department
 from server.audit import service as audit_service
-from server.checklists.tables import ChecklistItem, ChecklistTemplate
+from server.checklists.tables import ChecklistItem
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
 from server.inspections import access, assignment, records
 from server.inspections.access import Write
@@ -32,7 +32,6 @@ from server.inspections.tables import Inspection as InspectionRow
 from server.inspections.tables import ItemResult as ItemResultRow
 from server.notifications import service as notifications
 from server.spotchecks import completion
-from server.registry.tables import Enterprise
 
 
 #: A rule another domain holds over the signing: raises the refusal, or returns.
@@ -68,12 +67,8 @@ async def apply_start_inspection(actor: Actor, mutation: StartInspection) -> syn
             raise NotFound("检查记录不存在", "inspection not found", field="inspection_id")
         if actor.role != Role.INSPECTOR:
             raise PermissionDenied("只有执法检查人员可以发起巡查", "only inspectors open patrols")
-        if await Enterprise.count().where(Enterprise.id == mutation.enterprise_id) == 0:
-            raise InvalidInput("企业不存在", "unknown enterprise", field="enterprise_id")
-        if mutation.template_id is not None and (
-            await ChecklistTemplate.count().where(ChecklistTemplate.id == mutation.template_id) == 0
-        ):
-            raise InvalidInput("检查表不存在", "unknown checklist template", field="template_id")
+        await assignment.require_enterprise(mutation.enterprise_id)
+        await assignment.require_template(mutation.template_id)
         await access.require_team(InspectionKind.ROUTINE, mutation.enterprise_id, [actor.user_id], field="enterprise_id")
         await assignment.insert_inspection(
             mutation.inspection_id, kind=InspectionKind.ROUTINE, status=InspectionStatus.IN_PROGRESS,

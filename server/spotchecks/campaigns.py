@@ -18,7 +18,7 @@ import msgspec
 from schemas import spotchecks as wire
 from schemas.vocab import RiskGrade, Role, Sector, StandardizationLevel
 from server.accounts.policy import Actor, sees_all_departments
-from server.accounts.tables import Department
+from server.accounts import service as accounts_service
 from server.audit import service as audit_service
 from server.errors import InvalidInput, NotFound, PermissionDenied
 from server import database
@@ -126,7 +126,7 @@ async def create_campaign(actor: Actor, data: wire.CampaignCreate) -> wire.Campa
         )
     _check_cap_keys(data.rules.annual_caps)
     departments = list(set(data.rules.inspector_department_ids))
-    if departments and await Department.count().where(Department.id.is_in(departments)) != len(departments):
+    if departments and not set(departments) <= {d.id for d in await accounts_service.list_departments()}:
         raise InvalidInput("执法人员所在科室不存在", "unknown department", field="rules.inspector_department_ids")
     row = {
         "id": uuid.uuid4(),

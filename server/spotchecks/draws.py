@@ -24,10 +24,10 @@ from typing import Any
 import msgspec
 
 from schemas import spotchecks as wire
+from schemas.audit import AuditRecord
 from schemas.vocab import District, Sector, label
 from server.accounts.policy import Actor
 from server.audit import service as audit_service
-from server.audit.tables import AuditEntry
 from server.errors import InvalidInput, NotFound, StateConflict
 from server.spotchecks import campaigns, clock, covert, policy, pool, release, tasks
 from server.spotchecks.tables import Campaign, Draw, SpotCheckTask
@@ -182,10 +182,9 @@ async def commit_draw(actor: Actor, campaign_id: uuid.UUID, data: wire.DrawReque
     return _draw_wire(values, with_seed=False)
 
 
-async def commitment(draw_id: uuid.UUID, action: str) -> dict[str, Any] | None:
-    return await AuditEntry.select(AuditEntry.seq, AuditEntry.changes).where(
-        (AuditEntry.entity_type == ENTITY) & (AuditEntry.entity_id == str(draw_id)) & (AuditEntry.action == action)
-    ).order_by(AuditEntry.seq).output(load_json=True).first()
+async def commitment(draw_id: uuid.UUID, action: str) -> AuditRecord | None:
+    """The draw's first entry of ``action`` in the audit chain (its commitment, or its revealed result)."""
+    return next((e for e in await audit_service.entries_for([(ENTITY, draw_id)]) if e.action == action), None)
 
 
 def snapshot_of(row: dict[str, Any]) -> policy.PoolSnapshot:

@@ -17,7 +17,7 @@ from typing import Any
 
 from schemas import spotchecks as wire
 from schemas.vocab import InspectionStatus, Role
-from server.accounts.tables import User
+from server.accounts import service as accounts_service
 from server.inspections.tables import Inspection, InspectionInspector
 from server.registry.tables import ConflictOfInterest, Enterprise
 from server.spotchecks import campaigns, clock, covert, policy
@@ -89,21 +89,20 @@ async def _enterprise_pool(filters: wire.TargetFilter, as_of: dt.date) -> list[p
 
 
 async def _inspector_pool(rules: wire.CampaignRules) -> list[policy.PoolInspector]:
-    query = User.select(User.id, User.department, User.badge_number, User.districts).where(
-        (User.role == Role.INSPECTOR) & (User.active == True)  # noqa: E712 - SQL comparison
-    )
-    if rules.inspector_department_ids:
-        query = query.where(User.department.is_in(list(rules.inspector_department_ids)))
-    rows = await query
+    departments = set(rules.inspector_department_ids)
+    users = [
+        u for u in await accounts_service.list_users(role=Role.INSPECTOR)
+        if u.active and (not departments or u.department_id in departments)
+    ]
     return sorted(
         (
             policy.PoolInspector(
-                id=str(r["id"]),
-                department=str(r["department"]) if r["department"] else None,
-                certified=bool((r["badge_number"] or "").strip()),
-                districts=tuple(sorted(r["districts"] or [])),
+                id=str(u.id),
+                department=str(u.department_id) if u.department_id else None,
+                certified=bool((u.badge_number or "").strip()),
+                districts=tuple(sorted(str(d) for d in u.districts)),
             )
-            for r in rows
+            for u in users
         ),
         key=lambda i: i.id,
     )

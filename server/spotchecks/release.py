@@ -14,7 +14,7 @@ import logging
 import uuid
 from typing import Any
 
-from schemas.vocab import InspectionKind, Sector
+from schemas.vocab import InspectionKind
 from server.accounts.policy import SYSTEM
 from server.audit import service as audit_service
 from server.checklists import service as checklists_service
@@ -22,7 +22,6 @@ from server.inspections import assignment as inspection_assignment
 from server.inspections import records as inspection_records
 from server.notifications import service as notifications
 from server.registry import service as registry_service
-from server.registry.tables import Enterprise
 from server import database
 from server.spotchecks import clock, tasks
 from server.spotchecks.tables import Campaign, SpotCheckTask
@@ -42,8 +41,8 @@ def release_kind(campaign: dict[str, Any]) -> InspectionKind:
 
 async def release_task(task: dict[str, Any], campaign: dict[str, Any], now: dt.datetime) -> None:
     """Turn a task into an inspection of its team and send the target to their phones."""
-    enterprise = await Enterprise.select(Enterprise.sector).where(Enterprise.id == task["enterprise"]).first()
-    templates = await checklists_service.current_for_sector(Sector(enterprise["sector"]))
+    target = await registry_service.get(SYSTEM, task["enterprise"])
+    templates = await checklists_service.current_for_sector(target.sector)
     inspection_id = await inspection_assignment.create_for_task(
         task_id=task["id"],
         kind=release_kind(campaign),
@@ -66,13 +65,10 @@ async def release_task(task: dict[str, Any], campaign: dict[str, Any], now: dt.d
     )
     await inspection_records.publish(inspection_id)
     # The enterprise record enters the team's replica now, through the scope the release just opened.
-    target = await Enterprise.select().where(Enterprise.id == task["enterprise"]).first()
-    await sync_service.publish(
-        "enterprise", task["enterprise"], registry_service.to_enterprise(target), scope=scopes.enterprise(task["enterprise"])
-    )
+    await sync_service.publish("enterprise", task["enterprise"], target, scope=scopes.enterprise(task["enterprise"]))
     await notifications.notify(
         [uuid.UUID(u) for u in task["team"]], kind="covert_released" if campaign["covert"] else "spot_check_released",
-        key=f"released:{task['id']}", title=f"新的{'暗访' if campaign['covert'] else '双随机'}检查任务已下达：{target['name']}",
+        key=f"released:{task['id']}", title=f"新的{'暗访' if campaign['covert'] else '双随机'}检查任务已下达：{target.name}",
         body=f"计划日期 {task['planned_date']}，请同步后查看。", entity=("inspection", inspection_id), now=now,
     )
     released = {**task, "released_at": now, "status": "released", "inspection": inspection_id}

@@ -90,7 +90,7 @@ async def verify_draw(actor: Actor | None, draw_id: uuid.UUID) -> wire.DrawVerif
     )
     commit = await draws.commitment(draw_id, draws.COMMIT_ACTION)
     if check("commitment_recorded", commit is not None, "审计链中没有抽取承诺 / no commitment in the audit chain"):
-        changes = commit["changes"]
+        changes = commit.changes
         for key in ("seed_hash", "pool_hash", "algorithm_version"):
             if changes.get(key) != row[key]:
                 differences.append(wire.DrawDifference(path=f"commitment.{key}", stored=row[key], recomputed=changes.get(key)))
@@ -102,10 +102,10 @@ async def verify_draw(actor: Actor | None, draw_id: uuid.UUID) -> wire.DrawVerif
                                      differences=differences)
     revealed = await draws.commitment(draw_id, draws.RESULT_ACTION)
     if check("result_recorded", revealed is not None, "审计链中没有抽取结果 / no result in the audit chain") and commit:
-        check("committed_before_revealed", commit["seq"] < revealed["seq"], "结果先于承诺 / the result precedes the commitment")
-        if revealed["changes"].get("result_hash") != row["result_hash"]:
+        check("committed_before_revealed", commit.seq < revealed.seq, "结果先于承诺 / the result precedes the commitment")
+        if revealed.changes.get("result_hash") != row["result_hash"]:
             differences.append(wire.DrawDifference(path="audit.result_hash", stored=row["result_hash"],
-                                                   recomputed=revealed["changes"].get("result_hash")))
+                                                   recomputed=revealed.changes.get("result_hash")))
     stored_result_hash = hashlib.sha256(policy.canonical(row["result"])).hexdigest()
     check("result_hash", stored_result_hash == row["result_hash"], "抽取结果与其哈希不符 / the stored result does not match result_hash")
     recomputed: policy.DrawResult | None = None
