@@ -422,7 +422,7 @@ async def record_statement(
 ) -> wire.Statement:
     """Record on a live 行政处罚告知书 that its party waived 陈述申辩 (and 听证) or was heard; once per notice."""
     now = _now(now)
-    row = await _visible(actor, notice_id)
+    row = await visible(actor, notice_id)
     inspection = await inspection_records.get(actor, row["inspection"])
     if not policy.may_record_statement(actor.role, on_team=actor.user_id in set(inspection.inspector_ids),
                                        manages_department=may_manage_department(actor, row["department"])):

@@ -182,7 +182,8 @@ async def _sign_on_the_phone(client: httpx.AsyncClient, app: Any, tmp_path) -> N
     assert waiting.status_code == 409 and "尚未上传完成" in waiting.json()["message"], waiting.text  # no image yet
 
     # a correction supersedes the measures decision: the old one cannot be signed any more, and says by which
-    correction = await case.issued(type="on_site_measures", action_id=case.suspension_id, supersedes_id=docs["measures"]["id"])
+    correction = await case.issued(type="on_site_measures", action_id=case.suspension_id, supersedes_id=docs["measures"]["id"],
+                                    correction_reason="停产范围写错，更正")
     [superseded] = await raw.push([_sign(raw.seq(), docs["measures"], image=image)])
     refused(superseded, "state_conflict", correction["number"])
     fresh = correction
