@@ -101,6 +101,15 @@ async def _peaks(client: httpx.AsyncClient, headers: dict[str, str], rows: int, 
 
 
 async def test_memory_does_not_grow_with_the_file(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    await _flat_memory(client, monkeypatch)
+
+
+@pytest.mark.sqlite
+async def test_memory_does_not_grow_with_the_file_on_sqlite(sqlite_client: httpx.AsyncClient, monkeypatch) -> None:
+    await _flat_memory(sqlite_client, monkeypatch)
+
+
+async def _flat_memory(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(imports, "APPLY_CHUNK", 500)
     admin = await login(client, await username_of(await make_user(Role.ADMIN)))
     small = await _peaks(client, admin, 500, salt=63)
