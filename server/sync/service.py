@@ -15,7 +15,9 @@ Publishing
     Nothing is written at the call: entries are buffered in the unit of work
     and written together at commit, so a mutation rolled back to its
     savepoint (``UnitOfWork.savepoint``) takes its entries with it, and a
-    thousand publishes cost one statement.
+    thousand publishes cost one statement. Records already in the database in
+    their thousands (a registry import) are published by ``publish_query``:
+    the query's rows go to the commit's staging by SQL, never through Python.
 
 Why a pull never skips a late commit
     Positions (``change.seq``) are handed out by this module's commit hook,
@@ -246,14 +248,16 @@ async def _fetch(after: dict[str, int], fresh: set[str], hw: int, each: int) -> 
 
 
 async def publish_query(pg: str, sqlite: str, *args: object) -> None:
-    """Publish, at commit, the ``(scope, entity_type, entity_id, payload)`` rows a query selects, in their order.
+    """Publish, at commit, the ``(scope, entity_type, entity_id, payload)`` rows a query selects.
 
     For bulk writes whose records are already in the database (an import of thousands): the
     rows go from the query to the feed's staging without passing through Python, so memory
     does not grow with their number. The query gives one row per (scope, record), each
     scope a key of :mod:`server.sync.scopes`; ``pg`` has ``$n`` placeholders (numbered from
     ``$2``: ``$1`` is taken), ``sqlite`` has ``?``. Call it before any other publish of the
-    transaction; later publishes of the same records replace these rows, as usual.
+    transaction; later publishes of the same records replace these rows, as usual. The rows are
+    numbered before the transaction's other publishes, among themselves in the order the database
+    yields them (a pull needs no order between records committed together).
     """
     uow = database.current()
     if any(i is not _QUERIED for i in uow.pending.get(_FEED.name, ())):
@@ -261,8 +265,8 @@ async def publish_query(pg: str, sqlite: str, *args: object) -> None:
     now = dt.datetime.now(dt.UTC)
     if database.is_postgres():
         # The staging table exists once the function has run in this session; these rows take
-        # ords below the ones the commit stages (numbered from 1), in the query's order
-        # (the commit numbers the staged rows by their order, not their ord's value).
+        # ords below the ones the commit stages (numbered from 1); the commit numbers the staged
+        # rows by the order of their ords, not by their values.
         await sql.execute(
             "SELECT fieldcheck_stage_change('{}'::text[], '{}'::text[], '{}'::uuid[], '{}'::bytea[], $1)", "", now
         )
