@@ -6,11 +6,12 @@
 
 - Every row goes through the registry's own rules: the wire type ``EnterpriseCreate`` (shape and
   bounds, as the API decodes it), then ``registry_service.new_enterprise_values`` (the GB 32100
-  check character); duplicates are looked for within the file and in the registry.
+  check character); duplicates are looked for within the file (in the rows staged so far) and
+  in the registry.
 - The check streams the file and stages rows ``CHUNK`` at a time (committed, so another request
   can show the progress); memory stays bounded whatever the file's length.
-- Applying prepares the good rows in committed batches (the registry's rules again, the new
-  ids, the change-feed payloads, stored on the staged rows; ``applied_rows`` counts them, so the
+- Applying prepares the good rows in committed batches (the change-feed payloads, each
+  enterprise's id its staged row's, stored on the staged rows; ``applied_rows`` counts them, so the
   progress is in the database for every server process), then registers them all in ONE
   set-based transaction (``registry_service.create_imported``): a failure (a code registered
   meanwhile, a crash) leaves the registry as it was. Memory does not grow with the file.
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from piccolo.query.functions.aggregate import Min
 
 from schemas import registry as wire
 from schemas.identifiers import credit_code_check_char
@@ -258,7 +260,6 @@ async def start(actor: Actor, path: Path, file_name: str, settings: Settings) ->
 
 async def check(import_id: uuid.UUID, sheet: Sheet, settings: Settings) -> None:
     """Read every row, check it and stage it, committing ``CHUNK`` rows at a time; ends ``checked`` or ``failed``."""
-    first_row_of: dict[str, int] = {}  # normalised credit code -> the row that first had it (18 bytes a row)
     counts = {"checked": 0, "good": 0, "bad": 0}
     try:
         batch: list[tuple[int, dict[str, str]]] = []
@@ -267,9 +268,9 @@ async def check(import_id: uuid.UUID, sheet: Sheet, settings: Settings) -> None:
             if counts["checked"] + len(batch) > settings.registry.import_max_rows:
                 raise InvalidInput(f"文件超过单次导入上限 {settings.registry.import_max_rows} 行，请分批导入", "too many rows")
             if len(batch) == CHUNK:
-                await _stage(import_id, batch, first_row_of, counts)
+                await _stage(import_id, batch, counts)
                 batch = []
-        await _stage(import_id, batch, first_row_of, counts)
+        await _stage(import_id, batch, counts)
         async with database.transaction():
             await EnterpriseImport.update({
                 EnterpriseImport.status: ImportStatus.CHECKED, EnterpriseImport.total_rows: counts["checked"],
@@ -287,14 +288,14 @@ async def check(import_id: uuid.UUID, sheet: Sheet, settings: Settings) -> None:
 _STAGED = ("id", "batch", "row_number", "ok", "credit_code", "name", "data", "errors")
 
 
-async def _stage(
-    import_id: uuid.UUID, batch: list[tuple[int, dict[str, str]]], first_row_of: dict[str, int], counts: dict[str, int]
-) -> None:
+async def _stage(import_id: uuid.UUID, batch: list[tuple[int, dict[str, str]]], counts: dict[str, int]) -> None:
+    """Check and stage one chunk; a credit code an earlier chunk had is found in the staged rows, not kept in memory."""
     if not batch:
         return
     checked = [(number, cells, *check_row(cells)) for number, cells in batch]
-    fresh = [code for _, _, data, code, _ in checked if data is not None and code not in first_row_of]
-    registered = await registry_service.registered_codes(fresh)
+    codes = sorted({code for _, _, data, code, _ in checked if data is not None})
+    first_row_of = await _staged_codes(import_id, codes)  # normalised credit code -> the row that first had it
+    registered = await registry_service.registered_codes([c for c in codes if c not in first_row_of])
     rows = []
     as_id = (lambda u: u) if database.is_postgres() else str  # noqa: E731  (SQLite keeps UUIDs as text)
     for number, cells, data, code, errors in checked:
@@ -309,7 +310,9 @@ async def _stage(
         ok = data is not None and not errors
         rows.append((
             as_id(uuid.uuid4()), as_id(import_id), number, ok, code[:64], cells.get("name", "")[:256],
-            msgspec.json.encode(data).decode() if ok else "", msgspec.json.encode(errors).decode() if errors else "",
+            # Kept for every row whose values passed the rules (a repeated code too): what later chunks look codes up in.
+            msgspec.json.encode(data).decode() if data is not None else "",
+            msgspec.json.encode(errors).decode() if errors else "",
         ))
         counts["good" if ok else "bad"] += 1
     counts["checked"] += len(batch)
@@ -319,6 +322,20 @@ async def _stage(
             EnterpriseImport.checked_rows: counts["checked"], EnterpriseImport.good_rows: counts["good"],
             EnterpriseImport.bad_rows: counts["bad"], EnterpriseImport.updated_at: dt.datetime.now(dt.UTC),
         }).where(EnterpriseImport.id == import_id)
+
+
+async def _staged_codes(import_id: uuid.UUID, codes: list[str]) -> dict[str, int]:
+    """Of ``codes``, those a row staged earlier in this import had valid, with the first such row."""
+    found: dict[str, int] = {}
+    for start in range(0, len(codes), 500):
+        rows = await (
+            EnterpriseImportRow.select(EnterpriseImportRow.credit_code, Min(EnterpriseImportRow.row_number, alias="first"))
+            .where((EnterpriseImportRow.batch == import_id) & EnterpriseImportRow.credit_code.is_in(codes[start : start + 500])
+                   & (EnterpriseImportRow.data != ""))
+            .group_by(EnterpriseImportRow.credit_code)
+        )
+        found.update((r["credit_code"], r["first"]) for r in rows)
+    return found
 
 
 async def _fail(import_id: uuid.UUID, reason: str, *, drop_rows: bool = False) -> None:

@@ -118,3 +118,17 @@ async def _flat_memory(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatc
     # here); the check keeps only each credit code seen (for duplicates within the file).
     assert large[0] < small[0] * 1.5 + 512 * 1024, (small, large)
     assert large[1] < small[1] * 1.5 + 512 * 1024, (small, large)
+
+
+async def test_a_code_repeated_chunks_apart_is_found_in_the_rows_staged_before(client: httpx.AsyncClient) -> None:
+    """The check keeps no code in memory: a repeat 1,100 rows later is found among the staged rows."""
+    admin = await login(client, await username_of(await make_user(Role.ADMIN)))
+    sheet = registry_file(1200, salt=65, bad=False)
+    sheet.rows[1100][0] = sheet.rows[0][0]  # file row 1102 repeats row 2
+    sheet.rows[5][3] = "银川市"  # row 7 is refused for its district: its (valid) code is no one's first
+    sheet.rows[1150][0] = sheet.rows[5][0]  # so row 1152 with the same code is good
+    done = await _checked(client, admin, sheet.csv())
+    assert (done["good_rows"], done["bad_rows"]) == (1198, 2)
+    refused = (await client.get(f"{API}/{done['id']}/rows", params={"ok": "false"}, headers=admin)).json()["items"]
+    by_row = {r["row_number"]: r["errors"][0]["message"] for r in refused}
+    assert by_row[1102] == "与第 2 行的统一社会信用代码重复" and "银川市" in by_row[7]
