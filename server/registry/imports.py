@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from piccolo.query.functions.aggregate import Min
 
 from schemas import registry as wire
 from schemas.identifiers import credit_code_check_char
@@ -294,29 +293,11 @@ async def _stage(import_id: uuid.UUID, batch: list[tuple[int, dict[str, str]]], 
         return
     checked = [(number, cells, *check_row(cells)) for number, cells in batch]
     codes = sorted({code for _, _, data, code, _ in checked if data is not None})
-    first_row_of = await _staged_codes(import_id, codes)  # normalised credit code -> the row that first had it
-    registered = await registry_service.registered_codes([c for c in codes if c not in first_row_of])
-    rows = []
-    as_id = (lambda u: u) if database.is_postgres() else str  # noqa: E731  (SQLite keeps UUIDs as text)
-    for number, cells, data, code, errors in checked:
-        if data is not None:
-            if code in first_row_of:
-                errors = [wire.ImportRowError(field="credit_code", label=COLUMNS["credit_code"],
-                                              message=f"与第 {first_row_of[code]} 行的统一社会信用代码重复")]
-            elif code in registered:
-                errors = [wire.ImportRowError(field="credit_code", label=COLUMNS["credit_code"],
-                                              message="该统一社会信用代码已登记在企业名录中")]
-            first_row_of.setdefault(code, number)
-        ok = data is not None and not errors
-        rows.append((
-            as_id(uuid.uuid4()), as_id(import_id), number, ok, code[:64], cells.get("name", "")[:256],
-            # Kept for every row whose values passed the rules (a repeated code too): what later chunks look codes up in.
-            msgspec.json.encode(data).decode() if data is not None else "",
-            msgspec.json.encode(errors).decode() if errors else "",
-        ))
-        counts["good" if ok else "bad"] += 1
-    counts["checked"] += len(batch)
     async with database.transaction():
+        first_row_of = await _staged_codes(import_id, codes)  # normalised credit code -> the row that first had it
+        registered = await registry_service.registered_codes([c for c in codes if c not in first_row_of])
+        rows = [_staged_row(import_id, entry, first_row_of, registered, counts) for entry in checked]
+        counts["checked"] += len(batch)
         await sql.copy("enterprise_import_row", _STAGED, rows)
         await EnterpriseImport.update({
             EnterpriseImport.checked_rows: counts["checked"], EnterpriseImport.good_rows: counts["good"],
@@ -324,18 +305,44 @@ async def _stage(import_id: uuid.UUID, batch: list[tuple[int, dict[str, str]]], 
         }).where(EnterpriseImport.id == import_id)
 
 
+def _staged_row(
+    import_id: uuid.UUID, entry: tuple, first_row_of: dict[str, int], registered: set[str], counts: dict[str, int]
+) -> tuple:
+    number, cells, data, code, errors = entry
+    if data is not None:
+        if code in first_row_of:
+            errors = [wire.ImportRowError(field="credit_code", label=COLUMNS["credit_code"],
+                                          message=f"与第 {first_row_of[code]} 行的统一社会信用代码重复")]
+        elif code in registered:
+            errors = [wire.ImportRowError(field="credit_code", label=COLUMNS["credit_code"],
+                                          message="该统一社会信用代码已登记在企业名录中")]
+        first_row_of.setdefault(code, number)
+    ok = data is not None and not errors
+    counts["good" if ok else "bad"] += 1
+    as_id = (lambda u: u) if database.is_postgres() else str  # noqa: E731  (SQLite keeps UUIDs as text)
+    return (
+        as_id(uuid.uuid4()), as_id(import_id), number, ok, code[:64], cells.get("name", "")[:256],
+        # Kept for every row whose values passed the rules (a repeated code too): what later chunks look codes up in.
+        msgspec.json.encode(data).decode() if data is not None else "",
+        msgspec.json.encode(errors).decode() if errors else "",
+    )
+
+
 async def _staged_codes(import_id: uuid.UUID, codes: list[str]) -> dict[str, int]:
-    """Of ``codes``, those a row staged earlier in this import had valid, with the first such row."""
-    found: dict[str, int] = {}
-    for start in range(0, len(codes), 500):
-        rows = await (
-            EnterpriseImportRow.select(EnterpriseImportRow.credit_code, Min(EnterpriseImportRow.row_number, alias="first"))
-            .where((EnterpriseImportRow.batch == import_id) & EnterpriseImportRow.credit_code.is_in(codes[start : start + 500])
-                   & (EnterpriseImportRow.data != ""))
-            .group_by(EnterpriseImportRow.credit_code)
-        )
-        found.update((r["credit_code"], r["first"]) for r in rows)
-    return found
+    """Of ``codes``, those a row staged earlier in this import had valid, with the first such row (inside a transaction)."""
+    if not codes:
+        return {}
+    rows = await sql.fetch(
+        # One index probe per code (a plain ANY would let a planner with stale counts scan the whole batch).
+        "SELECT r.credit_code, min(r.row_number) FROM unnest($2::varchar[]) AS c(code)"
+        " CROSS JOIN LATERAL (SELECT credit_code, row_number FROM enterprise_import_row"
+        " WHERE batch = $1 AND credit_code = c.code AND data <> '' ORDER BY row_number LIMIT 1) AS r"
+        " GROUP BY r.credit_code",
+        "SELECT credit_code, min(row_number) FROM enterprise_import_row"
+        f" WHERE batch = ? AND credit_code IN ({', '.join('?' * len(codes))}) AND data <> '' GROUP BY credit_code",
+        *((import_id, codes) if database.is_postgres() else (str(import_id), *codes)),
+    )
+    return {r[0]: r[1] for r in rows}
 
 
 async def _fail(import_id: uuid.UUID, reason: str, *, drop_rows: bool = False) -> None:
