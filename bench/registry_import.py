@@ -6,7 +6,7 @@
 Measured (on a throw-away PostgreSQL database): the whole import path of
 ``server.registry.imports`` — the file saved as it streams, judged, every row
 checked by the registry's rules (EnterpriseCreate, GB 32100), duplicates looked
-up in the file and the registry, rows staged 500 at a time (COPY), then
+up in the rows staged so far and in the registry, rows staged 500 at a time (COPY), then
 confirmed and applied: payloads prepared in committed batches (progress in the
 database), then one transaction that inserts every enterprise by INSERT … SELECT
 from the staging table and publishes the change feed by SQL, audited once.
@@ -16,7 +16,8 @@ asyncpg ``executemany`` in one transaction (no checks, no staging, no feed).
 Memory: a second run of the import under tracemalloc prints the peak of Python
 allocations per phase (check, apply), and the process's peak RSS. Neither peak
 grows with the file (tests/server/registry/test_import_apply.py compares 500
-and 5,000 rows); the check keeps only the credit codes seen so far.
+and 5,000 rows): a credit code seen earlier in the file is looked up among the
+staged rows, not kept in memory.
 """
 
 from __future__ import annotations
