@@ -16,6 +16,7 @@ from schemas.vocab import District, Role, Sector
 from server import database
 from server.accounts.policy import Actor
 from server.accounts.tables import User
+from server.registry import imports
 from server.registry import service as registry_service
 from server.registry.tables import Enterprise, EnterpriseImport
 from tests.conftest import make_user, username_of
@@ -193,19 +194,35 @@ async def test_an_administrators_day(console: Console, tmp_path) -> None:
     assert uuid.UUID(user_url.rsplit("/", 1)[-1].split("?")[0])
 
 
-async def test_a_large_file_shows_its_progress_while_it_is_checked(console: Console, tmp_path) -> None:
+async def _supervisor_uploads(console: Console, path, body: bytes) -> None:
+    """A new supervisor logs in (accepting the pages' confirmations) and uploads ``body`` as ``path``."""
     supervisor = await make_user(Role.SUPERVISOR)
     console.page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
     await console.login(await username_of(supervisor))
-    big = tmp_path / "全市企业名录.csv"
-    big.write_bytes(registry_file(6000, salt=33).csv())
-    await _upload(console, big, big.name)
+    path.write_bytes(body)
+    await _upload(console, path, path.name)
+
+
+async def test_a_large_file_shows_its_progress_while_it_is_checked(console: Console, tmp_path, monkeypatch) -> None:
+    # The check is quick now: it is held after its first chunk until the page has shown that chunk's progress.
+    looked, real_stage, chunks = asyncio.Event(), imports._stage, []
+
+    async def held_stage(*args: object) -> None:
+        await real_stage(*args)
+        chunks.append(1)
+        if len(chunks) == 1:
+            await asyncio.wait_for(looked.wait(), 90)
+
+    monkeypatch.setattr(imports, "_stage", held_stage)
+    await _supervisor_uploads(console, tmp_path / "全市企业名录.csv", registry_file(6000, salt=33).csv())
     # While the check runs the page polls its progress (htmx, every second) and draws a bar.
     await console.page.wait_for_function(
         "() => { const n = document.getElementById('checked-rows'); return n && +n.textContent > 0; }", timeout=60_000
     )
     await console.shot("console-admin-import-progress.png")
     assert await console.page.get_attribute("#import-bar", "max") == "6000"
+    assert await console.page.text_content("#checked-rows") == "500"  # one chunk committed, read by the poll
+    looked.set()
     assert await _settled(console, timeout=240) == "checked"
     assert any("/progress" in u for u in console.requests)
     assert await console.page.text_content("#bad-rows") == "3"
@@ -219,4 +236,30 @@ async def test_a_large_file_shows_its_progress_while_it_is_checked(console: Cons
         await console.open(path)
         assert await console.page.evaluate("document.documentElement.scrollWidth") <= 820, path
         await console.shot(f"console-admin-{name}-tablet.png")
+    assert console.external_requests() == []
+
+
+async def test_the_apply_shows_its_progress_from_the_database_then_its_report(console: Console, tmp_path, monkeypatch) -> None:
+    """The page polls what the apply committed so far; the enterprises appear only when the one transaction commits."""
+    monkeypatch.setattr(imports, "APPLY_CHUNK", 300)
+    looked, real = asyncio.Event(), registry_service.create_imported
+
+    async def held(*args: object) -> None:
+        await asyncio.wait_for(looked.wait(), 90)
+        await real(*args)
+
+    monkeypatch.setattr(registry_service, "create_imported", held)
+    await _supervisor_uploads(console, tmp_path / "名录.csv", registry_file(1200, salt=34).csv())
+    assert await _settled(console) == "checked"
+    await console.page.click("#confirm-import")
+    await console.page.wait_for_function(
+        "() => (document.getElementById('import-progress')?.textContent || '').includes('已准备 1197 / 1197')", timeout=60_000
+    )
+    await console.shot("console-admin-import-applying.png")
+    assert await Enterprise.count() == 0
+    looked.set()
+    assert await _settled(console) == "applied"
+    assert "1197 家企业" in await console.page.text_content("#applied-rows")
+    assert await Enterprise.count() == 1197
+    await console.shot("console-admin-import-applied-report.png")
     assert console.external_requests() == []
