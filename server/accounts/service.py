@@ -9,6 +9,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 from argon2 import PasswordHasher
@@ -419,13 +420,42 @@ async def badge_numbers(user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str | 
     return {r["id"]: r["badge_number"] for r in rows}
 
 
-async def list_users(*, role: Role | None = None, department_id: uuid.UUID | None = None) -> list[wire.User]:
-    query = User.select().order_by(User.username)
+def _users_where(
+    query: Any, role: Role | None, department_id: uuid.UUID | None, active: bool | None, q: str | None
+) -> Any:
     if role is not None:
         query = query.where(User.role == role)
     if department_id is not None:
         query = query.where(User.department == department_id)
+    if active is not None:
+        query = query.where(User.active == active)
+    if q and (term := "".join(c for c in q.strip() if c not in "%_\\")):  # typed wildcards are taken literally
+        query = query.where(User.username.like(f"%{term}%") | User.display_name.like(f"%{term}%"))
+    return query
+
+
+async def list_users(
+    *,
+    role: Role | None = None,
+    department_id: uuid.UUID | None = None,
+    active: bool | None = None,
+    q: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[wire.User]:
+    """Accounts by username; ``q`` matches part of the username or name; ``offset``/``limit``: one page (:func:`count_users`)."""
+    query = _users_where(User.select().order_by(User.username), role, department_id, active, q)
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
     return [to_user(r) for r in await query]
+
+
+async def count_users(
+    *, role: Role | None = None, department_id: uuid.UUID | None = None, active: bool | None = None, q: str | None = None
+) -> int:
+    return await _users_where(User.count(), role, department_id, active, q)
 
 
 # A new password is checked and hashed by the caller *before* it opens the unit of work: argon2 takes

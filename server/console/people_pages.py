@@ -12,7 +12,7 @@ from schemas.vocab import LABELS, District, Role
 from server import database
 from server.accounts import service as accounts_service
 from server.console import navigation
-from server.console.paging import Cell, Filter, Table, read_filters, read_page, slice_of
+from server.console.paging import PER_PAGE, Cell, Filter, Table, read_filters, read_page
 from server.console.web import actor_of, read_form, redirect, render
 from server.errors import NotFound
 
@@ -40,14 +40,12 @@ async def people(request: Request) -> Response:
     filters = _filters(departments)
     values = read_filters(filters, request.query_params)
     page = read_page(request.query_params)
-    users = await accounts_service.list_users(
-        role=Role(values["role"]) if values["role"] else None,
-        department_id=uuid.UUID(values["department"]) if values["department"] else None,
-    )
-    if values["active"]:
-        users = [u for u in users if u.active == (values["active"] == "yes")]
-    if values["q"]:
-        users = [u for u in users if values["q"] in u.username or values["q"] in u.display_name]
+    chosen = {
+        "role": Role(values["role"]) if values["role"] else None,
+        "department_id": uuid.UUID(values["department"]) if values["department"] else None,
+        "active": {"yes": True, "no": False}.get(values["active"]), "q": values["q"] or None,
+    }
+    users = await accounts_service.list_users(**chosen, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
     rows = [
         [
             Cell(u.username, f"/console/people/users/{u.id}"),
@@ -58,11 +56,11 @@ async def people(request: Request) -> Response:
             Cell("、".join(LABELS[d] for d in u.districts)),
             Cell("在用" if u.active else "已停用", tone="ok" if u.active else "bad"),
         ]
-        for u in slice_of(users, page)
+        for u in users
     ]
     table = Table(
         path="/console/people", columns=["用户名", "姓名", "角色", "科室", "执法证号", "负责区县", "状态"], rows=rows,
-        filters=filters, values=values, page=page, total=len(users), target="users-table",
+        filters=filters, values=values, page=page, total=await accounts_service.count_users(**chosen), target="users-table",
     )
     return render(
         request, "people/people.html", table=table, departments=departments, roles=_ROLES, districts=_DISTRICTS,

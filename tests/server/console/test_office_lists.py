@@ -6,6 +6,8 @@ import re
 
 import httpx
 
+from schemas.vocab import Role
+from tests.conftest import make_user
 from tests.server.console.office_world import make_office
 from tests.server.console.test_office_enforcement import console_session, proposed
 
@@ -55,4 +57,23 @@ async def test_the_violation_register_and_the_imports_list_page_in_the_database(
     assert conflicts.status_code == 200 and "共 0 条" in conflicts.text
     bad = await client.get("/console/enforcement", params={"page": "0"})
     assert bad.status_code == 422
+    client.cookies.clear()
+
+
+async def test_the_people_list_is_filtered_and_paged_in_the_database(client: httpx.AsyncClient) -> None:
+    office = await make_office(client)
+    for n in range(52):
+        await make_user(Role.INSPECTOR, username=f"xunjian-{n:02d}")
+    await console_session(client, office, office.admin)
+    first = await client.get("/console/people", params={"q": "xunjian", "role": "inspector"})
+    assert first.status_code == 200 and "共 52 条，第 1/2 页" in first.text
+    assert "xunjian-00" in first.text and "xunjian-49" in first.text and "xunjian-50" not in first.text
+    following = re.search(r'href="([^"]+)"[^>]*rel="next"', first.text).group(1).replace("&amp;", "&")
+    assert "q=xunjian" in following and "role=inspector" in following
+    second = await client.get(following)
+    assert "共 52 条，第 2/2 页" in second.text and "xunjian-51" in second.text and "xunjian-00" not in second.text
+    wildcard = await client.get("/console/people", params={"q": "%"})  # a typed % is no wildcard: every account
+    assert wildcard.status_code == 200 and "共 52 条" not in wildcard.text and "xunjian-00" in wildcard.text
+    stopped = await client.get("/console/people", params={"q": "xunjian", "active": "no"})
+    assert "共 0 条" in stopped.text
     client.cookies.clear()
