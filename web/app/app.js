@@ -687,7 +687,7 @@
       <div class="section" v-if="data.outbox.length || waitingPhotos.length">等待上传</div>
       <van-cell v-for="g in waitingGroups" :key="g.kind" :title="(KIND_LABEL[g.kind] || g.kind) + (g.count > 1 ? ' × ' + g.count : '')"
         :label="'最早 ' + when(g.first)" :value="g.attempts ? '已尝试 ' + g.attempts + ' 次' : '待上传'" data-testid="waiting" />
-      <van-cell v-for="u in waitingPhotos" :key="u.evidenceId" :title="'照片 ' + Math.round(u.size / 1024) + ' KB'"
+      <van-cell v-for="u in waitingPhotos" :key="u.evidenceId" :title="(u.label || '照片') + ' ' + Math.round(u.size / 1024) + ' KB'"
         :label="u.message || ''" :value="u.status === 'failed' ? '失败' : Math.round(100 * (u.sentBytes || 0) / u.size) + '%'" />
       <van-popup :show="!!editing" position="bottom" round closeable @close="editing = null" :style="{ maxHeight: '80%' }">
         <div v-if="editing" class="fix-form"><h3>修改后重发</h3><p class="o-reason">服务器：{{ editing.o.message }}</p>

@@ -129,7 +129,8 @@
       make: (seq) => ({ ...m, seq }), entityType: "inspection", entityId: inspectionId, views,
       upload: { blob, row: { evidenceId: id, inspectionId: holds ? inspectionId : null, sha256, size: blob.size,
                              mediaType, status: "queued", sentBytes: 0, attempts: 0, restarts: 0, nextAttemptAt: 0,
-                             code: "", message: "", createdAt: now(), thumbnail: thumbnail || null } },
+                             code: "", message: "", createdAt: now(), thumbnail: thumbnail || null,
+                             label: kind === "signature" ? "签名" : "照片" } },
     });
     return id;
   }
@@ -169,7 +170,7 @@
       make: (seq) => ({ ...m, seq }), entityType: "inspection", entityId: doc.inspection_id, views,
       upload: { blob, row: { evidenceId: id, inspectionId: null, sha256, size: blob.size, mediaType, status: "queued",
                              sentBytes: 0, attempts: 0, restarts: 0, nextAttemptAt: 0, code: "", message: "",
-                             createdAt: now(), thumbnail: thumbnail || null } },
+                             createdAt: now(), thumbnail: thumbnail || null, label: `签收 ${doc.number}` } },
     });
     return id;
   }
