@@ -8,6 +8,7 @@ system actor, like any other change.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from dataclasses import dataclass, field
@@ -58,7 +59,8 @@ class DemoReport:
         if h is not None:
             lines.append(
                 f"  history (two years): {h.checks} checks, {h.hazards} hazards ({h.closed} closed), "
-                f"{h.violations} 三违, {h.actions} actions" + (f", {h.skipped} refused by a rule {h.refusals}" if h.skipped else "")
+                f"{h.violations} 三违, {h.actions} actions, {h.campaigns} spot-check campaigns ({h.spot_tasks} tasks drawn, "
+                f"{h.spot_done} checked)" + (f", {h.skipped} refused by a rule {h.refusals}" if h.skipped else "")
             )
         return "\n".join(lines)
 
@@ -78,7 +80,16 @@ async def _departments(report: DemoReport) -> dict[str, object]:
     return ids
 
 
-async def _users(report: DemoReport, departments: dict[str, object], password: str) -> dict[str, object]:
+async def _password_hashes(password: str) -> dict[str, str]:
+    """The argon2 hash of each missing account's password, side by side and before any unit of work opens."""
+    missing = [u.username for u in world.USERS if not await User.exists().where(User.username == u.username)]
+    hashes = await asyncio.gather(*(accounts_service.new_password_hash(password, name) for name in missing))
+    return dict(zip(missing, hashes, strict=True))
+
+
+async def _users(
+    report: DemoReport, departments: dict[str, object], password: str, hashes: dict[str, str]
+) -> dict[str, object]:
     ids: dict[str, object] = {}
     for user in world.USERS:
         row = await User.select(User.id).where(User.username == user.username).first()
@@ -94,7 +105,7 @@ async def _users(report: DemoReport, departments: dict[str, object], password: s
                     badge_number=user.badge_number,
                     districts=list(user.districts),
                 ),
-                await accounts_service.new_password_hash(password, user.username),
+                hashes[user.username],
             )
             ids[user.username] = created.id
         else:
@@ -193,9 +204,10 @@ async def _inspections(report: DemoReport, users: dict[str, object], enterprises
 async def load(*, password: str = DEFAULT_PASSWORD, history: bool = True, settings: Settings | None = None) -> DemoReport:
     """Create whatever part of the demo world is missing (the database must be started), then its history."""
     report = DemoReport()
+    hashes = await _password_hashes(password)
     async with database.transaction():
         departments = await _departments(report)
-        users = await _users(report, departments, password)
+        users = await _users(report, departments, password, hashes)
     async with database.transaction():
         enterprises = await _enterprises(report)
     async with database.transaction():

@@ -23,6 +23,7 @@ from schemas.enforcement import EnforcementDecision, EnforcementProposal
 from schemas.hazards import FiveInPlace, HazardCreate, RecheckResult, RectificationReport
 from schemas.identifiers import id_number_check_char
 from schemas.inspections import InspectionCreate, InspectionReview, RecordItemResult, StartInspection, SubmitInspection
+from schemas.spotchecks import CampaignCreate, CampaignRules, DrawRequest
 from schemas.violations import ViolationCreate
 from schemas.vocab import EnforcementKind, InspectionKind, ViolationType
 from server import database
@@ -41,13 +42,17 @@ from server.inspections import lifecycle as inspection_lifecycle
 from server.inspections.tables import Inspection
 from server.registry.tables import Enterprise
 from server.settings import Settings
+from server.spotchecks import campaigns as spotcheck_campaigns
+from server.spotchecks import draws as spotcheck_draws
+from server.spotchecks import release as spotcheck_release
+from server.spotchecks.tables import SpotCheckTask
 from server.stats.generate import MONTH_WEIGHT
 from server.stats.periods import TZ, add_months
 from server.violations import service as violations_service
 
 _NAMESPACE = uuid.UUID("0d7c4a52-9b1e-4f63-8a20-5c3e91b7d604")
 MONTHS = 24
-CHECKS_PER_MONTH = 14  # at weight 1.0
+CHECKS_PER_MONTH = 8  # at weight 1.0
 _TEAM_POOL = [f"inspector{n}" for n in range(1, 5)]  # 执法支队, supervisor1's department
 _PEOPLE = [(f"{s}{g}", f"6405{d}19{70 + n % 30:02d}0{1 + n % 9}1{n % 10}{n % 7}{n % 10}1") for n, (s, g, d) in enumerate(
     (s, g, d) for s in "马王李张刘杨" for g in ("建国", "海龙", "小军", "春生") for d in ("02", "21", "22")
@@ -61,6 +66,9 @@ class HistoryReport:
     closed: int = 0
     violations: int = 0
     actions: int = 0
+    campaigns: int = 0
+    spot_tasks: int = 0
+    spot_done: int = 0
     skipped: int = 0
     refusals: dict[str, int] = field(default_factory=dict)
 
@@ -127,17 +135,79 @@ async def load(settings: Settings, *, seed: int = 2023, now: dt.datetime | None 
                     reason = f"{refused.code}: {getattr(refused, 'message_en', '') or refused}"
                     report.refusals[reason] = report.refusals.get(reason, 0) + 1
                 serial += 1
+    await _campaigns(report, rng, actors, templates, start, today, now, settings)
     return report
+
+
+#: Each quarter a 双随机 draw of this many enterprises, announced (its tasks go out when drawn); each half-year a covert
+#: one (暗查暗访: each target reaches its team only at 07:00 on its planned day, and counts only from then on).
+ANNOUNCED_SAMPLE, COVERT_SAMPLE = 6, 3
+#: The share of the released tasks whose check the team has done by their planned day (the rest are still open).
+DONE_SHARE = 0.85
+
+
+async def _campaigns(
+    report: HistoryReport, rng: random.Random, actors: dict[str, Any], templates: dict, start: dt.date, today: dt.date,
+    now: dt.datetime, settings_: Settings,
+) -> None:
+    """Spot-check campaigns drawn at the start of each quarter, released, and carried out, through the services."""
+    supervisor = actors["supervisor1"]
+    quarter = dt.date(start.year, 3 * ((start.month - 1) // 3) + 1, 1)
+    if quarter < start:
+        quarter = add_months(quarter, 3)
+    campaign_ids = []
+    while quarter <= today:
+        drawn_at = min(dt.datetime.combine(quarter, dt.time(9), TZ), now)
+        label = f"{quarter.year}年第{(quarter.month - 1) // 3 + 1}季度"
+        kinds = [(False, ANNOUNCED_SAMPLE)] + ([(True, COVERT_SAMPLE)] if quarter.month in (1, 7) else [])
+        for covert, sample in kinds:
+            async with database.transaction():
+                campaign = await spotcheck_campaigns.create_campaign(supervisor, CampaignCreate(
+                    name=f"{label}{'暗查暗访' if covert else '“双随机”抽查'}", label="重点时段" if covert else "",
+                    period_start=quarter, period_end=add_months(quarter, 3) - dt.timedelta(days=1), covert=covert,
+                    rules=CampaignRules(sample_size=sample, inspector_department_ids=[supervisor.department_id]),
+                ), now=drawn_at)
+                draw = await spotcheck_draws.commit_draw(supervisor, campaign.id, DrawRequest(), now=drawn_at)
+            async with database.transaction():  # revealed once the commitment is in the audit chain
+                await spotcheck_draws.reveal_draw(supervisor, draw.id, now=drawn_at)
+            campaign_ids.append(campaign.id)
+            report.campaigns += 1
+        quarter = add_months(quarter, 3)
+    tasks = await SpotCheckTask.select().where(SpotCheckTask.campaign.is_in(campaign_ids)).order_by(SpotCheckTask.release_at)
+    report.spot_tasks = len(tasks)
+    # The release job, run at each covert task's release time (announced tasks went out with their draw).
+    for release_at in sorted({t["release_at"] for t in tasks if t["status"] == "drawn" and t["release_at"] <= now}):
+        await spotcheck_release.release_due_tasks(release_at)
+    by_user = {a.user_id: a for a in actors.values()}
+    sectors = {e["id"]: e["sector"] for e in await Enterprise.select(Enterprise.id, Enterprise.sector)}
+    released = await SpotCheckTask.select().where(
+        SpotCheckTask.campaign.is_in(campaign_ids) & (SpotCheckTask.status == "released")
+    ).order_by(SpotCheckTask.planned_date).output(load_json=True)
+    for task in released:
+        when = dt.datetime.combine(task["planned_date"], dt.time(9 + rng.randrange(7), rng.randrange(60)), TZ)
+        lead = by_user.get(uuid.UUID(str(task["team"][0]))) if task["team"] else None
+        template = templates.get(sectors.get(task["enterprise"]))
+        if when >= now or lead is None or template is None or rng.random() > DONE_SHARE:
+            continue
+        async with database.transaction() as uow:
+            try:
+                async with uow.savepoint():
+                    await _carry_out(report, rng, actors, template, task["inspection"], lead, when, now, settings_)
+                    report.spot_done += 1
+            except FieldcheckError as refused:
+                report.skipped += 1
+                reason = f"{refused.code}: {getattr(refused, 'message_en', '') or refused}"
+                report.refusals[reason] = report.refusals.get(reason, 0) + 1
 
 
 async def _one_check(
     report: HistoryReport, rng: random.Random, actors: dict[str, Any], templates: dict, enterprise: dict,
     when: dt.datetime, now: dt.datetime, serial: int, seed: int, settings_: Settings,
 ) -> None:
-    supervisor, deciding = actors["supervisor1"], actors["supervisor2"]
+    supervisor = actors["supervisor1"]
     team_names = rng.sample(_TEAM_POOL, 2)
     lead = actors[team_names[0]]
-    template_id, items, major_items = templates[enterprise["sector"]]
+    template_id = templates[enterprise["sector"]][0]
     inspection_id = uuid.uuid5(_NAMESPACE, f"{seed}-{serial}")
     kind = rng.choices(
         [InspectionKind.ROUTINE, InspectionKind.ENFORCEMENT, InspectionKind.CAMPAIGN, InspectionKind.RECHECK],
@@ -147,6 +217,16 @@ async def _one_check(
         id=inspection_id, enterprise_id=enterprise["id"], kind=kind,
         inspector_ids=[actors[n].user_id for n in team_names], template_id=template_id,
     ))
+    await _carry_out(report, rng, actors, templates[enterprise["sector"]], inspection_id, lead, when, now, settings_)
+
+
+async def _carry_out(
+    report: HistoryReport, rng: random.Random, actors: dict[str, Any], template: tuple, inspection_id: uuid.UUID,
+    lead: Any, when: dt.datetime, now: dt.datetime, settings_: Settings,
+) -> None:
+    """The team does a planned check at ``when``: items, hazards, 三违, signature; approval, actions, the hazard loop."""
+    supervisor, deciding = actors["supervisor1"], actors["supervisor2"]
+    _, items, major_items = template
     await inspection_lifecycle.apply_start_inspection(lead, StartInspection(seq=1, inspection_id=inspection_id, started_at=when))
     # Mostly ordinary items fail; now and then one that makes the hazard major (重大事故隐患判定标准).
     ordinary = [i for i in items if i not in major_items]

@@ -117,9 +117,10 @@ _WIRE_FIELDS = {
 }
 
 
-async def create_campaign(actor: Actor, data: wire.CampaignCreate) -> wire.Campaign:
-    """Define a campaign (抽查计划); its settings are checked as the draw will use them."""
+async def create_campaign(actor: Actor, data: wire.CampaignCreate, *, now: dt.datetime | None = None) -> wire.Campaign:
+    """Define a campaign (抽查计划); its settings are checked as the draw will use them (``now``: the demo's history)."""
     require_supervisor(actor)
+    now = now or clock.now()
     if (data.rules.sample_size is None) == (data.rules.sample_percent is None):
         raise InvalidInput(
             "抽查数量与抽查比例须且只能填写一项", "give exactly one of sample_size and sample_percent", field="rules.sample_size"
@@ -142,10 +143,10 @@ async def create_campaign(actor: Actor, data: wire.CampaignCreate) -> wire.Campa
         "department": actor.department_id,
         "status": PLANNED,
         "created_by": actor.user_id,
-        "created_at": clock.now(),
+        "created_at": now,
     }
     try:
-        policy.check_rules(draw_rules(row, data.rules, attempt=1, as_of=clock.local_date(clock.now())))
+        policy.check_rules(draw_rules(row, data.rules, attempt=1, as_of=clock.local_date(now)))
     except InvalidInput as exc:
         exc.field = _WIRE_FIELDS.get(exc.field or "", f"rules.{exc.field}")
         raise

@@ -16,6 +16,7 @@ Targets, draw results and seeds are for the campaign's own supervisor.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import uuid
 from collections import Counter
@@ -114,7 +115,9 @@ async def _cancel_tasks(draw_id: uuid.UUID) -> None:
     sync_service.publish_many((tasks.TASK_ENTITY, t["id"], None, [scopes.user(u) for u in t["team"]]) for t in withdrawn)
 
 
-async def commit_draw(actor: Actor, campaign_id: uuid.UUID, data: wire.DrawRequest) -> wire.Draw:
+async def commit_draw(
+    actor: Actor, campaign_id: uuid.UUID, data: wire.DrawRequest, *, now: dt.datetime | None = None
+) -> wire.Draw:
     """Freeze the pool, take a fresh seed and commit both hashes to the audit chain (nothing revealed yet)."""
     campaigns.require_supervisor(actor)
     row = await campaigns.owned_campaign(actor, campaign_id, lock=True)
@@ -135,7 +138,7 @@ async def commit_draw(actor: Actor, campaign_id: uuid.UUID, data: wire.DrawReque
         for d in live:
             await _cancel_tasks(d["id"])
         await Draw.update({Draw.superseded: True}).where(Draw.id.is_in([d["id"] for d in live]))
-    now = clock.now()
+    now = now or clock.now()
     attempt = len(earlier) + 1
     snapshot = await pool.build_snapshot(row, attempt=attempt, as_of=clock.local_date(now))
     eligible, _ = policy.screen(snapshot)
@@ -191,7 +194,7 @@ def snapshot_of(row: dict[str, Any]) -> policy.PoolSnapshot:
     return msgspec.convert(row["pool_snapshot"], policy.PoolSnapshot)
 
 
-async def reveal_draw(actor: Actor, draw_id: uuid.UUID) -> wire.Draw:
+async def reveal_draw(actor: Actor, draw_id: uuid.UUID, *, now: dt.datetime | None = None) -> wire.Draw:
     """Run the committed draw, record its result and tasks, and tell the teams (redacted)."""
     campaigns.require_supervisor(actor)
     row = await Draw.select().where(Draw.id == draw_id).output(load_json=True).first()
@@ -212,7 +215,7 @@ async def reveal_draw(actor: Actor, draw_id: uuid.UUID) -> wire.Draw:
     result = policy.draw(snapshot, seed)
     result_json = msgspec.json.decode(policy.canonical(result))
     digest = policy.result_hash(result)
-    now = clock.now()
+    now = now or clock.now()
     await Draw.update({Draw.result: result_json, Draw.result_hash: digest}).where(Draw.id == draw_id)
     new_tasks = [
         SpotCheckTask(
