@@ -515,12 +515,7 @@ async def _cube_rows(
         starts = [query.period.start, query.period.year_before().start]
     grouping = sql.cube_grouping(f, dim, inspector=inspector)
     where = [f"grain = {p(str(grain))}", f"period_start IN {in_list(starts, p)}", f"grouping = {p(grouping)}"]
-    if f.district:
-        where.append(f"district = {p(f.district)}")
-    if f.sector:
-        where.append(f"sector = {p(f.sector)}")
-    if f.department_id:
-        where.append(f"department_id = {p(f.department_id)}")
+    where += sql.rollup_filters(f, p)
     grp = {
         Dim.PERIOD: "CAST(period_start AS TEXT)",
         Dim.DISTRICT: "district",
