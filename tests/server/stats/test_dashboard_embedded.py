@@ -54,10 +54,13 @@ async def test_the_first_dashboard_is_alive_on_the_embedded_default(sqlite_app, 
         labels = await tab.js("echarts.getInstanceByDom(document.getElementById('chart-trend')).getOption().xAxis[0].data")
         assert labels[today.month - 1].endswith("（未满）") and not any(label.endswith("（未满）") for label in labels[: today.month - 1])
         # 同比: the sign once, and the colour says good or bad news for that indicator.
-        overdue = await tab.js("document.querySelector('[data-kpi=\"hazards_overdue\"] .change')?.dataset.change || ''")
+        overdue, overdue_text = await tab.js(
+            "(e => e ? [e.dataset.change, e.textContent] : ['', ''])(document.querySelector('[data-kpi=\"hazards_overdue\"] .change'))"
+        )
         changes = await tab.js("[...document.querySelectorAll('.kpi .change')].map(e => [e.dataset.change, e.textContent])")
         assert all(text.count("+") + text.count("−") <= 1 for _, text in changes)
-        assert overdue in ("", "good", "bad")
+        # 逾期未整改 has a direction (fewer is better): coloured good or bad, neutral only when it did not change.
+        assert overdue in ("", "good", "bad") or (overdue == "neutral" and overdue_text == "0.0%"), (overdue, overdue_text)
         await tab.screenshot("dashboard-embedded.png")
 
         # The map's districts drill down; the rows link to the console's record pages.
