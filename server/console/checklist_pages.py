@@ -14,7 +14,7 @@ from server import database
 from server.checklists import service as checklists_service
 from server.console import navigation
 from server.console.paging import Cell, Filter, Table, read_filters, read_page, slice_of
-from server.console.web import actor_of, local_time, read_form, redirect, render
+from server.console.web import actor_of, form_of, local_time, read_form, redirect, render
 from server.deps import AppSettings
 from server.errors import InvalidInput
 
@@ -87,7 +87,7 @@ async def checklist(request: Request, template_id: FromPath[uuid.UUID]) -> Respo
 
 @post("/console/checklists", opt={"roles": WRITERS}, include_in_schema=False)
 async def create(request: Request) -> Response:
-    form = await request.form()
+    form = await form_of(request)
     data = await read_form(request, wire.ChecklistTemplateCreate, items=parse_items(str(form.get("items", ""))))
     async with database.transaction():
         created = await checklists_service.create(actor_of(request), data)
@@ -96,7 +96,7 @@ async def create(request: Request) -> Response:
 
 @post("/console/checklists/by-code/{code:str}/versions", opt={"roles": WRITERS}, include_in_schema=False)
 async def revise(request: Request, code: TemplateCode) -> Response:
-    form = await request.form()
+    form = await form_of(request)
     data = await read_form(request, wire.ChecklistTemplateRevise, items=parse_items(str(form.get("items", ""))))
     async with database.transaction():
         revised = await checklists_service.revise(actor_of(request), code, data)

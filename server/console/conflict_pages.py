@@ -12,7 +12,7 @@ from server import database
 from server.accounts import service as accounts_service
 from server.console import navigation
 from server.console.paging import PER_PAGE, Cell, Filter, Table, read_filters, read_page
-from server.console.web import actor_of, local_time, read_form, redirect, render
+from server.console.web import actor_of, form_of, local_time, read_form, redirect, render
 from server.deps import AppSettings
 from server.errors import InvalidInput
 from server.registry import service as registry_service
@@ -62,7 +62,7 @@ async def conflicts(request: Request, settings: AppSettings) -> Response:
 @post("/console/conflicts", opt={"roles": ROLES}, include_in_schema=False)
 async def declare(request: Request) -> Response:
     actor = actor_of(request)
-    form = await request.form()
+    form = await form_of(request)
     code = normalize_credit_code(str(form.get("credit_code", "")))[:32]
     matches = [] if not code else (await registry_service.list_enterprises(
         actor, registry_service.EnterpriseFilter(q=code), limit=2

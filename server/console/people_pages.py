@@ -13,7 +13,7 @@ from server import database
 from server.accounts import service as accounts_service
 from server.console import navigation
 from server.console.paging import PER_PAGE, Cell, Filter, Table, read_filters, read_page
-from server.console.web import actor_of, read_form, redirect, render
+from server.console.web import actor_of, form_of, read_form, redirect, render
 from server.errors import NotFound
 
 READERS = navigation.PEOPLE_READERS
@@ -77,7 +77,7 @@ async def create_department(request: Request) -> Response:
 
 
 async def _districts(request: Request) -> list[str]:
-    return [str(v) for v in (await request.form()).getall("districts", [])]
+    return [str(v) for v in (await form_of(request)).getall("districts", [])]
 
 
 @post("/console/people/users", opt={"roles": WRITERS}, include_in_schema=False)
@@ -118,7 +118,7 @@ async def _update(request: Request, user_id: uuid.UUID, data: wire.UserUpdate, s
 
 @post("/console/people/users/{user_id:uuid}", opt={"roles": WRITERS}, include_in_schema=False)
 async def update_user(request: Request, user_id: FromPath[uuid.UUID]) -> Response:
-    form = await request.form()
+    form = await form_of(request)
     # An emptied 执法证 number or department clears it (the API's null); other fields keep their defaults.
     cleared = {name: None for name in ("badge_number", "department_id") if form.get(name, None) == ""}
     data = await read_form(request, wire.UserUpdate, districts=await _districts(request), **cleared)
@@ -127,13 +127,13 @@ async def update_user(request: Request, user_id: FromPath[uuid.UUID]) -> Respons
 
 @post("/console/people/users/{user_id:uuid}/active", opt={"roles": WRITERS}, include_in_schema=False)
 async def set_active(request: Request, user_id: FromPath[uuid.UUID]) -> Response:
-    form = await request.form()
+    form = await form_of(request)
     return await _update(request, user_id, wire.UserUpdate(active=form.get("active") == "yes"), "active")
 
 
 @post("/console/people/users/{user_id:uuid}/password", opt={"roles": WRITERS}, include_in_schema=False)
 async def reset_password(request: Request, user_id: FromPath[uuid.UUID]) -> Response:
-    form = await request.form()
+    form = await form_of(request)
     # Always the password field (an empty one is refused by the wire type's own bound, as the API refuses it).
     data = await read_form(request, wire.UserUpdate, password=str(form.get("password", "")))
     return await _update(request, user_id, data, "password")

@@ -14,7 +14,7 @@ from schemas.vocab import District, Role, Sector, label
 from server import database
 from server.console import labels, navigation, paging
 from server.console.names import names_for
-from server.console.web import actor_of, redirect, render
+from server.console.web import actor_of, form_of, redirect, render
 from server.errors import InvalidInput, PermissionDenied
 from server.spotchecks import covert
 from server.spotchecks import campaigns as spotcheck_campaigns
@@ -31,7 +31,7 @@ _LISTS = ("sectors", "districts", "weekdays")
 
 async def _form(request: Request) -> dict[str, Any]:
     """The posted form with repeated fields (sectors, districts, weekdays) as lists, every value bounded."""
-    form = await request.form()
+    form = await form_of(request)
     values: dict[str, Any] = {}
     for key in set(form.keys()):
         got = [str(v) for v in form.getall(key)]

@@ -30,6 +30,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 
+from schemas import bounds
 from schemas.problems import FieldError
 from schemas.vocab import District, label
 from server import metrics
@@ -251,13 +252,24 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 }
 
 
+async def form_of(request: Request) -> Any:
+    """The posted form, refused whole (422) when a field's name or text holds a NUL (PostgreSQL cannot store
+    or compare one; the API's bodies are held to the same rule by ``schemas.bounds``)."""
+    form = await request.form()
+    for key, value in form.multi_items():
+        if "\x00" in key or (isinstance(value, str) and "\x00" in value):
+            raise InvalidInput(f"{bounds.NUL_CHARACTER}（{key.replace(chr(0), '')[:32]}）", "a form field holds a NUL character",
+                               field=key.replace("\x00", "")[:64] or None)
+    return form
+
+
 async def read_form(request: Request, kind: type[T], **values: Any) -> T:
     """The posted form as the wire type ``kind`` (the API's own input type, so the same bounds hold).
 
     Empty fields are left out (the type's default applies); ``values`` add or replace fields the
     page computed (lists, parsed numbers). A value the type refuses is a 422 naming the field.
     """
-    form = await request.form()
+    form = await form_of(request)
     data: dict[str, Any] = {k: v for k, v in form.items() if k in kind.__struct_fields__ and v != ""}
     data.update(values)
     try:
