@@ -432,7 +432,9 @@ def _key(plan: _Plan, grp: Any, cur: bool) -> tuple[str | None, bool]:
     return (None if grp is None else str(grp), bool(cur))
 
 
-async def _collect(conn: Connection, query: StatsQuery, plan: _Plan, backend: Backend) -> Collected:
+async def _collect(
+    conn: Connection, query: StatsQuery, plan: _Plan, backend: Backend, registry: RegistryCells | None = None
+) -> Collected:
     out: Collected = defaultdict(dict)
     if backend == "rollup":
         p = Params()
@@ -451,12 +453,12 @@ async def _collect(conn: Connection, query: StatsQuery, plan: _Plan, backend: Ba
                 values = out[_key(plan, row["grp"], row["cur"])]
                 for m in sql.measures_of(source):
                     values[m.key] = values.get(m.key, 0) + (row[m.key] or 0)
-    await _collect_live(conn, query, plan, backend, out)
+    await _collect_live(conn, query, plan, backend, out, registry)
     return out
 
 
 async def _collect_live(
-    conn: Connection, query: StatsQuery, plan: _Plan, backend: Backend, out: Collected
+    conn: Connection, query: StatsQuery, plan: _Plan, backend: Backend, out: Collected, registry: RegistryCells | None
 ) -> None:
     today = query.today or local_today()
     dim, f = plan.dim, query.filters
@@ -467,21 +469,29 @@ async def _collect_live(
     if dim is Dim.INSPECTOR:
         return
     # 在册企业数: the current registry, split only by district or sector.
-    p = Params()
-    where = ["e.operating_status <> 'closed'"]
-    if f.district:
-        where.append(f"e.district = {p(f.district)}")
-    if f.sector:
-        where.append(f"e.sector = {p(f.sector)}")
-    reg_group = {Dim.DISTRICT: "e.district", Dim.SECTOR: "e.sector"}.get(dim, "CAST(NULL AS TEXT)")  # type: ignore[arg-type]
-    registry = {
-        r["grp"]: r["n"]
-        for r in await conn.fetch(
-            f"SELECT {reg_group} AS grp, count(*) AS n FROM enterprise e WHERE {' AND '.join(where)} GROUP BY 1", *p.values
-        )
-    }
-    out[_REGISTRY] = registry
+    cells = registry if registry is not None else await registry_cells(conn)
+    counts: dict[str | None, int] = defaultdict(int)
+    for (district, sector), n in cells.items():
+        if (f.district and district != f.district) or (f.sector and sector != f.sector):
+            continue
+        counts[{Dim.DISTRICT: district, Dim.SECTOR: sector}.get(dim)] += n  # type: ignore[arg-type]
+    out[_REGISTRY] = dict(counts)
     await _collect_coverage(conn, query, plan, backend, out)
+
+
+#: Enterprises in the registry (not closed) by (district, sector): what 在册企业数 is summed from.
+RegistryCells = dict[tuple[str, str], int]
+
+
+async def registry_cells(conn: Connection) -> RegistryCells:
+    """The registry counted once, split by district and sector; each view sums the cells its filters keep.
+
+    A dashboard reads it once for its six views (each scanned the enterprises on its own before).
+    """
+    rows = await conn.fetch(
+        "SELECT e.district, e.sector, count(*) AS n FROM enterprise e WHERE e.operating_status <> 'closed' GROUP BY 1, 2"
+    )
+    return {(str(r["district"]), str(r["sector"])): r["n"] for r in rows}
 
 
 async def _collect_live_rollup(
@@ -660,8 +670,10 @@ async def summary(actor: Actor, query: StatsQuery, *, backend: Backend = "rollup
         return await _summary(conn, query, backend, fresh)
 
 
-async def _summary(conn: Connection, query: StatsQuery, backend: Backend, fresh: wire.Freshness | None) -> wire.Summary:
-    collected = await _collect(conn, query, _plan(query, None), backend)
+async def _summary(
+    conn: Connection, query: StatsQuery, backend: Backend, fresh: wire.Freshness | None, registry: RegistryCells | None = None
+) -> wire.Summary:
+    collected = await _collect(conn, query, _plan(query, None), backend, registry)
     return wire.Summary(
         scope=_scope(query),
         figures=_figures(_values(collected, None, True, None), _values(collected, None, False, None), None),
@@ -680,10 +692,16 @@ async def breakdown(
 
 
 async def _breakdown(
-    conn: Connection, query: StatsQuery, by: Dim, grain: Grain | None, backend: Backend, fresh: wire.Freshness | None
+    conn: Connection,
+    query: StatsQuery,
+    by: Dim,
+    grain: Grain | None,
+    backend: Backend,
+    fresh: wire.Freshness | None,
+    registry: RegistryCells | None = None,
 ) -> wire.Breakdown:
     plan = _plan(query, by, grain)
-    collected = await _collect(conn, query, plan, backend)
+    collected = await _collect(conn, query, plan, backend, registry)
     rows: list[wire.BreakdownRow] = []
     today = query.today or local_today()
     if by is Dim.PERIOD:
@@ -745,13 +763,14 @@ async def dashboard(
     async with _connection() as conn:
         # Read first: every view below reads rollups at least this fresh.
         fresh = await _fresh(conn, backend, [_plan(query, None), _plan(query, Dim.PERIOD, trend_grain)])
+        registry = await registry_cells(conn)
 
     async def view(dim: Dim | None, grain: Grain | None = None) -> Any:
         # Each view on its own pooled connection, so PostgreSQL runs them side by side.
         async with _connection() as conn:
             if dim is None:
-                return await _summary(conn, query, backend, fresh)
-            return await _breakdown(conn, query, dim, grain, backend, fresh)
+                return await _summary(conn, query, backend, fresh, registry)
+            return await _breakdown(conn, query, dim, grain, backend, fresh, registry)
 
     summary_view, trend, *splits = await asyncio.gather(
         view(None), view(Dim.PERIOD, trend_grain), view(Dim.DISTRICT), view(Dim.SECTOR), view(Dim.DEPARTMENT), view(Dim.INSPECTOR)
