@@ -27,7 +27,7 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -331,16 +331,33 @@ async def _rebuild(conn: Connection) -> None:
 
 
 async def _recount_month(conn: Connection, month: dt.date) -> None:
+    people_before = await _people_of(conn, month)
     for table in _MONTHLY_TABLES:
         await conn.execute(f"DELETE FROM {table} WHERE month = $1", month)
     for build in _MONTHLY_BUILDERS:
         await _run(conn, lambda p, b=build: b(month, p))
+    # The repeat-offender cubes are counted from the month's person rows alone: when the recount left those as
+    # they were (checks synced, no 三违 among them) the cubes still hold, and their year's regrouping is skipped.
+    unchanged = {"stats_repeat_offenders"} if await _people_of(conn, month) == people_before else set()
     # The month's, quarter's and year's cubes, each from the monthly rows just rewritten (never from the checks).
     for grain in Grain:
         period = period_of(month, grain)
         for table, build in _PERIOD_TABLES.items():
+            if table in unchanged:
+                continue
             await conn.execute(f"DELETE FROM {table} WHERE grain = $1 AND period_start = $2", str(grain), period.start)
             await _run(conn, lambda p, g=grain, per=period, b=build: b(g, per, p))
+
+
+async def _people_of(conn: Connection, month: dt.date) -> Counter[tuple[Any, ...]]:
+    """A month's ``stats_person_monthly`` rows (a few thousand at city scale), as a multiset to compare."""
+    rows = await conn.fetch(
+        # Every column cast: no declared type, so SQLite's column converters leave the values as they are stored.
+        "SELECT district, sector, CAST(department_id AS TEXT) AS d, CAST(inspector_id AS TEXT) AS i, "
+        "CAST(person_key AS TEXT) AS k, CAST(records AS TEXT) AS n FROM stats_person_monthly WHERE month = $1",
+        month,
+    )
+    return Counter(tuple(r.values()) for r in rows)
 
 
 async def _run(conn: Connection, build: Any) -> None:

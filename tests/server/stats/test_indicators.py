@@ -319,3 +319,20 @@ async def test_a_read_never_recounts_and_says_how_fresh_it_is(city: City) -> Non
         loop.cancel()
     assert not fresh["freshness"].get("pending") and _figure(fresh, "checks") == HAND["checks"] + 1
     assert fresh["freshness"]["as_of_label"].startswith(dt.datetime.now(dt.UTC).astimezone(TZ).strftime("%Y-%m-%d"))
+
+
+async def test_repeat_offenders_follow_a_recount_with_and_without_new_records(city: City) -> None:
+    """A month recounted for checks alone keeps its repeat-offender cubes; a new 三违 record recounts them."""
+    from tests.server.stats.conftest import add_violation
+
+    async def repeat(period: str, backend: str = "rollup") -> float | None:
+        await stats_service.refresh()
+        view = await stats_service.dashboard(LEADER, stats_service.query_from(period), backend=backend)  # type: ignore[arg-type]
+        return next(f.value for f in view.summary.figures if f.key == "repeat_offenders")
+
+    await city.add_inspection("I9", "E3", "routine", "D2", at("2025-05-20"), ["C"])  # May recounted, no new records
+    assert [await repeat("2025"), await repeat("2025-Q2")] == [1, 0]
+    await add_violation(city, "E3", "I9", "P2", "labor_discipline", at("2025-05-20"), "C")  # P2's second, in May
+    assert [await repeat("2025"), await repeat("2025-Q2"), await repeat("2025-05")] == [2, 1, 1]
+    for period in ("2025", "2025-Q2", "2025-05"):
+        assert await repeat(period) == await repeat(period, "base")
