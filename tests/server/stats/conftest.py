@@ -1,11 +1,16 @@
 """A small city whose every figure was counted by hand (see ``HAND`` in test_indicators.py).
 
 Two departments, three inspectors, five enterprises (one closed, one never
-inspected), seven inspections in 2024–2025 (one in progress, one on the
-Beijing-midnight edge of 1 April), hazards in every state, 三违 with a person
-caught at two enterprises, actions that did and did not take effect,
-rechecks, and two spot-check plans (one covert). Rows are written straight
-into the domain tables, exactly as the sync push and the services store them.
+inspected), checks in 2024–2025 (one in progress, one on the Beijing-midnight
+edge of 1 April), hazards round the whole loop, 三违 with a person caught at two
+enterprises, actions that did and did not take effect, rechecks, and two
+spot-check campaigns (one covert). The people, departments and enterprises come
+from the shared helpers of tests/conftest.py; the checklist and every record of
+the work (checks, answers, hazards, rechecks, 三违, actions, campaigns, draws,
+releases) go through the services the sync push and the console call, each
+given the moment it happened (``now=``), as ``server.demo.history`` does.
+The draws are determined: each samples its whole pool and has one inspector to
+choose from, on one day (see ``build_city``).
 
 Every test that takes ``city`` runs twice: on PostgreSQL and on the embedded
 SQLite default, with the same hand counts.
@@ -23,14 +28,37 @@ from typing import Any
 import httpx
 import pytest
 
-from schemas.vocab import District, OperatingStatus, Role, Sector
-from server.checklists.tables import ChecklistItem, ChecklistTemplate
-from server.enforcement.tables import EnforcementAction
-from server.hazards.tables import Hazard, Recheck
-from server.inspections.tables import Inspection, InspectionInspector, ItemResult
-from server.spotchecks.tables import Campaign, Draw, SpotCheckTask
-from server.violations.tables import ViolationRecord
+from schemas.checklists import ChecklistItemInput, ChecklistTemplateCreate
+from schemas.enforcement import EnforcementDecision, EnforcementProposal, LegalReview, TransferRecord
+from schemas.hazards import FiveInPlace, HazardCreate, RecheckResult, RectificationReport
+from schemas.identifiers import id_number_check_char
+from schemas.inspections import (
+    InspectionCancel, InspectionCreate, InspectionReview, RecordItemResult, StartInspection, SubmitInspection,
+)
+from schemas.spotchecks import CampaignCreate, CampaignRules, DrawRequest, TargetFilter
+from schemas.violations import ViolationCreate
+from schemas.vocab import (
+    District, EnforcementKind, HazardLevel, InspectionKind, OperatingStatus, Role, Sector, ViolationType,
+)
+from server import database
+from server.accounts import service as accounts_service
+from server.accounts.tables import User
+from server.checklists import service as checklists_service
+from server.enforcement import service as enforcement_service
+from server.evidence import service as evidence_service  # noqa: F401 - registers the signing's evidence guard
+from server.hazards import lifecycle as hazard_lifecycle
+from server.hazards import recheck_results as hazard_recheck_results
+from server.hazards.tables import Recheck, RecheckAssignee
+from server.inspections import assignment as inspection_assignment
+from server.inspections import item_results as inspection_item_results
+from server.inspections import lifecycle as inspection_lifecycle
+from server.settings import Settings, get_settings
+from server.spotchecks import campaigns as spotcheck_campaigns
+from server.spotchecks import draws as spotcheck_draws
+from server.spotchecks import release as spotcheck_release
+from server.spotchecks.tables import SpotCheckTask
 from server.stats import service as stats_service
+from server.violations import service as violations_service
 from tests.conftest import login, make_department, make_enterprise, make_user, username_of
 from tests.server.registry.conftest import sqlite_client  # noqa: F401 (fixture)
 
@@ -42,9 +70,33 @@ def at(day: str, time: str = "10:00") -> dt.datetime:
     return dt.datetime.fromisoformat(f"{day}T{time}").replace(tzinfo=BJ)
 
 
+def _id_number(person: str) -> str:
+    """A valid 居民身份证号 per person (P1, P2, …): the same person, the same number."""
+    first17 = f"64050219800101{int(person[1:]):03d}"
+    return first17 + id_number_check_char(first17)
+
+
+def _five_in_place(deadline: dt.date) -> FiveInPlace:
+    return FiveInPlace(
+        responsible_person="企业主要负责人", measures="停用相关设施，制定整改方案", funds_yuan=50000,
+        deadline_date=deadline, contingency_plan="落实现场监护和应急处置措施",
+    )
+
+
+@dataclass
+class Hazard:
+    """A hazard to record during a check: name, level, deadline, and who records it (a team member)."""
+
+    name: str
+    level: str
+    deadline: dt.date
+    by: str
+
+
 @dataclass
 class City:
     client: httpx.AsyncClient
+    settings: Settings
     departments: dict[str, uuid.UUID]
     users: dict[str, uuid.UUID]
     enterprises: dict[str, uuid.UUID]
@@ -66,129 +118,190 @@ class City:
         clean = {k: str(v) for k, v in params.items() if v is not None}
         return await self.client.get(f"/api/v1/stats/{path}", params=clean, headers=await self.headers(who))
 
+    async def actor(self, who: str) -> Any:
+        row = await User.select().where(User.id == self.users[who]).first()
+        return accounts_service.actor_of(row)
+
+    async def supervisor_of(self, department: str) -> Any:
+        return await self.actor({"D1": "S1", "D2": "S2"}[department])
+
     async def add_inspection(
         self, name: str, enterprise: str, kind: str, department: str, when: dt.datetime | None, team: list[str],
-        status: str = "submitted",
+        status: str = "submitted", *, outcomes: list[str] | None = None, hazards: list[Hazard] = (),
+        violations: list[tuple[str, str, str]] = (), checklist: bool = True,
     ) -> uuid.UUID:
+        """A check as the office assigns it and the team's phone pushes it: start, answers, hazards, signature.
+
+        ``status``: ``in_progress`` (not signed), ``submitted`` or ``reviewed`` (approved by the supervisor).
+        Items not named in ``outcomes`` are answered 不适用 (a check is signed only with every item answered);
+        ``checklist=False``: a check without a checklist (nothing to answer).
+        """
+        supervisor = await self.supervisor_of(department)
         row_id = uuid.uuid4()
-        now = dt.datetime.now(dt.UTC)
-        await Inspection.insert(
-            Inspection(
-                id=row_id, kind=kind, status=status, enterprise=self.enterprises[enterprise],
-                template=self.template_id, department=self.departments[department], submitted_at=when,
-                started_at=when, created_at=now, updated_at=now,
-            )
-        )
-        for index, member in enumerate(team):
-            await InspectionInspector.insert(
-                InspectionInspector(
-                    id=uuid.uuid4(), inspection=row_id, user=self.users[member], is_lead=index == 0, assigned_at=now
-                )
-            )
+        async with database.transaction():
+            await inspection_assignment.create(supervisor, InspectionCreate(
+                id=row_id, enterprise_id=self.enterprises[enterprise], kind=InspectionKind(kind),
+                inspector_ids=[self.users[m] for m in team], template_id=self.template_id if checklist else None,
+            ))
         self.inspections[name] = row_id
+        await self.carry_out(name, team[0], when or dt.datetime.now(BJ), status, outcomes=outcomes, hazards=hazards,
+                             violations=violations, answer=checklist)
         return row_id
 
-    async def add_items(self, inspection: str, outcomes: list[str]) -> None:
-        now = dt.datetime.now(dt.UTC)
-        for item, outcome in zip(self.items, outcomes, strict=False):
-            await ItemResult.insert(
-                ItemResult(
-                    id=uuid.uuid4(), inspection=self.inspections[inspection], item=item, outcome=outcome, updated_at=now
+    async def carry_out(
+        self, name: str, lead: str, when: dt.datetime, status: str = "submitted", *,
+        outcomes: list[str] | None = None, hazards: list[Hazard] = (), violations: list[tuple[str, str, str]] = (),
+        answer: bool = True,
+    ) -> None:
+        """The team does the check ``name`` at ``when``: its start, every answer, hazards, 三违 (person, type, recorder),
+        then signing."""
+        inspection_id = self.inspections[name]
+        actor = await self.actor(lead)
+        answers = list(outcomes or []) + ["not_applicable"] * (len(self.items) - len(outcomes or []))
+        async with database.transaction():
+            await inspection_lifecycle.apply_start_inspection(
+                actor, StartInspection(seq=1, inspection_id=inspection_id, started_at=when)
+            )
+            results = await inspection_item_results.apply_record_item_results(actor, [
+                RecordItemResult(seq=2 + n, id=uuid.uuid4(), inspection_id=inspection_id, item_id=item, outcome=outcome,
+                                 recorded_at=when)
+                for n, (item, outcome) in enumerate(zip(self.items, answers, strict=True))
+            ]) if answer else []
+            assert not [r for r in results if isinstance(r, Exception)], results
+        for hazard in hazards:
+            await self.add_hazard(hazard, name, when)
+        for person, vtype, by in violations:
+            await add_violation(self, name, person, vtype, when, by)
+        if status == "in_progress":
+            return
+        async with database.transaction():
+            await inspection_lifecycle.submit(actor, inspection_id, SubmitInspection(
+                seq=100, inspection_id=inspection_id, signed_by_name="企业负责人", submitted_at=when,
+            ))
+        if status == "reviewed":
+            department = {v: k for k, v in self.departments.items()}
+            facts = await inspection_records_department(inspection_id)
+            async with database.transaction():
+                await inspection_lifecycle.review(
+                    await self.supervisor_of(department[facts]), inspection_id, InspectionReview(decision="approve")
                 )
+
+    async def add_hazard(self, hazard: Hazard, inspection: str, found: dt.datetime) -> uuid.UUID:
+        major = hazard.level == "major"
+        async with database.transaction():
+            created = await hazard_lifecycle.create_hazard(await self.actor(hazard.by), HazardCreate(
+                id=uuid.uuid4(), inspection_id=self.inspections[inspection], level=HazardLevel(hazard.level),
+                description=f"隐患{hazard.name}", deadline_date=hazard.deadline, found_at=found,
+                five_in_place=_five_in_place(hazard.deadline) if major else None,
+                checklist_item_id=self.items[1] if major else None,  # the major-hazard criterion
+            ), self.settings, now=found)
+        self.hazards[hazard.name] = created.id
+        return created.id
+
+    async def report_fixed(self, hazard: str, by: str, when: dt.datetime) -> uuid.UUID:
+        """The enterprise reports the fix (through a team member); the service creates the 回头看 recheck."""
+        async with database.transaction():
+            await hazard_lifecycle.report_rectification(
+                await self.actor(by), self.hazards[hazard], RectificationReport(note="企业报告已整改", reported_at=when),
+                self.settings, now=when,
             )
+        recheck = await Recheck.select(Recheck.id).where(
+            (Recheck.hazard == self.hazards[hazard]) & (Recheck.status == "pending")
+        ).first()
+        return recheck["id"]
 
-    async def add_hazard(
-        self, name: str, inspection: str, enterprise: str, level: str, found: dt.datetime, deadline: dt.date,
-        *, status: str = "rectifying", closed: dt.datetime | None = None, listed: bool = False, by: str = "A",
-    ) -> uuid.UUID:
-        row_id = uuid.uuid4()
-        await Hazard.insert(
-            Hazard(
-                id=row_id, inspection=self.inspections[inspection], enterprise=self.enterprises[enterprise],
-                level=level, status=status, description=f"隐患{name}", deadline_date=deadline, found_at=found,
-                found_by=self.users[by], listed_supervision=listed, closed_at=closed,
-                rectification_evidence_ids=[], created_at=found, updated_at=found,
-            )
-        )
-        self.hazards[name] = row_id
-        return row_id
+    async def recheck(self, recheck_id: uuid.UUID, passed: bool, when: dt.datetime,
+                      new_deadline: dt.date | None = None) -> str:
+        """The first inspector the service assigned records the result; returns who it was."""
+        assigned = {r["user"] for r in await RecheckAssignee.select(RecheckAssignee.user).where(
+            RecheckAssignee.recheck == recheck_id
+        )}
+        who = next(k for k in ("A", "B", "C") if self.users[k] in assigned)
+        async with database.transaction():
+            await hazard_recheck_results.record_recheck(await self.actor(who), recheck_id, RecheckResult(
+                passed=passed, note="复查合格" if passed else "复查不合格", checked_at=when,
+                new_deadline_date=new_deadline,
+            ), self.settings, now=when)
+        return who
 
-
-async def add_violation(
-    city: City, enterprise: str, inspection: str | None, person: str, vtype: str, when: dt.datetime, by: str
-) -> None:
-    await ViolationRecord.insert(
-        ViolationRecord(
-            id=uuid.uuid4(), inspection=city.inspections[inspection] if inspection else None,
-            enterprise=city.enterprises[enterprise], person_name=f"人员{person}", id_number_hash=f"hash-{person}",
-            id_number_masked="640502********123X", id_number_protected="sealed", violation_type=vtype,
-            description="未按规定佩戴劳动防护用品", recorded_by=city.users[by], recorded_at=when,
-            created_at=when, updated_at=when,
-        )
-    )
+    async def close(self, hazard: str, department: str, when: dt.datetime) -> None:
+        """摘牌 of a major hazard after its passed recheck, by the department's supervisor."""
+        async with database.transaction():
+            await hazard_lifecycle.close_hazard(await self.supervisor_of(department), self.hazards[hazard],
+                                                self.settings, now=when)
 
 
-async def add_action(
-    city: City, kind: str, enterprise: str, inspection: str | None, status: str, *, by: str,
-    effective: dt.datetime | None = None, decided: dt.datetime | None = None, amount: int | None = None,
-) -> None:
-    when = effective or decided or dt.datetime.now(dt.UTC)
-    await EnforcementAction.insert(
-        EnforcementAction(
-            id=uuid.uuid4(), kind=kind, status=status, enterprise=city.enterprises[enterprise],
-            inspection=city.inspections[inspection] if inspection else None, amount_yuan=amount,
-            proposed_by=city.users[by], proposed_at=when, decided_at=decided, effective_at=effective, updated_at=when,
-        )
-    )
+async def inspection_records_department(inspection_id: uuid.UUID) -> uuid.UUID:
+    from server.inspections import access
+
+    return (await access.load(inspection_id)).row["department"]
 
 
-async def add_recheck(city: City, hazard: str, enterprise: str, status: str, when: dt.datetime | None, by: str) -> None:
-    await Recheck.insert(
-        Recheck(
-            id=uuid.uuid4(), hazard=city.hazards[hazard], enterprise=city.enterprises[enterprise],
-            reason="rectification_reported", status=status, due_date=dt.date(2025, 12, 31),
-            passed={"passed": True, "failed": False}.get(status), result_by=city.users[by] if when else None,
-            result_at=when, evidence_ids=[], created_at=when or dt.datetime.now(dt.UTC),
-        )
-    )
+async def add_violation(city: City, inspection: str, person: str, vtype: str, when: dt.datetime, by: str) -> None:
+    async with database.transaction():
+        await violations_service.record_violation(await city.actor(by), ViolationCreate(
+            id=uuid.uuid4(), inspection_id=city.inspections[inspection], person_name=f"人员{person}",
+            id_number=_id_number(person), violation_type=ViolationType(vtype), description="未按规定佩戴劳动防护用品", recorded_at=when,
+        ), city.settings, now=when)
 
 
-async def add_campaign(city: City, department: str, covert: bool, tasks: list[tuple[str, dt.date, str]]) -> None:
-    now = dt.datetime.now(dt.UTC)
-    campaign_id, draw_id = uuid.uuid4(), uuid.uuid4()
-    await Campaign.insert(
-        Campaign(
-            id=campaign_id, name="2025年危化品暗访抽查" if covert else "2025年双随机抽查", covert=covert,
-            period_start=dt.date(2025, 1, 1), period_end=dt.date(2025, 12, 31),
-            department=city.departments[department], status="drawn", created_at=now,
-        )
-    )
-    await Draw.insert(
-        Draw(
-            id=draw_id, campaign=campaign_id, attempt=1, algorithm_version="fc-draw-v1", seed_hex="00",
-            seed_hash="00", pool_snapshot=[], pool_hash="00", result=[], result_hash="00", drawn_at=now,
-        )
-    )
-    for enterprise, planned, status in tasks:
-        await SpotCheckTask.insert(
-            SpotCheckTask(
-                id=uuid.uuid4(), campaign=campaign_id, draw=draw_id, enterprise=city.enterprises[enterprise],
-                district=District.SHAPOTOU, team=[], planned_date=planned,
-                release_at=dt.datetime.combine(planned, dt.time(), BJ), status=status,
-                # As the release job leaves a task it released (an announced one is released when drawn).
-                released_at=dt.datetime.combine(planned, dt.time(), BJ) if status in ("released", "done") else None,
-            )
-        )
+async def propose(
+    city: City, kind: str, inspection: str, *, by: str, when: dt.datetime, amount: int | None = None,
+) -> uuid.UUID:
+    async with database.transaction():
+        action = await enforcement_service.propose(await city.actor(by), EnforcementProposal(
+            id=uuid.uuid4(), kind=EnforcementKind(kind), reason="存在事故隐患，依法处理",
+            inspection_id=city.inspections[inspection], amount_yuan=amount,
+            legal_basis="《中华人民共和国安全生产法》第一百零二条",
+        ), city.settings, now=when)
+    return action.id
+
+
+async def decide(city: City, action_id: uuid.UUID, department: str, when: dt.datetime) -> None:
+    async with database.transaction():
+        await enforcement_service.decide(await city.supervisor_of(department), action_id,
+                                         EnforcementDecision(approve=True), city.settings, now=when)
+
+
+async def add_campaign(
+    city: City, department: str, *, covert: bool, day: dt.date, drawn_at: dt.datetime, sectors: list[Sector],
+    districts: list[District], sample: int,
+) -> list[dict[str, Any]]:
+    """A campaign of ``department`` drawn through the services: the whole pool (``sample`` is its size), on ``day``,
+    teams of one from 危险化学品安全监督管理科 (C is its only inspector), so the draw's result is determined.
+    Returns its tasks, ordered by enterprise name."""
+    supervisor = await city.supervisor_of(department)
+    async with database.transaction():
+        campaign = await spotcheck_campaigns.create_campaign(supervisor, CampaignCreate(
+            name="2025年暗查暗访" if covert else "2025年“双随机”抽查", period_start=day, period_end=day,
+            covert=covert, enforcement=False,
+            rules=CampaignRules(
+                filters=TargetFilter(sectors=sectors, districts=districts), sample_size=sample, team_size=1,
+                inspector_department_ids=[city.departments["D2"]], weekdays=[1, 2, 3, 4, 5, 6, 7],
+                release_time="00:00",
+            ),
+        ), now=drawn_at)
+        draw = await spotcheck_draws.commit_draw(supervisor, campaign.id, DrawRequest(), now=drawn_at)
+    async with database.transaction():  # revealed once the commitment is in the audit chain
+        await spotcheck_draws.reveal_draw(supervisor, draw.id, now=drawn_at)
+    tasks = await SpotCheckTask.select().where(SpotCheckTask.campaign == campaign.id).output(load_json=True)
+    names = {v: k for k, v in city.enterprises.items()}
+    assert len(tasks) == sample, tasks  # the whole pool
+    assert all(t["team"] == [str(city.users["C"])] and t["planned_date"] == day for t in tasks), tasks
+    return sorted(tasks, key=lambda t: names[t["enterprise"]])
 
 
 async def build_city(client: httpx.AsyncClient) -> City:
     d1 = await make_department("zfzd", "执法支队")
     d2 = await make_department("whpk", "危险化学品安全监督管理科")
+    shapotou, zhongning = [District.SHAPOTOU], [District.ZHONGNING]
     users = {
-        "A": await make_user(Role.INSPECTOR, department_id=d1),
-        "B": await make_user(Role.INSPECTOR, department_id=d1),
-        "C": await make_user(Role.INSPECTOR, department_id=d2),
+        "A": await make_user(Role.INSPECTOR, department_id=d1, districts=shapotou),
+        "B": await make_user(Role.INSPECTOR, department_id=d1, districts=shapotou),
+        "C": await make_user(Role.INSPECTOR, department_id=d2, districts=zhongning),
         "S1": await make_user(Role.SUPERVISOR, department_id=d1),
+        "S2": await make_user(Role.SUPERVISOR, department_id=d2),
+        "LR": await make_user(Role.LEGAL_REVIEWER),
         "L": await make_user(Role.LEADER),
         "ADMIN": await make_user(Role.ADMIN),
     }
@@ -201,58 +314,90 @@ async def build_city(client: httpx.AsyncClient) -> City:
         ),
         "E5": await make_enterprise(name="中宁县枸杞加工厂", district=District.ZHONGNING, sector=Sector.INDUSTRY_TRADE),
     }
-    template_id = uuid.uuid4()
-    now = dt.datetime.now(dt.UTC)
-    await ChecklistTemplate.insert(
-        ChecklistTemplate(id=template_id, code="stats-t", version=1, sector=Sector.HAZARDOUS_CHEMICALS, title="检查表", created_at=now)
-    )
-    items = [uuid.uuid4(), uuid.uuid4()]
-    await ChecklistItem.insert(
-        ChecklistItem(id=items[0], template=template_id, position=0, code="1", text="安全警示标志"),
-        ChecklistItem(id=items[1], template=template_id, position=1, code="2", text="特种作业人员持证上岗"),
-    )
-    city = City(client, {"D1": d1, "D2": d2}, users, enterprises, {}, {}, items, template_id)
-
-    await city.add_inspection("I1", "E1", "routine", "D1", at("2025-03-10"), ["A", "B"])
-    await city.add_inspection("I2", "E1", "covert", "D1", at("2025-04-01", "00:30"), ["A"])  # 31 March in UTC
-    await city.add_inspection("I3", "E3", "enforcement", "D2", at("2025-05-05"), ["C"])
-    await city.add_inspection("I4", "E4", "spot_check", "D1", at("2025-06-01"), ["A"])
-    await city.add_inspection("I5", "E2", "routine", "D1", None, ["B"], status="in_progress")
-    await city.add_inspection("I6", "E2", "routine", "D1", at("2024-03-20"), ["B"])
-    await city.add_inspection("I7", "E3", "recheck", "D2", at("2025-07-01"), ["C"], status="reviewed")
-    await city.add_items("I1", ["pass", "fail"])
-    await city.add_items("I3", ["fail", "not_applicable"])
-    await city.add_items("I5", ["fail", "fail"])
-
+    admin = accounts_service.actor_of(await User.select().where(User.id == users["ADMIN"]).first())
+    async with database.transaction():
+        template = await checklists_service.create(admin, ChecklistTemplateCreate(
+            code="stats-t", sector=Sector.HAZARDOUS_CHEMICALS, title="检查表", items=[
+                ChecklistItemInput(code="1", text="安全警示标志"), ChecklistItemInput(
+                    code="2", text="特种作业人员未持证上岗", is_major_criterion=True
+                ),
+            ],
+        ))
+    city = City(client, get_settings(), {"D1": d1, "D2": d2}, users, enterprises, {}, {},
+                [i.id for i in template.items], template.id)
     today = dt.datetime.now(BJ).date()
-    await city.add_hazard("H1", "I1", "E1", "general", at("2025-03-10"), dt.date(2025, 3, 20),
-                          status="closed", closed=at("2025-03-18"), by="A")
-    await city.add_hazard("H2", "I1", "E1", "major", at("2025-03-10"), dt.date(2025, 4, 10),
-                          status="closed", closed=at("2025-04-20"), listed=True, by="B")
-    await city.add_hazard("H3", "I3", "E3", "major", at("2025-05-05"), dt.date(2025, 5, 20), listed=True, by="C")
-    await city.add_hazard("H4", "I3", "E3", "general", at("2025-05-05"), today + dt.timedelta(days=30), by="C")
-    await city.add_hazard("H5", "I6", "E2", "general", at("2024-03-20"), dt.date(2024, 4, 1),
-                          status="closed", closed=at("2024-03-25"), by="B")
 
-    await add_violation(city, "E1", "I1", "P1", "illegal_operation", at("2025-03-10"), "A")
-    await add_violation(city, "E3", "I3", "P1", "illegal_command", at("2025-05-05"), "C")
-    await add_violation(city, "E3", "I3", "P2", "labor_discipline", at("2025-05-05"), "C")
-    await add_violation(city, "E2", None, "P3", "illegal_operation", at("2025-08-01"), "A")
+    # 2024: one routine check of E2 by B, its hazard fixed and rechecked (by A, the one of E2's district not on the team).
+    await city.add_inspection("I6", "E2", "routine", "D1", at("2024-03-20"), ["B"],
+                              hazards=[Hazard("H5", "general", dt.date(2024, 4, 1), "B")])
+    await city.recheck(await city.report_fixed("H5", "B", at("2024-03-24")), True, at("2024-03-25"))
 
-    await add_action(city, "fine", "E1", "I1", "in_effect", by="A", effective=at("2025-03-12"), decided=at("2025-03-11"), amount=50000)
-    await add_action(city, "suspension", "E3", "I3", "in_effect", by="C", effective=at("2025-05-06"), decided=at("2025-05-06"))
-    await add_action(city, "fine", "E3", "I3", "proposed", by="C", amount=20000)
-    await add_action(city, "judicial_transfer", "E3", "I3", "transferred", by="C", decided=at("2025-05-10"))
+    # I1: routine, E1, A and B; an item failed; H1 fixed on time, H2 (major) fixed after its deadline.
+    await city.add_inspection("I1", "E1", "routine", "D1", at("2025-03-10"), ["A", "B"], outcomes=["pass", "fail"],
+                              hazards=[Hazard("H1", "general", dt.date(2025, 3, 20), "A"),
+                                       Hazard("H2", "major", dt.date(2025, 4, 10), "B")],
+                              violations=[("P1", "illegal_operation", "A")])
+    fine = await propose(city, "fine", "I1", by="A", when=at("2025-03-10"), amount=50000)
+    await decide(city, fine, "D1", at("2025-03-11"))
+    await city.recheck(await city.report_fixed("H1", "A", at("2025-03-17")), True, at("2025-03-18"))
+    await city.recheck(await city.report_fixed("H2", "B", at("2025-04-11")), False, at("2025-04-12"),
+                       new_deadline=dt.date(2025, 4, 18))
+    await city.recheck(await city.report_fixed("H2", "B", at("2025-04-19")), True, at("2025-04-20"))
+    await city.close("H2", "D1", at("2025-04-20", "11:00"))
 
-    await add_recheck(city, "H1", "E1", "passed", at("2025-03-18"), "A")
-    await add_recheck(city, "H2", "E1", "failed", at("2025-04-12"), "B")
-    await add_recheck(city, "H2", "E1", "passed", at("2025-04-20"), "B")
-    await add_recheck(city, "H3", "E3", "pending", None, "C")
+    # The covert campaign of D1: drawn on 25 March, its targets E1, E2, E5 (危化 and 工贸) released at 00:00 on 1 April
+    # to C. E1's check (I2) is signed at 00:30 (31 March in UTC); E2's is still open; E5's is called off.
+    covert = await city_covert(city)
+    city.inspections["I2"] = covert["E1"]["inspection"]
+    await city.carry_out("I2", "C", at("2025-04-01", "00:30"))
+    async with database.transaction():
+        await inspection_lifecycle.cancel(await city.supervisor_of("D1"), covert["E5"]["inspection"],
+                                          InspectionCancel(reason="企业已停产，暗访取消"))
 
-    await add_campaign(city, "D1", True, [("E1", dt.date(2025, 6, 1), "done"), ("E2", dt.date(2025, 6, 2), "released"),
-                                          ("E3", dt.date(2025, 6, 3), "cancelled")])
-    await add_campaign(city, "D2", False, [("E3", dt.date(2025, 9, 1), "done")])
+    # I3: enforcement check of E3 by C with A (two 执法证 holders); a major hazard past its deadline, a general one not yet.
+    await city.add_inspection("I3", "E3", "enforcement", "D2", at("2025-05-05"), ["C", "A"],
+                              outcomes=["not_applicable", "fail"],
+                              hazards=[Hazard("H3", "major", dt.date(2025, 5, 20), "C"),
+                                       Hazard("H4", "general", today + dt.timedelta(days=30), "C")],
+                              violations=[("P1", "illegal_command", "C"), ("P2", "labor_discipline", "C")])
+    suspension = await propose(city, "suspension", "I3", by="C", when=at("2025-05-05"))
+    await decide(city, suspension, "D2", at("2025-05-06", "09:00"))
+    async with database.transaction():  # 停产停业整顿 always waits for 法制审核
+        await enforcement_service.review(await city.actor("LR"), suspension, LegalReview(approve=True, opinion="同意"),
+                                         city.settings, now=at("2025-05-06"))
+    await propose(city, "fine", "I3", by="C", when=at("2025-05-05"), amount=20000)  # proposed, never decided
+    transfer = await propose(city, "judicial_transfer", "I3", by="C", when=at("2025-05-05"))
+    await decide(city, transfer, "D2", at("2025-05-10"))
+    async with database.transaction():
+        await enforcement_service.record_transfer(await city.supervisor_of("D2"), transfer,
+                                                  TransferRecord(receiving_agency="中宁县公安局"), now=at("2025-05-10", "15:00"))
+
+    # I4: routine check of the closed quarry E4 by A. I5: E2, B, still in progress (two items failed, not signed).
+    await city.add_inspection("I4", "E4", "routine", "D1", at("2025-06-01"), ["A"])
+    await city.add_inspection("I5", "E2", "routine", "D1", at("2025-08-01"), ["B"], status="in_progress",
+                              outcomes=["fail", "fail"])
+    await add_violation(city, "I5", "P3", "illegal_operation", at("2025-08-01"), "B")
+    # I7: a recheck-kind check of E3 by C, approved by S2.
+    await city.add_inspection("I7", "E3", "recheck", "D2", at("2025-07-01"), ["C"], status="reviewed")
+
+    # The announced campaign of D2: E3 (the only 冶金 enterprise), drawn on 25 August for 1 September, done then (I8).
+    announced = await add_campaign(city, "D2", covert=False, day=dt.date(2025, 9, 1), drawn_at=at("2025-08-25", "09:00"),
+                                   sectors=[Sector.METALLURGY], districts=[], sample=1)
+    city.inspections["I8"] = announced[0]["inspection"]
+    await city.carry_out("I8", "C", at("2025-09-01"), answer=False)  # no checklist for 冶金 in this city
     return city
+
+
+async def city_covert(city: City) -> dict[str, dict[str, Any]]:
+    tasks = await add_campaign(
+        city, "D1", covert=True, day=dt.date(2025, 4, 1), drawn_at=at("2025-03-25", "09:00"),
+        sectors=[Sector.HAZARDOUS_CHEMICALS, Sector.INDUSTRY_TRADE], districts=[], sample=3,
+    )
+    names = {v: k for k, v in city.enterprises.items()}
+    assert {names[t["enterprise"]] for t in tasks} == {"E1", "E2", "E5"}
+    assert await spotcheck_release.release_due_tasks(at("2025-04-01", "00:00")) == 3  # the release job, at release time
+    released = await SpotCheckTask.select().where(SpotCheckTask.id.is_in([t["id"] for t in tasks]))
+    return {names[t["enterprise"]]: t for t in released}
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])

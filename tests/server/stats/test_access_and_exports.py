@@ -49,7 +49,7 @@ async def test_supervisors_see_their_department_only(city: City) -> None:
     assert refused.status_code == 403
 
     leader = (await city.get("L", "summary", period="2025", department_id=city.departments["D2"])).json()
-    assert _figure(leader, "checks") == 2
+    assert _figure(leader, "checks") == 3  # I3 I7 I8
     admin = (await city.get("ADMIN", "summary", period="2025")).json()
     assert _figure(admin, "checks") == HAND["checks"]
 
@@ -93,12 +93,12 @@ async def test_csv_exports_of_every_view(city: City) -> None:
     assert rows[0] == ["统计概要（2025年）"]
     assert rows[1] == ["指标", "单位", "本期", "上年同期", "同比", "指标口径"]
     checks = next(r for r in rows if r[0] == "检查次数")
-    assert checks[1:5] == ["家次", "5", "1", "+400.0%"]
+    assert checks[1:5] == ["家次", "6", "1", "+500.0%"]  # I1 I2 I3 I4 I7 I8 against I6
 
     breakdown = await city.get("L", "export", view="breakdown", by="district", format="csv", period="2025")
     rows = list(csv.reader(io.StringIO(breakdown.content.decode("utf-8-sig"))))
     assert rows[1][0] == "区县"
-    assert ["中宁县", "检查次数", "家次", "2"] == next(r for r in rows if r[:2] == ["中宁县", "检查次数"])[:4]
+    assert ["中宁县", "检查次数", "家次", "3"] == next(r for r in rows if r[:2] == ["中宁县", "检查次数"])[:4]
 
     drill = await city.get("L", "export", view="drilldown", indicator="rectification_rate", format="csv", period="2025")
     rows = list(csv.reader(io.StringIO(drill.content.decode("utf-8-sig"))))
@@ -148,7 +148,8 @@ async def test_large_export_streams_in_pieces(city: City) -> None:
 
     async with database.transaction():  # one commit: SQLite would otherwise sync the file 3000 times
         for n in range(3000):
-            await city.add_inspection(f"X{n}", "E5", "routine", "D1", at("2025-10-01", f"{8 + n % 10:02d}:{n % 60:02d}"), [])
+            await city.add_inspection(f"X{n}", "E5", "routine", "D1", at("2025-10-01", f"{8 + n % 10:02d}:{n % 60:02d}"), ["A"],
+                                      checklist=False)
     # Through the app (httpx's ASGI transport gathers the body, so count rows there)…
     response = await city.get("L", "export", view="drilldown", indicator="checks", format="csv", period="2025")
     assert response.status_code == 200 and response.text.count("\n") == 2 + HAND["checks"] + 3000

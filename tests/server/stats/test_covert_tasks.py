@@ -22,7 +22,7 @@ async def covert_draw(city: City, owner: dict[str, str]) -> list[dict]:
         "name": "年末危化企业暗访抽查", "period_start": start.isoformat(), "period_end": end.isoformat(), "covert": True,
         "enforcement": False,
         "rules": {
-            # C, who never checked E1 (A and B did, so the pair rule keeps them off it).
+            # A team of one from D2, whose only inspector is C: the draw is determined.
             "filters": {"sectors": ["hazardous_chemicals"]}, "sample_size": 1, "team_size": 1,
             "inspector_department_ids": [str(city.departments["D2"])], "weekdays": [1, 2, 3, 4, 5, 6, 7],
         },

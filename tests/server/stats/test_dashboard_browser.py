@@ -47,13 +47,13 @@ async def test_dashboard_in_headless_chromium(served: str, tab: Tab, city: City)
     await tab.js("const p = document.getElementById('period'); p.value = '2025'; p.dispatchEvent(new Event('change')); true")
     await tab.until("window.fieldcheckDashboard.loads >= 2")
 
-    assert await tab.js(_kpi("checks")) == "5"
+    assert await tab.js(_kpi("checks")) == "6"  # HAND["checks"]: I1 I2 I3 I4 I7 I8
     assert await tab.js(_kpi("coverage_rate")) == "50"
     assert await tab.js("document.querySelector('[data-kpi=\"checks\"] .name').textContent") == "检查次数"
     # Charts drew on their canvases, with the API's figures.
     assert await tab.js("[...document.querySelectorAll('.chart')].every(c => c.querySelector('canvas'))")
     trend = await tab.js("echarts.getInstanceByDom(document.getElementById('chart-trend')).getOption().series[0].data")
-    assert sum(trend) == 5 and trend[2] == 1 and trend[3] == 1  # March and April 2025
+    assert sum(trend) == 6 and trend[2] == 1 and trend[3] == 1  # March (I1) and April (I2) 2025
     painted = await tab.js(
         "(() => { const c = document.querySelector('#chart-sector canvas'); const d = c.getContext('2d')"
         ".getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++;"
@@ -66,8 +66,8 @@ async def test_dashboard_in_headless_chromium(served: str, tab: Tab, city: City)
     # A filter changes the figures.
     await tab.js("const d = document.getElementById('district'); d.value = 'zhongning'; d.dispatchEvent(new Event('change')); true")
     await tab.until("window.fieldcheckDashboard.loads >= 3")
-    assert await tab.js(_kpi("checks")) == "2"
-    assert await tab.js(_kpi("hazards_found")) == "2"
+    assert await tab.js(_kpi("checks")) == "3"  # I3 I7 I8 of E3
+    assert await tab.js(_kpi("hazards_found")) == "2"  # H3 H4
 
     # A drill-down opens the records behind a figure.
     await tab.js("document.querySelector('[data-kpi=\"hazards_found\"]').click(); true")
@@ -82,7 +82,7 @@ async def test_dashboard_in_headless_chromium(served: str, tab: Tab, city: City)
     await tab.until("window.fieldcheckDashboard.loads >= 4")
     await tab.js("document.querySelector('#table-district td[data-indicator=\"checks\"][data-group=\"zhongning\"]').click(); true")
     await tab.until("window.fieldcheckDashboard.drillResult && window.fieldcheckDashboard.drillResult.indicator === 'checks'")
-    assert await tab.js("window.fieldcheckDashboard.drillResult.total") == 2
+    assert await tab.js("window.fieldcheckDashboard.drillResult.total") == 3
     await tab.screenshot("dashboard-drilldown.png")
 
     # Nothing left the machine: every request went to the app itself.
