@@ -56,7 +56,7 @@ def needs_legal_review(kind: EnforcementKind, amount_yuan: int | None, threshold
     """Whether a decision waits for a second person's 法制审核 before taking effect."""
     if kind in thresholds.kinds:
         return True
-    return kind is EnforcementKind.FINE and amount_yuan is not None and amount_yuan > thresholds.fine_over_yuan
+    return kind == EnforcementKind.FINE and amount_yuan is not None and amount_yuan > thresholds.fine_over_yuan
 
 
 def proposer_may_not_decide(kind: EnforcementKind, needs_review: bool) -> bool:

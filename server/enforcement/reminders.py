@@ -61,11 +61,11 @@ async def remind_transfer_clocks(settings: Settings, *, now: dt.datetime | None 
     for row in rows:
         status = ActionStatus(row["status"])
         clock = policy.transfer_clock(
-            proposed_at=row["proposed_at"], decided_at=row["decided_at"], approved=status is ActionStatus.IN_EFFECT,
+            proposed_at=row["proposed_at"], decided_at=row["decided_at"], approved=status == ActionStatus.IN_EFFECT,
             transferred_at=row["transferred_at"], now=now,
         )
         reminder = policy.transfer_reminder(
-            clock, decided=status is not ActionStatus.PROPOSED, transferred=row["transferred_at"] is not None, now=now
+            clock, decided=status != ActionStatus.PROPOSED, transferred=row["transferred_at"] is not None, now=now
         )
         if reminder is None:
             continue

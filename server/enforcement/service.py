@@ -129,7 +129,7 @@ def to_wire(row: dict[str, Any], now: dt.datetime | None = None) -> wire.Enforce
     kind = EnforcementKind(row["kind"])
     status = ActionStatus(row["status"])
     decision_overdue = transfer_overdue = False
-    if kind is EnforcementKind.JUDICIAL_TRANSFER:
+    if kind == EnforcementKind.JUDICIAL_TRANSFER:
         clock = policy.transfer_clock(
             proposed_at=row["proposed_at"],
             decided_at=row["decided_at"],
@@ -225,7 +225,7 @@ async def _insert(
             proposed_by=proposed_by,
             proposed_at=now,
             # 行刑衔接: the head decides within 3 days of the report.
-            decision_due_at=now + policy.TRANSFER_DECISION_WINDOW if kind is EnforcementKind.JUDICIAL_TRANSFER else None,
+            decision_due_at=now + policy.TRANSFER_DECISION_WINDOW if kind == EnforcementKind.JUDICIAL_TRANSFER else None,
             section_113=msgspec.json.encode(section_113).decode() if section_113 else None,
             updated_at=now,
         )
@@ -331,7 +331,7 @@ async def decide(
     kind = EnforcementKind(row["kind"])
     if row["status"] != ActionStatus.PROPOSED:
         raise StateConflict("该措施已作出决定", "the action has already been decided", field="status")
-    if data.amount_yuan is not None and kind is not EnforcementKind.FINE:
+    if data.amount_yuan is not None and kind != EnforcementKind.FINE:
         raise InvalidInput("只有罚款可填写金额", "only a fine has an amount", field="amount_yuan")
     amount = data.amount_yuan if data.amount_yuan is not None else row["amount_yuan"]
     values: dict[Any, Any] = {
@@ -341,11 +341,11 @@ async def decide(
         EnforcementAction.updated_at: now,
     }
     if not data.approve:
-        if kind is EnforcementKind.JUDICIAL_TRANSFER and not data.note.strip():
+        if kind == EnforcementKind.JUDICIAL_TRANSFER and not data.note.strip():
             raise InvalidInput("不予移送须记录理由", "refusing a transfer needs the reasons", field="note")
         values[EnforcementAction.status] = ActionStatus.REJECTED
     else:
-        if kind is EnforcementKind.FINE and amount is None:
+        if kind == EnforcementKind.FINE and amount is None:
             raise InvalidInput("罚款须填写金额", "a fine needs an amount", field="amount_yuan")
         if (inspection_id := await _inspection_of(row)) is not None:
             await _require_team(kind, await access.load(inspection_id))
@@ -375,7 +375,7 @@ async def decide(
 
 def _effect(kind: EnforcementKind, now: dt.datetime) -> dict[Any, Any]:
     values: dict[Any, Any] = {EnforcementAction.status: ActionStatus.IN_EFFECT, EnforcementAction.effective_at: now}
-    if kind is EnforcementKind.JUDICIAL_TRANSFER:
+    if kind == EnforcementKind.JUDICIAL_TRANSFER:
         values[EnforcementAction.transfer_due_at] = now + policy.TRANSFER_WINDOW
     return values
 

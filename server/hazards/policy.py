@@ -121,7 +121,7 @@ def open_hazard(
     """
     _raise(deadline_refusal(deadline_date, found_date))
     _raise(level_refusal(level, item_is_major))
-    if level is HazardLevel.MAJOR:
+    if level == HazardLevel.MAJOR:
         check_five_in_place(five_in_place, deadline_date)
     return HazardFacts(
         status=HazardStatus.FOUND, level=level, deadline_date=deadline_date, five_in_place=five_in_place
@@ -130,7 +130,7 @@ def open_hazard(
 
 def is_listed_supervision(facts: HazardFacts) -> bool:
     """Major hazards are under 挂牌督办 until closed (摘牌销号)."""
-    return facts.level is HazardLevel.MAJOR and facts.status is not HazardStatus.CLOSED
+    return facts.level == HazardLevel.MAJOR and facts.status != HazardStatus.CLOSED
 
 
 # --- transitions -------------------------------------------------------------
@@ -146,7 +146,7 @@ def _refuse(facts: HazardFacts, action: str, action_en: str) -> StateConflict:
 
 def start_rectification(facts: HazardFacts) -> HazardFacts:
     """The enterprise has been ordered to fix it and acknowledges."""
-    if facts.status is not HazardStatus.FOUND:
+    if facts.status != HazardStatus.FOUND:
         raise _refuse(facts, "开始整改", "start rectifying")
     return dataclasses.replace(facts, status=HazardStatus.RECTIFYING)
 
@@ -166,10 +166,10 @@ def record_recheck(
     A failed recheck needs a new deadline when the old one has passed or when
     the hazard had been closed (a failed 回头看 reopens it).
     """
-    if facts.status is HazardStatus.RECHECKED:
+    if facts.status == HazardStatus.RECHECKED:
         raise _refuse(facts, "重复复查", "recheck again")
     if passed:
-        if facts.status is HazardStatus.CLOSED:
+        if facts.status == HazardStatus.CLOSED:
             return facts  # a passed look-back confirms the closure
         return dataclasses.replace(facts, status=HazardStatus.RECHECKED, recheck_passed=True)
     deadline = facts.deadline_date
@@ -179,7 +179,7 @@ def record_recheck(
                 "新的整改期限不得早于今天", "the new deadline is in the past", field="new_deadline_date"
             )
         deadline = new_deadline_date
-    elif facts.status is HazardStatus.CLOSED or deadline < today:
+    elif facts.status == HazardStatus.CLOSED or deadline < today:
         raise InvalidInput(
             "复查不合格，须重新确定整改期限", "a failed recheck needs a new deadline", field="new_deadline_date"
         )
@@ -201,7 +201,7 @@ def check_recheck_order(facts: HazardFacts, *, recheck_pending: bool) -> None:
 
 def close_hazard(facts: HazardFacts) -> HazardFacts:
     """销号: only after a passed recheck."""
-    if facts.status is not HazardStatus.RECHECKED or not facts.recheck_passed:
+    if facts.status != HazardStatus.RECHECKED or not facts.recheck_passed:
         raise _refuse(facts, "销号（须经复查合格）", "close (a passed recheck is required)")
     return dataclasses.replace(facts, status=HazardStatus.CLOSED)
 

@@ -70,7 +70,7 @@ async def record_recheck(
         {"hazard_id": row["id"], "passed": result.passed, "note": result.note, "evidence_ids": result.evidence_ids},
     )
     if new != before:
-        reopened = before.status is HazardStatus.CLOSED
+        reopened = before.status == HazardStatus.CLOSED
         await records.write_transition(
             actor,
             row,
@@ -81,7 +81,7 @@ async def record_recheck(
             changes={"recheck_id": recheck_id, "passed": result.passed},
         )
         row = await permissions.locked_hazard(row["id"])
-        if result.passed and new.level is HazardLevel.GENERAL:
+        if result.passed and new.level == HazardLevel.GENERAL:
             await lifecycle.close_row(actor, row, now)
         elif not result.passed:
             await escalation.escalate_after_failed_recheck(row, settings, now)

@@ -317,10 +317,10 @@ async def _chunk(
                                "sealed", str(violation_type), "违章情形（合成）", team[0], submitted, submitted, submitted))
         if rng.random() < 0.06:
             action_kind = _weighted(rng, ACTION_SHARE, 1)[0]
-            amount = rng.choice([5000, 10000, 20000, 30000, 50000, 100000, 200000]) if action_kind is EnforcementKind.FINE else None
+            amount = rng.choice([5000, 10000, 20000, 30000, 50000, 100000, 200000]) if action_kind == EnforcementKind.FINE else None
             decided = submitted + dt.timedelta(days=rng.randrange(1, 15))
             action_status = rng.choices(["in_effect", "proposed", "rejected"], weights=[88, 7, 5])[0]
-            if action_kind is EnforcementKind.JUDICIAL_TRANSFER and action_status == "in_effect":
+            if action_kind == EnforcementKind.JUDICIAL_TRANSFER and action_status == "in_effect":
                 action_status = "transferred"
             effective = decided if action_status in ("in_effect", "transferred") and decided.date() < today else None
             actions.append((new_id(), str(action_kind), action_status if effective else "proposed", "inspector",

@@ -393,7 +393,7 @@ def _scoped(actor: Actor, query: StatsQuery) -> StatsQuery:
     """The query as this actor may run it: a supervisor's department is forced."""
     if actor.role in (Role.LEADER, Role.ADMIN):
         return query
-    if actor.role is Role.SUPERVISOR and actor.department_id is not None:
+    if actor.role == Role.SUPERVISOR and actor.department_id is not None:
         wanted = query.filters.department_id
         if wanted is not None and wanted != actor.department_id:
             raise PermissionDenied("只能查看本科室的统计", "supervisors see their own department only")

@@ -250,3 +250,12 @@ def test_refusals_are_domain_errors():
     facts = policy.HazardFacts(status=HazardStatus.CLOSED, level=HazardLevel.GENERAL, deadline_date=BASE)
     with pytest.raises(FieldcheckError):
         policy.start_rectification(facts)
+
+
+def test_the_policy_reads_a_level_and_a_status_given_as_their_stored_text_like_their_enum_values() -> None:
+    # Rows and hand-built inputs carry "major"/"found" as text; an identity check on the enum would miss them.
+    for level, status in ((HazardLevel.MAJOR, HazardStatus.FOUND), ("major", "found")):
+        facts = policy.HazardFacts(status=status, level=level, deadline_date=dt.date(2026, 1, 10))
+        assert policy.is_listed_supervision(facts)
+    closed = policy.HazardFacts(status="closed", level="major", deadline_date=dt.date(2026, 1, 10))
+    assert not policy.is_listed_supervision(closed)
