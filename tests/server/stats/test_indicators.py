@@ -334,7 +334,9 @@ async def test_repeat_offenders_follow_a_recount_with_and_without_new_records(ci
 
     await city.add_inspection("I9", "E3", "routine", "D2", at("2025-05-20"), ["C"])  # May recounted, no new records
     assert [await repeat("2025"), await repeat("2025-Q2")] == [1, 0]
-    await add_violation(city, "E3", "I9", "P2", "labor_discipline", at("2025-05-20"), "C")  # P2's second, in May
+    # P2's second, in May: recorded on a check still open (a signed check takes no new 三违)
+    await city.add_inspection("I10", "E3", "routine", "D2", at("2025-05-21"), ["C"], "in_progress")
+    await add_violation(city, "I10", "P2", "labor_discipline", at("2025-05-21"), "C")
     assert [await repeat("2025"), await repeat("2025-Q2"), await repeat("2025-05")] == [2, 1, 1]
     for period in ("2025", "2025-Q2", "2025-05"):
         assert await repeat(period) == await repeat(period, "base")
