@@ -34,7 +34,6 @@ KNOWN_BACK_EDGES: dict[tuple[str, str], str] = {
                                 "hazards.policy and hazards.tables",
     ("hazards", "evidence"): "hazards.records reads evidence.tables for a hazard's photo ids; evidence republishes it",
     ("violations", "evidence"): "violations.service reads evidence.tables; evidence.service checks a 三违 through it",
-    ("stats", "spotchecks"): "stats.definitions applies spotchecks.covert; spotchecks.publication uses stats.exports",
 }
 
 

@@ -17,7 +17,7 @@ from schemas import spotchecks as wire
 from schemas.enforcement import ActionStatus
 from schemas.vocab import District, EnforcementKind, HazardLevel, HazardStatus, InspectionStatus, Sector, label
 from server.accounts.policy import Actor
-from server.stats import exports
+from server import exports
 from server.enforcement.tables import EnforcementAction
 from server.hazards.tables import Hazard
 from server.inspections import lifecycle as inspection_lifecycle

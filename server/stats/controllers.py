@@ -16,7 +16,7 @@ from server.accounts.auth import requires_role
 from server.api_docs import Bodies
 from server.deps import AppSettings, CurrentActor
 from server.errors import InvalidInput, NotFound
-from server.stats import exports
+from server import exports
 from server.stats import service as stats_service
 from server.stats.definitions import Dim
 from server.settings import Settings

@@ -8,7 +8,7 @@ import pytest
 
 from server import api_docs
 from server.app import create_app
-from server.stats import exports
+from server import exports
 from tests.conftest import make_settings
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}

@@ -155,7 +155,7 @@ async def test_large_export_streams_in_pieces(city: City) -> None:
     assert response.status_code == 200 and response.text.count("\n") == 2 + HAND["checks"] + 3000
     # …and the stream itself: rows come from a server-side cursor and leave in 64 KiB pieces.
     from server.accounts.policy import Actor
-    from server.stats import exports
+    from server import exports
     from server.stats import service as stats_service
     from schemas.vocab import Role
 
@@ -167,7 +167,7 @@ async def test_large_export_streams_in_pieces(city: City) -> None:
 
 
 def test_csv_cells_that_start_like_a_formula_are_neutralised_and_figures_are_not():
-    from server.stats.exports import safe_cell
+    from server.exports import safe_cell
 
     for hostile in ("=HYPERLINK(\"http://x\",\"点我\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1", "\r=1"):
         assert safe_cell(hostile) == "'" + hostile

@@ -1,5 +1,8 @@
 """CSV and XLSX exports with Chinese headers, produced row by row (constant memory).
 
+Shared below the domains: the statistics stream their tables through it and the
+spot-check publication (公示) escapes its cells with :func:`safe_row`.
+
 CSV is encoded as it is read and carries a UTF-8 BOM so that Excel on a
 bureau desktop opens the Chinese correctly. XLSX is written by xlsxwriter in
 ``constant_memory`` mode (each row is flushed to a temporary file as soon as
