@@ -88,22 +88,25 @@ def configure(settings: Settings) -> Engine:
 
 
 def activate(engine: Engine) -> Engine:
-    """Point every table, and Piccolo's migrations, at ``engine``.
+    """Point every table, and Piccolo's migrations (through ``server.piccolo_conf.DB``), at ``engine``.
 
     One process normally has one engine; tests that run the embedded SQLite
     mode beside PostgreSQL switch with this and switch back.
     """
     global _engine
-    from server import piccolo_conf
     from server.database.piccolo_app import APP_CONFIG
 
     from piccolo.apps.migrations.tables import Migration
 
-    piccolo_conf.DB = engine
     for table in [*APP_CONFIG.table_classes, Migration]:
         table._meta.db = engine
     _engine = engine
     return engine
+
+
+def active_engine() -> Engine | None:
+    """The engine :func:`activate` made current, or None before (what ``server.piccolo_conf.DB`` gives Piccolo)."""
+    return _engine
 
 
 def get_engine() -> Engine:
