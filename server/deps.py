@@ -8,7 +8,7 @@
 
 from litestar.di import NamedDependency
 
-from server.accounts.policy import Actor
+from server.actor import Actor
 from server.settings import Settings
 
 CurrentActor = NamedDependency[Actor]

@@ -1,6 +1,8 @@
 """Who is calling, and the pure decisions about what they may do.
 
-Every endpoint and every sync mutation acts for an :class:`Actor`. Role rules
+Every endpoint and every sync mutation acts for an :class:`~server.actor.Actor` (defined
+below the domains, since the unit of work's audit and the handlers' parameters name it too;
+the domains take it from here with the rules). Role rules
 live here as plain functions so they can be tested without I/O; object-level
 checks (is this inspector on this inspection?) are made by each domain's
 service with these helpers and raise ``PermissionDenied`` / ``NotFound``.
@@ -9,27 +11,9 @@ service with these helpers and raise ``PermissionDenied`` / ``NotFound``.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 
 from schemas.vocab import Role
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The authenticated caller (or the system itself, for scheduled work)."""
-
-    user_id: uuid.UUID | None
-    role: Role
-    department_id: uuid.UUID | None = None
-    districts: frozenset[str] = field(default_factory=frozenset)
-    device_id: uuid.UUID | None = None
-    username: str = ""
-    #: The account's ``token_version`` when the token was issued (see ``auth.TokenAuthMiddleware``).
-    token_version: int = 0
-
-    @property
-    def is_system(self) -> bool:
-        return self.user_id is None
+from server.actor import Actor
 
 
 #: The actor of scheduled work (escalation, covert release): audited as 系统.
