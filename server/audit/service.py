@@ -70,7 +70,7 @@ from litestar import Litestar
 
 from schemas.audit import AuditRecord
 from server import database
-from server.accounts.policy import Actor
+from server.actor import Actor
 from server.settings import Settings
 from server.audit.tables import AuditEntry
 from storage import keys
