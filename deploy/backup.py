@@ -105,7 +105,7 @@ def within_chain(audit_seq: int):  # type: ignore[no-untyped-def]
 
 
 async def backup_round(settings: Settings, folder: Path, *, keep: int) -> Round:
-    from server.evidence.service import build_store
+    from server.object_store import build_store
 
     dump, audit_seq = await dump_database(settings, folder / "db")
     objects = await mirror(build_store(settings), FilesystemStore(folder / "objects"), keep=within_chain(audit_seq))

@@ -47,7 +47,7 @@ async def restore_database(settings: Settings, dump: Path) -> None:
 
 
 async def restore_objects(settings: Settings, folder: Path) -> str:
-    from server.evidence.service import build_store
+    from server.object_store import build_store
 
     if not folder.is_dir():
         raise FileNotFoundError(f"no mirrored objects at {folder}")

@@ -15,7 +15,6 @@ import grimp
 
 #: Arrows (importer -> imported package) that close a cycle today, each with the imports behind it.
 KNOWN_BACK_EDGES: dict[tuple[str, str], str] = {
-    ("audit", "evidence"): "audit.commands (verify) checks the evidence store through evidence.service",
     ("sync", "inspections"): "sync.mutations' handler table and sync.pull's scopes import the domains they dispatch to",
     ("sync", "hazards"): "sync.mutations' handler table and sync.pull's scopes (as above)",
     ("sync", "violations"): "sync.mutations' handler table (as above)",

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from server.audit import service as audit_service
 from server.commands import command, open_database, settings_from
+from server.object_store import build_store
 from server.settings import get_settings
 from storage.base import ObjectStore
 
@@ -21,11 +22,10 @@ def _run_on_chain(
     success: Callable[[audit_service.VerifyReport], str],
 ) -> int:
     """Run ``step(store, audit key)`` on the configured database and store; print the outcome, return the exit code."""
-    from server.evidence import service as evidence_service
 
     async def run() -> audit_service.VerifyReport:
         settings = settings_from(args).with_secrets()
-        store = evidence_service.build_store(settings)
+        store = build_store(settings)
         if hasattr(store, "ensure_bucket"):
             await store.ensure_bucket()
         async with open_database(settings, migrate=False):

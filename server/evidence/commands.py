@@ -9,6 +9,7 @@ import datetime as dt
 import msgspec
 
 from server.commands import command, open_database, settings_from
+from server.object_store import build_store
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +29,7 @@ def evidence_gc(args: argparse.Namespace) -> int:
     age = dt.timedelta(seconds=args.older_than_s if args.older_than_s is not None else settings.evidence.gc_after_s)
 
     async def run():  # type: ignore[no-untyped-def]
-        store = evidence_service.build_store(settings)
+        store = build_store(settings)
         if hasattr(store, "ensure_bucket"):
             await store.ensure_bucket()
         async with open_database(settings):

@@ -57,7 +57,6 @@ import logging
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
 from typing import IO, Any
 
 from litestar import Litestar
@@ -93,12 +92,12 @@ from server.inspections import access
 from server.inspections import lifecycle as inspection_lifecycle
 from server.inspections import records as inspection_records
 from server.inspections.access import Write
+from server.object_store import build_store
 from server.settings import EvidenceSettings, Settings, get_settings
 from server.sync import scopes
 from server.sync import service as sync_service
 from storage import keys
 from storage.base import ObjectExists, ObjectLocked, ObjectNotFound, ObjectStore, StorageError, StoredPart
-from storage.filesystem import FilesystemStore
 
 log = logging.getLogger("fieldcheck.evidence")
 
@@ -113,26 +112,6 @@ def _now() -> dt.datetime:
 
 
 # --- the store ------------------------------------------------------------------
-
-
-def build_store(settings: Settings) -> ObjectStore:
-    """The object store the settings name: MinIO/S3 when ``S3_ENDPOINT`` is set, else files in the data folder."""
-    settings.check_limits()  # a chunk below S3's smallest part would fail every multipart upload
-    s3 = settings.storage
-    if s3.is_s3:
-        from storage.minio import MinioStore  # the SDK is loaded only in S3 mode
-
-        return MinioStore(
-            s3.endpoint,
-            access_key=s3.access_key,
-            secret_key=s3.secret_key,
-            bucket=s3.bucket,
-            secure=s3.secure,
-            region=s3.region,
-            object_lock=s3.object_lock,
-            retention_days=s3.retention_days,
-        )
-    return FilesystemStore(Path(settings.server.data_dir) / "objects")
 
 
 def install(app: Litestar, settings: Settings) -> ObjectStore:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from server import database
+from server.object_store import build_store
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ async def _escalate(settings: Settings, now: dt.datetime) -> JobResult:
 async def _collect_evidence_garbage(settings: Settings, now: dt.datetime) -> JobResult:
     from server.evidence import service as evidence_service
 
-    store = evidence_service.build_store(settings)
+    store = build_store(settings)
     async with database.transaction():
         report = await evidence_service.collect_garbage(
             store, older_than=dt.timedelta(seconds=settings.evidence.gc_after_s), now=now
@@ -106,9 +107,8 @@ async def _send_webhook(settings: Settings, now: dt.datetime) -> JobResult:
 
 async def _checkpoint_audit(settings: Settings, now: dt.datetime) -> JobResult:
     from server.audit import service as audit_service
-    from server.evidence import service as evidence_service
 
-    report = await audit_service.write_checkpoint(evidence_service.build_store(settings), settings.audit.checkpoint_key)
+    report = await audit_service.write_checkpoint(build_store(settings), settings.audit.checkpoint_key)
     if not report.ok:
         raise RuntimeError(f"审计链与上一检查点不符，未签署 / chain does not extend its checkpoint: seq={report.broken_seq} {report.reason}")
     head = report.checkpoint.seq if report.checkpoint else 0
