@@ -24,8 +24,6 @@ KNOWN_BACK_EDGES: dict[tuple[str, str], str] = {
     ("registry", "hazards"): "registry.service's enterprise page reads hazards.tables (read-only join)",
     ("registry", "inspections"): "registry.service's enterprise page reads inspections.tables (read-only join)",
     ("registry", "spotchecks"): "registry.service hides covert targets with spotchecks.covert",
-    ("inspections", "spotchecks"): "inspections hide covert targets (spotchecks.covert) and move a task along "
-                                   "(spotchecks.completion); spotchecks.release creates checks through inspections",
     ("hazards", "enforcement"): "escalation and §113 propose actions through enforcement.service, which reads "
                                 "hazards.policy and hazards.tables",
     ("hazards", "evidence"): "hazards.records reads evidence.tables for a hazard's photo ids; evidence republishes it",

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,9 +41,9 @@ from schemas.vocab import PENALTY_KINDS, EnforcementKind, InspectionKind, Inspec
 from server.accounts import service as accounts_service
 from server.accounts.policy import Actor, may_manage_department, may_write, sees_all_departments
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
+from server.hooks import Hooks
 from server.inspections.tables import Inspection, InspectionInspector
 from server.registry import service as registry_service
-from server.spotchecks import covert
 from server.sync import sql
 
 #: Signed by the enterprise: later writes are amendments (or refused).
@@ -168,6 +168,30 @@ def check_team(
             )
 
 
+# --- covert checks ----------------------------------------------------------------
+
+#: Which of these spot-check task ids are released (their target no longer secret).
+ReleasedTasks = Callable[[list[uuid.UUID]], Awaitable[set[uuid.UUID]]]
+
+#: Asked of the spot-check domain that owns the release (:func:`server.spotchecks.covert.released_tasks`).
+RELEASED_TASKS: Hooks[ReleasedTasks] = Hooks("covert release check", ("spotchecks",))
+
+
+async def hidden_inspections(inspection_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Covert inspections whose target is still secret: their task is not released (or there is no task)."""
+    ids = list(set(inspection_ids))
+    if not ids:
+        return set()
+    covert = await Inspection.select(Inspection.id, Inspection.spot_check_task_id).where(
+        Inspection.id.is_in(ids), Inspection.kind == InspectionKind.COVERT
+    )
+    if not covert:
+        return set()
+    task_ids = [r["spot_check_task_id"] for r in covert if r["spot_check_task_id"] is not None]
+    released = await RELEASED_TASKS.one()(task_ids) if task_ids else set()
+    return {r["id"] for r in covert if r["spot_check_task_id"] not in released}
+
+
 # --- loading ----------------------------------------------------------------------
 
 
@@ -185,7 +209,7 @@ async def load_many(inspection_ids: Iterable[uuid.UUID], *, lock: bool = False) 
             InspectionInspector.inspection.is_in(list(teams))
         ):
             teams[member["inspection"]].append(member["user"])
-    hidden = await covert.hidden_inspections([r["id"] for r in rows if r["kind"] == InspectionKind.COVERT])
+    hidden = await hidden_inspections([r["id"] for r in rows if r["kind"] == InspectionKind.COVERT])
     return {
         r["id"]: InspectionFacts(
             id=r["id"], kind=InspectionKind(r["kind"]), status=InspectionStatus(r["status"]), department=r["department"],

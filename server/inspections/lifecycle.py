@@ -2,7 +2,8 @@
 
 A submitted (signed) inspection is locked: later item results and notes are
 stored as amendments beside it (:mod:`server.inspections.notes`). A check with
-a spot-check task carries its task along (:func:`server.spotchecks.completion.follow_check`).
+a spot-check task carries its task along (:data:`TASK_FOLLOWERS`: the spot-check domain registers
+:func:`server.spotchecks.completion.follow_check`, so this package imports nothing of spotchecks).
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ from server.accounts.policy import Actor, may_manage_department
 from server.audit import service as audit_service
 from server.checklists.tables import ChecklistItem
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
+from server.hooks import Hooks
 from server.inspections import access, assignment, records
 from server.inspections.access import Write
 from server.inspections.tables import Inspection as InspectionRow
 from server.inspections.tables import ItemResult as ItemResultRow
 from server.notifications import service as notifications
-from server.spotchecks import completion
 
 
 #: A rule another domain holds over the signing: raises the refusal, or returns.
@@ -49,6 +50,21 @@ def register_submit_guard(name: str, guard: SubmitGuard) -> None:
     if name not in SUBMIT_GUARDS:
         raise ValueError(f"no submit guard named {name!r} is expected (SUBMIT_GUARDS)")
     _submit_guards[name] = guard
+
+
+#: What a check's new status does to its spot-check task, in the unit of work that changed the check.
+TaskFollower = Callable[[uuid.UUID, InspectionStatus], Awaitable[None]]
+
+#: Registered by the spot-check domain that owns the task (:func:`server.spotchecks.completion.follow_check`).
+TASK_FOLLOWERS: Hooks[TaskFollower] = Hooks("task follower", ("spotchecks",))
+
+
+async def _follow_task(task_id: uuid.UUID | None, status: InspectionStatus) -> None:
+    """Carry a check's task along to the check's new ``status`` (nothing for a check without a task)."""
+    if task_id is None:
+        return
+    for follow in TASK_FOLLOWERS.each():
+        await follow(task_id, status)
 
 
 async def _run_submit_guards(inspection_id: uuid.UUID) -> None:
@@ -135,7 +151,7 @@ async def submit(actor: Actor, inspection_id: uuid.UUID, data: SubmitInspection 
         }
     ).where(InspectionRow.id == inspection_id)
     audit_service.record(actor, "inspection.submit", "inspection", inspection_id, data)
-    await completion.follow_check(row["spot_check_task_id"], InspectionStatus.SUBMITTED)
+    await _follow_task(row["spot_check_task_id"], InspectionStatus.SUBMITTED)
     return await records.publish(inspection_id)
 
 
@@ -169,7 +185,7 @@ async def review(actor: Actor, inspection_id: uuid.UUID, data: InspectionReview)
         values[InspectionRow.status] = InspectionStatus.IN_PROGRESS
         values[InspectionRow.submitted_at] = None
     await InspectionRow.update(values).where(InspectionRow.id == inspection_id)
-    await completion.follow_check(row["spot_check_task_id"], values[InspectionRow.status])
+    await _follow_task(row["spot_check_task_id"], values[InspectionRow.status])
     audit_service.record(actor, f"inspection.review_{data.decision}", "inspection", inspection_id,
                          {"decision": data.decision, "reason": data.reason, "status": [row["status"], values[InspectionRow.status]]})
     if data.decision != "approve":
@@ -197,7 +213,7 @@ async def cancel(actor: Actor, inspection_id: uuid.UUID, data: InspectionCancel)
         InspectionRow.status: InspectionStatus.CANCELLED, InspectionRow.review_note: data.reason,
         InspectionRow.updated_at: now, InspectionRow.version: InspectionRow.version + 1,
     }).where(InspectionRow.id == inspection_id)
-    await completion.follow_check(inspection.row["spot_check_task_id"], InspectionStatus.CANCELLED)
+    await _follow_task(inspection.row["spot_check_task_id"], InspectionStatus.CANCELLED)
     audit_service.record(actor, "inspection.cancel", "inspection", inspection_id,
                          {"reason": data.reason, "status": [inspection.status, InspectionStatus.CANCELLED]})
     return await records.publish(inspection_id)

@@ -24,7 +24,6 @@ from server.inspections import access
 from server.inspections.tables import Inspection as InspectionRow
 from server.inspections.tables import InspectionAmendment, InspectionInspector
 from server.inspections.tables import ItemResult as ItemResultRow
-from server.spotchecks import covert
 from server.settings import get_settings
 from server.sync import scopes
 from server.sync import service as sync_service
@@ -116,7 +115,7 @@ async def _visible_where(actor: Actor, filters: InspectionFilter) -> list[Any]:
             InspectionInspector.user == actor.user_id
         )
         ids = [m["inspection"] for m in mine]
-        hidden = await covert.hidden_inspections(ids)
+        hidden = await access.hidden_inspections(ids)
         where.append(InspectionRow.id.is_in([i for i in ids if i not in hidden] or [uuid.uuid4()]))
     elif not sees_all_departments(actor):
         where.append(InspectionRow.department == actor.department_id)
@@ -211,7 +210,7 @@ async def sync_scopes(actor: Actor) -> set[str]:
         InspectionRow.status.is_in([s for s in OPEN_STATUSES if s != InspectionStatus.SUBMITTED])
         | ((InspectionRow.status == InspectionStatus.SUBMITTED) & (InspectionRow.submitted_at >= kept_since)),
     )
-    hidden = await covert.hidden_inspections([r["id"] for r in rows])
+    hidden = await access.hidden_inspections([r["id"] for r in rows])
     keys: set[str] = set()
     for row in rows:
         if row["id"] in hidden:

@@ -13,21 +13,22 @@ Readers and the piece of this module each one applies:
   :func:`may_see_targets`;
 - inputs of other draws, the pool snapshot (``spotchecks.pool``): :func:`shown_tasks`;
 - statistics, drill-downs and exports (``stats.definitions``): :func:`shown_task_sql`;
-- inspections, their sync scopes and the registry an inspector sees
-  (``inspections.records``, ``registry.service``): :func:`hidden_inspections`.
+- inspections, their sync scopes and the registry an inspector sees: the inspections own
+  that side of the rule (:func:`server.inspections.access.hidden_inspections`, which the
+  registry's inspector visibility applies too) and ask :func:`released_tasks`, registered
+  with them below, which of their checks' tasks are released.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 from piccolo.columns.combination import Combinable
 
-from schemas.vocab import InspectionKind, Role
+from schemas.vocab import Role
 from server.accounts.policy import Actor, sees_all_departments
-from server.inspections.tables import Inspection
+from server.inspections import access as inspection_access
 from server.spotchecks.tables import Campaign, SpotCheckTask
 
 
@@ -52,23 +53,12 @@ def shown_task_sql(task: str = "t", campaign: str = "c") -> str:
     return f"(NOT {campaign}.covert OR {task}.released_at IS NOT NULL)"
 
 
-async def hidden_inspections(inspection_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
-    """Covert inspections whose target is still secret: their task is not released (or there is no task)."""
-    ids = list(set(inspection_ids))
-    if not ids:
-        return set()
-    covert = await Inspection.select(Inspection.id, Inspection.spot_check_task_id).where(
-        Inspection.id.is_in(ids), Inspection.kind == InspectionKind.COVERT
+async def released_tasks(task_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """The tasks among ``task_ids`` that are released (what the inspections ask to hide a covert check)."""
+    rows = await SpotCheckTask.select(SpotCheckTask.id).where(
+        SpotCheckTask.id.is_in(task_ids), SpotCheckTask.released_at.is_not_null()
     )
-    if not covert:
-        return set()
-    task_ids = [r["spot_check_task_id"] for r in covert if r["spot_check_task_id"] is not None]
-    released = set()
-    if task_ids:
-        released = {
-            r["id"]
-            for r in await SpotCheckTask.select(SpotCheckTask.id).where(
-                SpotCheckTask.id.is_in(task_ids), SpotCheckTask.released_at.is_not_null()
-            )
-        }
-    return {r["id"] for r in covert if r["spot_check_task_id"] not in released}
+    return {r["id"] for r in rows}
+
+
+inspection_access.RELEASED_TASKS.register("spotchecks", released_tasks)

@@ -24,6 +24,9 @@ from server.notifications import service as notifications
 from server.registry import service as registry_service
 from server import database
 from server.spotchecks import clock, tasks
+# Both register with the inspections, so every process that releases a task has them: a released task follows
+# its check (completion), a covert check stays hidden until its task is released (covert).
+from server.spotchecks import completion, covert  # noqa: F401
 from server.spotchecks.tables import Campaign, SpotCheckTask
 from server.sync import scopes
 from server.sync import service as sync_service
