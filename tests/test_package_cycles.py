@@ -21,9 +21,6 @@ KNOWN_BACK_EDGES: dict[tuple[str, str], str] = {
     ("sync", "enforcement"): "sync.mutations' handler table (as above)",
     ("sync", "evidence"): "sync.mutations' handler table (as above)",
     ("sync", "documents"): "sync.mutations' handler table (sign_document) and sync.pull's document records (as above)",
-    ("registry", "hazards"): "registry.service's enterprise page reads hazards.tables (read-only join)",
-    ("registry", "inspections"): "registry.service's enterprise page reads inspections.tables (read-only join)",
-    ("registry", "spotchecks"): "registry.service hides covert targets with spotchecks.covert",
     ("hazards", "enforcement"): "escalation and §113 propose actions through enforcement.service, which reads "
                                 "hazards.policy and hazards.tables",
     ("hazards", "evidence"): "hazards.records reads evidence.tables for a hazard's photo ids; evidence republishes it",

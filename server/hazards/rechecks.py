@@ -40,6 +40,17 @@ async def sync_scopes(actor: Actor) -> set[str]:
     return keys
 
 
+async def assigned_enterprises(actor: Actor) -> set[uuid.UUID]:
+    """The enterprises of every recheck assigned to ``actor`` (pending or done): theirs to read in the registry."""
+    rows = await Recheck.select(Recheck.enterprise).where(
+        Recheck.id.is_in(RecheckAssignee.select(RecheckAssignee.recheck).where(RecheckAssignee.user == actor.user_id))
+    )
+    return {r["enterprise"] for r in rows}
+
+
+registry_service.WORK_SOURCES.register("hazards", assigned_enterprises)
+
+
 async def publish_recheck(recheck_id: uuid.UUID) -> wire.Recheck:
     """Send a recheck task to its assignees' phones (``recheck:`` scope, in their set while it is pending)."""
     record = await get_recheck_record(recheck_id)

@@ -192,6 +192,17 @@ async def hidden_inspections(inspection_ids: Iterable[uuid.UUID]) -> set[uuid.UU
     return {r["id"] for r in covert if r["spot_check_task_id"] not in released}
 
 
+async def assigned_enterprises(actor: Actor) -> set[uuid.UUID]:
+    """The enterprises of the inspections ``actor`` is on, a covert one's only once its task is released."""
+    mine = InspectionInspector.select(InspectionInspector.inspection).where(InspectionInspector.user == actor.user_id)
+    inspections = await Inspection.select(Inspection.id, Inspection.enterprise).where(Inspection.id.is_in(mine))
+    hidden = await hidden_inspections(r["id"] for r in inspections)
+    return {r["enterprise"] for r in inspections if r["id"] not in hidden}
+
+
+registry_service.WORK_SOURCES.register("inspections", assigned_enterprises)
+
+
 # --- loading ----------------------------------------------------------------------
 
 

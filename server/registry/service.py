@@ -6,7 +6,8 @@ Who sees what:
   supervisors change it (the role guards say so, the services check again);
 - an inspector reads only the enterprises of their own assignments
   (:func:`visible_enterprise_ids`), and a covert target only once its task is
-  released. Other domains that give inspectors work extend that function.
+  released. Each domain that gives inspectors work registers where that work
+  is (:data:`WORK_SOURCES`), so the registry imports none of them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import binascii
 import datetime as dt
 import sqlite3
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -31,6 +32,7 @@ from server.accounts.policy import Actor, may_manage_department, may_write
 from server.accounts.tables import User
 from server.audit import service as audit_service
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
+from server.hooks import Hooks
 from server.registry.tables import ConflictOfInterest, Enterprise
 from server.sync import scopes, sql
 from server.sync import service as sync_service
@@ -87,28 +89,20 @@ def to_enterprise(row: dict[str, Any]) -> wire.Enterprise:
 # --------------------------------------------------------------------- visibility
 
 
+#: The enterprises one kind of an inspector's work lets them see.
+WorkSource = Callable[[Actor], Awaitable[set[uuid.UUID]]]
+
+#: Registered by the domains that give inspectors work: the inspections they are on (a covert one's target
+#: only after its task is released, :func:`server.inspections.access.assigned_enterprises`) and the rechecks
+#: assigned to them (:func:`server.hazards.rechecks.assigned_enterprises`).
+WORK_SOURCES: Hooks[WorkSource] = Hooks("registry work source", ("inspections", "hazards"))
+
+
 async def visible_enterprise_ids(actor: Actor) -> set[uuid.UUID]:
-    """Enterprises an inspector's work lets them see.
-
-    Today: the enterprises of inspections they are assigned to (a covert
-    inspection's target only after its spot-check task is released) and of
-    rechecks assigned to them. A domain that gives inspectors other work adds
-    its source here.
-    """
-    from server.hazards.tables import Recheck, RecheckAssignee
-    from server.inspections.tables import Inspection, InspectionInspector
-    from server.spotchecks import covert
-
-    inspection_ids = InspectionInspector.select(InspectionInspector.inspection).where(
-        InspectionInspector.user == actor.user_id
-    )
-    inspections = await Inspection.select(Inspection.id, Inspection.enterprise).where(Inspection.id.is_in(inspection_ids))
-    hidden = await covert.hidden_inspections(r["id"] for r in inspections)
-    ids = {r["enterprise"] for r in inspections if r["id"] not in hidden}
-    rechecks = await Recheck.select(Recheck.enterprise).where(
-        Recheck.id.is_in(RecheckAssignee.select(RecheckAssignee.recheck).where(RecheckAssignee.user == actor.user_id))
-    )
-    ids.update(r["enterprise"] for r in rechecks)
+    """Enterprises an inspector's work lets them see: the union of every registered work source."""
+    ids: set[uuid.UUID] = set()
+    for source in WORK_SOURCES.each():
+        ids.update(await source(actor))
     return ids
 
 
