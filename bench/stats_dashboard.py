@@ -39,7 +39,9 @@ from server import database  # noqa: E402
 from server.accounts.policy import Actor  # noqa: E402
 from server.settings import AuditSettings, AuthSettings, DatabaseSettings, PrivacySettings, Settings  # noqa: E402
 from server.stats import generate as generator  # noqa: E402
-from server.stats import service as stats_service  # noqa: E402
+from server.stats import query as stats_query  # noqa: E402
+from server.stats import rollup as stats_rollup  # noqa: E402
+from server.stats import views as stats_views  # noqa: E402
 from server.stats.periods import TZ  # noqa: E402
 
 PG = os.environ.get("FIELDCHECK_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -52,19 +54,19 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def scopes(year: int) -> list[stats_service.StatsQuery]:
+def scopes(year: int) -> list[stats_query.StatsQuery]:
     """The rotation of filters a leader clicks through (period × district × sector)."""
     out = []
     for period in (f"{year}", f"{year}-Q2", f"{year}-Q4", f"{year}-06", f"{year - 1}"):
         for district, sector in ((None, None), ("shapotou", None), (None, "hazardous_chemicals"), ("zhongning", "industry_trade")):
-            query = stats_service.query_from(period, district, sector)
+            query = stats_query.query_from(period, district, sector)
             out.append(query)
     return out
 
 
-async def timed_dashboard(query: stats_service.StatsQuery, backend: str) -> tuple[float, object]:
+async def timed_dashboard(query: stats_query.StatsQuery, backend: str) -> tuple[float, object]:
     started = time.perf_counter()
-    result = await stats_service.dashboard(LEADER, query, backend=backend)  # type: ignore[arg-type]
+    result = await stats_views.dashboard(LEADER, query, backend=backend)  # type: ignore[arg-type]
     return (time.perf_counter() - started) * 1000, result
 
 
@@ -110,14 +112,14 @@ async def main() -> None:
             print(report.summary())
             results["generate"] = {"rows": report.rows, "seconds": round(report.seconds, 1), "rows_per_s": round(total / report.seconds)}
             started = time.perf_counter()
-            await stats_service.rebuild(conn)
+            await stats_rollup.rebuild(conn)
             results["rebuild_s"] = round(time.perf_counter() - started, 2)
             print(f"rollups rebuilt in {results['rebuild_s']} s")
         else:
             print(f"reusing {have:,} inspections in {args.db}")
             if args.rebuild:
                 started = time.perf_counter()
-                await stats_service.rebuild(conn)
+                await stats_rollup.rebuild(conn)
                 results["rebuild_s"] = round(time.perf_counter() - started, 2)
                 print(f"rollups rebuilt in {results['rebuild_s']} s")
         await conn.execute("ANALYZE")
@@ -164,15 +166,15 @@ async def main() -> None:
               f"target ratio >= 20x: {'PASS' if timing['ratio_p95'] >= 20 else 'FAIL'}")
 
         # 5. Freshness: a check synced now is in the very next read.
-        this_year = stats_service.query_from(str(year + 1))
-        before = await stats_service.summary(LEADER, this_year)
+        this_year = stats_query.query_from(str(year + 1))
+        before = await stats_views.summary(LEADER, this_year)
         checks_before = next(f.value for f in before.figures if f.key == "checks")
         await _sync_one_check(conn)
         started = time.perf_counter()
-        await stats_service.refresh()  # the background refresher's round; no read waits for it
+        await stats_rollup.refresh()  # the background refresher's round; no read waits for it
         recount_ms = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        after_view = await stats_service.dashboard(LEADER, this_year)
+        after_view = await stats_views.dashboard(LEADER, this_year)
         fresh_ms = (time.perf_counter() - started) * 1000
         checks_after = next(f.value for f in after_view.summary.figures if f.key == "checks")
         assert checks_after == checks_before + 1, (checks_before, checks_after)

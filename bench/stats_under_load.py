@@ -45,7 +45,10 @@ from server.accounts.policy import Actor  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.stats import generate as generator  # noqa: E402
 from server.stats import refresher  # noqa: E402
-from server.stats import service as stats_service  # noqa: E402
+from server.stats import dialect as stats_dialect  # noqa: E402
+from server.stats import query as stats_query  # noqa: E402
+from server.stats import rollup as stats_rollup  # noqa: E402
+from server.stats import views as stats_views  # noqa: E402
 from server.stats.periods import TZ  # noqa: E402
 
 LEADER = Actor(user_id=None, role=Role.LEADER)
@@ -56,18 +59,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def rotation(year: int) -> list[stats_service.StatsQuery]:
+def rotation(year: int) -> list[stats_query.StatsQuery]:
     out = []
     for period in (f"{year}", f"{year}-{dt.datetime.now(TZ).month:02d}"):
         for district, sector in ((None, None), ("shapotou", None), (None, "hazardous_chemicals"), ("zhongning", "industry_trade")):
-            out.append(stats_service.query_from(period, district, sector))
+            out.append(stats_query.query_from(period, district, sector))
     return out
 
 
-async def timed(query: stats_service.StatsQuery, backend: str = "rollup") -> tuple[float, float, object]:
+async def timed(query: stats_query.StatsQuery, backend: str = "rollup") -> tuple[float, float, object]:
     """(milliseconds, staleness in seconds, the dashboard)."""
     started = time.perf_counter()
-    view = await stats_service.dashboard(LEADER, query, backend=backend)  # type: ignore[arg-type]
+    view = await stats_views.dashboard(LEADER, query, backend=backend)  # type: ignore[arg-type]
     ms = (time.perf_counter() - started) * 1000
     stale = (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(view.freshness.as_of)).total_seconds()
     return ms, stale, view
@@ -81,7 +84,7 @@ _INSERT_TEAM = 'INSERT INTO inspection_inspector (id, inspection, "user", is_lea
 _INSERT_ITEM = "INSERT INTO item_result (id, inspection, item, outcome, updated_at) VALUES ($1, $2, $3, $4, $5)"
 
 
-async def _world(conn: stats_service.Connection) -> dict:
+async def _world(conn: stats_dialect.Connection) -> dict:
     """What a pushed check refers to: enterprises with their sector's template and items, inspectors."""
     templates = {r["sector"]: r["id"] for r in await conn.fetch("SELECT id, sector FROM checklist_template")}
     items = {}
@@ -103,7 +106,7 @@ def _check_rows(world: dict, rng: random.Random, when: dt.datetime) -> tuple[tup
     return (inspection, enterprise, template, department, when), team, items
 
 
-async def push_check(conn: stats_service.Connection, world: dict, rng: random.Random, when: dt.datetime) -> None:
+async def push_check(conn: stats_dialect.Connection, world: dict, rng: random.Random, when: dt.datetime) -> None:
     """The rows a sync push writes for one submitted check, in one transaction (the triggers queue its month)."""
     check, team, items = _check_rows(world, rng, when)
     async with conn.transaction():
@@ -118,7 +121,7 @@ async def build_sqlite_city(n: int, seed: int) -> None:
     await demo.load(password="bench-pass-123", history=False, settings=_SETTINGS)
     rng = random.Random(seed)
     now = dt.datetime.now(dt.UTC)
-    async with stats_service._connection() as conn:
+    async with stats_dialect.connect() as conn:
         world = await _world(conn)
         async with conn.transaction():
             checks, teams, items = [], [], []
@@ -131,7 +134,7 @@ async def build_sqlite_city(n: int, seed: int) -> None:
             await conn.executemany(_INSERT_INSPECTION, checks)
             await conn.executemany(_INSERT_TEAM, teams)
             await conn.executemany(_INSERT_ITEM, items)
-    await stats_service.rebuild()
+    await stats_rollup.rebuild()
 
 
 _SETTINGS: Settings | None = None
@@ -161,7 +164,7 @@ async def main() -> None:
     await database.start(_SETTINGS)
     results: dict[str, object] = {"engine": args.engine, "host": {"cpus": os.cpu_count(), "python": platform.python_version()}}
     started = time.perf_counter()
-    async with stats_service._connection() as conn:
+    async with stats_dialect.connect() as conn:
         have = await conn.fetchval("SELECT count(*) FROM inspection")
     if have == 0:
         if args.engine == "postgresql":
@@ -169,14 +172,14 @@ async def main() -> None:
             try:
                 plan = generator.Plan(enterprises=args.enterprises, inspections=args.inspections, items_per_inspection=5, years=2)
                 await generator.generate(raw, plan, password_hash="!bench-no-login", progress=False)
-                await stats_service.rebuild(raw)
+                await stats_rollup.rebuild(raw)
                 await raw.execute("ANALYZE")
             finally:
                 await raw.close()
         else:
             await build_sqlite_city(args.inspections, seed=20231)
-    await stats_service.refresh()  # whatever the migrations queued (a reused database): counted before timing
-    async with stats_service._connection() as conn:
+    await stats_rollup.refresh()  # whatever the migrations queued (a reused database): counted before timing
+    async with stats_dialect.connect() as conn:
         size = await conn.fetchval("SELECT count(*) FROM inspection")
     results["inspections"] = size
     results["setup_s"] = round(time.perf_counter() - started, 1)
@@ -196,11 +199,11 @@ async def main() -> None:
     # would leave the dashboard and the refresher none (pool_max 10) and the run would hang.
     if args.engine == "postgresql":
         raws = [await asyncpg.connect(f"{PG}/{args.db}") for _ in range(min(args.phones, 10))]
-        conns = [stats_service.PostgresConnection(raw) for raw in raws]
+        conns = [stats_dialect.PostgresConnection(raw) for raw in raws]
     else:
-        pool = [stats_service._connection() for _ in range(min(args.phones, 10))]
+        pool = [stats_dialect.connect() for _ in range(min(args.phones, 10))]
         conns = [await c.__aenter__() for c in pool]
-    async with stats_service._connection() as conn:
+    async with stats_dialect.connect() as conn:
         world = await _world(conn)
     locks = [asyncio.Lock() for _ in conns]
 
@@ -233,7 +236,7 @@ async def main() -> None:
     await asyncio.gather(*phones)
     # Drain: the refresher catches up with the last pushes.
     for _ in range(600):
-        async with stats_service._connection() as conn:
+        async with stats_dialect.connect() as conn:
             if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM stats_dirty_month)"):
                 break
         await asyncio.sleep(0.1)

@@ -217,8 +217,8 @@ async def load(*, password: str = DEFAULT_PASSWORD, history: bool = True, settin
         await _inspections(report, users, enterprises)
     if history:
         from server.settings import get_settings
-        from server.stats import service as stats_service
+        from server.stats import rollup as stats_rollup
 
         report.history = await history_.load(settings or get_settings())
-        await stats_service.refresh()  # the first dashboard opens counted, without waiting for the refresher
+        await stats_rollup.refresh()  # the first dashboard opens counted, without waiting for the refresher
     return report

@@ -77,9 +77,9 @@ async def _collect_evidence_garbage(settings: Settings, now: dt.datetime) -> Job
 
 
 async def _refresh_statistics(settings: Settings, now: dt.datetime) -> JobResult:
-    from server.stats import service as stats_service
+    from server.stats import rollup as stats_rollup
 
-    failed = await stats_service.refresh()  # the months whose recount failed (logged, kept queued)
+    failed = await stats_rollup.refresh()  # the months whose recount failed (logged, kept queued)
     names = "、".join("全部" if m is None else f"{m:%Y-%m}" for m in sorted(failed, key=lambda m: m or dt.date.min))
     return JobResult(failed=len(failed), note=f"重算失败：{names}" if failed else "已刷新")
 

@@ -25,7 +25,7 @@ def generate(args: argparse.Namespace) -> int:
     from server import database
     from server.accounts.service import hash_password
     from server.stats import generate as generator
-    from server.stats import service as stats_service
+    from server.stats import rollup as stats_rollup
 
     settings = settings_from(args)
     if not settings.database.is_postgres:
@@ -49,7 +49,7 @@ def generate(args: argparse.Namespace) -> int:
                 )
                 report = await generator.generate(
                     conn, plan, password_hash=await hash_password(args.password),
-                    progress=not args.quiet, rebuild=stats_service.rebuild,
+                    progress=not args.quiet, rebuild=stats_rollup.rebuild,
                 )
             finally:
                 await conn.close()

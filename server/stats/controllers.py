@@ -17,7 +17,9 @@ from server.api_docs import Bodies
 from server.deps import AppSettings, CurrentActor
 from server.errors import InvalidInput, NotFound
 from server import exports
-from server.stats import service as stats_service
+from server.stats import drilldown as stats_drill
+from server.stats import query as stats_query
+from server.stats import views as stats_views
 from server.stats.definitions import Dim
 from server.settings import Settings
 from server.stats.periods import Grain
@@ -27,7 +29,7 @@ PeriodText = Annotated[str, QueryParameter(max_length=7, pattern=r"^\d{4}(-Q[1-4
 IndicatorKey = Annotated[str, QueryParameter(max_length=64, pattern=r"^[a-z_]+$")]
 GroupText = Annotated[str, QueryParameter(max_length=64)]
 Page = Annotated[int, QueryParameter(ge=1, le=100_000)]
-PageSize = Annotated[int, QueryParameter(ge=1, le=stats_service.MAX_PAGE_SIZE)]
+PageSize = Annotated[int, QueryParameter(ge=1, le=stats_drill.MAX_PAGE_SIZE)]
 
 _ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css", "zhongwei-districts.geojson": "application/geo+json"}
 
@@ -46,7 +48,7 @@ class StatsController(Controller):
     @get("/indicators")
     async def list_indicators(self) -> list[wire.IndicatorDefinition]:
         """全部统计指标及其指标口径。"""
-        return stats_service.list_indicators()
+        return stats_views.list_indicators()
 
     @get("/summary")
     async def summary(
@@ -58,7 +60,7 @@ class StatsController(Controller):
         department_id: FromQuery[uuid.UUID | None] = None,
     ) -> wire.Summary:
         """本期各项指标及上年同期、同比（期间：2025 / 2025-Q2 / 2025-03）。"""
-        return await stats_service.summary(actor, stats_service.query_from(period, district, sector, department_id))
+        return await stats_views.summary(actor, stats_query.query_from(period, district, sector, department_id))
 
     @get("/breakdown")
     async def breakdown(
@@ -72,8 +74,8 @@ class StatsController(Controller):
         department_id: FromQuery[uuid.UUID | None] = None,
     ) -> wire.Breakdown:
         """按期间（月/季/年趋势）、区县、行业、科室或检查人员分组的各项指标。"""
-        query = stats_service.query_from(period, district, sector, department_id)
-        return await stats_service.breakdown(actor, query, by, grain=grain)
+        query = stats_query.query_from(period, district, sector, department_id)
+        return await stats_views.breakdown(actor, query, by, grain=grain)
 
     @get("/dashboard")
     async def dashboard(
@@ -86,8 +88,8 @@ class StatsController(Controller):
         department_id: FromQuery[uuid.UUID | None] = None,
     ) -> wire.Dashboard:
         """驾驶舱一次取齐：概要、趋势、按区县/行业/科室/检查人员分组。"""
-        query = stats_service.query_from(period, district, sector, department_id)
-        return await stats_service.dashboard(actor, query, trend_grain=trend_grain or Grain.MONTH)
+        query = stats_query.query_from(period, district, sector, department_id)
+        return await stats_views.dashboard(actor, query, trend_grain=trend_grain or Grain.MONTH)
 
     @get("/drilldown")
     async def drilldown(
@@ -104,8 +106,8 @@ class StatsController(Controller):
         page_size: PageSize = 50,
     ) -> wire.DrillDown:
         """钻取：列出某个数字背后的全部记录（分页）；比率指标标明每条是否计入分子。"""
-        query = stats_service.query_from(period, district, sector, department_id)
-        return await stats_service.drilldown(
+        query = stats_query.query_from(period, district, sector, department_id)
+        return await stats_drill.drilldown(
             actor, query, indicator, by=by, group=group, page=page, page_size=page_size
         )
 
@@ -133,20 +135,20 @@ class StatsController(Controller):
         indicator: FromQuery[IndicatorKey | None] = None,
     ) -> Stream:
         """导出任一视图为 CSV 或 XLSX（中文表头，流式输出）。"""
-        query = stats_service.query_from(period, district, sector, department_id)
+        query = stats_query.query_from(period, district, sector, department_id)
         if view == "drilldown":
             if not indicator:
                 raise InvalidInput("导出明细须指定指标", "indicator is required", field="indicator")
-            title, headers, rows = await stats_service.iter_drilldown(actor, query, indicator, by=by, group=group)
+            title, headers, rows = await stats_drill.iter_drilldown(actor, query, indicator, by=by, group=group)
             table: object = rows
         else:
             if view == "summary":
-                result: wire.Summary | wire.Breakdown = await stats_service.summary(actor, query)
+                result: wire.Summary | wire.Breakdown = await stats_views.summary(actor, query)
                 title = f"统计概要（{result.scope.period_label}）"
             else:
-                result = await stats_service.breakdown(actor, query, by or Dim.DISTRICT, grain=grain)
+                result = await stats_views.breakdown(actor, query, by or Dim.DISTRICT, grain=grain)
                 title = f"按{result.by_label}统计（{result.scope.period_label}）"
-            headers, table = stats_service.figure_rows(result)
+            headers, table = stats_drill.figure_rows(result)
         writer = exports.csv_stream if format == "csv" else exports.xlsx_stream
         return Stream(
             writer(title, headers, table),  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 """The two SQL dialects the statistics speak, and one connection shape over both engines.
 
-Every statistics query is written once (``definitions``, ``sql``, ``service``)
+Every statistics query is written once (``definitions``, ``sql``, ``collection``, ``drilldown``)
 in the SQL that PostgreSQL and SQLite share, plus a handful of macros for what
 they spell differently:
 
@@ -30,6 +30,9 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from piccolo.engine.postgres import PostgresEngine
+
+from server import database
 from server.stats.periods import TIMEZONE, TZ
 
 
@@ -208,3 +211,32 @@ class SQLiteConnection:
 
 
 Connection = PostgresConnection | SQLiteConnection
+
+
+@asynccontextmanager
+async def connect() -> AsyncIterator[Connection]:
+    """A connection of its own (pooled on PostgreSQL, a new one on SQLite), outside any unit of work."""
+    engine = database.get_engine()
+    if not isinstance(engine, PostgresEngine):
+        raw = await engine.get_connection()  # type: ignore[attr-defined]
+        try:
+            yield SQLiteConnection(raw)
+        finally:
+            await raw.close()
+    elif engine.pool is not None:
+        async with engine.pool.acquire() as raw:
+            yield PostgresConnection(raw)
+    else:
+        raw = await engine.get_new_connection()
+        try:
+            yield PostgresConnection(raw)
+        finally:
+            await raw.close()
+
+
+def wrap(conn: Any) -> Connection:
+    """A caller's own connection (a raw asyncpg one from the generator) in the statistics' shape."""
+    if isinstance(conn, PostgresConnection | SQLiteConnection):
+        return conn
+    return PostgresConnection(conn)
+

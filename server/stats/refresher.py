@@ -1,6 +1,6 @@
 """The background refresher: recounts the months writes queued, every few seconds, in each API process.
 
-Reads never recount (``server.stats.service``), so this loop is what keeps the
+Reads never recount (``server.stats.views``), so this loop is what keeps the
 figures within seconds of the phones. On PostgreSQL several processes share
 the work without waiting on each other: a round that finds another process's
 recount running skips (``refresh(wait=False)``). On SQLite the recount is one
@@ -23,11 +23,11 @@ log = logging.getLogger("fieldcheck.stats")
 
 async def run(interval_s: float) -> None:
     """Refresh, sleep, forever; a failed round is logged and the next one tries again."""
-    from server.stats import service as stats_service
+    from server.stats import rollup as stats_rollup
 
     while True:
         try:
-            await stats_service.refresh(wait=False)
+            await stats_rollup.refresh(wait=False)
         except asyncio.CancelledError:
             raise
         except Exception:  # the database away, a lock timeout: the next round tries again

@@ -1,7 +1,7 @@
 """Monthly rollups of the base records, and the queue of months to recount.
 
 The rollups are a cache: every row can be recomputed from the base tables
-(``server.stats.service.refresh``), and nothing else writes them. Triggers
+(``server.stats.rollup.refresh``), and nothing else writes them. Triggers
 on the base tables (``m0003_stats_triggers`` on PostgreSQL, ``m0022_stats_on_sqlite``
 on SQLite) append the months a write touched to :class:`StatsDirtyMonth`; the
 background refresher recounts those months within seconds, and every read says

@@ -17,7 +17,7 @@ from schemas import sync as sync_wire
 from schemas.hazards import AddHazard, HazardCreate
 from schemas.inspections import StartInspection, SubmitInspection
 from schemas.vocab import Role
-from server.stats import service as stats_service
+from server.stats import rollup as stats_rollup
 from server.stats.tables import StatsDirtyMonth
 from tests.conftest import login, make_department, make_enterprise, make_user, username_of
 from tests.server.sync.conftest import answers, make_phone, make_template, sqlite_app  # noqa: F401 (fixture)
@@ -28,7 +28,7 @@ ZONES = ("Pacific/Honolulu", "Europe/London", "Asia/Urumqi", "Asia/Shanghai", "P
 
 
 async def _sign_late_in_the_month(client: httpx.AsyncClient) -> None:
-    await stats_service.refresh()  # whatever earlier writes queued is recounted first
+    await stats_rollup.refresh()  # whatever earlier writes queued is recounted first
     assert not _months_in_every_zone() & await _queued_months()
     department = await make_department()
     supervisor = await login(client, await username_of(await make_user(Role.SUPERVISOR, department_id=department)))

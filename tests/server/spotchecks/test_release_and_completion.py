@@ -17,7 +17,7 @@ from schemas.vocab import Role
 from server.inspections.tables import Inspection
 from server.spotchecks import release as spotcheck_release
 from server.spotchecks.tables import SpotCheckTask
-from server.stats import service as stats_service
+from server.stats import rollup as stats_rollup
 from tests.conftest import login, make_user, username_of
 from tests.server.spotchecks.conftest import BASE, World
 from tests.server.sync.conftest import answers
@@ -90,7 +90,7 @@ async def test_a_task_is_done_when_its_check_is_signed_and_the_completion_rate_c
     period = str(dt.date.fromisoformat(first["planned_date"]).year)
     if dt.date.fromisoformat(second["planned_date"]).year != int(period):
         period = first["planned_date"][:7]  # the two tasks straddle a new year: read the first one's month
-    await stats_service.refresh()  # what the background refresher does within seconds
+    await stats_rollup.refresh()  # what the background refresher does within seconds
     summary = await world.client.get("/api/v1/stats/summary", params={"period": period}, headers=leader)
     assert summary.status_code == 200, summary.text
     figures = {f["key"]: f.get("value") for f in summary.json()["figures"]}

@@ -57,7 +57,7 @@ from server.spotchecks import campaigns as spotcheck_campaigns
 from server.spotchecks import draws as spotcheck_draws
 from server.spotchecks import release as spotcheck_release
 from server.spotchecks.tables import SpotCheckTask
-from server.stats import service as stats_service
+from server.stats import rollup as stats_rollup
 from server.violations import service as violations_service
 from tests.conftest import login, make_department, make_enterprise, make_user, username_of
 from tests.server.registry.conftest import sqlite_client  # noqa: F401 (fixture)
@@ -114,7 +114,7 @@ class City:
     async def get(self, who: str, path: str, *, settle: bool = True, **params: Any) -> httpx.Response:
         """A statistics read; ``settle`` first runs the refresher's round, as the server does within seconds."""
         if settle:
-            await stats_service.refresh()
+            await stats_rollup.refresh()
         clean = {k: str(v) for k, v in params.items() if v is not None}
         return await self.client.get(f"/api/v1/stats/{path}", params=clean, headers=await self.headers(who))
 
@@ -411,7 +411,7 @@ def engine_client(request: pytest.FixtureRequest, client: httpx.AsyncClient) -> 
 @pytest.fixture
 async def city(engine_client: httpx.AsyncClient) -> City:
     built = await build_city(engine_client)
-    await stats_service.refresh()
+    await stats_rollup.refresh()
     return built
 
 
@@ -436,7 +436,7 @@ async def every_statistic(client: httpx.AsyncClient, headers: dict[str, str], pe
     """
     from server.stats.definitions import INDICATORS, Dim
 
-    await stats_service.refresh()  # what the background refresher does within seconds
+    await stats_rollup.refresh()  # what the background refresher does within seconds
 
     async def read(path: str, **params: Any) -> httpx.Response:
         response = await client.get(f"/api/v1/stats/{path}", params={"period": period, **params}, headers=headers)

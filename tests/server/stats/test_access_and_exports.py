@@ -156,11 +156,12 @@ async def test_large_export_streams_in_pieces(city: City) -> None:
     # …and the stream itself: rows come from a server-side cursor and leave in 64 KiB pieces.
     from server.accounts.policy import Actor
     from server import exports
-    from server.stats import service as stats_service
+    from server.stats import drilldown as stats_drill
+    from server.stats import query as stats_query
     from schemas.vocab import Role
 
-    query = stats_service.query_from("2025")
-    title, headers, rows = await stats_service.iter_drilldown(Actor(user_id=None, role=Role.LEADER), query, "checks")
+    query = stats_query.query_from("2025")
+    title, headers, rows = await stats_drill.iter_drilldown(Actor(user_id=None, role=Role.LEADER), query, "checks")
     sizes = [len(chunk) async for chunk in exports.csv_stream(title, headers, rows)]
     assert len(sizes) >= 3 and max(sizes) < 2 * exports.CHUNK
     assert sum(sizes) > 3000 * 60

@@ -11,7 +11,9 @@ from schemas.vocab import Role
 from server.accounts.policy import Actor
 from server.settings import Settings
 from server.stats import generate as generator
-from server.stats import service as stats_service
+from server.stats import query as stats_query
+from server.stats import rollup as stats_rollup
+from server.stats import views as stats_views
 from server.stats.definitions import Dim
 from server.stats.periods import Grain
 
@@ -23,7 +25,7 @@ async def test_generated_city_is_consistent_and_counted_the_same_both_ways(clien
     try:
         plan = generator.Plan(enterprises=300, inspections=6000, items_per_inspection=5, years=3, seed=7, chunk=2500,
                               today=dt.date(2026, 6, 30))
-        report = await generator.generate(conn, plan, password_hash="!", progress=False, rebuild=stats_service.rebuild)
+        report = await generator.generate(conn, plan, password_hash="!", progress=False, rebuild=stats_rollup.rebuild)
         assert report.rows["inspection"] == 6000 and report.rows["item_result"] == 30000
         assert report.rows["inspection_inspector"] == 12000
         # Referential integrity holds although the load skipped the FK triggers.
@@ -46,14 +48,14 @@ async def test_generated_city_is_consistent_and_counted_the_same_both_ways(clien
     finally:
         await conn.close()
     for period in ("2025", "2026-Q1"):
-        query = stats_service.query_from(period)
-        fast = await stats_service.summary(LEADER, query)
-        slow = await stats_service.summary(LEADER, query, backend="base")
+        query = stats_query.query_from(period)
+        fast = await stats_views.summary(LEADER, query)
+        slow = await stats_views.summary(LEADER, query, backend="base")
         assert fast.figures == slow.figures
         assert next(f.value for f in fast.figures if f.key == "checks") > 0
         for by in (Dim.SECTOR, Dim.INSPECTOR):
-            a = await stats_service.breakdown(LEADER, query, by, grain=Grain.QUARTER)
-            b = await stats_service.breakdown(LEADER, query, by, grain=Grain.QUARTER, backend="base")
+            a = await stats_views.breakdown(LEADER, query, by, grain=Grain.QUARTER)
+            b = await stats_views.breakdown(LEADER, query, by, grain=Grain.QUARTER, backend="base")
             assert [(r.group, r.figures) for r in a.rows] == [(r.group, r.figures) for r in b.rows]
 
 

@@ -10,7 +10,9 @@ from schemas.registry import EnterpriseUpdate
 from schemas.vocab import District, Role
 from server import database
 from server.accounts.policy import Actor
-from server.stats import service as stats_service
+from server.stats import query as stats_query
+from server.stats import rollup as stats_rollup
+from server.stats import views as stats_views
 from server.stats.definitions import INDICATORS, MEASURES, Dim, Kind
 from server.registry import service as registry_service
 from server.stats.periods import TZ, Grain
@@ -103,7 +105,7 @@ async def test_indicator_matches_hand_count_and_drilldown(city: City, key: str) 
     assert response.status_code == 200, response.text
     assert _figure(response.json(), key) == pytest.approx(HAND[key])
 
-    naive = await stats_service.summary(LEADER, stats_service.query_from("2025"), backend="base")
+    naive = await stats_views.summary(LEADER, stats_query.query_from("2025"), backend="base")
     assert next(f.value for f in naive.figures if f.key == key) == pytest.approx(HAND[key])
 
     drill = await city.get("L", "drilldown", period="2025", indicator=key, page_size=500)
@@ -218,14 +220,14 @@ async def test_trend_by_month_quarter_and_year(city: City) -> None:
 @pytest.mark.parametrize("by", [None, *Dim])
 async def test_rollup_equals_naive_recount(city: City, by: Dim | None) -> None:
     for period in ("2025", "2025-Q2", "2024-03"):
-        query = stats_service.query_from(period)
+        query = stats_query.query_from(period)
         if by is None:
-            fast = await stats_service.summary(LEADER, query)
-            slow = await stats_service.summary(LEADER, query, backend="base")
+            fast = await stats_views.summary(LEADER, query)
+            slow = await stats_views.summary(LEADER, query, backend="base")
             assert fast.figures == slow.figures
         else:
-            fast_b = await stats_service.breakdown(LEADER, query, by, grain=Grain.QUARTER)
-            slow_b = await stats_service.breakdown(LEADER, query, by, grain=Grain.QUARTER, backend="base")
+            fast_b = await stats_views.breakdown(LEADER, query, by, grain=Grain.QUARTER)
+            slow_b = await stats_views.breakdown(LEADER, query, by, grain=Grain.QUARTER, backend="base")
             assert [(r.group, r.figures) for r in fast_b.rows] == [(r.group, r.figures) for r in slow_b.rows]
 
 
@@ -266,9 +268,9 @@ async def test_figures_include_new_records_at_once(city: City) -> None:
 
 async def test_dashboard_equals_naive_recount(city: City) -> None:
     for period in ("2025", "2025-Q2"):
-        query = stats_service.query_from(period)
-        fast = await stats_service.dashboard(LEADER, query, trend_grain=Grain.MONTH)
-        slow = await stats_service.dashboard(LEADER, query, trend_grain=Grain.MONTH, backend="base")
+        query = stats_query.query_from(period)
+        fast = await stats_views.dashboard(LEADER, query, trend_grain=Grain.MONTH)
+        slow = await stats_views.dashboard(LEADER, query, trend_grain=Grain.MONTH, backend="base")
         assert fast.summary.figures == slow.summary.figures
         for view in ("trend", "by_district", "by_sector", "by_department", "by_inspector"):
             assert [(r.group, r.figures) for r in getattr(fast, view).rows] == [
@@ -328,8 +330,8 @@ async def test_repeat_offenders_follow_a_recount_with_and_without_new_records(ci
     from tests.server.stats.conftest import add_violation
 
     async def repeat(period: str, backend: str = "rollup") -> float | None:
-        await stats_service.refresh()
-        view = await stats_service.dashboard(LEADER, stats_service.query_from(period), backend=backend)  # type: ignore[arg-type]
+        await stats_rollup.refresh()
+        view = await stats_views.dashboard(LEADER, stats_query.query_from(period), backend=backend)  # type: ignore[arg-type]
         return next(f.value for f in view.summary.figures if f.key == "repeat_offenders")
 
     await city.add_inspection("I9", "E3", "routine", "D2", at("2025-05-20"), ["C"])  # May recounted, no new records

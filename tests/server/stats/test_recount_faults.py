@@ -13,7 +13,7 @@ from schemas import sync as sync_wire
 from schemas.inspections import StartInspection, SubmitInspection
 from schemas.vocab import Role
 from server import database
-from server.stats import service as stats_service
+from server.stats import rollup as stats_rollup
 from server.stats.periods import TZ
 from tests.conftest import login, make_user, username_of
 from tests.server.sync.conftest import Team, answers, make_phone, team  # noqa: F401 (fixture)
@@ -56,7 +56,7 @@ async def test_a_failing_month_does_not_poison_the_others(
         await _sync_check(client, team, earlier)
         await _sync_check(client, team, now)
         with caplog.at_level(logging.ERROR, logger="fieldcheck.stats"):
-            assert await stats_service.refresh() == {this_month}  # the refresher's round
+            assert await stats_rollup.refresh() == {this_month}  # the refresher's round
             for _ in range(2):  # and the next read too: the failure does not stick to other months
                 broken = await checks(this_month)
                 assert broken.status_code == 503, broken.text
@@ -70,7 +70,7 @@ async def test_a_failing_month_does_not_poison_the_others(
         await engine.run_ddl("DROP TRIGGER test_refuse_month ON stats_monthly")
         await engine.run_ddl("DROP FUNCTION test_refuse_month()")
     # Healed, the month that failed stayed queued and is counted by the next round.
-    assert await stats_service.refresh() == frozenset()
+    assert await stats_rollup.refresh() == frozenset()
     healed = await checks(this_month)
     assert healed.status_code == 200, healed.text
     assert next(f["value"] for f in healed.json()["figures"] if f["key"] == "checks") == 1

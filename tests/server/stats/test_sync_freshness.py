@@ -11,7 +11,7 @@ from schemas import sync as sync_wire
 from schemas.hazards import AddHazard, HazardCreate
 from schemas.inspections import RecordItemResult, StartInspection, SubmitInspection
 from schemas.vocab import Role
-from server.stats import service as stats_service
+from server.stats import rollup as stats_rollup
 from server.stats.periods import TZ
 from tests.conftest import login, make_user, username_of
 from tests.server.sync.conftest import Team, answers, make_phone, team  # noqa: F401 (fixture)
@@ -58,7 +58,7 @@ async def test_a_synced_check_is_counted_by_the_next_read(client: httpx.AsyncCli
     assert dt.datetime.fromisoformat(behind["freshness"]["as_of"]) <= dt.datetime.now(dt.UTC)
     assert dt.datetime.fromisoformat(behind["freshness"]["as_of"]) >= now - dt.timedelta(minutes=1)
 
-    await stats_service.refresh()
+    await stats_rollup.refresh()
     after = await summary()
     assert not after["freshness"].get("pending")
     assert _figure(after, "checks") == 1
