@@ -18,7 +18,7 @@ from litestar.static_files import create_static_files_router
 
 from schemas import bounds
 from schemas.problems import ErrorCode, FieldError, Problem
-from server import database, metrics
+from server import database, gc_tuning, metrics
 from server.api_docs import Bodies, DescribedJson, DescribedSwagger
 from server.accounts.auth import auth_middleware, provide_actor
 from server.accounts.controllers import AuthController, DepartmentController, UserController
@@ -311,4 +311,5 @@ def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = N
     jobs_scheduler.install(app, settings)
     stats_refresher.install(app, settings)
     documents_service.install(app, settings)
+    gc_tuning.install(app, settings)  # last: freezes what every other start-up step left
     return app

@@ -48,9 +48,25 @@ class ServerSettings:
         "FIELDCHECK_MAX_BODY_BYTES", 2 * 1024 * 1024, "JSON 请求体上限（字节）/ largest JSON request body"
     )
     debug: bool = setting("FIELDCHECK_DEBUG", False, "调试模式（勿用于生产）/ debug mode, never in production")
+    gc_thresholds: str = setting(
+        "FIELDCHECK_GC_THRESHOLDS",
+        "20000,20,20",
+        "Python 循环垃圾回收的三代阈值（逗号分隔；留空用 Python 默认 700,10,10）；启动完成后冻结启动时的对象，回收不再遍历它们"
+        " / thresholds of the cyclic garbage collector (empty = Python's 700,10,10); start-up objects are frozen after start-up",
+    )
     metrics_token: str = setting(
         "FIELDCHECK_METRICS_TOKEN", "", "Prometheus 抓取 /metrics 所用令牌（至少 24 个字符；留空则不提供）/ bearer token of /metrics, empty = off"
     )
+
+    @property
+    def gc_threshold_values(self) -> tuple[int, int, int] | None:
+        """``gc_thresholds`` as ``gc.set_threshold`` takes them, or ``None`` (keep Python's); ValueError if malformed."""
+        if not self.gc_thresholds.strip():
+            return None
+        values = tuple(int(v) for v in self.gc_thresholds.split(","))
+        if len(values) != 3 or min(values) < 1:
+            raise ValueError(self.gc_thresholds)
+        return values  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -417,6 +433,10 @@ class Settings:
             problems.append("NOTIFY_WEBHOOK_TIMEOUT_S、NOTIFY_WEBHOOK_MAX_ATTEMPTS 须为正数，NOTIFY_DAYS_BEFORE 不得为负 / out of range")
         if self.sync.max_push_bytes < 64 * 1024:
             problems.append("SYNC_MAX_PUSH_BYTES 不得小于 65536 / must be at least 65536")
+        try:
+            self.server.gc_threshold_values
+        except ValueError:
+            problems.append("FIELDCHECK_GC_THRESHOLDS 须为三个逗号分隔的正整数 / must be three positive integers, comma-separated")
         if self.evidence.thumbnails_at_once < 1:
             problems.append("EVIDENCE_THUMBNAILS_AT_ONCE 须为正数 / must be positive")
         if self.evidence.max_bytes < 1:
