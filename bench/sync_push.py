@@ -8,7 +8,8 @@ Both run in this process on one throw-away PostgreSQL database:
 - push: the same 10,000 results as ``record_item_result`` mutations, ``--batch`` per request, MessagePack,
   through the app's HTTP stack (in-process ASGI, no socket), each batch one transaction that also
   checks permissions, merges field versions, stores the dedupe outcomes, appends the audit chain and
-  publishes to the change feed.
+  publishes to the change feed. The garbage collector is tuned as the server tunes it once started
+  (``server.gc_tuning``, ``FIELDCHECK_GC_THRESHOLDS``).
 
 Prints both times and ratio = baseline time / push time (goal ≥ 0.5).
 """
@@ -36,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import sync_common  # noqa: E402
 from schemas import sync as wire  # noqa: E402
 from schemas.inspections import RecordItemResult  # noqa: E402
-from server import database  # noqa: E402
+from server import database, gc_tuning  # noqa: E402
 from server.app import create_app  # noqa: E402
 
 
@@ -53,6 +54,7 @@ async def main() -> None:
             settings = sync_common.settings_for(url, Path(data_dir))
             app = create_app(settings)
             await database.start(app.state.settings)
+            gc_tuning.tune(app.state.settings)  # as the server's last start-up step does (no lifespan runs here)
             conn = await asyncpg.connect(url)
             items_per = 100
             team = await sync_common.make_team(conn, inspections=args.rounds * args.mutations // items_per, items=items_per)

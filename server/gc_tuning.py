@@ -27,22 +27,24 @@ from litestar import Litestar
 from server.settings import Settings
 
 
+def tune(settings: Settings) -> tuple[int, int, int]:
+    """Collect, freeze what is alive, set the configured thresholds; returns the thresholds found (for :func:`restore`)."""
+    found = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    if (thresholds := settings.server.gc_threshold_values) is not None:
+        gc.set_threshold(*thresholds)
+    return found
+
+
+def restore(found: tuple[int, int, int]) -> None:
+    """Undo :func:`tune`: the thresholds it found, nothing frozen."""
+    gc.set_threshold(*found)
+    gc.unfreeze()
+
+
 def install(app: Litestar, settings: Settings) -> None:
     """Tune the collector when ``app`` has started, restore it when it stops (call after every other install)."""
-    thresholds = settings.server.gc_threshold_values
-    before: list[tuple[int, int, int]] = []
-
-    def tune() -> None:
-        before.append(gc.get_threshold())
-        gc.collect()
-        gc.freeze()
-        if thresholds is not None:
-            gc.set_threshold(*thresholds)
-
-    def restore() -> None:
-        if before:
-            gc.set_threshold(*before.pop())
-        gc.unfreeze()
-
-    app.on_startup.append(tune)
-    app.on_shutdown.append(restore)
+    found: list[tuple[int, int, int]] = []
+    app.on_startup.append(lambda: found.append(tune(settings)))
+    app.on_shutdown.append(lambda: restore(found.pop()) if found else None)
