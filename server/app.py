@@ -269,9 +269,11 @@ def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = N
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await database.start(settings)
+        tuned = gc_tuning.tune(settings)  # what is alive now (imports, routes, tables, the pool) is frozen
         try:
             yield
         finally:
+            gc_tuning.restore(tuned)
             await database.stop()
 
     # The pages' npm libraries (web/vendor.json; Swagger UI 5, as 4 cannot render OpenAPI 3.1), served from
@@ -311,5 +313,4 @@ def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = N
     jobs_scheduler.install(app, settings)
     stats_refresher.install(app, settings)
     documents_service.install(app, settings)
-    gc_tuning.install(app, settings)  # last: freezes what every other start-up step left
     return app

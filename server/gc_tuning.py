@@ -5,7 +5,7 @@ default thresholds (700, 10, 10) that runs the collector about 140 times a
 push, and each full collection walks every object the process holds, some
 2x10^5 of them left by importing and building the app; ``bench/sync_push.py``
 measured it at about 30 % of the push's Python time. So, once the app has
-started (the last start-up hook, after migrations and every other hook):
+started (its lifespan, after the database is migrated and the pool open):
 
 - ``gc.collect()`` then ``gc.freeze()``: what is alive then (modules, routes,
   tables, the pool) moves to the permanent generation, which no collection
@@ -21,8 +21,6 @@ start-up), so a process that starts many apps (the tests) keeps nothing frozen.
 from __future__ import annotations
 
 import gc
-
-from litestar import Litestar
 
 from server.settings import Settings
 
@@ -41,10 +39,3 @@ def restore(found: tuple[int, int, int]) -> None:
     """Undo :func:`tune`: the thresholds it found, nothing frozen."""
     gc.set_threshold(*found)
     gc.unfreeze()
-
-
-def install(app: Litestar, settings: Settings) -> None:
-    """Tune the collector when ``app`` has started, restore it when it stops (call after every other install)."""
-    found: list[tuple[int, int, int]] = []
-    app.on_startup.append(lambda: found.append(tune(settings)))
-    app.on_shutdown.append(lambda: restore(found.pop()) if found else None)

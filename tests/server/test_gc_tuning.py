@@ -21,7 +21,7 @@ async def test_started_app_freezes_start_up_objects_and_raises_thresholds(app, t
     before = gc.get_threshold()
     embedded = create_app(_with_thresholds(make_settings(tmp_path / "embedded"), "12345,17,19"))
     try:
-        async with embedded.lifespan():  # the lifespan uvicorn runs: migrations, every start-up hook, then the tuning
+        async with embedded.lifespan():  # the lifespan uvicorn runs: migrations, the pool, then the tuning
             assert gc.get_threshold() == (12345, 17, 19)
             assert gc.get_freeze_count() > 10_000  # the modules, routes and tables built at start-up
         assert gc.get_threshold() == before
