@@ -129,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # The app module imports every domain, and with them the hooks each registers with the domains below it
+    # (server.hooks: the escalation's enforcement proposals, a task following its check, …): a command runs
+    # the same rules as the server. Imported here, not at the top, so ``--help`` stays instant.
+    from server import app  # noqa: F401
     return int(args._run(args))
 
 

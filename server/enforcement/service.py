@@ -35,6 +35,7 @@ from server.enforcement import policy
 from server.enforcement.tables import EnforcementAction
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
 from server.hazards import policy as hazard_policy
+from server.hazards import proposals as hazard_proposals
 from server.hazards.tables import Hazard
 from server.inspections import access
 from server.inspections.access import Write
@@ -661,6 +662,10 @@ async def check_section_113(
         section_113=finding,
     )
 
+
+
+hazard_proposals.PROPOSE.register("enforcement", propose_system)
+hazard_proposals.SECTION_113.register("enforcement", check_section_113)
 
 
 # --- offline mutations (registered in server/sync/mutations.py) ---------------------

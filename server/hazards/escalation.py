@@ -19,8 +19,7 @@ from schemas.hazards import EscalationStep, RecheckReason
 from schemas.vocab import EnforcementKind
 from server.accounts.policy import SYSTEM
 from server.audit import service as audit_service
-from server.enforcement import service as enforcement_service
-from server.hazards import permissions, policy, rechecks, records
+from server.hazards import permissions, policy, proposals, rechecks, records
 from server.hazards.tables import Hazard, HazardEscalation
 from server.notifications import service as notifications
 from server.settings import Settings
@@ -47,9 +46,10 @@ async def _apply_steps(
     today = records.local_date(now, settings)
     days = max(0, (today - row["deadline_date"]).days)
     applied = 0
+    propose = proposals.PROPOSE.one()
     for index, step in enumerate(steps, start=row["escalation_step"] + 1):
         action_ids = [
-            await enforcement_service.propose_system(
+            await propose(
                 kind=kind,
                 enterprise_id=row["enterprise"],
                 inspection_id=row["inspection"],

@@ -23,9 +23,8 @@ from schemas.vocab import HazardLevel, HazardStatus
 from server.accounts.policy import SYSTEM, Actor
 from server.audit import service as audit_service
 from server.checklists import service as checklists_service
-from server.enforcement import service as enforcement_service
 from server.errors import InvalidInput, NotFound, StateConflict
-from server.hazards import permissions, policy, rechecks, records
+from server.hazards import permissions, policy, proposals, rechecks, records
 from server.hazards.tables import Hazard, Recheck
 from server.inspections import notes as inspection_notes
 from server.inspections import records as inspection_records
@@ -101,7 +100,7 @@ async def create_hazard(
     audit_service.record(actor, "hazard.open", records.ENTITY, data.id, data)
     if listed:
         audit_service.record(actor, "hazard.list_supervision", records.ENTITY, data.id, {"listed_at": now.isoformat()})
-        await enforcement_service.check_section_113(inspection["enterprise"], settings, now=now)
+        await proposals.SECTION_113.one()(inspection["enterprise"], settings, now=now)
     return await records.publish_hazard(data.id, settings, now)
 
 
