@@ -21,8 +21,6 @@ KNOWN_BACK_EDGES: dict[tuple[str, str], str] = {
     ("sync", "enforcement"): "sync.mutations' handler table (as above)",
     ("sync", "evidence"): "sync.mutations' handler table (as above)",
     ("sync", "documents"): "sync.mutations' handler table (sign_document) and sync.pull's document records (as above)",
-    ("hazards", "evidence"): "hazards.records reads evidence.tables for a hazard's photo ids; evidence republishes it",
-    ("violations", "evidence"): "violations.service reads evidence.tables; evidence.service checks a 三违 through it",
 }
 
 

@@ -88,6 +88,8 @@ from server.evidence import policy
 from server.evidence.tables import Blob, UploadPart
 from server.evidence.tables import Evidence as EvidenceRow
 from server.evidence.tables import UploadSession as SessionRow
+from server.hazards import records as hazard_records
+from server.hazards.tables import Hazard
 from server.inspections import access
 from server.inspections import lifecycle as inspection_lifecycle
 from server.inspections import records as inspection_records
@@ -96,6 +98,8 @@ from server.object_store import build_store
 from server.settings import EvidenceSettings, Settings, get_settings
 from server.sync import scopes
 from server.sync import service as sync_service
+from server.violations import service as violations_service
+from server.violations.tables import ViolationRecord
 from storage import keys
 from storage.base import ObjectExists, ObjectLocked, ObjectNotFound, ObjectStore, StorageError, StoredPart
 
@@ -222,9 +226,6 @@ async def apply_attach_evidence(actor: Actor, mutation: AttachEvidence) -> sync_
         return sync_wire.Applied(seq=mutation.seq, entity_type="evidence", entity_id=mutation.id)
     policy.check_size(mutation.size, limits.max_bytes)
     await _check_write(actor, mutation.inspection_id)
-    from server.hazards.tables import Hazard
-    from server.violations.tables import ViolationRecord
-
     await _check_reference(Hazard, mutation.hazard_id, mutation.inspection_id, "hazard_id")
     await _check_reference(ViolationRecord, mutation.violation_id, mutation.inspection_id, "violation_id")
 
@@ -252,14 +253,34 @@ async def apply_attach_evidence(actor: Actor, mutation: AttachEvidence) -> sync_
     audit_service.record(actor, "evidence.attach", "evidence", mutation.id, mutation)
     await _publish(row)
     # The hazard and the 三违 list their evidence: phones must see the new one there too.
-    from server.hazards import records as hazard_records
-    from server.violations import service as violations_service
-
     if mutation.hazard_id is not None:
         await hazard_records.republish(mutation.hazard_id)
     if mutation.violation_id is not None:
         await violations_service.republish(mutation.violation_id)
     return sync_wire.Applied(seq=mutation.seq, entity_type="evidence", entity_id=mutation.id)
+
+
+async def _ids_by_owner(owner: Any, owner_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """The evidence ids attached to each of ``owner_ids`` through the column ``owner`` (hazard or violation)."""
+    out: dict[uuid.UUID, list[uuid.UUID]] = {}
+    if owner_ids:
+        for r in await EvidenceRow.select(EvidenceRow.id, owner).where(owner.is_in(owner_ids)):
+            out.setdefault(r[owner._meta.name], []).append(r["id"])
+    return out
+
+
+async def hazard_evidence_ids(hazard_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """What each hazard lists as its photos (registered with ``server.hazards.records``)."""
+    return await _ids_by_owner(EvidenceRow.hazard, hazard_ids)
+
+
+async def violation_evidence_ids(violation_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """What each 三违 lists as its photos (registered with ``server.violations.service``)."""
+    return await _ids_by_owner(EvidenceRow.violation, violation_ids)
+
+
+hazard_records.EVIDENCE_IDS.register("evidence", hazard_evidence_ids)
+violations_service.EVIDENCE_IDS.register("evidence", violation_evidence_ids)
 
 
 async def is_recorded(evidence_id: uuid.UUID) -> bool:

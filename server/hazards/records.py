@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from schemas import hazards as wire
@@ -24,6 +24,7 @@ from schemas.vocab import HazardLevel, HazardStatus
 from server.accounts.policy import Actor
 from server.audit import service as audit_service
 from server.errors import NotFound
+from server.hooks import Hooks
 from server.hazards import policy
 from server.hazards.tables import Hazard, HazardEscalation
 from server.settings import Settings, get_settings
@@ -112,23 +113,19 @@ async def _escalations(hazard_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[
     return out
 
 
-async def _evidence_ids(hazard_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
-    from server.evidence.tables import Evidence
+#: The evidence (photos, signatures) attached to each of these records, by record id.
+EvidenceIds = Callable[[list[uuid.UUID]], Awaitable[dict[uuid.UUID, list[uuid.UUID]]]]
 
-    out: dict[uuid.UUID, list[uuid.UUID]] = {}
-    if not hazard_ids:
-        return out
-    rows = await Evidence.select(Evidence.id, Evidence.hazard).where(Evidence.hazard.is_in(list(hazard_ids)))
-    for r in rows:
-        out.setdefault(r["hazard"], []).append(r["id"])
-    return out
+#: A hazard lists its photos: the evidence domain, which attaches them, registers the query
+#: (:func:`server.evidence.service.hazard_evidence_ids`), so hazards never read its table.
+EVIDENCE_IDS: Hooks[EvidenceIds] = Hooks("hazard's evidence list", ("evidence",))
 
 
 async def to_wire(rows: Sequence[dict[str, Any]], settings: Settings, now: dt.datetime | None = None) -> list[wire.Hazard]:
     today = local_date(current_time(now), settings)
     ids = [r["id"] for r in rows]
     escalations = await _escalations(ids)
-    evidence = await _evidence_ids(ids)
+    evidence = await EVIDENCE_IDS.one()(ids)
     return [
         wire.Hazard(
             id=r["id"],

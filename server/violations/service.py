@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count
@@ -22,6 +23,7 @@ from server import database
 from server.accounts.policy import Actor, may_manage_department
 from server.audit import service as audit_service
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
+from server.hooks import Hooks
 from server.inspections import access
 from server.inspections.access import Mode, Write
 from server.settings import Settings, get_settings
@@ -37,19 +39,16 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return now or dt.datetime.now(dt.UTC)
 
 
-async def _evidence_ids(violation_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
-    from server.evidence.tables import Evidence
+#: The evidence (photos) attached to each of these 三违, by record id.
+EvidenceIds = Callable[[list[uuid.UUID]], Awaitable[dict[uuid.UUID, list[uuid.UUID]]]]
 
-    out: dict[uuid.UUID, list[uuid.UUID]] = {}
-    if violation_ids:
-        rows = await Evidence.select(Evidence.id, Evidence.violation).where(Evidence.violation.is_in(violation_ids))
-        for r in rows:
-            out.setdefault(r["violation"], []).append(r["id"])
-    return out
+#: A 三违 lists its photos: the evidence domain, which attaches them, registers the query
+#: (:func:`server.evidence.service.violation_evidence_ids`), so violations never read its table.
+EVIDENCE_IDS: Hooks[EvidenceIds] = Hooks("三违's evidence list", ("evidence",))
 
 
 async def to_wire(rows: list[dict[str, Any]]) -> list[wire.Violation]:
-    evidence = await _evidence_ids([r["id"] for r in rows])
+    evidence = await EVIDENCE_IDS.one()([r["id"] for r in rows])
     return [
         wire.Violation(
             id=r["id"],

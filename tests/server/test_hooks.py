@@ -33,16 +33,21 @@ def test_the_app_registers_every_declared_hook():
 
 def test_the_owners_functions_are_the_ones_registered():
     from server.enforcement import service as enforcement_service
+    from server.evidence import service as evidence_service
     from server.hazards import proposals, rechecks
+    from server.hazards import records as hazard_records
     from server.inspections import access, lifecycle
     from server.registry import service as registry_service
     from server.spotchecks import completion, covert
+    from server.violations import service as violations_service
 
     assert access.RELEASED_TASKS.one() is covert.released_tasks
     assert lifecycle.TASK_FOLLOWERS.one() is completion.follow_check
     assert registry_service.WORK_SOURCES.each() == [access.assigned_enterprises, rechecks.assigned_enterprises]
     assert proposals.PROPOSE.one() is enforcement_service.propose_system
     assert proposals.SECTION_113.one() is enforcement_service.check_section_113
+    assert hazard_records.EVIDENCE_IDS.one() is evidence_service.hazard_evidence_ids
+    assert violations_service.EVIDENCE_IDS.one() is evidence_service.violation_evidence_ids
 
 
 def test_a_hook_never_registered_is_an_error_naming_it_and_an_unexpected_name_is_refused():
