@@ -56,7 +56,7 @@ import hashlib
 import logging
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import IO, Any
 
 from litestar import Litestar
@@ -89,7 +89,6 @@ from server.evidence.tables import Blob, UploadPart
 from server.evidence.tables import Evidence as EvidenceRow
 from server.evidence.tables import UploadSession as SessionRow
 from server.hazards import records as hazard_records
-from server.hazards.tables import Hazard
 from server.inspections import access
 from server.inspections import lifecycle as inspection_lifecycle
 from server.inspections import records as inspection_records
@@ -99,7 +98,6 @@ from server.settings import EvidenceSettings, Settings, get_settings
 from server.sync import scopes
 from server.sync import service as sync_service
 from server.violations import service as violations_service
-from server.violations.tables import ViolationRecord
 from storage import keys
 from storage.base import ObjectExists, ObjectLocked, ObjectNotFound, ObjectStore, StorageError, StoredPart
 
@@ -181,11 +179,11 @@ async def _check_write(actor: Actor, inspection_id: uuid.UUID) -> None:
     await access.writable(actor, inspection_id, Write.EVIDENCE)
 
 
-async def _check_reference(table: Any, row_id: uuid.UUID | None, inspection_id: uuid.UUID, field: str) -> None:
-    if row_id is None:
-        return
-    row = await table.select(table.inspection).where(table.id == row_id).first()
-    if row is None or row["inspection"] not in (None, inspection_id):
+async def _check_reference(
+    belongs_to: Callable[[uuid.UUID, uuid.UUID], Awaitable[bool]], row_id: uuid.UUID | None, inspection_id: uuid.UUID, field: str
+) -> None:
+    """Refuse a hazard or 三违 that does not exist or is of another check (its owner's ``belongs_to`` decides)."""
+    if row_id is not None and not await belongs_to(row_id, inspection_id):
         raise InvalidInput("关联的记录不存在或不属于该检查", f"unknown {field}", code=ErrorCode.UNKNOWN_REFERENCE, field=field)
 
 
@@ -226,8 +224,8 @@ async def apply_attach_evidence(actor: Actor, mutation: AttachEvidence) -> sync_
         return sync_wire.Applied(seq=mutation.seq, entity_type="evidence", entity_id=mutation.id)
     policy.check_size(mutation.size, limits.max_bytes)
     await _check_write(actor, mutation.inspection_id)
-    await _check_reference(Hazard, mutation.hazard_id, mutation.inspection_id, "hazard_id")
-    await _check_reference(ViolationRecord, mutation.violation_id, mutation.inspection_id, "violation_id")
+    await _check_reference(hazard_records.belongs_to, mutation.hazard_id, mutation.inspection_id, "hazard_id")
+    await _check_reference(violations_service.belongs_to, mutation.violation_id, mutation.inspection_id, "violation_id")
 
     values: dict[str, Any] = {
         "id": mutation.id,

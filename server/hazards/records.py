@@ -168,6 +168,12 @@ async def publish_hazard(hazard_id: uuid.UUID, settings: Settings, now: dt.datet
     return record
 
 
+async def belongs_to(hazard_id: uuid.UUID, inspection_id: uuid.UUID) -> bool:
+    """Whether the hazard exists and was found on this inspection (or on none): what a photo may attach to."""
+    row = await Hazard.select(Hazard.inspection).where(Hazard.id == hazard_id).first()
+    return row is not None and row["inspection"] in (None, inspection_id)
+
+
 async def republish(hazard_id: uuid.UUID) -> None:
     """Send the hazard again after something it shows changed elsewhere (a photo of it attached)."""
     await publish_hazard(hazard_id, get_settings(), current_time(None))

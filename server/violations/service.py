@@ -71,6 +71,12 @@ async def to_wire(rows: list[dict[str, Any]]) -> list[wire.Violation]:
     ]
 
 
+async def belongs_to(violation_id: uuid.UUID, inspection_id: uuid.UUID) -> bool:
+    """Whether the 三违 exists and was recorded on this inspection (or on none): what a photo may attach to."""
+    row = await ViolationRecord.select(ViolationRecord.inspection).where(ViolationRecord.id == violation_id).first()
+    return row is not None and row["inspection"] in (None, inspection_id)
+
+
 async def republish(violation_id: uuid.UUID) -> None:
     """Send the record again after something it shows changed elsewhere (a photo of it attached)."""
     row = await _one(violation_id)
