@@ -8,6 +8,7 @@ With several API processes each is scraped on its own (counters are per process)
 
 from __future__ import annotations
 
+import collections
 import hmac
 
 from litestar import Request, Response, get
@@ -30,8 +31,8 @@ ERRORS = Counter("fieldcheck_server_errors", "Requests answered 500 (unhandled e
 
 def count_push(outcomes: list) -> None:
     SYNC_PUSHES.inc()
-    for outcome in outcomes:
-        SYNC_MUTATIONS.labels(outcome=type(outcome).__name__.lower()).inc()
+    for kind, count in collections.Counter(type(o) for o in outcomes).items():  # a label look-up per kind, not per mutation
+        SYNC_MUTATIONS.labels(outcome=kind.__name__.lower()).inc(count)
 
 
 def count_pull(changes: int) -> None:

@@ -110,10 +110,11 @@ async def _load_batch(actor: Actor, mutations: Sequence[RecordItemResult]) -> _B
 
 
 def _apply_one(
-    actor: Actor, batch: _Batch, m: RecordItemResult, now: dt.datetime
+    actor: Actor, batch: _Batch, m: RecordItemResult, now: dt.datetime, user: str, device: str | None
 ) -> sync_wire.Applied | sync_wire.Conflict | InvalidInput | NotFound | StateConflict | tuple[str, dict[str, Any]]:
     """Decide one mutation against the batch state; change the state only if it is accepted.
 
+    ``user`` and ``device`` are the actor's ids as ``field_versions`` keeps them (text, made once per batch).
     Returns an outcome, a domain error to reject with, or ``("amend", payload)``
     when the inspection is locked and the edit must become an amendment.
     """
@@ -133,8 +134,6 @@ def _apply_one(
     if mode is Mode.AMEND:
         return ("amend", {"kind": "amendment", "mutation": "record_item_result", "item_id": str(m.item_id), "changes": changes})
     state = batch.results.get((m.inspection_id, m.item_id))
-    user = str(actor.user_id)
-    device = str(actor.device_id) if actor.device_id else None
     if state is None:
         if (refusal := item_result_refusal(changes, first=True)) is not None:
             return InvalidInput.of(refusal)
@@ -212,8 +211,9 @@ async def apply_record_item_results(
     batch = await _load_batch(actor, mutations)
     decided: list[Any] = []
     amendments: list[tuple[uuid.UUID, RecordItemResult, dict[str, Any]]] = []
+    user, device = str(actor.user_id), str(actor.device_id) if actor.device_id else None
     for m in mutations:
-        result = _apply_one(actor, batch, m, now)
+        result = _apply_one(actor, batch, m, now, user, device)
         if isinstance(result, tuple):
             # Derived from the mutation, so the amendment's id is the same whoever computes it.
             amendment_id = uuid.uuid5(m.id, f"amend:{m.seq}")
@@ -225,17 +225,23 @@ async def apply_record_item_results(
         await notes.add_amendment(actor, amendment_id, m.inspection_id, "签字后修改检查项", payload, m.recorded_at or now)
     # One audit entry per inspection per batch, listing every item result written in it (with the
     # device's seq): the trail stays complete while a 1,000-mutation push appends ~10 entries, not 1,000.
+    # Ids stay UUIDs here: the audit entry's to_builtins writes them as the same text, in C.
     per_inspection: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    unset = msgspec.UNSET
     for m, result in zip(mutations, decided, strict=True):
-        if not isinstance(result, Exception) and not (isinstance(result, sync_wire.Applied) and result.amendment):
-            per_inspection.setdefault(m.inspection_id, []).append({
-                "seq": m.seq,
-                "item_result_id": str(result.entity_id),
-                "item_id": str(m.item_id),
-                "outcome": "conflict" if isinstance(result, sync_wire.Conflict) else "applied",
-                **({} if m.outcome is msgspec.UNSET else {"result": str(m.outcome)}),
-                **({} if m.note is msgspec.UNSET else {"note": m.note}),
-            })
+        if isinstance(result, Exception) or (isinstance(result, sync_wire.Applied) and result.amendment):
+            continue
+        entry = {
+            "seq": m.seq,
+            "item_result_id": result.entity_id,
+            "item_id": m.item_id,
+            "outcome": "conflict" if isinstance(result, sync_wire.Conflict) else "applied",
+        }
+        if m.outcome is not unset:
+            entry["result"] = str(m.outcome)
+        if m.note is not unset:
+            entry["note"] = m.note
+        per_inspection.setdefault(m.inspection_id, []).append(entry)
     for inspection_id, results in per_inspection.items():
         audit_service.record(actor, "inspection.item_results", "inspection", inspection_id, {"results": results})
     return decided
