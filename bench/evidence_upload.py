@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/evidence_upload.py [--photos 20] [--rounds 3] [--big-mb 50]
 
-Starts, as child processes on loopback: moto's S3 server, and the API
+Starts, as child processes on loopback: moto's S3 server (``--store checking``: one that refuses a
+wrong checksum as S3 and MinIO do, ``bench/checking_s3.py``), and the API
 (``fieldcheck serve``, uvicorn) on a throw-away PostgreSQL database with its
 evidence in an object-lock bucket on that moto server. Then, in one run:
 
@@ -11,8 +12,9 @@ evidence in an object-lock bucket on that moto server. Then, in one run:
      (minio SDK, one request per photo);
    - API: ``PUT /api/v1/evidence/blobs/{sha256}`` (a file of one chunk in one
      request; larger files go through a session chunk by chunk); the server checks the bytes, inspects the image header and EXIF,
-     stores it under object lock, reads it back to verify hash and size, and
-     marks the evidence stored.
+     stores it under object lock with its SHA-256 as the write's checksum, reads it back to verify hash
+     and size unless the store has shown it checks that checksum (``server.evidence.store_trust``),
+     and marks the evidence stored.
    - context: ``put_object`` followed by ``get_object`` and a SHA-256 of what
      came back, i.e. the least any store-then-verify path must do.
    - the same API path served by ``--baseline-tree`` (default the main checkout: its code, this
@@ -212,6 +214,9 @@ async def main() -> int:
     parser.add_argument("--photos", type=int, default=20, help="photos per round and mode")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--big-mb", type=int, default=50)
+    parser.add_argument("--store", choices=("moto", "checking"), default="moto",
+                        help="moto as it is (checks no checksum: the API reads every photo back), or moto refusing a"
+                             " wrong x-amz-checksum-sha256 as S3 and MinIO do (bench/checking_s3.py)")
     parser.add_argument("--baseline-tree", type=Path, default=Path("/work/main"),
                         help="a checkout whose API also uploads the same way, same run (skipped if absent)")
     args = parser.parse_args()
@@ -226,9 +231,10 @@ async def main() -> int:
     data_dir = tempfile.mkdtemp(prefix="fieldcheck-bench-")
     try:
         venv_bin = Path(sys.executable).parent
+        s3_server = [str(venv_bin / "moto_server")] if args.store == "moto" else [
+            sys.executable, str(ROOT / "bench" / "checking_s3.py")]
         children.append(subprocess.Popen(
-            [str(venv_bin / "moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [*s3_server, "-H", "127.0.0.1", "-p", str(s3_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         ))
         wait_for(f"http://127.0.0.1:{s3_port}/moto-api/")
         env = {
@@ -303,7 +309,7 @@ async def main() -> int:
             async def verified(data: bytes) -> None:
                 await asyncio.to_thread(verified_put, data)
 
-            print(f"photos: {args.photos} per round and mode, {args.rounds} rounds; moto_server and the API are child "
+            print(f"store: {args.store}; photos: {args.photos} per round and mode, {args.rounds} rounds; moto_server and the API are child "
                   f"processes on loopback; {os.cpu_count()} CPUs", flush=True)
             results: dict[tuple[str, int], list[list[float]]] = {}
             size_total = 0

@@ -26,7 +26,12 @@ Contract every backend keeps (``tests/storage`` runs the same suite on both):
   answer with the given content type, :func:`attachment_disposition` and
   ``Cache-Control: private, no-store``; S3 cannot add
   ``X-Content-Type-Options: nosniff``, which is why the API streams by default.
-- Stores never verify content: callers hash what they read back.
+- Stores are not trusted to verify content: callers hash what they read back,
+  unless the store has shown it checks a write's checksum itself. A store that
+  can show it has ``probe_checksums(key) -> bool`` (``storage.minio``): it
+  writes a probe object under ``key`` with a wrong checksum and must refuse it
+  (see ``server.evidence.store_trust``). ``put`` may then be given the
+  caller's ``sha256`` (hex) of ``data``, sent as the checksum the store checks.
 """
 
 from __future__ import annotations
@@ -123,8 +128,13 @@ class PendingUpload:
 class ObjectStore(Protocol):
     """Async object storage for evidence bytes (see the module docstring for the contract)."""
 
-    async def put(self, key: str, data: bytes, *, content_type: str, lock: bool = False) -> ObjectInfo:
-        """Write ``data`` under a new key; :class:`ObjectExists` if the key is taken."""
+    async def put(
+        self, key: str, data: bytes, *, content_type: str, lock: bool = False, sha256: str | None = None
+    ) -> ObjectInfo:
+        """Write ``data`` under a new key; :class:`ObjectExists` if the key is taken.
+
+        ``sha256``: the hex SHA-256 of ``data`` when the caller has it (a store that checks checksums sends it;
+        the others ignore it)."""
         ...
 
     async def get(self, key: str) -> bytes:

@@ -230,7 +230,9 @@ class FilesystemStore:
 
     # -- the Protocol --------------------------------------------------------
 
-    async def put(self, key: str, data: bytes, *, content_type: str, lock: bool = False) -> ObjectInfo:
+    async def put(
+        self, key: str, data: bytes, *, content_type: str, lock: bool = False, sha256: str | None = None
+    ) -> ObjectInfo:
         return await _run(self._put, key, data, lock)
 
     async def get(self, key: str) -> bytes:

@@ -8,7 +8,8 @@ which is why the dependency is pinned below 8 in ``pyproject.toml``.
 
 Writes carry ``x-amz-sdk-checksum-algorithm`` and ``x-amz-checksum-sha256``:
 a real S3 or MinIO refuses a body that does not match, and S3 demands one of
-these headers on a PUT into an object-lock bucket. ``If-None-Match: *`` makes
+these headers on a PUT into an object-lock bucket. Whether this store really
+checks them (moto does not) is learnt by :meth:`MinioStore.probe_checksums`. ``If-None-Match: *`` makes
 ``put`` write-once on the server side. Retention dates are read from
 ``stat_object`` headers rather than ``get_object_retention`` (the test server
 does not implement the latter).
@@ -115,11 +116,13 @@ class MinioStore:
 
     # -- the Protocol --------------------------------------------------------
 
-    async def put(self, key: str, data: bytes, *, content_type: str, lock: bool = False) -> ObjectInfo:
+    async def put(
+        self, key: str, data: bytes, *, content_type: str, lock: bool = False, sha256: str | None = None
+    ) -> ObjectInfo:
         _check_key(key)
         retention = self._retention(lock)
         headers = genheaders(None, None, None, retention, False)
-        headers.update(_checksum_headers(data))
+        headers.update(_checksum_headers(data, sha256))
         headers["Content-Type"] = content_type
         headers["If-None-Match"] = "*"
         await _run(self._client._put_object, self.bucket, key, data, headers, key=key)
@@ -132,6 +135,46 @@ class MinioStore:
             locked_until=retention.retain_until_date if retention else None,
             locked=retention is not None,
         )
+
+    async def probe_checksums(self, key: str) -> bool:
+        """Whether this store checks the ``x-amz-checksum-sha256`` of a write itself (see :mod:`storage.base`).
+
+        Writes a small object to ``key`` twice: once with a deliberately wrong checksum, which a checking
+        store (S3, MinIO) refuses, then with the right one, which it must accept (so the refusal was about
+        the checksum, not the key or a permission). Both copies are removed. A store that takes the wrong
+        one (moto) checks nothing: False. Raises :class:`StorageUnavailable` if the store did not answer.
+        """
+        _check_key(key)
+        data = b"fieldcheck checksum probe " + key.encode()
+        wrong = dict(_checksum_headers(data + b"!"), **{"Content-Type": "application/octet-stream"})
+        right = dict(_checksum_headers(data), **{"Content-Type": "application/octet-stream"})
+
+        def remove() -> None:
+            for version in self._client.list_objects(self.bucket, prefix=key, include_version=True):
+                if version.object_name == key:
+                    self._client.remove_object(self.bucket, key, version_id=version.version_id)
+
+        try:
+            await _run(self._client._put_object, self.bucket, key, data, wrong, key=key)
+        except StorageUnavailable:
+            raise
+        except StorageError:
+            refused = True
+        else:
+            refused = False
+        try:
+            if refused:
+                await _run(self._client._put_object, self.bucket, key, data, right, key=key)
+        except StorageUnavailable:
+            raise
+        except StorageError:
+            return False  # it refuses this write whatever its checksum: nothing learnt about checking
+        finally:
+            try:
+                await _run(remove, key=key)
+            except StorageError:
+                pass  # a staging key: garbage collection removes what is left
+        return refused
 
     async def get(self, key: str) -> bytes:
         def read() -> bytes:
@@ -286,9 +329,10 @@ def _check_key(key: str) -> None:
         raise ValueError(f"invalid object key: {key!r}")
 
 
-def _checksum_headers(data: bytes) -> dict[str, str]:
-    digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
-    return {"x-amz-sdk-checksum-algorithm": "SHA256", "x-amz-checksum-sha256": digest}
+def _checksum_headers(data: bytes, sha256: str | None = None) -> dict[str, str]:
+    """The checksum headers of ``data``; ``sha256`` is its hex SHA-256 when the caller has it already."""
+    raw = bytes.fromhex(sha256) if sha256 is not None else hashlib.sha256(data).digest()
+    return {"x-amz-sdk-checksum-algorithm": "SHA256", "x-amz-checksum-sha256": base64.b64encode(raw).decode()}
 
 
 async def _run(func, *args, key: str | None = None, locked_on_denied: bool = False):  # type: ignore[no-untyped-def]

@@ -6,7 +6,9 @@ Record and bytes (see ``schemas/evidence.py`` for the wire flow)
     (:func:`open_upload`, :func:`put_part`, :func:`complete_upload`;
     :func:`upload_whole` does all three in one call for a file of one chunk).
     When every chunk is stored the server reads the assembled object back,
-    hashes it and compares hash and size with the declared ones; only then does
+    hashes it and compares hash and size with the declared ones (a file of one
+    chunk on a store that checks write checksums itself is not read back: see
+    :mod:`server.evidence.store_trust`); only then does
     a :class:`~server.evidence.tables.Blob` row exist and the uploader's pending
     records with that hash become ``stored``.
 
@@ -84,7 +86,7 @@ from server.errors import (
     StateConflict,
     Unavailable,
 )
-from server.evidence import policy
+from server.evidence import policy, store_trust
 from server.evidence.tables import Blob, UploadPart
 from server.evidence.tables import Evidence as EvidenceRow
 from server.evidence.tables import UploadSession as SessionRow
@@ -342,10 +344,14 @@ class UploadOutcome:
     refusal: FieldcheckError | None = None
 
 
-async def _session_wire(row: dict[str, Any], *, gc_after_s: int, evidence_ids: Sequence[uuid.UUID] = ()) -> UploadSession:
-    parts = await UploadPart.select(UploadPart.number, UploadPart.size).where(UploadPart.session == row["id"]).order_by(
-        UploadPart.number
-    )
+async def _session_wire(
+    row: dict[str, Any], *, gc_after_s: int, evidence_ids: Sequence[uuid.UUID] = (), parts: list[dict] | None = None
+) -> UploadSession:
+    """The session as the phone sees it; ``parts`` when the caller knows them (none: a session it just made or emptied)."""
+    if parts is None:
+        parts = await UploadPart.select(UploadPart.number, UploadPart.size).where(
+            UploadPart.session == row["id"]
+        ).order_by(UploadPart.number)
     return UploadSession(
         id=row["id"],
         sha256=row["sha256"],
@@ -366,6 +372,14 @@ async def open_upload(actor: Actor, body: UploadCreate, *, limits: EvidenceSetti
     ``complete`` only when none of the caller's records with this hash waits
     for bytes and they are stored: a blob stored by someone else is no proof.
     """
+    row, fresh, ids = await _open(actor, body, limits=limits)
+    return await _session_wire(row, gc_after_s=limits.gc_after_s, evidence_ids=ids, parts=[] if fresh else None)
+
+
+async def _open(
+    actor: Actor, body: UploadCreate, *, limits: EvidenceSettings
+) -> tuple[dict[str, Any], bool, list[uuid.UUID]]:
+    """:func:`open_upload`'s session row, whether this transaction made it, and the caller's stored records."""
     policy.check_size(body.size, limits.max_bytes)
     claims = await EvidenceRow.select(EvidenceRow.id, EvidenceRow.size, EvidenceRow.status).where(
         EvidenceRow.sha256 == body.sha256, EvidenceRow.created_by == actor.user_id
@@ -390,6 +404,7 @@ async def open_upload(actor: Actor, body: UploadCreate, *, limits: EvidenceSetti
         .order_by(SessionRow.created_at, ascending=False)
         .first()
     )
+    fresh = existing is None
     if existing is None:
         existing = {
             "id": uuid.uuid4(),
@@ -404,8 +419,7 @@ async def open_upload(actor: Actor, body: UploadCreate, *, limits: EvidenceSetti
             "updated_at": now,
         }
         await SessionRow.insert(SessionRow(**existing))
-    ids = [c["id"] for c in claims if c["status"] == EvidenceStatus.STORED]
-    return await _session_wire(existing, gc_after_s=limits.gc_after_s, evidence_ids=ids)
+    return existing, fresh, [c["id"] for c in claims if c["status"] == EvidenceStatus.STORED]
 
 
 async def _locked_session(actor: Actor, session_id: uuid.UUID) -> dict[str, Any]:
@@ -452,6 +466,14 @@ async def put_part(
     row, done = await _writable_session(actor, session_id, limits=limits)
     if done is not None:
         return done
+    return await _store_part(actor, store, row, number, data, chunk_sha256, limits=limits)
+
+
+async def _store_part(
+    actor: Actor, store: ObjectStore, row: dict[str, Any], number: int, data: bytes, chunk_sha256: str, *,
+    limits: EvidenceSettings,
+) -> UploadOutcome:
+    """:func:`put_part` on the open session ``row``, locked by this transaction (or made by it)."""
     expected = policy.expected_part_size(row["size"], row["chunk_bytes"], number)
     if len(data) != expected:
         raise InvalidInput(
@@ -459,7 +481,7 @@ async def put_part(
             f"chunk {number} must be {expected} bytes, got {len(data)}",
             code=ErrorCode.EVIDENCE_CHUNK_MISMATCH, field="body",
         )
-    digest = hashlib.sha256(data).hexdigest()
+    digest = await asyncio.to_thread(_sha256_hex, data)  # megabytes: hashed off the event loop (hashlib frees the GIL)
     if digest != chunk_sha256.lower():
         raise InvalidInput(
             f"分片 {number} 内容校验失败（传输中损坏），请重新发送该分片",
@@ -494,6 +516,10 @@ async def put_part(
     return UploadOutcome(await _session_wire(row, gc_after_s=limits.gc_after_s))
 
 
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 async def _open_backend_upload(store: ObjectStore, row: dict[str, Any]) -> None:
     row["backend_upload_id"] = await _store_call(
         store.create_upload(keys.staging_key(row["id"].hex), content_type=row["media_type"])
@@ -509,15 +535,17 @@ async def upload_whole(
     Same checks as the chunked path (it *is* that path, in one round trip). A
     larger file is refused with ``evidence_chunk_mismatch``: use a session.
     """
-    session = await open_upload(actor, UploadCreate(sha256=sha256, size=len(data)), limits=limits)
-    if session.status != UploadStatus.OPEN:
-        return UploadOutcome(session)
-    if session.part_count != 1:
+    row, fresh, ids = await _open(actor, UploadCreate(sha256=sha256, size=len(data)), limits=limits)
+    if row["status"] != UploadStatus.OPEN:
+        return UploadOutcome(await _session_wire(row, gc_after_s=limits.gc_after_s, evidence_ids=ids))
+    if policy.part_count(row["size"], row["chunk_bytes"]) != 1:
         raise InvalidInput(
             f"文件超过 {limits.chunk_bytes} 字节，请分片上传", "file is larger than one chunk: use an upload session",
             code=ErrorCode.EVIDENCE_CHUNK_MISMATCH, field="body",
         )
-    return await put_part(actor, store, session.id, 1, data, sha256, limits=limits)
+    if fresh:  # made by this transaction: no one else can see it, so there is nothing to lock or re-read
+        return await _store_part(actor, store, row, 1, data, sha256, limits=limits)
+    return await put_part(actor, store, row["id"], 1, data, sha256, limits=limits)
 
 
 async def complete_upload(
@@ -540,7 +568,8 @@ async def complete_upload(
 async def _finish_single(
     actor: Actor, store: ObjectStore, row: dict[str, Any], data: bytes, digest: str, *, limits: EvidenceSettings
 ) -> UploadOutcome:
-    """One chunk (``digest`` is its SHA-256) is the whole file: check it in memory, store it once, read it back, verify."""
+    """One chunk (``digest`` is its SHA-256) is the whole file: check it in memory, store it once, read it back
+    and verify (unless the store checks the write itself, :mod:`server.evidence.store_trust`)."""
     if digest != row["sha256"]:
         return await _refuse_mismatch(store, row, limits=limits)
     try:
@@ -549,13 +578,16 @@ async def _finish_single(
         return await _refuse_content(actor, row, refusal, limits=limits)
     key = keys.blob_key(row["sha256"])
     if not await Blob.exists().where(Blob.sha256 == row["sha256"]):
+        checked = await store_trust.checks_writes(store)
         try:
-            await _store_call(store.put(key, data, content_type=facts.media_type, lock=True))
+            # The store is sent the SHA-256 of the bytes hashed above; one that checks it refuses any other bytes.
+            await _store_call(store.put(key, data, content_type=facts.media_type, lock=True, sha256=digest))
         except ObjectExists:
-            pass  # stored by a concurrent upload of the same bytes; verified below like ours
-        digest, size = await _hash_stored(store, key)
-        if (digest, size) != (row["sha256"], row["size"]):
-            raise Unavailable("对象存储中的文件校验失败，请稍后重试", "stored object failed verification")
+            checked = False  # stored by a concurrent upload of the same bytes; verified below like ours
+        if not checked:
+            digest, size = await _hash_stored(store, key)
+            if (digest, size) != (row["sha256"], row["size"]):
+                raise Unavailable("对象存储中的文件校验失败，请稍后重试", "stored object failed verification")
     return await _record_blob(actor, row, facts, key, limits=limits)
 
 
@@ -726,7 +758,7 @@ async def _record_blob(
         evidence.update(values)
         await _publish(evidence)
         mine.append(evidence["id"])
-    return UploadOutcome(await _session_wire(row, gc_after_s=limits.gc_after_s, evidence_ids=mine))
+    return UploadOutcome(await _session_wire(row, gc_after_s=limits.gc_after_s, evidence_ids=mine, parts=[]))
 
 
 # --- downloads --------------------------------------------------------------------
