@@ -13,13 +13,15 @@ a deliberately wrong checksum and accept the same write with the right one.
 Only then is it trusted, for the life of the process. Untrusted, and kept
 reading back: a store that accepts the wrong checksum (moto, as in the tests),
 a store with no probe (the filesystem store, whose disk is checked by reading
-back), and a store that did not answer the probe (asked again next time).
+back), and a store that did not answer the probe (asked again after
+:data:`PROBE_RETRY_S`, not on every upload).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 import weakref
 from typing import Any
@@ -29,8 +31,12 @@ from storage.base import StorageError
 
 log = logging.getLogger("fieldcheck.evidence")
 
+#: After a probe the store did not answer, uploads read back without probing again for this long.
+PROBE_RETRY_S = 60.0
+
 _verdicts: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 _probing: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
+_unanswered_until: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 
 
 async def checks_writes(store: Any) -> bool:
@@ -38,7 +44,7 @@ async def checks_writes(store: Any) -> bool:
     if (verdict := _verdicts.get(store)) is not None:
         return verdict
     probe = getattr(store, "probe_checksums", None)
-    if probe is None:
+    if probe is None or time.monotonic() < _unanswered_until.get(store, 0.0):
         return False
     lock = _probing.setdefault(store, asyncio.Lock())
     async with lock:  # the first uploads after a start wait for one probe, not one each
@@ -47,7 +53,9 @@ async def checks_writes(store: Any) -> bool:
         try:
             verdict = bool(await probe(keys.staging_key(uuid.uuid4().hex)))
         except StorageError as error:
-            log.warning("object store checksum probe failed (%s); reading back every write until it answers", error)
+            log.warning("object store checksum probe failed (%s); reading back every write, probing again in %.0f s",
+                        error, PROBE_RETRY_S)
+            _unanswered_until[store] = time.monotonic() + PROBE_RETRY_S
             return False
         log.info("object store %s write checksums: %s", "checks" if verdict else "does not check",
                  "stored photos are not read back" if verdict else "every stored photo is read back and hashed")

@@ -91,7 +91,9 @@ async def test_a_store_that_refuses_a_wrong_checksum_is_trusted_and_one_that_ref
     assert await store_trust.checks_writes(walled) is False
 
 
-async def test_a_store_that_did_not_answer_the_probe_is_not_trusted_and_asked_again(field: Field) -> None:
+async def test_a_store_that_did_not_answer_the_probe_is_not_trusted_and_asked_again_later(
+    field: Field, monkeypatch: pytest.MonkeyPatch
+) -> None:
     asked = []
 
     class Silent:
@@ -103,9 +105,15 @@ async def test_a_store_that_did_not_answer_the_probe_is_not_trusted_and_asked_ag
 
     store = Silent()
     assert await store_trust.checks_writes(store) is False
-    assert await store_trust.checks_writes(store) is True
-    assert await store_trust.checks_writes(store) is True
-    assert len(asked) == 2  # asked again after no answer, then remembered
+    assert await store_trust.checks_writes(store) is False  # not asked again on every upload
+    assert len(asked) == 1
+    monkeypatch.setattr(store_trust, "PROBE_RETRY_S", 0.0)
+    other = Silent()
+    asked.clear()
+    assert await store_trust.checks_writes(other) is False
+    assert await store_trust.checks_writes(other) is True  # asked again once the pause is over
+    assert await store_trust.checks_writes(other) is True
+    assert len(asked) == 2  # then remembered
 
 
 async def test_upload_to_a_checking_store_is_not_read_back(field: Field) -> None:
