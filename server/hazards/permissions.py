@@ -35,8 +35,12 @@ async def locked_hazard(hazard_id: uuid.UUID) -> dict[str, Any]:
 
 
 async def inspection_row(inspection_id: uuid.UUID, field: str = "inspection_id") -> dict[str, Any]:
+    return dict((await _inspection(inspection_id, field)).row)
+
+
+async def _inspection(inspection_id: uuid.UUID, field: str = "inspection_id") -> access.InspectionFacts:
     missing = InvalidInput("检查记录不存在", "unknown inspection", code=ErrorCode.UNKNOWN_REFERENCE, field=field)
-    return dict((await access.load(inspection_id, missing=missing)).row)
+    return await access.load(inspection_id, missing=missing)
 
 
 async def team_of(inspection_id: uuid.UUID) -> set[uuid.UUID]:
@@ -65,33 +69,38 @@ async def recheck_assignments(user_id: uuid.UUID) -> list[dict[str, Any]]:
 
 
 async def check_may_see(actor: Actor, hazard: dict[str, Any]) -> None:
+    await _check_may_see(actor, hazard)
+
+
+async def _check_may_see(actor: Actor, hazard: dict[str, Any]) -> access.InspectionFacts | None:
+    """Raise NotFound unless ``actor`` may see ``hazard``; the facts of its inspection once loaded (None: not needed)."""
     if actor.role in (Role.LEADER, Role.ADMIN):
-        return
-    inspection = await inspection_row(hazard["inspection"])
-    if actor.role == Role.SUPERVISOR and may_manage_department(actor, inspection["department"]):
-        return
+        return None
+    inspection = await _inspection(hazard["inspection"])
+    if actor.role == Role.SUPERVISOR and may_manage_department(actor, inspection.department):
+        return inspection
     if actor.role == Role.INSPECTOR:
-        if actor.user_id in await team_of(hazard["inspection"]):
-            return
+        if actor.user_id in inspection.team:
+            return inspection
         if any(a["hazard"] == hazard["id"] for a in await recheck_assignments(actor.user_id)):
-            return
+            return inspection
     raise NotFound("隐患不存在", "hazard not found", field="hazard_id")
 
 
 async def supervised_hazard(actor: Actor, hazard_id: uuid.UUID, what: str, what_en: str) -> dict[str, Any]:
     """The hazard, locked, if ``actor`` is a supervisor of its inspection's department (who alone may do ``what``)."""
     row = await locked_hazard(hazard_id)
-    await check_may_see(actor, row)
+    inspection = await _check_may_see(actor, row)
     if actor.role != Role.SUPERVISOR or not may_manage_department(
-        actor, (await inspection_row(row["inspection"]))["department"]
+        actor, (inspection or await _inspection(row["inspection"])).department
     ):
         raise PermissionDenied(f"只有本科室负责人可以{what}", f"only the department's supervisor {what_en}")
     return row
 
 
 async def check_may_change(actor: Actor, hazard: dict[str, Any]) -> None:
-    await check_may_see(actor, hazard)
-    access.require_writable(actor, await access.load(hazard["inspection"]), Write.FOLLOW_UP)
+    inspection = await _check_may_see(actor, hazard)
+    access.require_writable(actor, inspection or await access.load(hazard["inspection"]), Write.FOLLOW_UP)
 
 
 async def writable_for_hazard(actor: Actor, data: wire.HazardCreate) -> tuple[access.InspectionFacts, Mode]:
