@@ -35,7 +35,7 @@ from server.errors import FieldcheckError
 from server.evidence import service as evidence_service  # noqa: F401 - registers the signing's evidence guard (submit below)
 from server.hazards import lifecycle as hazard_lifecycle
 from server.hazards import recheck_results as hazard_recheck_results
-from server.hazards.tables import Recheck, RecheckAssignee
+from server.hazards.tables import RecheckAssignee
 from server.inspections import assignment as inspection_assignment
 from server.inspections import item_results as inspection_item_results
 from server.inspections import lifecycle as inspection_lifecycle
@@ -297,15 +297,16 @@ async def _carry_out(
 
 async def _recheck(hazard_id: uuid.UUID, rng: random.Random, reported: dt.datetime, now: dt.datetime, settings_: Settings,
                    report: HistoryReport) -> None:
-    recheck = await Recheck.select(Recheck.id).where((Recheck.hazard == hazard_id) & (Recheck.status == "pending")).first()
-    if recheck is None:
+    assignee = await RecheckAssignee.select(RecheckAssignee.recheck, RecheckAssignee.user).where(
+        (RecheckAssignee.recheck.hazard == hazard_id) & (RecheckAssignee.recheck.status == "pending")
+    ).first()
+    if assignee is None:
         return
-    assignee = await RecheckAssignee.select(RecheckAssignee.user).where(RecheckAssignee.recheck == recheck["id"]).first()
     checked = reported + dt.timedelta(days=rng.randrange(1, 4))
-    if assignee is None or checked >= now:
+    if checked >= now:
         return
     user = await User.select().where(User.id == assignee["user"]).first()
-    await hazard_recheck_results.record_recheck(accounts_service.actor_of(user), recheck["id"], RecheckResult(
+    await hazard_recheck_results.record_recheck(accounts_service.actor_of(user), assignee["recheck"], RecheckResult(
         passed=True, note="复查合格", checked_at=checked,
     ), settings_, now=checked)
     report.closed += 1
