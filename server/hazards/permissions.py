@@ -44,8 +44,7 @@ async def _inspection(inspection_id: uuid.UUID, field: str = "inspection_id") ->
 
 
 async def team_of(inspection_id: uuid.UUID) -> set[uuid.UUID]:
-    found = (await access.load_many([inspection_id])).get(inspection_id)
-    return set(found.team) if found else set()
+    return await access.team_of(inspection_id)
 
 
 async def followers(hazard_id: uuid.UUID) -> set[uuid.UUID]:

@@ -238,6 +238,12 @@ async def load(inspection_id: uuid.UUID, *, lock: bool = False, missing: Excepti
     return found
 
 
+async def team_of(inspection_id: uuid.UUID) -> set[uuid.UUID]:
+    """The members of an inspection's team (none when there is no such inspection), without loading the inspection."""
+    rows = await InspectionInspector.select(InspectionInspector.user).where(InspectionInspector.inspection == inspection_id)
+    return {r["user"] for r in rows}
+
+
 async def team_inspection_ids(user_id: uuid.UUID | None) -> list[uuid.UUID]:
     """The inspections ``user_id`` is on the team of (for listing what they recorded and proposed)."""
     if user_id is None:
