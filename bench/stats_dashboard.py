@@ -7,7 +7,7 @@ Steps, all in one process on one PostgreSQL database (``fc_bench_stats`` unless 
 1. generate the synthetic city with COPY (``server.stats.generate``), print rows/s;
 2. rebuild the rollups once, print the time;
 3. check that rollup and naive figures are identical for one scope (the benchmark is void otherwise);
-4. time the dashboard's full set of queries (``service.dashboard``: summary with 同比, the trend and the
+4. time the dashboard's full set of queries (``views.dashboard``: summary with 同比, the trend and the
    breakdowns by district, sector, department and inspector) over a rotation of scopes, on the rollups
    and on the base tables; print p50/p95 and the ratio;
 5. freshness: write a check the way a sync push does (triggers queue its month), time one round of the

@@ -6,7 +6,7 @@
 Steps, in one process:
 1. a city: on PostgreSQL the synthetic one (``server.stats.generate``, COPY); on SQLite the demo world
    (through the services) plus N checks over two years written as a push writes them; rollups rebuilt;
-2. quiet: dashboard loads (``service.dashboard``: summary with 同比, trend, four breakdowns) over a
+2. quiet: dashboard loads (``views.dashboard``: summary with 同比, trend, four breakdowns) over a
    rotation of scopes of the current year, p50/p95;
 3. naive: the same loads on the base tables (``backend="base"``), p50/p95, the ratio;
 4. under load: the background refresher runs (``server.stats.refresher``, every FIELDCHECK_STATS_FRESH_MS)

@@ -9,11 +9,13 @@ tests and benchmarks compare with). Both engines run the same SQL text
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from typing import Any
 
-from server.stats import sql
+from server.stats import cache, sql
 from server.stats.definitions import HAZARD, INSPECTION, MEASURES, SOURCES, VIOLATION, Dim
 from server.stats.dialect import Connection, in_list
 from server.stats.periods import add_months, local_today
@@ -33,50 +35,187 @@ def _key(plan: Plan, grp: Any, cur: bool) -> tuple[str | None, bool]:
 
 
 async def collect(
-    conn: Connection, query: StatsQuery, plan: Plan, backend: Backend, registry: RegistryCells | None = None
+    conn: Connection,
+    query: StatsQuery,
+    plan: Plan,
+    backend: Backend,
+    registry: RegistryCells | asyncio.Future[RegistryCells] | None = None,
+    *,
+    generation: Generation | None = None,
 ) -> Collected:
-    out: Collected = defaultdict(dict)
+    """The measures and live parts of ``plan``; the registry is taken live.
+
+    From the rollups, with their ``generation`` (read after the read's freshness), the counts are kept in
+    this process: a later read recounts from the rollups only the months recounted since (:func:`_count_rollup`).
+    """
+    today = query.today or local_today()
     if backend == "rollup":
-        p = Params()
-        text = sql.rollup_aggregate(plan.current, plan.previous, query.filters, plan.dim, plan.grain, p)
-        for row in await conn.fetch(text, *p.values):
-            values = out[_key(plan, row["grp"], row["cur"])]
-            for key in MEASURES:
-                values[key] = values.get(key, 0) + (row[key] or 0)
+        out = await _count_rollup(conn, query, plan, today, generation)
     else:
-        for source in SOURCES.values():
-            p = Params()
-            text = sql.base_aggregate(source, plan.current, plan.previous, query.filters, plan.dim, plan.grain, p)
-            if text is None:
-                continue
-            for row in await conn.fetch(text, *p.values):
-                values = out[_key(plan, row["grp"], row["cur"])]
-                for m in sql.measures_of(source):
-                    values[m.key] = values.get(m.key, 0) + (row[m.key] or 0)
-    await _collect_live(conn, query, plan, backend, out, registry)
+        out = await _count_base(conn, query, plan, today)
+    if plan.dim is not Dim.INSPECTOR:
+        if registry is None:
+            registry = await registry_cells(conn)
+        elif isinstance(registry, asyncio.Future):
+            registry = await registry
+        _add_registry(query, plan, out, registry)
     return out
 
 
-async def _collect_live(
-    conn: Connection, query: StatsQuery, plan: Plan, backend: Backend, out: Collected, registry: RegistryCells | None
-) -> None:
-    today = query.today or local_today()
-    dim, f = plan.dim, query.filters
-    if backend == "rollup":
-        await _collect_live_rollup(conn, query, plan, today, out)
+async def _count_base(conn: Connection, query: StatsQuery, plan: Plan, today: dt.date) -> Collected:
+    out: Collected = defaultdict(dict)
+    for source in SOURCES.values():
+        p = Params()
+        text = sql.base_aggregate(source, plan.current, plan.previous, query.filters, plan.dim, plan.grain, p)
+        if text is None:
+            continue
+        for row in await conn.fetch(text, *p.values):
+            values = out[_key(plan, row["grp"], row["cur"])]
+            for m in sql.measures_of(source):
+                values[m.key] = values.get(m.key, 0) + (row[m.key] or 0)
+    await _collect_live_base(conn, query, plan, today, out)
+    if plan.dim is not Dim.INSPECTOR:
+        await _collect_coverage_base(conn, query, plan, out)
+    return out
+
+
+# ------------------------------------------------------------------ from the rollups, kept between recounts
+
+#: The rollups' generation as a read sees it (``server.stats.rollup.generation``): month (ISO date) → the
+#: token of its last recount; ``None`` → the token of the last full rebuild.
+Generation = dict[str | None, str]
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """A plan's counts from the rollups as of ``tokens``: each month's sums, their total, the per-period cubes."""
+
+    tokens: dict[str, tuple[str, str]]
+    months: dict[str, Collected]
+    sums: Collected
+    present: Counter[tuple[str | None, bool]]  # group key → how many months have rows for it
+    cubes: Collected
+
+    def collected(self) -> Collected:
+        out: Collected = defaultdict(dict, {k: dict(v) for k, v in self.sums.items()})
+        for key, values in self.cubes.items():
+            out[key].update(values)
+        return out
+
+
+def _months_of(plan: Plan) -> list[str]:
+    """The months a plan reads (its 同比 span and its own), as ISO dates."""
+    out: list[str] = []
+    for span in (plan.previous, plan.current):
+        month = span.start
+        while month < span.end:
+            out.append(month.isoformat())
+            month = add_months(month, 1)
+    return list(dict.fromkeys(out))
+
+
+async def _count_rollup(
+    conn: Connection, query: StatsQuery, plan: Plan, today: dt.date, generation: Generation | None
+) -> Collected:
+    """Sums per month (monthly rollups, open hazards) and the per-period cubes, kept per scope and plan.
+
+    The entry is the query as the actor may run it (a supervisor's department is in ``query.filters``),
+    the day (逾期 depends on it) and the plan; it holds each month's token when counted. A read whose
+    tokens all match answers from memory; otherwise only the months whose token changed are counted
+    again (under load, the current month), folded into the total in place of their old sums, and the
+    cubes (a few rows per group) are read again. Without a generation nothing is kept.
+    """
+    months = _months_of(plan)
+    entry: tuple[Any, ...] | None = None
+    tokens: dict[str, tuple[str, str]] = {}
+    if generation is not None:
+        entry = ("rollup", query.period, query.filters, today, plan)
+        tokens = {m: (generation.get(None, ""), generation.get(m, "")) for m in months}
+    kept: _Kept | None = cache.get(entry)
+    if kept is not None and kept.tokens == tokens:
+        return kept.collected()
+    stale = months if kept is None else [m for m in months if kept.tokens.get(m) != tokens[m]]
+    counted = await _month_sums(conn, query, plan, today, stale, restrict=kept is not None)
+    cubes = await _cubes(conn, query, plan)
+    if kept is None:
+        sums: Collected = {}
+        present: Counter[tuple[str | None, bool]] = Counter()
+        by_month: dict[str, Collected] = {}
     else:
-        await _collect_live_base(conn, query, plan, today, out)
-    if dim is Dim.INSPECTOR:
-        return
-    # 在册企业数: the current registry, split only by district or sector.
-    cells = registry if registry is not None else await registry_cells(conn)
+        sums = {k: dict(v) for k, v in kept.sums.items()}
+        present, by_month = Counter(kept.present), dict(kept.months)
+    for month in stale:
+        if month in by_month:
+            _fold(sums, present, by_month[month], -1)
+        by_month[month] = counted[month]
+        _fold(sums, present, counted[month], 1)
+    kept = _Kept(tokens, by_month, sums, present, cubes)
+    cache.keep(entry, kept)
+    return kept.collected()
+
+
+def _fold(sums: Collected, present: Counter[tuple[str | None, bool]], part: Collected, sign: int) -> None:
+    """Add (``sign`` 1) or take away (-1) one month's sums; a group no month has rows for any more goes."""
+    for key, values in part.items():
+        row = sums.setdefault(key, {})
+        for measure, n in values.items():
+            row[measure] = row.get(measure, 0) + sign * n
+        present[key] += sign
+        if present[key] <= 0:
+            del present[key]
+            del sums[key]
+
+
+async def _month_sums(
+    conn: Connection, query: StatsQuery, plan: Plan, today: dt.date, months: list[str], *, restrict: bool
+) -> dict[str, Collected]:
+    """Each month's sums from the monthly rollups and its overdue open hazards (``restrict``: only ``months``)."""
+    out: dict[str, Collected] = {m: {} for m in months}
+    only = [dt.date.fromisoformat(m) for m in months] if restrict else None
+    p = Params()
+    text = sql.rollup_aggregate(plan.current, plan.previous, query.filters, plan.dim, plan.grain, p, months=only)
+    for row in await conn.fetch(text, *p.values):
+        values = out[str(row["m"])[:10]].setdefault(_key(plan, row["grp"], row["cur"]), {})
+        for key in MEASURES:
+            values[key] = values.get(key, 0) + (row[key] or 0)
+    group = sql.rollup_group(plan.dim, plan.grain)
+    p = Params()
+    spans = f"((month >= {p(plan.previous.start)} AND month < {p(plan.previous.end)}) OR (month >= {p(plan.current.start)} AND month < {p(plan.current.end)}))"
+    where = [spans, f"deadline_date < {p(today)}", *sql.rollup_filters(query.filters, p)]
+    if only is not None:
+        where.append(f"month IN {in_list(only, p)}")
+    text = (
+        f"SELECT CAST(month AS TEXT) AS m, (month >= {p(plan.current.start)}) AS cur, {group} AS grp, "
+        f"CAST(SUM(hazards) AS BIGINT) AS n FROM stats_open_hazard WHERE {' AND '.join(where)} GROUP BY 1, 2, 3"
+    )
+    for row in await conn.fetch(text, *p.values):
+        values = out[str(row["m"])[:10]].setdefault(_key(plan, row["grp"], row["cur"]), {})
+        values["hazards_overdue"] = values.get("hazards_overdue", 0) + (row["n"] or 0)
+    return out
+
+
+async def _cubes(conn: Connection, query: StatsQuery, plan: Plan) -> Collected:
+    """重复违章人员数 and coverage: distinct counts, read per period from their cubes (never summed over months)."""
+    out: Collected = defaultdict(dict)
+    for row in await _cube_rows(conn, "stats_repeat_offenders", ["people"], query, plan, inspector=True):
+        out[_key(plan, row["grp"], row["cur"])]["repeat_offenders"] = row["people"]
+    if plan.dim is not Dim.INSPECTOR:
+        for row in await _cube_rows(conn, "stats_coverage", ["enterprises", "enterprises_in_registry"], query, plan):
+            values = out[_key(plan, row["grp"], row["cur"])]
+            values["enterprises_inspected"] = row["enterprises"]
+            values["enterprises_inspected_in_registry"] = row["enterprises_in_registry"]
+    return dict(out)
+
+
+def _add_registry(query: StatsQuery, plan: Plan, out: Collected, cells: RegistryCells) -> None:
+    """在册企业数: the current registry, split only by district or sector."""
+    f, dim = query.filters, plan.dim
     counts: dict[str | None, int] = defaultdict(int)
     for (district, sector), n in cells.items():
         if (f.district and district != f.district) or (f.sector and sector != f.sector):
             continue
         counts[{Dim.DISTRICT: district, Dim.SECTOR: sector}.get(dim)] += n  # type: ignore[arg-type]
     out[REGISTRY_KEY] = dict(counts)
-    await _collect_coverage(conn, query, plan, backend, out)
 
 
 #: Enterprises in the registry (not closed) by (district, sector): what 在册企业数 is summed from.
@@ -92,23 +231,6 @@ async def registry_cells(conn: Connection) -> RegistryCells:
         "SELECT e.district, e.sector, count(*) AS n FROM enterprise e WHERE e.operating_status <> 'closed' GROUP BY 1, 2"
     )
     return {(str(r["district"]), str(r["sector"])): r["n"] for r in rows}
-
-
-async def _collect_live_rollup(
-    conn: Connection, query: StatsQuery, plan: Plan, today: dt.date, out: Collected
-) -> None:
-    group = sql.rollup_group(plan.dim, plan.grain)
-    p = Params()
-    months = f"((month >= {p(plan.previous.start)} AND month < {p(plan.previous.end)}) OR (month >= {p(plan.current.start)} AND month < {p(plan.current.end)}))"
-    where = [months, f"deadline_date < {p(today)}", *sql.rollup_filters(query.filters, p)]
-    text = (
-        f"SELECT (month >= {p(plan.current.start)}) AS cur, {group} AS grp, CAST(SUM(hazards) AS BIGINT) AS n "
-        f"FROM stats_open_hazard WHERE {' AND '.join(where)} GROUP BY 1, 2"
-    )
-    for row in await conn.fetch(text, *p.values):
-        out[_key(plan, row["grp"], row["cur"])]["hazards_overdue"] = row["n"]
-    for row in await _cube_rows(conn, "stats_repeat_offenders", ["people"], query, plan, inspector=True):
-        out[_key(plan, row["grp"], row["cur"])]["repeat_offenders"] = row["people"]
 
 
 async def _cube_rows(
@@ -174,34 +296,24 @@ async def _collect_live_base(
             out[_key(plan, row["grp"], row["cur"])]["repeat_offenders"] = row["n"]
 
 
-async def _collect_coverage(
-    conn: Connection, query: StatsQuery, plan: Plan, backend: Backend, out: Collected
-) -> None:
+async def _collect_coverage_base(conn: Connection, query: StatsQuery, plan: Plan, out: Collected) -> None:
     f, dim = query.filters, plan.dim
-    if backend == "base":
-        p = Params()
-        group = sql.base_group(INSPECTION, dim, plan.grain)
-        where = [INSPECTION.where, sql.moment_range(INSPECTION, [plan.previous, plan.current], p), *sql.base_filters(INSPECTION, f, p)]
-        text = (
-            f"SELECT {sql.current_flag(INSPECTION, plan.current, p)} AS cur, {group} AS grp, "
-            "COUNT(DISTINCT i.enterprise) AS n, "
-            "COUNT(DISTINCT CASE WHEN e.operating_status <> 'closed' THEN i.enterprise END) AS n_reg "
-            f"FROM {INSPECTION.from_sql} WHERE {' AND '.join(where)} GROUP BY 1, 2"
-        )
-        rows = await conn.fetch(text, *p.values)
-        for row in rows:
-            values = out[_key(plan, row["grp"], row["cur"])]
-            values["enterprises_inspected"] = row["n"]
-            values["enterprises_inspected_in_registry"] = row["n_reg"]
-        return
-    for row in await _cube_rows(conn, "stats_coverage", ["enterprises", "enterprises_in_registry"], query, plan):
+    p = Params()
+    group = sql.base_group(INSPECTION, dim, plan.grain)
+    where = [INSPECTION.where, sql.moment_range(INSPECTION, [plan.previous, plan.current], p), *sql.base_filters(INSPECTION, f, p)]
+    text = (
+        f"SELECT {sql.current_flag(INSPECTION, plan.current, p)} AS cur, {group} AS grp, "
+        "COUNT(DISTINCT i.enterprise) AS n, "
+        "COUNT(DISTINCT CASE WHEN e.operating_status <> 'closed' THEN i.enterprise END) AS n_reg "
+        f"FROM {INSPECTION.from_sql} WHERE {' AND '.join(where)} GROUP BY 1, 2"
+    )
+    for row in await conn.fetch(text, *p.values):
         values = out[_key(plan, row["grp"], row["cur"])]
-        values["enterprises_inspected"] = row["enterprises"]
-        values["enterprises_inspected_in_registry"] = row["enterprises_in_registry"]
+        values["enterprises_inspected"] = row["n"]
+        values["enterprises_inspected_in_registry"] = row["n_reg"]
 
 
-
-#: Where :func:`_collect_live` leaves the registry counts (group → enterprises), read by :func:`values_at`.
+#: Where :func:`_add_registry` leaves the registry counts (group → enterprises), read by :func:`values_at`.
 REGISTRY_KEY = ("__registry__", True)
 
 

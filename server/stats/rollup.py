@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -78,6 +79,7 @@ async def refresh(conn: Connection | None = None, *, wait: bool = True) -> froze
             now = dt.datetime.now(dt.UTC)
             marks = [(m, _as_time(oldest.get(m) or min(oldest.values())), now) for m in failed]
             await conn.executemany("INSERT INTO stats_dirty_month (month, marked_at, failed_at) VALUES ($1, $2, $3)", marks)
+        await _new_generation(conn, [m for m in oldest if m not in failed])
         return frozenset(failed)
 
 
@@ -142,6 +144,24 @@ async def rebuild(conn: Connection | None = None) -> None:
         await _take_recount_lock(conn, wait=True)
         await conn.execute("DELETE FROM stats_dirty_month")
         await _rebuild(conn)
+        await _new_generation(conn, [None])
+
+
+async def _new_generation(conn: Connection, months: Iterable[dt.date | None]) -> None:
+    """Months recounted (``None``: everything): new generation tokens, in the recount's own transaction (m0029).
+
+    Random, so no other state of the rollups ever had them (a database emptied or cloned from a template
+    included); readers holding counts of those months count them again (``server.stats.collection``).
+    """
+    token, now = uuid.uuid4().hex, dt.datetime.now(dt.UTC)
+    months = set(months)
+    if None in months:
+        await conn.execute("DELETE FROM stats_generation")
+        await conn.execute("INSERT INTO stats_generation (month, token, refreshed_at) VALUES (NULL, $1, $2)", token, now)
+        return
+    for month in sorted(months):  # type: ignore[type-var]
+        await conn.execute("DELETE FROM stats_generation WHERE month = $1", month)
+        await conn.execute("INSERT INTO stats_generation (month, token, refreshed_at) VALUES ($1, $2, $3)", month, token, now)
 
 
 async def freshness(conn: Connection, plans: Iterable[Plan]) -> wire.Freshness:
@@ -151,15 +171,27 @@ async def freshness(conn: Connection, plans: Iterable[Plan]) -> wire.Freshness:
     after the oldest mark still queued for the months read, so everything committed before that
     mark is in the figures. With nothing queued, the figures are as of now.
     """
+    fresh, _ = await freshness_and_generation(conn, plans)
+    return fresh
+
+
+async def freshness_and_generation(conn: Connection, plans: Iterable[Plan]) -> tuple[wire.Freshness, dict[str | None, str]]:
+    """:func:`freshness` and the rollups' generation (month, ISO date → token of its last recount; ``None`` → of
+    the last full rebuild), read by one statement: counts read after it are at least as fresh as it says."""
     plans = list(plans)
     now = dt.datetime.now(dt.UTC)
-    rows = await conn.fetch("SELECT month, marked_at, failed_at FROM stats_dirty_month")
-    needed = [(_as_date(r["month"]), r) for r in rows if _needs(_as_date(r["month"]), plans)]
+    rows = await conn.fetch(
+        "SELECT 0 AS g, month, marked_at, failed_at, NULL AS token FROM stats_dirty_month "
+        "UNION ALL SELECT 1, month, NULL, NULL, token FROM stats_generation"
+    )
+    generation = {(None if r["month"] is None else str(r["month"])[:10]): r["token"] for r in rows if r["g"]}
+    needed = [(_as_date(r["month"]), r) for r in rows if not r["g"] and _needs(_as_date(r["month"]), plans)]
     refuse_failed([m for m, r in needed if r["failed_at"] is not None], *plans)
     as_of = min([now, *(_as_time(r["marked_at"]) for _, r in needed)])
-    return wire.Freshness(
+    fresh = wire.Freshness(
         as_of=as_of.isoformat(), as_of_label=as_of.astimezone(TZ).strftime("%Y-%m-%d %H:%M:%S"), pending=bool(needed)
     )
+    return fresh, generation
 
 
 async def _recount_settings(conn: Connection) -> None:

@@ -137,9 +137,20 @@ def base_aggregate(
 
 
 def rollup_aggregate(
-    current: Period | Span, previous: Period | Span, filters: Filters, dim: Dim | None, grain: Grain, p: Params
+    current: Period | Span,
+    previous: Period | Span,
+    filters: Filters,
+    dim: Dim | None,
+    grain: Grain,
+    p: Params,
+    *,
+    months: list[dt.date] | None = None,
 ) -> str:
-    """The same sums from the monthly rollup (the inspector table when splitting by inspector)."""
+    """The same sums from the monthly rollup (the inspector table when splitting by inspector), per month ``m``.
+
+    Per month, so a reader can keep them and count again only the months recounted since
+    (``months``: only those).
+    """
     table = "stats_monthly"
     if dim is Dim.INSPECTOR:
         # Unfiltered by place or sector, the much smaller per-inspector totals answer the same sums.
@@ -150,9 +161,11 @@ def rollup_aggregate(
         f"(month >= {p(current.start)} AND month < {p(current.end)}))",
         *rollup_filters(filters, p),
     ]
+    if months is not None:
+        where.append(f"month IN {in_list(months, p)}")
     return (
-        f"SELECT (month >= {p(current.start)}) AS cur, {rollup_group(dim, grain)} AS grp, {sums} "
-        f"FROM {table} WHERE {' AND '.join(where)} GROUP BY 1, 2"
+        f"SELECT CAST(month AS TEXT) AS m, (month >= {p(current.start)}) AS cur, {rollup_group(dim, grain)} AS grp, {sums} "
+        f"FROM {table} WHERE {' AND '.join(where)} GROUP BY 1, 2, 3"
     )
 
 

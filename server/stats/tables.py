@@ -140,6 +140,18 @@ class StatsDirtyMonth(Table, tablename="stats_dirty_month"):
 
 
 
+class StatsGeneration(Table, tablename="stats_generation"):
+    """The rollups' generation (m0029): a new random token with every recount of a month (NULL: a full rebuild).
+
+    Readers keep counts per token (``server.stats.cache``).
+    """
+
+    id = Serial(primary_key=True)
+    month = Date(null=True, default=None)
+    token = Varchar(length=36)
+    refreshed_at = Timestamptz()
+
+
 class StatsOpenHazard(Table, tablename="stats_open_hazard"):
     """Hazards whose fix is still owed (found, rectifying), per cell, inspector and deadline: 逾期未整改 is the part with a past deadline."""
 

@@ -16,12 +16,12 @@ from typing import Any
 from schemas import stats as wire
 from schemas.vocab import LABELS, District, Sector
 from server.accounts.policy import Actor
-from server.stats.collection import REGISTRY_KEY, Collected, RegistryCells, collect, registry_cells, values_at
+from server.stats.collection import REGISTRY_KEY, Collected, Generation, RegistryCells, collect, registry_cells, values_at
 from server.stats.definitions import DIM_LABELS, HEADLINE, INDICATORS, MEASURES, Dim, Indicator, Kind, supports
 from server.stats.dialect import Connection, connect, in_list
 from server.stats.periods import Grain, add_months, change_ratio, local_today
-from server.stats.query import Backend, StatsQuery, plan_of, scope_of, scoped
-from server.stats.rollup import read_freshness
+from server.stats.query import Backend, Plan, StatsQuery, plan_of, scope_of, scoped
+from server.stats.rollup import freshness_and_generation, read_freshness
 from server.stats.sql import NONE_GROUP, Params
 
 
@@ -61,17 +61,32 @@ def list_indicators() -> list[wire.IndicatorDefinition]:
         )
         for i in INDICATORS.values()
     ]
+
+
+async def _as_of(conn: Connection, backend: Backend, plans: list[Plan]) -> tuple[wire.Freshness, Generation | None]:
+    """数据截至 for ``plans`` and, from the rollups, their generation (counts kept under it are at least that fresh)."""
+    if backend == "rollup":
+        return await freshness_and_generation(conn, plans)
+    return await read_freshness(conn, backend, plans), None
+
+
 async def summary(actor: Actor, query: StatsQuery, *, backend: Backend = "rollup") -> wire.Summary:
     query = scoped(actor, query)
     async with connect() as conn, conn.transaction(write=False):
-        fresh = await read_freshness(conn, backend, [plan_of(query, None)])
-        return await _summary(conn, query, backend, fresh)
+        fresh, generation = await _as_of(conn, backend, [plan_of(query, None)])
+        return await _summary(conn, query, backend, fresh, generation=generation)
 
 
 async def _summary(
-    conn: Connection, query: StatsQuery, backend: Backend, fresh: wire.Freshness | None, registry: RegistryCells | None = None
+    conn: Connection,
+    query: StatsQuery,
+    backend: Backend,
+    fresh: wire.Freshness | None,
+    registry: RegistryCells | asyncio.Future[RegistryCells] | None = None,
+    *,
+    generation: Generation | None = None,
 ) -> wire.Summary:
-    collected = await collect(conn, query, plan_of(query, None), backend, registry)
+    collected = await collect(conn, query, plan_of(query, None), backend, registry, generation=generation)
     return wire.Summary(
         scope=scope_of(query),
         figures=_figures(values_at(collected, None, True, None), values_at(collected, None, False, None), None),
@@ -85,8 +100,8 @@ async def breakdown(
 ) -> wire.Breakdown:
     query = scoped(actor, query)
     async with connect() as conn, conn.transaction(write=False):
-        fresh = await read_freshness(conn, backend, [plan_of(query, by, grain)])
-        return await _breakdown(conn, query, by, grain, backend, fresh)
+        fresh, generation = await _as_of(conn, backend, [plan_of(query, by, grain)])
+        return await _breakdown(conn, query, by, grain, backend, fresh, generation=generation)
 
 
 async def _breakdown(
@@ -96,10 +111,12 @@ async def _breakdown(
     grain: Grain | None,
     backend: Backend,
     fresh: wire.Freshness | None,
-    registry: RegistryCells | None = None,
+    registry: RegistryCells | asyncio.Future[RegistryCells] | None = None,
+    *,
+    generation: Generation | None = None,
 ) -> wire.Breakdown:
     plan = plan_of(query, by, grain)
-    collected = await collect(conn, query, plan, backend, registry)
+    collected = await collect(conn, query, plan, backend, registry, generation=generation)
     rows: list[wire.BreakdownRow] = []
     today = query.today or local_today()
     if by is Dim.PERIOD:
@@ -160,19 +177,28 @@ async def dashboard(
     query = scoped(actor, query)
     async with connect() as conn:
         # Read first: every view below reads rollups at least this fresh.
-        fresh = await read_freshness(conn, backend, [plan_of(query, None), plan_of(query, Dim.PERIOD, trend_grain)])
-        registry = await registry_cells(conn)
+        fresh, generation = await _as_of(conn, backend, [plan_of(query, None), plan_of(query, Dim.PERIOD, trend_grain)])
+
+    async def read_registry() -> RegistryCells:
+        async with connect() as conn:
+            return await registry_cells(conn)
+
+    registry = asyncio.ensure_future(read_registry())  # beside the views, which take it when they need it
 
     async def view(dim: Dim | None, grain: Grain | None = None) -> Any:
         # Each view on its own pooled connection, so PostgreSQL runs them side by side.
         async with connect() as conn:
             if dim is None:
-                return await _summary(conn, query, backend, fresh, registry)
-            return await _breakdown(conn, query, dim, grain, backend, fresh, registry)
+                return await _summary(conn, query, backend, fresh, registry, generation=generation)
+            return await _breakdown(conn, query, dim, grain, backend, fresh, registry, generation=generation)
 
-    summary_view, trend, *splits = await asyncio.gather(
-        view(None), view(Dim.PERIOD, trend_grain), view(Dim.DISTRICT), view(Dim.SECTOR), view(Dim.DEPARTMENT), view(Dim.INSPECTOR)
-    )
+    try:
+        summary_view, trend, *splits = await asyncio.gather(
+            view(None), view(Dim.PERIOD, trend_grain), view(Dim.DISTRICT), view(Dim.SECTOR), view(Dim.DEPARTMENT),
+            view(Dim.INSPECTOR),
+        )
+    finally:
+        await asyncio.gather(registry, return_exceptions=True)  # read out even when a view failed
     return wire.Dashboard(
         summary=summary_view,
         trend=trend,
