@@ -17,8 +17,8 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
 
-#: Entries kept (least recently used goes first): a few dozen scopes × a dashboard's six views.
-LIMIT = 512
+#: Entries kept (least recently used goes first): some forty dashboards of six views each.
+LIMIT = 256
 
 _kept: OrderedDict[tuple[Hashable, ...], Any] = OrderedDict()
 

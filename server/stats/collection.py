@@ -85,6 +85,9 @@ async def _count_base(conn: Connection, query: StatsQuery, plan: Plan, today: dt
 #: token of its last recount; ``None`` → the token of the last full rebuild.
 Generation = dict[str | None, str]
 
+#: Months, up to the current one, whose own sums an entry keeps so that their recount is folded in.
+RECENT_MONTHS = 3
+
 
 @dataclass(frozen=True)
 class _Kept:
@@ -123,7 +126,9 @@ async def _count_rollup(
     the day (逾期 depends on it) and the plan; it holds each month's token when counted. A read whose
     tokens all match answers from memory; otherwise only the months whose token changed are counted
     again (under load, the current month), folded into the total in place of their old sums, and the
-    cubes (a few rows per group) are read again. Without a generation nothing is kept.
+    cubes (a few rows per group) are read again. Each month's own sums are kept for the last
+    :data:`RECENT_MONTHS` only (memory: a year by inspector is thousands of groups × 40 measures per month);
+    a recount of an older month counts the plan again. Without a generation nothing is kept.
     """
     months = _months_of(plan)
     entry: tuple[Any, ...] | None = None
@@ -134,7 +139,11 @@ async def _count_rollup(
     kept: _Kept | None = cache.get(entry)
     if kept is not None and kept.tokens == tokens:
         return kept.collected()
-    stale = months if kept is None else [m for m in months if kept.tokens.get(m) != tokens[m]]
+    stale = months
+    if kept is not None:
+        stale = [m for m in months if kept.tokens.get(m) != tokens[m]]
+        if any(m not in kept.months for m in stale):  # a settled month recounted (an old hazard closed, say)
+            kept, stale = None, months
     counted = await _month_sums(conn, query, plan, today, stale, restrict=kept is not None)
     cubes = await _cubes(conn, query, plan)
     if kept is None:
@@ -149,6 +158,9 @@ async def _count_rollup(
             _fold(sums, present, by_month[month], -1)
         by_month[month] = counted[month]
         _fold(sums, present, counted[month], 1)
+    # Only the last few months keep their own sums (what phones push into); older ones live in the total alone.
+    recent = add_months(today.replace(day=1), 1 - RECENT_MONTHS).isoformat()
+    by_month = {m: part for m, part in by_month.items() if m >= recent}
     kept = _Kept(tokens, by_month, sums, present, cubes)
     cache.keep(entry, kept)
     return kept.collected()
