@@ -42,9 +42,11 @@ from server.stats import generate as generator  # noqa: E402
 from server.stats import query as stats_query  # noqa: E402
 from server.stats import rollup as stats_rollup  # noqa: E402
 from server.stats import views as stats_views  # noqa: E402
-from server.stats.periods import TZ  # noqa: E402
+from server import localtime  # noqa: E402
 
 PG = os.environ.get("FIELDCHECK_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+#: The bureau's zone of the settings the bench builds (the default).
+TZ = localtime.zone(Settings().hazards.timezone)
 LEADER = Actor(user_id=None, role=Role.LEADER)
 
 

@@ -49,8 +49,10 @@ from server.stats import dialect as stats_dialect  # noqa: E402
 from server.stats import query as stats_query  # noqa: E402
 from server.stats import rollup as stats_rollup  # noqa: E402
 from server.stats import views as stats_views  # noqa: E402
-from server.stats.periods import TZ  # noqa: E402
+from server import localtime  # noqa: E402
 
+#: The bureau's zone of the settings the bench builds (the default).
+TZ = localtime.zone(Settings().hazards.timezone)
 LEADER = Actor(user_id=None, role=Role.LEADER)
 
 
@@ -118,7 +120,7 @@ async def push_check(conn: stats_dialect.Connection, world: dict, rng: random.Ra
 async def build_sqlite_city(n: int, seed: int) -> None:
     from server import demo
 
-    await demo.load(password="bench-pass-123", history=False, settings=_SETTINGS)
+    await demo.load(_SETTINGS, password="bench-pass-123", history=False)
     rng = random.Random(seed)
     now = dt.datetime.now(dt.UTC)
     async with stats_dialect.connect() as conn:
@@ -199,7 +201,7 @@ async def main() -> None:
     # would leave the dashboard and the refresher none (pool_max 10) and the run would hang.
     if args.engine == "postgresql":
         raws = [await asyncpg.connect(f"{PG}/{args.db}") for _ in range(min(args.phones, 10))]
-        conns = [stats_dialect.PostgresConnection(raw) for raw in raws]
+        conns = [stats_dialect.PostgresConnection(raw, TZ.key) for raw in raws]
     else:
         pool = [stats_dialect.connect() for _ in range(min(args.phones, 10))]
         conns = [await c.__aenter__() for c in pool]

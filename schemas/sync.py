@@ -40,7 +40,7 @@ Encoding: JSON or MessagePack by ``Content-Type`` / ``Accept``
 Adding a mutation kind (other domains do this):
     1. declare it in your schema module: ``class AddThing(Mutation, kw_only=True, tag="add_thing")``;
     2. append it to :data:`MUTATION_TYPES` below;
-    3. register its handler in ``server/sync/mutations.py`` (see that docstring);
+    3. register its handler in its domain's ``sync_handlers.register`` (see ``server/sync/registry.py``);
     4. give ``sync_client.SyncClient`` a write method that queues it (marked ``@_queues(AddThing)``).
     Tests fail while a kind lacks its handler or its client method.
 """

@@ -18,7 +18,7 @@ from litestar.static_files import create_static_files_router
 
 from schemas import bounds
 from schemas.problems import ErrorCode, FieldError, Problem
-from server import database, gc_tuning, metrics
+from server import database, dispatch, gc_tuning, metrics
 from server.api_docs import Bodies, DescribedJson, DescribedSwagger
 from server.accounts.auth import auth_middleware, provide_actor
 from server.accounts.controllers import AuthController, DepartmentController, UserController
@@ -49,7 +49,8 @@ from server.hazards.controllers import HazardController, LookbackController, Rec
 from server.violations.controllers import ViolationController
 from server.stats.controllers import DashboardController, StatsController
 from server.phone_app.controllers import PhoneAppController
-from server.settings import Settings, use_settings
+from server.context import Context
+from server.settings import Settings
 
 log = logging.getLogger("fieldcheck")
 
@@ -263,7 +264,8 @@ def _openapi_config() -> OpenAPIConfig:
 def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = None) -> Litestar:
     """Build the API for ``settings``; the lifespan connects, migrates and disconnects."""
     settings = settings.check_limits().with_secrets()
-    use_settings(settings)
+    context = Context(settings)
+    sync_registry = dispatch.build_registry()  # refuses to start while a mutation kind has no handler
     health_checks: dict[str, Callable[[], Any]] = {"database": _check_database}
 
     @asynccontextmanager
@@ -290,6 +292,8 @@ def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = N
         dependencies={
             "actor": Provide(provide_actor),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+            "context": Provide(lambda: context, use_cache=True, sync_to_thread=False),
+            "sync_registry": Provide(lambda: sync_registry, use_cache=True, sync_to_thread=False),
         },
         exception_handlers={
             FieldcheckError: _domain_error,
@@ -307,6 +311,8 @@ def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = N
         debug=settings.server.debug,
     )
     app.state.settings = settings
+    app.state.context = context
+    app.state.sync_registry = sync_registry
     app.state.health_checks = health_checks
     store = evidence_service.install(app, settings)
     audit_service.install(app, settings, store)

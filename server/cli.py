@@ -103,7 +103,7 @@ def demo(args: argparse.Namespace) -> int:
 
     async def load() -> demo_world.DemoReport:
         async with open_database(settings):
-            return await demo_world.load(password=args.password, settings=settings.with_secrets())
+            return await demo_world.load(settings.with_secrets(), password=args.password)
 
     report = asyncio.run(load())
     print(report.summary())

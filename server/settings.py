@@ -591,24 +591,3 @@ def iter_documented_settings() -> typing.Iterator[tuple[str, str, Any, str]]:
         for f in dataclasses.fields(group.type_cls):
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
             yield group.name, f.metadata["env"], default, f.metadata["doc"]
-
-
-_settings: Settings | None = None
-
-
-def get_settings() -> Settings:
-    """The process-wide settings, read from the environment on first use."""
-    global _settings
-    if _settings is None:
-        _settings = Settings.from_env()
-    return _settings
-
-
-def use_settings(settings: Settings) -> None:
-    """Make ``settings`` the process-wide ones (``create_app`` does), for code with no request at hand.
-
-    Sync mutation handlers receive only the actor and the mutation; they read
-    the app's settings (time zone, escalation ladder, ID-number key) here.
-    """
-    global _settings
-    _settings = settings

@@ -34,6 +34,7 @@ from server import database
 from server.accounts.service import hash_password
 from server.accounts.tables import Department, User
 from server.app import create_app
+from server.context import Context, FixedClock
 from server.documents.verify_limit import VerifyLimiter
 from server.registry.tables import Enterprise
 from server.settings import (
@@ -158,6 +159,19 @@ async def truncate_all() -> None:
             if attempt == 4:
                 raise
             await asyncio.sleep(0.2 * (attempt + 1))
+
+
+def app_of(client: httpx.AsyncClient) -> Litestar:
+    """The app an in-process test client talks to (its settings, context, sync registry)."""
+    transport = client._transport
+    assert isinstance(transport, httpx.ASGITransport), "not an in-process client"
+    return transport.app  # type: ignore[return-value]
+
+
+def context_at(client: httpx.AsyncClient, moment: dt.datetime | None = None) -> Context:
+    """The context of ``client``'s app: its settings, and a clock stopped at ``moment`` (the wall clock if None)."""
+    settings = app_of(client).state.settings
+    return Context(settings) if moment is None else Context(settings, FixedClock(moment))
 
 
 @pytest.fixture

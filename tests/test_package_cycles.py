@@ -15,12 +15,6 @@ import grimp
 
 #: Arrows (importer -> imported package) that close a cycle today, each with the imports behind it.
 KNOWN_BACK_EDGES: dict[tuple[str, str], str] = {
-    ("sync", "inspections"): "sync.mutations' handler table and sync.pull's scopes import the domains they dispatch to",
-    ("sync", "hazards"): "sync.mutations' handler table and sync.pull's scopes (as above)",
-    ("sync", "violations"): "sync.mutations' handler table (as above)",
-    ("sync", "enforcement"): "sync.mutations' handler table (as above)",
-    ("sync", "evidence"): "sync.mutations' handler table (as above)",
-    ("sync", "documents"): "sync.mutations' handler table (sign_document) and sync.pull's document records (as above)",
 }
 
 

@@ -6,12 +6,12 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from zoneinfo import ZoneInfo
 
+from server import localtime
 from server.audit import service as audit_service
 from server.commands import command, open_database, settings_from
 from server.object_store import build_store
-from server.settings import get_settings
+from server.settings import Settings
 from storage.base import ObjectStore
 
 
@@ -19,20 +19,20 @@ def _run_on_chain(
     args: argparse.Namespace,
     action: str,
     step: Callable[[ObjectStore, str], Awaitable[audit_service.VerifyReport]],
-    success: Callable[[audit_service.VerifyReport], str],
+    success: Callable[[audit_service.VerifyReport, Settings], str],
 ) -> int:
     """Run ``step(store, audit key)`` on the configured database and store; print the outcome, return the exit code."""
 
-    async def run() -> audit_service.VerifyReport:
+    async def run() -> tuple[audit_service.VerifyReport, Settings]:
         settings = settings_from(args).with_secrets()
         store = build_store(settings)
         if hasattr(store, "ensure_bucket"):
             await store.ensure_bucket()
         async with open_database(settings, migrate=False):
-            return await step(store, settings.audit.checkpoint_key)
+            return await step(store, settings.audit.checkpoint_key), settings
 
     try:
-        report = asyncio.run(run())
+        report, settings = asyncio.run(run())
     except Exception as exc:  # an unreachable database or store, or a missing key, is a failure reported plainly
         print(f"ERROR: cannot {action}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
@@ -42,19 +42,15 @@ def _run_on_chain(
             f"({report.checked} entries before it are intact)"
         )
         return 1
-    print(success(report))
+    print(success(report, settings))
     return 0
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(get_settings().hazards.timezone)
-
-
-def _verified(report: audit_service.VerifyReport) -> str:
+def _verified(report: audit_service.VerifyReport, settings: Settings) -> str:
     checkpoint = report.checkpoint
     against = (
         # In the bureau's zone (FIELDCHECK_TIMEZONE), as a person reads every other time.
-        f"reaches the checkpoint of {checkpoint.at.astimezone(_zone()).isoformat(timespec='seconds')} (seq {checkpoint.seq})"
+        f"reaches the checkpoint of {checkpoint.at.astimezone(localtime.zone(settings.hazards.timezone)).isoformat(timespec='seconds')} (seq {checkpoint.seq})"
         if checkpoint
         else "no checkpoint yet"
     )
@@ -68,7 +64,7 @@ def verify_audit(args: argparse.Namespace) -> int:
 
 @command("checkpoint-audit", "签名记录审计链当前末端（写入对象存储，不可删改）/ sign the audit chain's head into the object store")
 def checkpoint_audit(args: argparse.Namespace) -> int:
-    def written(report: audit_service.VerifyReport) -> str:
+    def written(report: audit_service.VerifyReport, settings: Settings) -> str:
         assert report.checkpoint is not None  # an intact chain always yields its checkpoint
         return f"OK: checkpoint at seq {report.checkpoint.seq}, hash {report.checkpoint.hash}"
 

@@ -24,7 +24,7 @@ from server.checklists import service as checklists_service
 from server.console import document_pages, labels, navigation, paging
 from server.console.names import names_for
 from server.console.web import actor_of, redirect, render
-from server.deps import AppSettings
+from server.deps import AppContext, AppSettings
 from server.enforcement import service as enforcement_service
 from server.errors import InvalidInput
 from server.evidence import service as evidence_service
@@ -61,7 +61,7 @@ def _date(value: str, name: str) -> dt.date | None:
 
 
 @get("/console/inspections", opt=ROLES, include_in_schema=False)
-async def inspection_list(request: Request) -> Response:
+async def inspection_list(request: Request, settings: AppSettings) -> Response:
     actor = actor_of(request)
     names = await names_for(actor)
     inspectors = sorted(
@@ -83,6 +83,7 @@ async def inspection_list(request: Request) -> Response:
         inspector_id=uuid.UUID(values["inspector"]) if values["inspector"] else None,
         date_from=_date(values["date_from"], "date_from"),
         date_to=_date(values["date_to"], "date_to"),
+        zone=settings.hazards.timezone,
     )
     found = await inspection_records.list_for(
         actor, chosen, limit=paging.PER_PAGE, offset=(page - 1) * paging.PER_PAGE
@@ -177,10 +178,12 @@ async def inspection_page(request: Request, inspection_id: FromPath[uuid.UUID], 
 
 
 @post("/console/inspections/{inspection_id:uuid}/review", opt=ROLES, include_in_schema=False)
-async def review_inspection(request: Request, inspection_id: FromPath[uuid.UUID], data: URLEncodedBody[ReviewForm]) -> Response:
+async def review_inspection(
+    request: Request, inspection_id: FromPath[uuid.UUID], data: URLEncodedBody[ReviewForm], context: AppContext
+) -> Response:
     actor = actor_of(request)
     async with database.transaction():
-        await inspection_lifecycle.review(actor, inspection_id, InspectionReview(decision=data.decision, reason=data.reason))
+        await inspection_lifecycle.review(context, actor, inspection_id, InspectionReview(decision=data.decision, reason=data.reason))
     return redirect(request, f"/console/inspections/{inspection_id}")
 
 

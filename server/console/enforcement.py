@@ -176,10 +176,12 @@ async def legal_review(request: Request, action_id: FromPath[uuid.UUID], data: U
 
 
 @post("/console/enforcement/{action_id:uuid}/refusal", opt=ROLES, include_in_schema=False)
-async def refusal(request: Request, action_id: FromPath[uuid.UUID], data: URLEncodedBody[RefusalForm]) -> Response:
+async def refusal(
+    request: Request, action_id: FromPath[uuid.UUID], data: URLEncodedBody[RefusalForm], settings: AppSettings
+) -> Response:
     record = _convert(wire.RefusalRecord, note=data.note.strip())
     async with database.transaction():
-        closure = await enforcement_service.record_refusal(actor_of(request), action_id, record)
+        closure = await enforcement_service.record_refusal(actor_of(request), action_id, record, settings)
     return redirect(request, f"/console/enforcement/{closure.id}")
 
 

@@ -14,7 +14,7 @@ from server.console import document_pages, labels, navigation, paging
 from server.console.checks import _summary
 from server.console.names import names_for
 from server.console.web import actor_of, redirect, render
-from server.deps import AppSettings
+from server.deps import AppContext, AppSettings
 from server.enforcement import service as enforcement_service
 from server.errors import NotFound
 from server.evidence import service as evidence_service
@@ -61,11 +61,13 @@ async def hazard_board(request: Request, settings: AppSettings) -> Response:
 
 
 @get("/console/hazards/{hazard_id:uuid}", opt=ROLES, include_in_schema=False)
-async def hazard_page(request: Request, hazard_id: FromPath[uuid.UUID], settings: AppSettings) -> Response:
+async def hazard_page(
+    request: Request, hazard_id: FromPath[uuid.UUID], settings: AppSettings, context: AppContext
+) -> Response:
     actor = actor_of(request)
     hazard = await hazard_lifecycle.get_hazard(actor, hazard_id, settings)
     names = await names_for(actor)
-    rechecks = await hazard_rechecks.list_rechecks(actor, hazard_id=hazard_id)
+    rechecks = await hazard_rechecks.list_rechecks(actor, today=context.today(), hazard_id=hazard_id)
     photos = []
     for evidence_id in hazard.evidence_ids:
         try:

@@ -15,6 +15,7 @@ from server import database
 from server.console import labels, navigation, paging
 from server.console.names import names_for
 from server.console.web import actor_of, form_of, redirect, render
+from server.deps import AppContext
 from server.errors import InvalidInput, PermissionDenied
 from server.spotchecks import covert
 from server.spotchecks import campaigns as spotcheck_campaigns
@@ -67,14 +68,14 @@ def _campaign_body(form: dict[str, Any]) -> wire.CampaignCreate:
 
 
 @get("/console/spotchecks", opt=ROLES, include_in_schema=False)
-async def campaign_list(request: Request) -> Response:
+async def campaign_list(request: Request, context: AppContext) -> Response:
     actor = actor_of(request)
     page = paging.read_page(request.query_params)
     campaigns = await spotcheck_campaigns.list_campaigns(actor)  # filtered by the covert rule, so counted here
     names = await names_for(actor)
     rows = []
     for c in paging.slice_of(campaigns, page):
-        p = await spotcheck_tasks.progress(actor, c.id)
+        p = await spotcheck_tasks.progress(context, actor, c.id)
         rows.append([
             paging.Cell(c.name, href=f"/console/spotchecks/{c.id}"), paging.Cell(c.label),
             paging.Cell(f"{c.period_start} 至 {c.period_end}"),
@@ -95,27 +96,27 @@ async def campaign_list(request: Request) -> Response:
 
 
 @post("/console/spotchecks", opt=ROLES, include_in_schema=False)
-async def create_campaign(request: Request) -> Response:
+async def create_campaign(request: Request, context: AppContext) -> Response:
     body = _campaign_body(await _form(request))
     async with database.transaction():
-        campaign = await spotcheck_campaigns.create_campaign(actor_of(request), body)
+        campaign = await spotcheck_campaigns.create_campaign(context, actor_of(request), body)
     return redirect(request, f"/console/spotchecks/{campaign.id}")
 
 
 @get("/console/spotchecks/{campaign_id:uuid}", opt=ROLES, include_in_schema=False)
-async def campaign_page(request: Request, campaign_id: FromPath[uuid.UUID]) -> Response:
+async def campaign_page(request: Request, campaign_id: FromPath[uuid.UUID], context: AppContext) -> Response:
     actor = actor_of(request)
     campaign = await spotcheck_campaigns.get_campaign(actor, campaign_id)
     owner = actor.role == Role.SUPERVISOR and campaign.created_by == actor.user_id
-    tasks = await spotcheck_tasks.list_tasks(actor, campaign_id) if owner else None
-    preview = await spotcheck_draws.preview_pool(actor, campaign_id) if owner and campaign.status != "drawn" else None
+    tasks = await spotcheck_tasks.list_tasks(context, actor, campaign_id) if owner else None
+    preview = await spotcheck_draws.preview_pool(context, actor, campaign_id) if owner and campaign.status != "drawn" else None
     draws = await spotcheck_draws.list_draws(actor, campaign_id)
     try:
-        results = await spotcheck_publication.public_results(actor, campaign_id)
+        results = await spotcheck_publication.public_results(context, actor, campaign_id)
     except PermissionDenied:
         results = []
     names = await names_for(actor)
-    progress = await spotcheck_tasks.progress(actor, campaign_id)
+    progress = await spotcheck_tasks.progress(context, actor, campaign_id)
     # The covert rule itself decides whether this reader may re-run the draw (its inputs name the targets).
     may_verify = covert.may_see_targets(actor, {"created_by": campaign.created_by}, unreleased=progress.drawn - progress.released)
     return render(
@@ -129,7 +130,7 @@ async def campaign_page(request: Request, campaign_id: FromPath[uuid.UUID]) -> R
 
 
 @post("/console/spotchecks/{campaign_id:uuid}/draw", opt=ROLES, include_in_schema=False)
-async def draw(request: Request, campaign_id: FromPath[uuid.UUID]) -> Response:
+async def draw(request: Request, campaign_id: FromPath[uuid.UUID], context: AppContext) -> Response:
     actor = actor_of(request)
     form = await _form(request)
     try:
@@ -138,16 +139,16 @@ async def draw(request: Request, campaign_id: FromPath[uuid.UUID]) -> Response:
         raise InvalidInput(f"重新抽取理由有误：{exc}", str(exc), field="reason") from None
     # As the API does: the commitment is durable before any result exists.
     async with database.transaction():
-        committed = await spotcheck_draws.commit_draw(actor, campaign_id, data)
+        committed = await spotcheck_draws.commit_draw(context, actor, campaign_id, data)
     async with database.transaction():
-        await spotcheck_draws.reveal_draw(actor, committed.id)
+        await spotcheck_draws.reveal_draw(context, actor, committed.id)
     return redirect(request, f"/console/spotchecks/{campaign_id}")
 
 
 @post("/console/spotchecks/draws/{draw_id:uuid}/reveal", opt=ROLES, include_in_schema=False)
-async def reveal(request: Request, draw_id: FromPath[uuid.UUID]) -> Response:
+async def reveal(request: Request, draw_id: FromPath[uuid.UUID], context: AppContext) -> Response:
     async with database.transaction():
-        revealed = await spotcheck_draws.reveal_draw(actor_of(request), draw_id)
+        revealed = await spotcheck_draws.reveal_draw(context, actor_of(request), draw_id)
     return redirect(request, f"/console/spotchecks/{revealed.campaign_id}")
 
 
@@ -158,8 +159,8 @@ async def verify(request: Request, draw_id: FromPath[uuid.UUID]) -> Response:
 
 
 @get("/console/spotchecks/{campaign_id:uuid}/results.csv", opt=ROLES, include_in_schema=False)
-async def results_csv(request: Request, campaign_id: FromPath[uuid.UUID]) -> Response:
-    rows = await spotcheck_publication.public_results(actor_of(request), campaign_id)
+async def results_csv(request: Request, campaign_id: FromPath[uuid.UUID], context: AppContext) -> Response:
+    rows = await spotcheck_publication.public_results(context, actor_of(request), campaign_id)
     return Response(
         spotcheck_publication.results_csv(rows), media_type="text/csv",
         headers={"content-disposition": f'attachment; filename="spot-check-results-{campaign_id}.csv"',

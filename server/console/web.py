@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import msgspec
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -33,7 +32,7 @@ from litestar.template.config import TemplateConfig
 from schemas import bounds
 from schemas.problems import FieldError
 from schemas.vocab import District, label
-from server import metrics
+from server import localtime, metrics
 from server.accounts.policy import Actor, may_write
 from server.console import navigation, session
 from server.errors import FieldcheckError, InvalidInput, NotAuthenticated, PermissionDenied
@@ -92,7 +91,7 @@ def template_config(settings: Settings) -> TemplateConfig:
 
 def local_time(moment: dt.datetime | None, settings: Settings, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A moment as people in the bureau read it (FIELDCHECK_TIMEZONE)."""
-    return moment.astimezone(ZoneInfo(settings.hazards.timezone)).strftime(fmt) if moment else ""
+    return moment.astimezone(localtime.zone(settings.hazards.timezone)).strftime(fmt) if moment else ""
 
 
 def is_htmx(request: ASGIConnection) -> bool:

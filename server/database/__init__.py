@@ -66,24 +66,14 @@ _AFTER_MIGRATE: list[Callable[[], Awaitable[None]]] = []
 _current: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar("fieldcheck_uow", default=None)
 
 
-def build_engine(settings: Settings) -> Engine:
-    """The Piccolo engine for these settings (not yet connected)."""
-    db = settings.database
-    if db.is_postgres:
-        config: dict[str, Any] = {
-            "dsn": db.url,
-            "server_settings": {"statement_timeout": str(db.statement_timeout_ms), "timezone": "UTC"},
-        }
-        if db.password:  # any character works here; inside the URL '@', ':' or '/' would break it
-            config["password"] = db.password
-        return PostgresEngine(config=config)
-    data_dir = Path(settings.server.data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return _SQLiteEngine(path=str(data_dir / "fieldcheck.sqlite3"))
+class _ZonedPostgres(PostgresEngine):
+    """A PostgreSQL engine that knows the bureau's time zone of the settings it was built from."""
+
+    fieldcheck_timezone: str
 
 
-class _SQLiteEngine(SQLiteEngine):
-    """Piccolo's SQLite engine, one hop to the connection's thread per statement inside a transaction.
+class _ZonedSQLite(SQLiteEngine):
+    """Piccolo's SQLite engine bound to the bureau's time zone, one hop to the connection's thread per statement inside a transaction.
 
     Piccolo sends ``PRAGMA foreign_keys = 1`` before every statement of a
     transaction, then the statement, then a fetch and a close: four hops
@@ -94,6 +84,8 @@ class _SQLiteEngine(SQLiteEngine):
     (SQLite >= 3.35); older versions keep Piccolo's path.
     """
 
+    fieldcheck_timezone: str
+
     async def _run_in_existing_connection(
         self, connection: Any, query: str, args: list[Any] | None = None, query_type: str = "generic",
         table: Any = None,
@@ -101,6 +93,26 @@ class _SQLiteEngine(SQLiteEngine):
         if query_type == "insert" and self.get_version_sync() < 3.35:
             return await super()._run_in_existing_connection(connection, query, args, query_type, table)
         return list(await connection.execute_fetchall(query, args or []))
+
+
+def build_engine(settings: Settings) -> Engine:
+    """The Piccolo engine for these settings (not yet connected), bound to their time zone (:func:`timezone`)."""
+    db = settings.database
+    engine: _ZonedPostgres | _ZonedSQLite
+    if db.is_postgres:
+        config: dict[str, Any] = {
+            "dsn": db.url,
+            "server_settings": {"statement_timeout": str(db.statement_timeout_ms), "timezone": "UTC"},
+        }
+        if db.password:  # any character works here; inside the URL '@', ':' or '/' would break it
+            config["password"] = db.password
+        engine = _ZonedPostgres(config=config)
+    else:
+        data_dir = Path(settings.server.data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        engine = _ZonedSQLite(path=str(data_dir / "fieldcheck.sqlite3"))
+    engine.fieldcheck_timezone = settings.hazards.timezone
+    return engine
 
 
 def configure(settings: Settings) -> Engine:
@@ -139,6 +151,19 @@ def get_engine() -> Engine:
 
 def is_postgres() -> bool:
     return isinstance(get_engine(), PostgresEngine)
+
+
+def timezone() -> str:
+    """The bureau's time zone of the active database (``FIELDCHECK_TIMEZONE`` of the settings it was built from).
+
+    The statistics' monthly rollups stored in a database are cut in one zone, so the zone is the database's:
+    the statistics read it here, with their connection. Every other service is given it (``server.context``).
+    """
+    engine = get_engine()
+    zone = getattr(engine, "fieldcheck_timezone", None)
+    if zone is None:
+        raise RuntimeError("database engine not built by server.database.build_engine: its time zone is unknown")
+    return zone
 
 
 async def start(settings: Settings) -> Engine:

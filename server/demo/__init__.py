@@ -201,8 +201,9 @@ async def _inspections(report: DemoReport, users: dict[str, object], enterprises
         report.count("inspections", not exists)
 
 
-async def load(*, password: str = DEFAULT_PASSWORD, history: bool = True, settings: Settings | None = None) -> DemoReport:
-    """Create whatever part of the demo world is missing (the database must be started), then its history."""
+async def load(settings: Settings, *, password: str = DEFAULT_PASSWORD, history: bool = True) -> DemoReport:
+    """Create whatever part of the demo world is missing (the database must be started), then its history
+    (under ``settings``: their time zone, their ID-number key)."""
     report = DemoReport()
     hashes = await _password_hashes(password)
     async with database.transaction():
@@ -216,9 +217,8 @@ async def load(*, password: str = DEFAULT_PASSWORD, history: bool = True, settin
     async with database.transaction():
         await _inspections(report, users, enterprises)
     if history:
-        from server.settings import get_settings
         from server.stats import rollup as stats_rollup
 
-        report.history = await history_.load(settings or get_settings())
+        report.history = await history_.load(settings)
         await stats_rollup.refresh()  # the first dashboard opens counted, without waiting for the refresher
     return report

@@ -18,6 +18,7 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from schemas.enforcement import EnforcementDecision, EnforcementProposal
 from schemas.hazards import FiveInPlace, HazardCreate, RecheckResult, RectificationReport
@@ -26,10 +27,11 @@ from schemas.inspections import InspectionCreate, InspectionReview, RecordItemRe
 from schemas.spotchecks import CampaignCreate, CampaignRules, DrawRequest
 from schemas.violations import ViolationCreate
 from schemas.vocab import EnforcementKind, InspectionKind, ViolationType
-from server import database
+from server import database, localtime
 from server.accounts import service as accounts_service
 from server.accounts.tables import User
 from server.checklists.tables import ChecklistItem, ChecklistTemplate
+from server.context import Context, FixedClock
 from server.enforcement import service as enforcement_service
 from server.errors import FieldcheckError
 from server.evidence import service as evidence_service  # noqa: F401 - registers the signing's evidence guard (submit below)
@@ -47,7 +49,7 @@ from server.spotchecks import draws as spotcheck_draws
 from server.spotchecks import release as spotcheck_release
 from server.spotchecks.tables import SpotCheckTask
 from server.stats.generate import MONTH_WEIGHT
-from server.stats.periods import TZ, add_months
+from server.stats.periods import add_months
 from server.violations import service as violations_service
 
 _NAMESPACE = uuid.UUID("0d7c4a52-9b1e-4f63-8a20-5c3e91b7d604")
@@ -77,11 +79,11 @@ def _id_number(first17: str) -> str:
     return first17 + id_number_check_char(first17)
 
 
-def _when(rng: random.Random, month: dt.date, today: dt.date) -> dt.datetime:
-    """A working moment in ``month`` (Beijing time), never after today."""
+def _when(rng: random.Random, month: dt.date, today: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """A working moment in ``month`` (the bureau's time), never after today."""
     last = (add_months(month, 1) - dt.timedelta(days=1)) if add_months(month, 1) <= today else today
     day = month + dt.timedelta(days=rng.randrange((last - month).days + 1))
-    return dt.datetime.combine(day, dt.time(8 + rng.randrange(9), rng.randrange(60)), TZ)
+    return dt.datetime.combine(day, dt.time(8 + rng.randrange(9), rng.randrange(60)), zone)
 
 
 async def _actors() -> dict[str, Any]:
@@ -104,7 +106,7 @@ async def load(settings: Settings, *, seed: int = 2023, now: dt.datetime | None 
     """Write the missing part of the history (the database must be started and the demo world loaded)."""
     report = HistoryReport()
     now = now or dt.datetime.now(dt.UTC)
-    today = now.astimezone(TZ).date()
+    today = now.astimezone(localtime.zone(settings.hazards.timezone)).date()
     first = await Inspection.exists().where(Inspection.id == uuid.uuid5(_NAMESPACE, f"{seed}-0"))
     if first:
         return report
@@ -126,7 +128,7 @@ async def load(settings: Settings, *, seed: int = 2023, now: dt.datetime | None 
                 enterprise = rng.choices(enterprises, weights)[0]
                 if enterprise["sector"] not in templates:
                     continue
-                when = _when(rng, month, today)
+                when = _when(rng, month, today, localtime.zone(settings.hazards.timezone))
                 try:
                     async with uow.savepoint():
                         await _one_check(report, rng, actors, templates, enterprise, when, now, serial, seed, settings)
@@ -151,25 +153,27 @@ async def _campaigns(
     now: dt.datetime, settings_: Settings,
 ) -> None:
     """Spot-check campaigns drawn at the start of each quarter, released, and carried out, through the services."""
+    zone = localtime.zone(settings_.hazards.timezone)
     supervisor = actors["supervisor1"]
     quarter = dt.date(start.year, 3 * ((start.month - 1) // 3) + 1, 1)
     if quarter < start:
         quarter = add_months(quarter, 3)
     campaign_ids = []
     while quarter <= today:
-        drawn_at = min(dt.datetime.combine(quarter, dt.time(9), TZ), now)
+        drawn_at = min(dt.datetime.combine(quarter, dt.time(9), zone), now)
         label = f"{quarter.year}年第{(quarter.month - 1) // 3 + 1}季度"
         kinds = [(False, ANNOUNCED_SAMPLE)] + ([(True, COVERT_SAMPLE)] if quarter.month in (1, 7) else [])
         for covert, sample in kinds:
             async with database.transaction():
-                campaign = await spotcheck_campaigns.create_campaign(supervisor, CampaignCreate(
+                drawn = Context(settings_, FixedClock(drawn_at))
+                campaign = await spotcheck_campaigns.create_campaign(drawn, supervisor, CampaignCreate(
                     name=f"{label}{'暗查暗访' if covert else '“双随机”抽查'}", label="重点时段" if covert else "",
                     period_start=quarter, period_end=add_months(quarter, 3) - dt.timedelta(days=1), covert=covert,
                     rules=CampaignRules(sample_size=sample, inspector_department_ids=[supervisor.department_id]),
-                ), now=drawn_at)
-                draw = await spotcheck_draws.commit_draw(supervisor, campaign.id, DrawRequest(), now=drawn_at)
+                ))
+                draw = await spotcheck_draws.commit_draw(drawn, supervisor, campaign.id, DrawRequest())
             async with database.transaction():  # revealed once the commitment is in the audit chain
-                await spotcheck_draws.reveal_draw(supervisor, draw.id, now=drawn_at)
+                await spotcheck_draws.reveal_draw(drawn, supervisor, draw.id)
             campaign_ids.append(campaign.id)
             report.campaigns += 1
         quarter = add_months(quarter, 3)
@@ -177,14 +181,14 @@ async def _campaigns(
     report.spot_tasks = len(tasks)
     # The release job, run at each covert task's release time (announced tasks went out with their draw).
     for release_at in sorted({t["release_at"] for t in tasks if t["status"] == "drawn" and t["release_at"] <= now}):
-        await spotcheck_release.release_due_tasks(release_at)
+        await spotcheck_release.release_due_tasks(Context(settings_, FixedClock(release_at)))
     by_user = {a.user_id: a for a in actors.values()}
     sectors = {e["id"]: e["sector"] for e in await Enterprise.select(Enterprise.id, Enterprise.sector)}
     released = await SpotCheckTask.select().where(
         SpotCheckTask.campaign.is_in(campaign_ids) & (SpotCheckTask.status == "released")
     ).order_by(SpotCheckTask.planned_date).output(load_json=True)
     for task in released:
-        when = dt.datetime.combine(task["planned_date"], dt.time(9 + rng.randrange(7), rng.randrange(60)), TZ)
+        when = dt.datetime.combine(task["planned_date"], dt.time(9 + rng.randrange(7), rng.randrange(60)), zone)
         lead = by_user.get(uuid.UUID(str(task["team"][0]))) if task["team"] else None
         template = templates.get(sectors.get(task["enterprise"]))
         if when >= now or lead is None or template is None or rng.random() > DONE_SHARE:
@@ -226,8 +230,9 @@ async def _carry_out(
 ) -> None:
     """The team does a planned check at ``when``: items, hazards, 三违, signature; approval, actions, the hazard loop."""
     supervisor, deciding = actors["supervisor1"], actors["supervisor2"]
+    ctx = Context(settings_)  # the phone's records carry ``when``; the server applies them now, as a push would
     _, items, major_items = template
-    await inspection_lifecycle.apply_start_inspection(lead, StartInspection(seq=1, inspection_id=inspection_id, started_at=when))
+    await inspection_lifecycle.apply_start_inspection(ctx, lead, StartInspection(seq=1, inspection_id=inspection_id, started_at=when))
     # Mostly ordinary items fail; now and then one that makes the hazard major (重大事故隐患判定标准).
     ordinary = [i for i in items if i not in major_items]
     failing = set(rng.sample(ordinary, k=min(len(ordinary), rng.choice([0, 0, 1, 1, 2]))))
@@ -241,7 +246,7 @@ async def _carry_out(
         for n, item in enumerate(items)
     ]
     # As a push applies a run of answers: in one bulk write.
-    for outcome in await inspection_item_results.apply_record_item_results(lead, answers):
+    for outcome in await inspection_item_results.apply_record_item_results(ctx, lead, answers):
         if isinstance(outcome, Exception):
             raise outcome
     hazards = []
@@ -270,7 +275,7 @@ async def _carry_out(
     await inspection_lifecycle.submit(lead, inspection_id, SubmitInspection(
         seq=100, inspection_id=inspection_id, signed_by_name="企业负责人", submitted_at=when,
     ))
-    await inspection_lifecycle.review(supervisor, inspection_id, InspectionReview(decision="approve"))
+    await inspection_lifecycle.review(Context(settings_), supervisor, inspection_id, InspectionReview(decision="approve"))
     report.checks += 1
     if hazards and rng.random() < 0.25:
         kind_ = rng.choice([EnforcementKind.RECTIFY_ORDER, EnforcementKind.FINE, EnforcementKind.FINE])
@@ -286,7 +291,7 @@ async def _carry_out(
     for hazard_id, deadline, major in hazards:
         if major or rng.random() > 0.85:
             continue  # a major hazard waits for 摘牌; a few fixes are late or never come
-        reported = dt.datetime.combine(deadline, dt.time(10), TZ) - dt.timedelta(days=rng.randrange(0, 4))
+        reported = dt.datetime.combine(deadline, dt.time(10), ctx.zone) - dt.timedelta(days=rng.randrange(0, 4))
         if reported >= now or reported <= when:
             continue
         await hazard_lifecycle.report_rectification(lead, hazard_id, RectificationReport(

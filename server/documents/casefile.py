@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from schemas.documents import DocumentStatus
 from schemas.evidence import EvidenceStatus
 from schemas.vocab import label
+from server import localtime
 from server.accounts import service as accounts_service
 from server.accounts.policy import Actor
 from server.audit import service as audit_service
@@ -82,7 +83,7 @@ async def build(actor: Actor, inspection_id: uuid.UUID, store: ObjectStore, sett
                 *, now: dt.datetime | None = None) -> tuple[str, bytes]:
     """(file name, ZIP bytes) of the case file; NotFound when the actor may not see the case."""
     now = now or dt.datetime.now(dt.UTC)
-    tz = ZoneInfo(settings.hazards.timezone)
+    tz = localtime.zone(settings.hazards.timezone)
     inspection = await inspection_records.get(actor, inspection_id)
     enterprise = await registry_service.get(actor, inspection.enterprise_id)
     users = await accounts_service.users_by_id(inspection.inspector_ids)

@@ -24,6 +24,7 @@ from schemas.inspections import Inspection, ItemResult
 from schemas.registry import Enterprise
 from schemas.violations import Violation
 from schemas.vocab import EvidenceKind, HazardStatus, label
+from server import localtime
 from server.accounts import service as accounts_service
 from server.accounts.policy import Actor
 from server.checklists import service as checklists_service
@@ -86,7 +87,9 @@ async def _inspection_of(actor: Actor, request: wire.DocumentIssue, settings: Se
     if t == DocumentType.RECHECK_OPINION:
         if request.recheck_id is None:
             raise _refuse_source("recheck_id")
-        recheck = await hazard_rechecks.get_recheck_record(request.recheck_id)
+        recheck = await hazard_rechecks.get_recheck_record(
+            request.recheck_id, today=localtime.local_date(dt.datetime.now(dt.UTC), settings.hazards.timezone)
+        )
         hazard = await hazard_lifecycle.get_hazard(actor, recheck.hazard_id, settings)  # NotFound if not visible
         return hazard.inspection_id, recheck, None
     if request.action_id is None:
@@ -296,7 +299,7 @@ def content(
     supersedes_number: str = "",
 ) -> Content:
     """What the paper says, from the case (pure: no reads)."""
-    tz = ZoneInfo(settings.hazards.timezone)
+    tz = localtime.zone(settings.hazards.timezone)
     t = request.type
     spec = policy.SPECS[t]
     ins, ent = case.inspection, case.enterprise
@@ -438,7 +441,7 @@ def signed_copy_content(
 
     It is a page of its own beside the original, which stays as issued; the QR code verifies the original.
     """
-    tz = ZoneInfo(settings.hazards.timezone)
+    tz = localtime.zone(settings.hazards.timezone)
     ent = case.enterprise
     return Content(
         type=document.type,

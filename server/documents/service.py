@@ -22,7 +22,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Litestar
@@ -31,7 +30,7 @@ from schemas import documents as wire
 from schemas.documents import DocumentStatus, DocumentType
 from schemas.problems import ErrorCode, Refusal
 from schemas.vocab import EnforcementKind, Role
-from server import database
+from server import database, localtime
 from server.accounts.policy import Actor, may_manage_department
 from server.audit import service as audit_service
 from server.documents import fonts as prepared_fonts
@@ -266,7 +265,7 @@ async def issue(
     chosen_fonts = fonts(settings)
     spec = policy.SPECS[request.type]
     abbr = settings.documents.issuing_abbr
-    year = policy.local_year(now, ZoneInfo(settings.hazards.timezone))
+    year = policy.local_year(now, localtime.zone(settings.hazards.timezone))
     seq = await numbering.take(abbr, spec.series, year)
     number = policy.number(abbr, spec.series, year, seq)
     code = new_short_code()
@@ -318,7 +317,7 @@ async def _statement_period(
     notice = next((r for r in live_rows if r["type"] == DocumentType.PENALTY_NOTICE and r["source_key"] == key), None)
     if notice is None:
         return None
-    tz = ZoneInfo(settings.hazards.timezone)
+    tz = localtime.zone(settings.hazards.timezone)
     recorded = await PenaltyStatement.exists().where(PenaltyStatement.notice == notice["id"])
     amount = (case.action.amount_yuan or 0) if case.action else 0
     return policy.StatementPeriod(
@@ -357,7 +356,7 @@ async def _candidates(actor: Actor, inspection_id: uuid.UUID, settings: Settings
     out = [(wire.DocumentIssue(type=DocumentType.INSPECTION_RECORD, inspection_id=inspection_id), "本次检查"),
            (wire.DocumentIssue(type=DocumentType.RECTIFICATION_ORDER, inspection_id=inspection_id), "本次检查的隐患")]
     for hazard in await hazard_lifecycle.list_for_inspection(actor, inspection_id, settings):
-        for recheck in await hazard_rechecks.list_rechecks(actor, hazard_id=hazard.id):
+        for recheck in await hazard_rechecks.list_rechecks(actor, today=localtime.local_date(_now(None), settings.hazards.timezone), hazard_id=hazard.id):
             out.append((wire.DocumentIssue(type=DocumentType.RECHECK_OPINION, recheck_id=recheck.id), f"隐患复查：{hazard.description}"))
     violations = await violations_service.list_for_inspection(actor, inspection_id)
     for action in await enforcement_service.list_actions(actor, enterprise_id=inspection.enterprise_id):
@@ -459,7 +458,7 @@ async def statements_for_inspection(actor: Actor, inspection_id: uuid.UUID) -> d
 def decision_possible_from(settings: Settings, notice: wire.Document, amount_yuan: int) -> dt.date:
     """The first bureau-local day a decision on this notice's party may be made without a waiver."""
     amount = amount_yuan
-    tz = ZoneInfo(settings.hazards.timezone)
+    tz = localtime.zone(settings.hazards.timezone)
     return policy.decision_possible_from(
         notice.issued_at.astimezone(tz).date(), hearing=policy.hearing_right(amount, person=notice.violation_id is not None),
         calendar=calendar(settings))

@@ -30,6 +30,7 @@ from schemas.problems import ErrorCode
 from schemas.vocab import EvidenceKind
 from server.accounts.policy import Actor
 from server.audit import service as audit_service
+from server.context import Context
 from server.documents import gather, policy, render
 from server.documents import service as documents_service
 from server.documents.tables import Document, DocumentSignature
@@ -54,7 +55,7 @@ def _applied(mutation: SignDocument) -> sync_wire.Applied:
     return sync_wire.Applied(seq=mutation.seq, entity_type=ENTITY, entity_id=mutation.id)
 
 
-async def apply_sign_document(actor: Actor, mutation: SignDocument) -> sync_wire.Applied:
+async def apply_sign_document(ctx: Context, actor: Actor, mutation: SignDocument) -> sync_wire.Applied:
     """Record the party's signature of one issued on-site document; idempotent by the signature's id."""
     existing = await DocumentSignature.select().where(DocumentSignature.id == mutation.id).first()
     if existing is not None:
@@ -79,7 +80,7 @@ async def apply_sign_document(actor: Actor, mutation: SignDocument) -> sync_wire
         documents_service.raise_refusal(refused)
     if await evidence_service.is_recorded(mutation.id):
         raise StateConflict("签名编号已被占用", "evidence id already used", code=ErrorCode.DUPLICATE, field="id")
-    await evidence_service.apply_attach_evidence(actor, AttachEvidence(
+    await evidence_service.apply_attach_evidence(ctx, actor, AttachEvidence(
         seq=mutation.seq, id=mutation.id, evidence_kind=EvidenceKind.SIGNATURE, inspection_id=mutation.inspection_id,
         sha256=mutation.sha256, size=mutation.size, media_type=mutation.media_type, captured_at=mutation.signed_at,
         longitude=mutation.longitude, latitude=mutation.latitude, signer_name=mutation.signer_name,

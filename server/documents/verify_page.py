@@ -11,6 +11,7 @@ import html
 from zoneinfo import ZoneInfo
 
 from schemas.documents import DocumentStatus, Verification
+from server import localtime
 
 _STATUS = {
     DocumentStatus.ISSUED: ("有效", "本文书由签发机关签发，现行有效。", "ok"),
@@ -50,7 +51,7 @@ def throttled(message: str) -> str:
 
 
 def page(result: Verification | None, *, code: str = "", timezone: str = "Asia/Shanghai") -> str:
-    tz = ZoneInfo(timezone)
+    tz = localtime.zone(timezone)
     parts = [f"<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>执法文书核验</title><style>{_STYLE}</style></head><body>",
              "<h1>执法文书核验</h1>"]
     if result is not None:

@@ -105,11 +105,15 @@ class EnforcementController(Controller):
 
     @post("/{action_id:uuid}/refusal", status_code=HTTP_200_OK, guards=[supervisors_decide])
     async def record_refusal(
-        self, action_id: FromPath[uuid.UUID], data: JSONBody[wire.RefusalRecord], actor: CurrentActor
+        self,
+        action_id: FromPath[uuid.UUID],
+        data: JSONBody[wire.RefusalRecord],
+        actor: CurrentActor,
+        settings: AppSettings,
     ) -> wire.EnforcementAction:
         """登记企业拒不执行停产停业整顿决定；系统据安全生产法第一百一十三条提请关闭（返回该提请）。"""
         async with database.transaction():
-            return await enforcement_service.record_refusal(actor, action_id, data)
+            return await enforcement_service.record_refusal(actor, action_id, data, settings)
 
     @post("/{action_id:uuid}/transfer", status_code=HTTP_200_OK, guards=[supervisors_decide])
     async def record_transfer(

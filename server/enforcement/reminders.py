@@ -12,11 +12,10 @@ import datetime as dt
 import logging
 import uuid
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from schemas.enforcement import ActionStatus
 from schemas.vocab import EnforcementKind, Role
-from server import database
+from server import database, localtime
 from server.accounts import service as accounts_service
 from server.enforcement import policy
 from server.enforcement.service import ENTITY, department_of
@@ -47,7 +46,7 @@ async def _people(row: dict[str, Any]) -> set[uuid.UUID]:
 async def remind_transfer_clocks(settings: Settings, *, now: dt.datetime | None = None) -> tuple[int, int]:
     """Notify the people of each running 行刑衔接 clock that is near or passed; ``(notifications made, cases failed)``."""
     now = now or dt.datetime.now(dt.UTC)
-    zone = ZoneInfo(settings.hazards.timezone)
+    zone = localtime.zone(settings.hazards.timezone)
     rows = await EnforcementAction.select(
         EnforcementAction.id, EnforcementAction.status, EnforcementAction.reason, EnforcementAction.inspection,
         EnforcementAction.hazard, EnforcementAction.proposed_by, EnforcementAction.proposed_at,

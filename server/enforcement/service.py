@@ -28,19 +28,19 @@ from schemas import sync as sync_wire
 from schemas.enforcement import ActionOrigin, ActionStatus
 from schemas.problems import ErrorCode
 from schemas.vocab import EnforcementKind, HazardLevel, Role
-from server import database
+from server import database, localtime
 from server.accounts.policy import SYSTEM, Actor, may_manage_department
 from server.audit import service as audit_service
+from server.context import Context
 from server.enforcement import policy
 from server.enforcement.tables import EnforcementAction
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
-from server.hazards import policy as hazard_policy
 from server.hazards import proposals as hazard_proposals
 from server.hazards.tables import Hazard
 from server.inspections import access
 from server.inspections.access import Write
 from server.registry import service as registry_service
-from server.settings import Settings, get_settings
+from server.settings import Settings
 from server.sync import scopes
 from server.sync import service as sync_service
 
@@ -447,7 +447,7 @@ async def record_transfer(
 
 
 async def record_refusal(
-    actor: Actor, action_id: uuid.UUID, data: wire.RefusalRecord, *, now: dt.datetime | None = None
+    actor: Actor, action_id: uuid.UUID, data: wire.RefusalRecord, settings: Settings, *, now: dt.datetime | None = None
 ) -> wire.EnforcementAction:
     """§113 (四): the enterprise refuses a 停产停业整顿 in effect → the system proposes 提请关闭.
 
@@ -476,8 +476,8 @@ async def record_refusal(
         section_113=wire.Section113Finding(
             rule="refused_suspension",
             penalties=0,
-            window_start_date=hazard_policy.local_date(row["effective_at"] or now, get_settings().hazards.timezone),
-            as_of_date=hazard_policy.local_date(observed_at, get_settings().hazards.timezone),
+            window_start_date=localtime.local_date(row["effective_at"] or now, settings.hazards.timezone),
+            as_of_date=localtime.local_date(observed_at, settings.hazards.timezone),
         ),
     )
     return await _publish(closure_id, now)
@@ -601,12 +601,12 @@ async def _section_113_facts(
     )
     spans = [
         policy.MajorHazardSpan(
-            found_date=hazard_policy.local_date(h["found_at"], tz),
-            closed_date=hazard_policy.local_date(h["closed_at"], tz) if h["closed_at"] else None,
+            found_date=localtime.local_date(h["found_at"], tz),
+            closed_date=localtime.local_date(h["closed_at"], tz) if h["closed_at"] else None,
         )
         for h in majors
     ]
-    return majors, spans, [hazard_policy.local_date(p["effective_at"], tz) for p in penalties]
+    return majors, spans, [localtime.local_date(p["effective_at"], tz) for p in penalties]
 
 
 async def section_113_counter(
@@ -618,7 +618,7 @@ async def section_113_counter(
     await registry_service.get(actor, enterprise_id)  # NotFound when absent or not the actor's to see
     tz = settings.hazards.timezone
     _, spans, dates = await _section_113_facts(enterprise_id, tz)
-    count = policy.section_113_count(spans, dates, hazard_policy.local_date(_now(now), tz))
+    count = policy.section_113_count(spans, dates, localtime.local_date(_now(now), tz))
     return wire.Section113Counter(
         enterprise_id=enterprise_id,
         as_of_date=count.as_of_date,
@@ -644,7 +644,7 @@ async def check_section_113(
     majors, spans, dates = await _section_113_facts(enterprise_id, tz)
     if not majors:
         return None
-    finding = policy.section_113(spans, dates, hazard_policy.local_date(now, tz))
+    finding = policy.section_113(spans, dates, localtime.local_date(now, tz))
     if finding is None:
         return None
     if await _live_closure(enterprise_id) is not None:
@@ -668,9 +668,9 @@ hazard_proposals.PROPOSE.register("enforcement", propose_system)
 hazard_proposals.SECTION_113.register("enforcement", check_section_113)
 
 
-# --- offline mutations (registered in server/sync/mutations.py) ---------------------
+# --- offline mutations (registered in sync_handlers.py) ----------------------------
 
 
-async def apply_propose_enforcement(actor: Actor, mutation: wire.ProposeEnforcement) -> sync_wire.Applied:
-    record = await propose(actor, mutation.action, get_settings())
+async def apply_propose_enforcement(ctx: Context, actor: Actor, mutation: wire.ProposeEnforcement) -> sync_wire.Applied:
+    record = await propose(actor, mutation.action, ctx.settings, now=ctx.now())
     return sync_wire.Applied(seq=mutation.seq, entity_type=ENTITY, entity_id=record.id)

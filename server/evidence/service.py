@@ -78,6 +78,7 @@ from schemas.vocab import EvidenceKind
 from server import database
 from server.accounts.policy import Actor
 from server.audit import service as audit_service
+from server.context import Context
 from server.errors import (
     FieldcheckError,
     InvalidInput,
@@ -96,7 +97,7 @@ from server.inspections import lifecycle as inspection_lifecycle
 from server.inspections import records as inspection_records
 from server.inspections.access import Write
 from server.object_store import build_store
-from server.settings import EvidenceSettings, Settings, get_settings
+from server.settings import EvidenceSettings, Settings
 from server.sync import scopes
 from server.sync import service as sync_service
 from server.violations import service as violations_service
@@ -211,13 +212,13 @@ def _stored_values(blob: dict[str, Any], captured_at: dt.datetime, latitude: flo
     }
 
 
-async def apply_attach_evidence(actor: Actor, mutation: AttachEvidence) -> sync_wire.Applied:
+async def apply_attach_evidence(ctx: Context, actor: Actor, mutation: AttachEvidence) -> sync_wire.Applied:
     """Record a photo or signature, ``pending`` until the caller uploads its bytes (even ones stored already).
 
     Append-only and idempotent by ``id``: the same mutation applied again
     returns the same record; a different one under a used id is refused.
     """
-    limits = get_settings().evidence
+    limits = ctx.settings.evidence
     existing = await EvidenceRow.select().where(EvidenceRow.id == mutation.id).first()
     if existing is not None:
         same = existing["sha256"] == mutation.sha256 and existing["inspection"] == mutation.inspection_id
@@ -254,7 +255,7 @@ async def apply_attach_evidence(actor: Actor, mutation: AttachEvidence) -> sync_
     await _publish(row)
     # The hazard and the 三违 list their evidence: phones must see the new one there too.
     if mutation.hazard_id is not None:
-        await hazard_records.republish(mutation.hazard_id)
+        await hazard_records.republish(mutation.hazard_id, ctx.settings, ctx.now())
     if mutation.violation_id is not None:
         await violations_service.republish(mutation.violation_id)
     return sync_wire.Applied(seq=mutation.seq, entity_type="evidence", entity_id=mutation.id)

@@ -15,7 +15,7 @@ from schemas.hazards import RecheckStatus
 from schemas.vocab import HazardLevel, HazardStatus, Role
 from server import database
 from server.accounts.auth import requires_role
-from server.deps import AppSettings, CurrentActor
+from server.deps import AppContext, AppSettings, CurrentActor
 from server.hazards import escalation, lifecycle, recheck_results
 from server.hazards import lookback as hazard_lookback
 from server.hazards import rechecks as hazard_rechecks
@@ -141,12 +141,15 @@ class RecheckController(Controller):
     async def list_rechecks(
         self,
         actor: CurrentActor,
+        context: AppContext,
         status: FromQuery[RecheckStatus | None] = None,
         hazard_id: FromQuery[uuid.UUID | None] = None,
         limit: Limit = 200,
     ) -> list[wire.Recheck]:
         """复查任务：检查人员看到指派给本人的，负责人看到本科室的。"""
-        return await hazard_rechecks.list_rechecks(actor, status=status, hazard_id=hazard_id, limit=limit)
+        return await hazard_rechecks.list_rechecks(
+            actor, today=context.today(), status=status, hazard_id=hazard_id, limit=limit
+        )
 
     @post("/{recheck_id:uuid}/result", status_code=HTTP_200_OK, guards=[requires_role(Role.INSPECTOR)])
     async def record_result(

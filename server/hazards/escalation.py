@@ -17,6 +17,7 @@ from schemas import hazards as wire
 from schemas.enforcement import ActionOrigin
 from schemas.hazards import EscalationStep, RecheckReason
 from schemas.vocab import EnforcementKind
+from server import localtime
 from server.accounts.policy import SYSTEM
 from server.audit import service as audit_service
 from server.hazards import permissions, policy, proposals, rechecks, records
@@ -43,7 +44,7 @@ async def _apply_steps(
     now: dt.datetime,
 ) -> int:
     """Record each rung once (unique per hazard and rung) and propose its enforcement actions."""
-    today = records.local_date(now, settings)
+    today = localtime.local_date(now, settings.hazards.timezone)
     days = max(0, (today - row["deadline_date"]).days)
     applied = 0
     propose = proposals.PROPOSE.one()
@@ -116,7 +117,7 @@ async def escalate_overdue(settings: Settings, *, now: dt.datetime | None = None
 
 async def overdue_hazards(settings: Settings, *, now: dt.datetime | None = None) -> list[uuid.UUID]:
     """Open hazards whose rectification deadline has passed (local calendar), the escalation pass's candidates."""
-    today = records.local_date(records.current_time(now), settings)
+    today = localtime.local_date(records.current_time(now), settings.hazards.timezone)
     rows = await Hazard.select(Hazard.id).where(
         Hazard.status.is_in(list(policy.OPEN_STATES)) & (Hazard.deadline_date < today)
     )
@@ -126,7 +127,7 @@ async def overdue_hazards(settings: Settings, *, now: dt.datetime | None = None)
 async def escalate_one(hazard_id: uuid.UUID, settings: Settings, *, now: dt.datetime | None = None) -> wire.EscalationRun:
     """The escalation pass for one hazard, in the caller's unit of work."""
     now = records.current_time(now)
-    today = records.local_date(now, settings)
+    today = localtime.local_date(now, settings.hazards.timezone)
     row = await permissions.locked_hazard(hazard_id)
     facts, steps = policy.escalate(records.facts_of(row), today, records.ladder(settings))
     escalations = created = 0

@@ -20,16 +20,18 @@ from schemas import sync as sync_wire
 from schemas.hazards import RecheckReason
 from schemas.problems import ErrorCode
 from schemas.vocab import HazardLevel, HazardStatus
+from server import localtime
 from server.accounts.policy import SYSTEM, Actor
 from server.audit import service as audit_service
 from server.checklists import service as checklists_service
+from server.context import Context
 from server.errors import InvalidInput, NotFound, StateConflict
 from server.hazards import permissions, policy, proposals, rechecks, records
 from server.hazards.tables import Hazard, Recheck
 from server.inspections import notes as inspection_notes
 from server.inspections import records as inspection_records
 from server.inspections.access import Mode
-from server.settings import Settings, get_settings
+from server.settings import Settings
 
 
 async def create_hazard(
@@ -63,7 +65,7 @@ async def create_hazard(
     facts = policy.open_hazard(
         level=data.level,
         deadline_date=data.deadline_date,
-        found_date=records.local_date(found_at, settings),
+        found_date=localtime.local_date(found_at, settings.hazards.timezone),
         five_in_place=data.five_in_place,
         item_is_major=item_is_major,
     )
@@ -164,7 +166,7 @@ async def list_hazards(
     if listed_supervision is not None:
         query = query.where(Hazard.listed_supervision == listed_supervision)
     if overdue is not None:
-        today = records.local_date(now, settings)
+        today = localtime.local_date(now, settings.hazards.timezone)
         open_states = list(policy.OPEN_STATES)
         if overdue:
             query = query.where(Hazard.status.is_in(open_states) & (Hazard.deadline_date < today))
@@ -189,7 +191,7 @@ async def board(
     Returns one page and the number of hazards on the whole board.
     """
     now = records.current_time(now)
-    today = records.local_date(now, settings)
+    today = localtime.local_date(now, settings.hazards.timezone)
     query = Hazard.select().where(Hazard.status != HazardStatus.CLOSED)
     visible = await permissions.visible_hazard_ids(actor)
     if visible is not None:
@@ -262,7 +264,7 @@ async def close_row(actor: Actor, row: dict[str, Any], now: dt.datetime) -> None
     await records.write_transition(actor, row, new, "hazard.close", now, extra={Hazard.closed_at: now, Hazard.closed_by: actor.user_id})
 
 
-async def apply_add_hazard(actor: Actor, mutation: wire.AddHazard) -> sync_wire.Applied:
+async def apply_add_hazard(ctx: Context, actor: Actor, mutation: wire.AddHazard) -> sync_wire.Applied:
     """A hazard pushed after the enterprise signed is kept as an amendment of the check, like a late item result."""
     _, mode = await permissions.writable_for_hazard(actor, mutation.hazard)
     if mode is Mode.AMEND:
@@ -270,13 +272,15 @@ async def apply_add_hazard(actor: Actor, mutation: wire.AddHazard) -> sync_wire.
         await inspection_notes.add_amendment(
             actor, amendment_id, mutation.hazard.inspection_id, f"签字后发现隐患：{mutation.hazard.description}",
             {"kind": "amendment", "mutation": "add_hazard", "hazard": msgspec.to_builtins(mutation.hazard)},
-            mutation.hazard.found_at or records.current_time(None),
+            mutation.hazard.found_at or ctx.now(),
         )
         return sync_wire.Applied(seq=mutation.seq, entity_type="amendment", entity_id=amendment_id, amendment=True)
-    record = await create_hazard(actor, mutation.hazard, get_settings())
+    record = await create_hazard(actor, mutation.hazard, ctx.settings, now=ctx.now())
     return sync_wire.Applied(seq=mutation.seq, entity_type=records.ENTITY, entity_id=record.id, version=record.version)
 
 
-async def apply_report_rectification(actor: Actor, mutation: wire.ReportRectification) -> sync_wire.Applied:
-    record = await report_rectification(actor, mutation.hazard_id, mutation.report, get_settings())
+async def apply_report_rectification(
+    ctx: Context, actor: Actor, mutation: wire.ReportRectification
+) -> sync_wire.Applied:
+    record = await report_rectification(actor, mutation.hazard_id, mutation.report, ctx.settings, now=ctx.now())
     return sync_wire.Applied(seq=mutation.seq, entity_type=records.ENTITY, entity_id=record.id, version=record.version)

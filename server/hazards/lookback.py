@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from zoneinfo import ZoneInfo
 
 import msgspec
 
 from schemas import hazards as wire
 from schemas.hazards import RecheckReason
 from schemas.vocab import HazardStatus, Role
+from server import localtime
 from server.accounts.policy import Actor, may_manage_department, sees_all_departments
 from server.audit import service as audit_service
 from server.errors import InvalidInput, NotFound, PermissionDenied
@@ -28,7 +28,7 @@ async def open_lookback(
         raise PermissionDenied("只有科室负责人可以组织回头看", "only supervisors open look-back campaigns")
     if data.closed_to_date < data.closed_from_date:
         raise InvalidInput("结束日期不得早于开始日期", "closed_to_date is before closed_from_date", field="closed_to_date")
-    zone = ZoneInfo(settings.hazards.timezone)
+    zone = localtime.zone(settings.hazards.timezone)
     start = dt.datetime.combine(data.closed_from_date, dt.time.min, zone)
     end = dt.datetime.combine(data.closed_to_date + dt.timedelta(days=1), dt.time.min, zone)
     query = Hazard.select().where(

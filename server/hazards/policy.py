@@ -24,7 +24,6 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -86,11 +85,6 @@ def parse_ladder(text: str) -> tuple[Rung, ...]:
     if days[0] < 1 or any(b < a for a, b in zip(days, days[1:])):
         raise ValueError(f"escalation ladder days must be >= 1 and non-decreasing, got {text!r}")
     return tuple(Rung(step, d) for step, d in zip(LADDER_ORDER, days))
-
-
-def local_date(moment: dt.datetime, timezone: str) -> dt.date:
-    """The calendar date of ``moment`` in the bureau's time zone (deadlines are such dates)."""
-    return moment.astimezone(ZoneInfo(timezone)).date()
 
 
 # --- opening -----------------------------------------------------------------

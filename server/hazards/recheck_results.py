@@ -12,13 +12,14 @@ from schemas import hazards as wire
 from schemas import sync as sync_wire
 from schemas.hazards import RecheckStatus
 from schemas.vocab import HazardLevel, HazardStatus
-from server import database
+from server import database, localtime
 from server.accounts.policy import SYSTEM, Actor
 from server.audit import service as audit_service
+from server.context import Context
 from server.errors import NotFound, PermissionDenied, StateConflict
 from server.hazards import escalation, lifecycle, permissions, policy, rechecks, records
 from server.hazards.tables import Hazard, Recheck, RecheckAssignee
-from server.settings import Settings, get_settings
+from server.settings import Settings
 
 
 async def record_recheck(
@@ -48,7 +49,7 @@ async def record_recheck(
         raise PermissionDenied("只有被指派的复查人员可以填报复查结果", "not assigned to this recheck", field="recheck_id")
     if recheck["status"] != RecheckStatus.PENDING:
         raise StateConflict("该复查任务已完成或已取消", "the recheck is no longer pending", field="recheck_id")
-    today = records.local_date(result.checked_at or now, settings)
+    today = localtime.local_date(result.checked_at or now, settings.hazards.timezone)
     before = records.facts_of(row)
     new = policy.record_recheck(before, passed=result.passed, new_deadline_date=result.new_deadline_date, today=today)
     checked_at = result.checked_at or now
@@ -85,21 +86,21 @@ async def record_recheck(
             await lifecycle.close_row(actor, row, now)
         elif not result.passed:
             await escalation.escalate_after_failed_recheck(row, settings, now)
-        await _cancel_other_rechecks(row["id"], recheck_id, now)
+        await _cancel_other_rechecks(row["id"], recheck_id, localtime.local_date(now, settings.hazards.timezone))
     await records.publish_hazard(row["id"], settings, now)
-    return await rechecks.publish_recheck(recheck_id)
+    return await rechecks.publish_recheck(recheck_id, today=localtime.local_date(now, settings.hazards.timezone))
 
 
-async def _cancel_other_rechecks(hazard_id: uuid.UUID, keep: uuid.UUID, now: dt.datetime) -> None:
+async def _cancel_other_rechecks(hazard_id: uuid.UUID, keep: uuid.UUID, today: dt.date) -> None:
     others = await Recheck.select(Recheck.id).where(
         (Recheck.hazard == hazard_id) & (Recheck.status == RecheckStatus.PENDING) & (Recheck.id != keep)
     )
     for other in others:
         await Recheck.update({Recheck.status: RecheckStatus.CANCELLED}).where(Recheck.id == other["id"])
         audit_service.record(SYSTEM, "recheck.cancel", records.RECHECK_ENTITY, other["id"], {"superseded_by": keep})
-        await rechecks.publish_recheck(other["id"])
+        await rechecks.publish_recheck(other["id"], today=today)
 
 
-async def apply_report_recheck(actor: Actor, mutation: wire.ReportRecheck) -> sync_wire.Applied:
-    record = await record_recheck(actor, mutation.recheck_id, mutation.result, get_settings())
+async def apply_report_recheck(ctx: Context, actor: Actor, mutation: wire.ReportRecheck) -> sync_wire.Applied:
+    record = await record_recheck(actor, mutation.recheck_id, mutation.result, ctx.settings, now=ctx.now())
     return sync_wire.Applied(seq=mutation.seq, entity_type=records.RECHECK_ENTITY, entity_id=record.id)

@@ -14,19 +14,21 @@ from typing import Any
 from schemas import hazards as wire
 from schemas.hazards import RecheckReason, RecheckStatus
 from schemas.vocab import Role
+from server import localtime
 from server.accounts import service as accounts_service
 from server.accounts.policy import SYSTEM, Actor
 from server.audit import service as audit_service
+from server.context import Context
 from server.errors import NotFound
 from server.hazards import permissions, policy, records
 from server.hazards.tables import Recheck, RecheckAssignee
 from server.registry import service as registry_service
-from server.settings import Settings, get_settings
+from server.settings import Settings
 from server.sync import scopes
 from server.sync import service as sync_service
 
 
-async def sync_scopes(actor: Actor) -> set[str]:
+async def sync_scopes(ctx: Context, actor: Actor) -> set[str]:
     """Scope keys an inspector's phone receives for rechecks: each pending task, its hazard and enterprise."""
     if actor.role != Role.INSPECTOR or actor.user_id is None:
         return set()
@@ -51,9 +53,11 @@ async def assigned_enterprises(actor: Actor) -> set[uuid.UUID]:
 registry_service.WORK_SOURCES.register("hazards", assigned_enterprises)
 
 
-async def publish_recheck(recheck_id: uuid.UUID) -> wire.Recheck:
-    """Send a recheck task to its assignees' phones (``recheck:`` scope, in their set while it is pending)."""
-    record = await get_recheck_record(recheck_id)
+async def publish_recheck(recheck_id: uuid.UUID, *, today: dt.date) -> wire.Recheck:
+    """Send a recheck task to its assignees' phones (``recheck:`` scope, in their set while it is pending).
+
+    ``today`` is the bureau's date the task's ``overdue`` is read against (here and in the others below)."""
+    record = await get_recheck_record(recheck_id, today=today)
     await sync_service.publish(records.RECHECK_ENTITY, record.id, record, scope=scopes.recheck(record.id))
     return record
 
@@ -120,7 +124,7 @@ async def create_recheck(
             campaign=campaign_id,
             reason=reason,
             status=RecheckStatus.PENDING,
-            due_date=records.local_date(now, settings) + dt.timedelta(days=settings.hazards.recheck_days),
+            due_date=localtime.local_date(now, settings.hazards.timezone) + dt.timedelta(days=settings.hazards.recheck_days),
             evidence_ids=[],
             created_at=now,
         )
@@ -134,7 +138,7 @@ async def create_recheck(
         recheck_id,
         {"hazard_id": hazard["id"], "reason": reason, "assignee_ids": chosen, "campaign_id": campaign_id},
     )
-    await publish_recheck(recheck_id)
+    await publish_recheck(recheck_id, today=localtime.local_date(now, settings.hazards.timezone))
     return recheck_id
 
 
@@ -146,18 +150,17 @@ async def order_recheck(
     row = await permissions.supervised_hazard(actor, hazard_id, "安排复查", "orders a recheck")
     policy.check_recheck_order(records.facts_of(row), recheck_pending=await has_open_recheck(hazard_id))
     recheck_id = await create_recheck(actor, row, RecheckReason.ORDERED, settings, now=now)
-    return await get_recheck_record(recheck_id)
+    return await get_recheck_record(recheck_id, today=localtime.local_date(now, settings.hazards.timezone))
 
 
-async def get_recheck_record(recheck_id: uuid.UUID) -> wire.Recheck:
+async def get_recheck_record(recheck_id: uuid.UUID, *, today: dt.date) -> wire.Recheck:
     row = await Recheck.select().where(Recheck.id == recheck_id).first()
     if row is None:
         raise NotFound("复查任务不存在", "recheck not found", field="recheck_id")
-    return (await _rechecks_to_wire([row]))[0]
+    return (await _rechecks_to_wire([row], today))[0]
 
 
-async def _rechecks_to_wire(rows: Sequence[dict[str, Any]]) -> list[wire.Recheck]:
-    today = records.local_date(records.current_time(None), get_settings())
+async def _rechecks_to_wire(rows: Sequence[dict[str, Any]], today: dt.date) -> list[wire.Recheck]:
     ids = [r["id"] for r in rows]
     assignees: dict[uuid.UUID, list[uuid.UUID]] = {}
     if ids:
@@ -185,7 +188,12 @@ async def _rechecks_to_wire(rows: Sequence[dict[str, Any]]) -> list[wire.Recheck
 
 
 async def list_rechecks(
-    actor: Actor, *, status: RecheckStatus | None = None, hazard_id: uuid.UUID | None = None, limit: int = 200
+    actor: Actor,
+    *,
+    today: dt.date,
+    status: RecheckStatus | None = None,
+    hazard_id: uuid.UUID | None = None,
+    limit: int = 200,
 ) -> list[wire.Recheck]:
     """Inspectors see the rechecks assigned to them; supervisors their department's; leaders all."""
     query = Recheck.select()
@@ -203,4 +211,4 @@ async def list_rechecks(
     if hazard_id is not None:
         query = query.where(Recheck.hazard == hazard_id)
     rows = await query.order_by(Recheck.created_at, ascending=False).limit(limit)
-    return await _rechecks_to_wire(rows)
+    return await _rechecks_to_wire(rows, today)

@@ -21,13 +21,14 @@ from typing import Any
 from schemas import hazards as wire
 from schemas.hazards import EscalationStep
 from schemas.vocab import HazardLevel, HazardStatus
+from server import localtime
 from server.accounts.policy import Actor
 from server.audit import service as audit_service
 from server.errors import NotFound
 from server.hooks import Hooks
 from server.hazards import policy
 from server.hazards.tables import Hazard, HazardEscalation
-from server.settings import Settings, get_settings
+from server.settings import Settings
 from server.sync import scopes
 from server.sync import service as sync_service
 
@@ -40,10 +41,6 @@ RECHECK_ENTITY = "recheck"
 
 def current_time(now: dt.datetime | None) -> dt.datetime:
     return now or dt.datetime.now(dt.UTC)
-
-
-def local_date(moment: dt.datetime, settings: Settings) -> dt.date:
-    return policy.local_date(moment, settings.hazards.timezone)
 
 
 def ladder(settings: Settings) -> tuple[policy.Rung, ...]:
@@ -122,7 +119,7 @@ EVIDENCE_IDS: Hooks[EvidenceIds] = Hooks("hazard's evidence list", ("evidence",)
 
 
 async def to_wire(rows: Sequence[dict[str, Any]], settings: Settings, now: dt.datetime | None = None) -> list[wire.Hazard]:
-    today = local_date(current_time(now), settings)
+    today = localtime.local_date(current_time(now), settings.hazards.timezone)
     ids = [r["id"] for r in rows]
     escalations = await _escalations(ids)
     evidence = await EVIDENCE_IDS.one()(ids)
@@ -174,9 +171,9 @@ async def belongs_to(hazard_id: uuid.UUID, inspection_id: uuid.UUID) -> bool:
     return row is not None and row["inspection"] in (None, inspection_id)
 
 
-async def republish(hazard_id: uuid.UUID) -> None:
+async def republish(hazard_id: uuid.UUID, settings: Settings, now: dt.datetime) -> None:
     """Send the hazard again after something it shows changed elsewhere (a photo of it attached)."""
-    await publish_hazard(hazard_id, get_settings(), current_time(None))
+    await publish_hazard(hazard_id, settings, now)
 
 
 async def write_transition(

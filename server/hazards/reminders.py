@@ -11,10 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from server import database
+from server import database, localtime
 from server.hazards import policy
 from server.hazards.permissions import followers
-from server.hazards.records import local_date
 from server.hazards.tables import Hazard
 from server.notifications import service as notifications
 from server.settings import Settings
@@ -25,7 +24,7 @@ log = logging.getLogger(__name__)
 async def remind_deadlines(settings: Settings, *, now: dt.datetime | None = None) -> tuple[int, int]:
     """Notify each open hazard's team and its department's supervisors; ``(notifications made, hazards failed)``."""
     now = now or dt.datetime.now(dt.UTC)
-    today = local_date(now, settings)
+    today = localtime.local_date(now, settings.hazards.timezone)
     horizon = today + dt.timedelta(days=settings.notifications.days_before)
     rows = await Hazard.select(
         Hazard.id, Hazard.deadline_date, Hazard.description,

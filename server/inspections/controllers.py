@@ -17,7 +17,7 @@ from schemas.problems import ErrorCode
 from schemas.vocab import District, InspectionStatus, Role, Sector
 from server import database
 from server.accounts.auth import requires_role
-from server.deps import CurrentActor
+from server.deps import AppContext, CurrentActor
 from server.errors import InvalidInput
 from server.inspections import assignment
 from server.inspections import conflicts
@@ -39,6 +39,7 @@ class InspectionController(Controller):
     async def list_inspections(
         self,
         actor: CurrentActor,
+        context: AppContext,
         status: FromQuery[InspectionStatus | None] = None,
         district: FromQuery[District | None] = None,
         sector: FromQuery[Sector | None] = None,
@@ -53,7 +54,8 @@ class InspectionController(Controller):
             if day is not None and (problem := bounds.date_problem(day)):
                 raise InvalidInput(problem, f"{name} is out of range", code=ErrorCode.DATE_OUT_OF_RANGE, field=name)
         filters = records.InspectionFilter(
-            status=status, district=district, sector=sector, inspector_id=inspector_id, date_from=date_from, date_to=date_to
+            status=status, district=district, sector=sector, inspector_id=inspector_id, date_from=date_from, date_to=date_to,
+            zone=context.settings.hazards.timezone,
         )
         return await records.list_for(actor, filters, limit=limit, offset=offset)
 
@@ -93,11 +95,15 @@ class InspectionController(Controller):
 
     @post("/{inspection_id:uuid}/review", status_code=HTTP_200_OK, guards=[requires_role(Role.SUPERVISOR)])
     async def review_inspection(
-        self, inspection_id: FromPath[uuid.UUID], data: JSONBody[wire.InspectionReview], actor: CurrentActor
+        self,
+        inspection_id: FromPath[uuid.UUID],
+        data: JSONBody[wire.InspectionReview],
+        actor: CurrentActor,
+        context: AppContext,
     ) -> wire.Inspection:
         """审核已提交的检查（本科室负责人）：approve 通过（此后方可公开）；return 退回检查组修改（须写明理由）。"""
         async with database.transaction():
-            return await lifecycle.review(actor, inspection_id, data)
+            return await lifecycle.review(context, actor, inspection_id, data)
 
 
     @post("/{inspection_id:uuid}/cancel", status_code=HTTP_200_OK, guards=[requires_role(Role.SUPERVISOR)])

@@ -32,6 +32,7 @@ from server import database
 from server.accounts.policy import Actor
 from server.audit import service as audit_service
 from server.checklists import service as checklists_service
+from server.context import Context
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
 from server.inspections import access, notes, records
 from server.inspections.access import Mode, Write
@@ -199,7 +200,7 @@ def _state_wire(state: _ItemState) -> ItemResult:
 
 
 async def apply_record_item_results(
-    actor: Actor, mutations: Sequence[RecordItemResult]
+    ctx: Context, actor: Actor, mutations: Sequence[RecordItemResult]
 ) -> list[sync_wire.Applied | sync_wire.Conflict | Exception]:
     """Apply many item results at once: read once, decide each in memory, write in bulk.
 
@@ -207,7 +208,7 @@ async def apply_record_item_results(
     rejects it (a rejected one changes nothing). The caller runs this inside a
     savepoint and falls back to one mutation at a time if the bulk write fails.
     """
-    now = records.current_time()
+    now = ctx.now()
     batch = await _load_batch(actor, mutations)
     decided: list[Any] = []
     amendments: list[tuple[uuid.UUID, RecordItemResult, dict[str, Any]]] = []
@@ -330,9 +331,11 @@ async def _write_batch(actor: Actor, batch: _Batch, now: dt.datetime) -> None:
                               "client_value": c["client_value"]})
 
 
-async def apply_record_item_result(actor: Actor, mutation: RecordItemResult) -> sync_wire.Applied | sync_wire.Conflict:
+async def apply_record_item_result(
+    ctx: Context, actor: Actor, mutation: RecordItemResult
+) -> sync_wire.Applied | sync_wire.Conflict:
     """One item result (the batch path with a batch of one); raises the error that rejects it."""
-    [result] = await apply_record_item_results(actor, [mutation])
+    [result] = await apply_record_item_results(ctx, actor, [mutation])
     if isinstance(result, Exception):
         raise result
     return result

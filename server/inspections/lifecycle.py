@@ -26,6 +26,7 @@ from schemas.vocab import InspectionKind, InspectionStatus, Role
 from server.accounts.policy import Actor, may_manage_department
 from server.audit import service as audit_service
 from server.checklists.tables import ChecklistItem
+from server.context import Context
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
 from server.hooks import Hooks
 from server.inspections import access, assignment, records
@@ -75,7 +76,7 @@ async def _run_submit_guards(inspection_id: uuid.UUID) -> None:
         await guard(inspection_id)
 
 
-async def apply_start_inspection(actor: Actor, mutation: StartInspection) -> sync_wire.Applied:
+async def apply_start_inspection(ctx: Context, actor: Actor, mutation: StartInspection) -> sync_wire.Applied:
     """Start an assigned inspection, or open a new 巡查 (the phone made its id)."""
     exists = await InspectionRow.count().where(InspectionRow.id == mutation.inspection_id)
     if not exists:
@@ -106,7 +107,7 @@ async def apply_start_inspection(actor: Actor, mutation: StartInspection) -> syn
                 InspectionRow.started_at: mutation.started_at,
                 InspectionRow.longitude: mutation.longitude,
                 InspectionRow.latitude: mutation.latitude,
-                InspectionRow.updated_at: records.current_time(),
+                InspectionRow.updated_at: ctx.now(),
                 InspectionRow.version: InspectionRow.version + 1,
             }
         ).where(InspectionRow.id == mutation.inspection_id)
@@ -155,7 +156,7 @@ async def submit(actor: Actor, inspection_id: uuid.UUID, data: SubmitInspection 
     return await records.publish(inspection_id)
 
 
-async def review(actor: Actor, inspection_id: uuid.UUID, data: InspectionReview) -> Inspection:
+async def review(ctx: Context, actor: Actor, inspection_id: uuid.UUID, data: InspectionReview) -> Inspection:
     """A supervisor of the check's department approves it (→ reviewed, publishable) or returns it to the team.
 
     A returned check is open again (in_progress): the team's phones receive it
@@ -168,7 +169,7 @@ async def review(actor: Actor, inspection_id: uuid.UUID, data: InspectionReview)
         raise PermissionDenied("只有本科室负责人可以审核检查", "only the department's supervisor reviews a check")
     if row["status"] != InspectionStatus.SUBMITTED:
         raise StateConflict("只有已签字提交、待审核的检查可以审核", "only a submitted check can be reviewed", field="status")
-    now = records.current_time()
+    now = ctx.now()
     values: dict[Any, Any] = {
         InspectionRow.reviewed_by: actor.user_id,
         InspectionRow.reviewed_at: now,
@@ -193,7 +194,7 @@ async def review(actor: Actor, inspection_id: uuid.UUID, data: InspectionReview)
         await notifications.notify(
             [m["user"] for m in team.get(inspection_id, [])], kind="check_returned",
             key=f"check_returned:{inspection_id}:{now.isoformat()}", title="检查记录被退回修改",
-            body=data.reason, entity=("inspection", inspection_id), now=now,
+            body=data.reason, entity=("inspection", inspection_id), settings=ctx.settings, now=now,
         )
     return await records.publish(inspection_id)
 
@@ -219,7 +220,7 @@ async def cancel(actor: Actor, inspection_id: uuid.UUID, data: InspectionCancel)
     return await records.publish(inspection_id)
 
 
-async def apply_submit_inspection(actor: Actor, mutation: SubmitInspection) -> sync_wire.Applied:
+async def apply_submit_inspection(ctx: Context, actor: Actor, mutation: SubmitInspection) -> sync_wire.Applied:
     """The phone's sign-and-submit: :func:`submit`. Submitting an already submitted one is refused."""
     record = await submit(actor, mutation.inspection_id, mutation)
     return sync_wire.Applied(seq=mutation.seq, entity_type="inspection", entity_id=record.id, version=record.version)

@@ -13,6 +13,7 @@ from schemas import sync as sync_wire
 from schemas.inspections import AddNote, Amendment
 from server.accounts.policy import Actor
 from server.audit import service as audit_service
+from server.context import Context
 from server.errors import InvalidInput
 from server.inspections import access
 from server.inspections.access import Mode, Write
@@ -21,7 +22,7 @@ from server.sync import scopes
 from server.sync import service as sync_service
 
 
-async def apply_add_note(actor: Actor, mutation: AddNote) -> sync_wire.Applied:
+async def apply_add_note(ctx: Context, actor: Actor, mutation: AddNote) -> sync_wire.Applied:
     """Append a note (an amendment once the inspection is signed). Append-only: a retry is recognised by id."""
     _, mode = await access.writable(actor, mutation.inspection_id, Write.NOTE)
     if await InspectionAmendment.count().where(InspectionAmendment.id == mutation.id):

@@ -13,18 +13,18 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from schemas.inspections import Amendment, Inspection, ItemResult
 from schemas.audit import AuditRecord
 from schemas.vocab import District, InspectionKind, InspectionStatus, ItemOutcome, Role, Sector
+from server import localtime
 from server.accounts.policy import Actor, sees_all_departments
 from server.audit import service as audit_service
+from server.context import Context
 from server.inspections import access
 from server.inspections.tables import Inspection as InspectionRow
 from server.inspections.tables import InspectionAmendment, InspectionInspector
 from server.inspections.tables import ItemResult as ItemResultRow
-from server.settings import get_settings
 from server.sync import scopes
 from server.sync import service as sync_service
 
@@ -97,7 +97,10 @@ async def get(actor: Actor, inspection_id: uuid.UUID) -> Inspection:
 
 @dataclass(frozen=True)
 class InspectionFilter:
-    """What the office narrows a list of checks by; the date is the day signed, or the planned day before."""
+    """What the office narrows a list of checks by; the date is the day signed, or the planned day before.
+
+    Days are the bureau's: a date range needs ``zone`` (``settings.hazards.timezone``), in which they are cut.
+    """
 
     status: InspectionStatus | None = None
     district: District | None = None
@@ -105,6 +108,11 @@ class InspectionFilter:
     inspector_id: uuid.UUID | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    zone: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.date_from is not None or self.date_to is not None) and not self.zone:
+            raise ValueError("a date range of checks needs the bureau's time zone (zone=)")
 
 
 async def _visible_where(actor: Actor, filters: InspectionFilter) -> list[Any]:
@@ -130,11 +138,10 @@ async def _visible_where(actor: Actor, filters: InspectionFilter) -> list[Any]:
             InspectionInspector.select(InspectionInspector.inspection).where(InspectionInspector.user == filters.inspector_id)
         ))
     if filters.date_from is not None or filters.date_to is not None:
-        zone = ZoneInfo(get_settings().hazards.timezone)
         first = filters.date_from or dt.date(1900, 1, 1)
         last = filters.date_to or dt.date(9999, 12, 30)
-        start = dt.datetime.combine(first, dt.time(), zone)
-        end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone)
+        start = localtime.midnight(first, filters.zone)
+        end = localtime.midnight(last + dt.timedelta(days=1), filters.zone)
         signed = InspectionRow.submitted_at.is_not_null() & (InspectionRow.submitted_at >= start) & (
             InspectionRow.submitted_at < end
         )
@@ -194,13 +201,13 @@ async def history(actor: Actor, inspection_id: uuid.UUID) -> list[AuditRecord]:
     )
 
 
-async def sync_scopes(actor: Actor) -> set[str]:
+async def sync_scopes(ctx: Context, actor: Actor) -> set[str]:
     """The scope keys an actor's phone receives for inspections (see ``server.sync.scopes``)."""
     if actor.role != Role.INSPECTOR or actor.user_id is None:
         return set()
     # A submitted check stays on the team's phones for a while (amendments, a late photo), then leaves them;
     # returned for correction it is in progress again and comes back whole.
-    kept_since = current_time() - dt.timedelta(hours=get_settings().sync.keep_submitted_hours)
+    kept_since = ctx.now() - dt.timedelta(hours=ctx.settings.sync.keep_submitted_hours)
     rows = await InspectionRow.select(
         InspectionRow.id, InspectionRow.enterprise, InspectionRow.template
     ).where(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from server import database
 from server.object_store import build_store
+from server.context import Context, FixedClock
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class Job:
 async def _release_covert(settings: Settings, now: dt.datetime) -> JobResult:
     from server.spotchecks import release as spotcheck_release
 
-    released, failed = await spotcheck_release.release_due_tasks_counted(now)
+    released, failed = await spotcheck_release.release_due_tasks_counted(Context(settings, FixedClock(now)))
     return JobResult(items=released, failed=failed, note=f"发布暗访任务 {released} 项")
 
 

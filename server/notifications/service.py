@@ -20,7 +20,7 @@ from schemas.vocab import Role
 from server.accounts.policy import Actor
 from server.errors import InvalidInput, NotFound, PermissionDenied
 from server.notifications.tables import DeliveryAttempt, Notification, NotificationDelivery
-from server.settings import Settings, get_settings
+from server.settings import Settings
 from server.sync import scopes
 from server.sync import service as sync_service
 
@@ -47,7 +47,7 @@ async def notify(
     title: str,
     body: str = "",
     entity: tuple[str, uuid.UUID | str] | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
     now: dt.datetime | None = None,
 ) -> int:
     """Store one notification per recipient for this event (``key``), in the caller's unit of work.
@@ -56,7 +56,6 @@ async def notify(
     user's phone through sync and, when ``NOTIFY_WEBHOOK_URL`` is set, is queued
     for the webhook. Returns how many were new.
     """
-    settings = settings or get_settings()
     now = now or _now()
     entity_type, entity_id = (entity[0], str(entity[1])) if entity else ("", "")
     created = 0

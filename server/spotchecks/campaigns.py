@@ -12,17 +12,20 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 from schemas import spotchecks as wire
 from schemas.vocab import RiskGrade, Role, Sector, StandardizationLevel
+from server import localtime
 from server.accounts.policy import Actor, sees_all_departments
 from server.accounts import service as accounts_service
 from server.audit import service as audit_service
+from server.context import Context
 from server.errors import InvalidInput, NotFound, PermissionDenied
 from server import database
-from server.spotchecks import clock, covert, policy
+from server.spotchecks import covert, policy
 from server.spotchecks.tables import Campaign
 
 
@@ -53,9 +56,11 @@ def _check_cap_keys(caps: dict[str, int]) -> None:
             raise InvalidInput(f"年度检查频次上限的分类无效：{key}", f"unknown cap key {key}", field=f"rules.annual_caps.{key}")
 
 
-def draw_rules(row: dict[str, Any], rules: wire.CampaignRules, *, attempt: int, as_of: dt.date) -> policy.DrawRules:
-    """The policy's view of a campaign's settings (everything recorded in the pool snapshot)."""
-    offset = dt.datetime.combine(as_of, dt.time(12), tzinfo=clock.zone()).utcoffset() or dt.timedelta(0)
+def draw_rules(
+    row: dict[str, Any], rules: wire.CampaignRules, *, attempt: int, as_of: dt.date, zone: ZoneInfo
+) -> policy.DrawRules:
+    """The policy's view of a campaign's settings (everything recorded in the pool snapshot); ``zone``: the bureau's."""
+    offset = localtime.at(as_of, dt.time(12), zone).utcoffset() or dt.timedelta(0)
     filters = rules.filters
     return policy.DrawRules(
         campaign_id=str(row["id"]),
@@ -117,10 +122,10 @@ _WIRE_FIELDS = {
 }
 
 
-async def create_campaign(actor: Actor, data: wire.CampaignCreate, *, now: dt.datetime | None = None) -> wire.Campaign:
-    """Define a campaign (抽查计划); its settings are checked as the draw will use them (``now``: the demo's history)."""
+async def create_campaign(ctx: Context, actor: Actor, data: wire.CampaignCreate) -> wire.Campaign:
+    """Define a campaign (抽查计划) at ``ctx``'s time; its settings are checked as the draw will use them."""
     require_supervisor(actor)
-    now = now or clock.now()
+    now = ctx.now()
     if (data.rules.sample_size is None) == (data.rules.sample_percent is None):
         raise InvalidInput(
             "抽查数量与抽查比例须且只能填写一项", "give exactly one of sample_size and sample_percent", field="rules.sample_size"
@@ -146,7 +151,7 @@ async def create_campaign(actor: Actor, data: wire.CampaignCreate, *, now: dt.da
         "created_at": now,
     }
     try:
-        policy.check_rules(draw_rules(row, data.rules, attempt=1, as_of=clock.local_date(now)))
+        policy.check_rules(draw_rules(row, data.rules, attempt=1, as_of=ctx.local_date(now), zone=ctx.zone))
     except InvalidInput as exc:
         exc.field = _WIRE_FIELDS.get(exc.field or "", f"rules.{exc.field}")
         raise

@@ -16,7 +16,6 @@ Targets, draw results and seeds are for the campaign's own supervisor.
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 import uuid
 from collections import Counter
@@ -29,8 +28,9 @@ from schemas.audit import AuditRecord
 from schemas.vocab import District, Sector, label
 from server.accounts.policy import Actor
 from server.audit import service as audit_service
+from server.context import Context
 from server.errors import InvalidInput, NotFound, StateConflict
-from server.spotchecks import campaigns, clock, covert, policy, pool, release, tasks
+from server.spotchecks import campaigns, covert, policy, pool, release, tasks
 from server.spotchecks.tables import Campaign, Draw, SpotCheckTask
 from server.sync import scopes
 from server.sync import service as sync_service
@@ -45,12 +45,12 @@ RESULT_ACTION = "spot_check.draw_result"
 ENTITY = "spot_check_draw"
 
 
-async def preview_pool(actor: Actor, campaign_id: uuid.UUID) -> wire.PoolPreview:
+async def preview_pool(ctx: Context, actor: Actor, campaign_id: uuid.UUID) -> wire.PoolPreview:
     """The pool a draw made now would freeze, screened as the draw screens it; its own supervisor's only."""
     campaigns.require_supervisor(actor)
     row = await campaigns.owned_campaign(actor, campaign_id)
-    as_of = clock.local_date(clock.now())
-    snapshot = await pool.build_snapshot(row, attempt=len(await draw_rows(campaign_id)) + 1, as_of=as_of)
+    as_of = ctx.today()
+    snapshot = await pool.build_snapshot(row, attempt=len(await draw_rows(campaign_id)) + 1, as_of=as_of, zone=ctx.zone)
     eligible, excluded = policy.screen(snapshot)
     strata = Counter(policy.stratum_of(e, snapshot.rules.stratify_by) for e in eligible)
     reasons = Counter(x.reason for x in excluded)
@@ -116,7 +116,7 @@ async def _cancel_tasks(draw_id: uuid.UUID) -> None:
 
 
 async def commit_draw(
-    actor: Actor, campaign_id: uuid.UUID, data: wire.DrawRequest, *, now: dt.datetime | None = None
+    ctx: Context, actor: Actor, campaign_id: uuid.UUID, data: wire.DrawRequest
 ) -> wire.Draw:
     """Freeze the pool, take a fresh seed and commit both hashes to the audit chain (nothing revealed yet)."""
     campaigns.require_supervisor(actor)
@@ -138,9 +138,9 @@ async def commit_draw(
         for d in live:
             await _cancel_tasks(d["id"])
         await Draw.update({Draw.superseded: True}).where(Draw.id.is_in([d["id"] for d in live]))
-    now = now or clock.now()
+    now = ctx.now()
     attempt = len(earlier) + 1
-    snapshot = await pool.build_snapshot(row, attempt=attempt, as_of=clock.local_date(now))
+    snapshot = await pool.build_snapshot(row, attempt=attempt, as_of=ctx.local_date(now), zone=ctx.zone)
     eligible, _ = policy.screen(snapshot)
     if not eligible:
         raise InvalidInput("没有符合条件的检查对象", "no eligible enterprise in the pool", field="rules.filters")
@@ -194,7 +194,7 @@ def snapshot_of(row: dict[str, Any]) -> policy.PoolSnapshot:
     return msgspec.convert(row["pool_snapshot"], policy.PoolSnapshot)
 
 
-async def reveal_draw(actor: Actor, draw_id: uuid.UUID, *, now: dt.datetime | None = None) -> wire.Draw:
+async def reveal_draw(ctx: Context, actor: Actor, draw_id: uuid.UUID) -> wire.Draw:
     """Run the committed draw, record its result and tasks, and tell the teams (redacted)."""
     campaigns.require_supervisor(actor)
     row = await Draw.select().where(Draw.id == draw_id).output(load_json=True).first()
@@ -215,7 +215,7 @@ async def reveal_draw(actor: Actor, draw_id: uuid.UUID, *, now: dt.datetime | No
     result = policy.draw(snapshot, seed)
     result_json = msgspec.json.decode(policy.canonical(result))
     digest = policy.result_hash(result)
-    now = now or clock.now()
+    now = ctx.now()
     await Draw.update({Draw.result: result_json, Draw.result_hash: digest}).where(Draw.id == draw_id)
     new_tasks = [
         SpotCheckTask(
@@ -254,7 +254,7 @@ async def reveal_draw(actor: Actor, draw_id: uuid.UUID, *, now: dt.datetime | No
     )
     if not campaign["covert"]:
         for task in stored:
-            await release.release_task(task, campaign, now)
+            await release.release_task(ctx, task, campaign, now)
     updated = await Draw.select().where(Draw.id == draw_id).output(load_json=True).first()
     return _draw_wire(updated, with_seed=True)
 

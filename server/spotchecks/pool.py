@@ -14,17 +14,19 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from schemas import spotchecks as wire
 from schemas.vocab import InspectionStatus, Role
+from server import localtime
 from server.accounts import service as accounts_service
 from server.inspections.tables import Inspection, InspectionInspector
 from server.registry.tables import ConflictOfInterest, Enterprise
-from server.spotchecks import campaigns, clock, covert, policy
+from server.spotchecks import campaigns, covert, policy
 from server.spotchecks.tables import SpotCheckTask
 
 
-async def _enterprise_pool(filters: wire.TargetFilter, as_of: dt.date) -> list[policy.PoolEnterprise]:
+async def _enterprise_pool(filters: wire.TargetFilter, as_of: dt.date, zone: ZoneInfo) -> list[policy.PoolEnterprise]:
     query = Enterprise.select(
         Enterprise.id,
         Enterprise.sector,
@@ -54,11 +56,11 @@ async def _enterprise_pool(filters: wire.TargetFilter, as_of: dt.date) -> list[p
         ).where(Inspection.enterprise.is_in(ids), Inspection.status != InspectionStatus.CANCELLED)
         for row in inspections:
             if row["submitted_at"] is not None:
-                day = clock.local_date(row["submitted_at"])
+                day = localtime.local_date(row["submitted_at"], zone)
                 if day <= as_of:
                     last[row["enterprise"]] = max(day, last.get(row["enterprise"], day))
             else:
-                day = row["planned_date"] or clock.local_date(row["created_at"])
+                day = row["planned_date"] or localtime.local_date(row["created_at"], zone)
             if day.year == as_of.year:
                 this_year[row["enterprise"]] += 1
         # Drawn spot checks not yet turned into inspections count against the cap too.
@@ -138,14 +140,16 @@ async def _history(
     return conflicts, policy.past_pairs(history)
 
 
-async def build_snapshot(row: dict[str, Any], *, attempt: int, as_of: dt.date) -> policy.PoolSnapshot:
+async def build_snapshot(
+    row: dict[str, Any], *, attempt: int, as_of: dt.date, zone: ZoneInfo
+) -> policy.PoolSnapshot:
     """Freeze everything the draw depends on: rules, candidate enterprises and officers, 回避, past teams."""
     rules = campaigns.rules_of(row)
-    enterprises = await _enterprise_pool(rules.filters, as_of)
+    enterprises = await _enterprise_pool(rules.filters, as_of, zone)
     inspectors = await _inspector_pool(rules)
     conflicts, past = await _history([e.id for e in enterprises], [i.id for i in inspectors])
     return policy.PoolSnapshot(
-        rules=campaigns.draw_rules(row, rules, attempt=attempt, as_of=as_of),
+        rules=campaigns.draw_rules(row, rules, attempt=attempt, as_of=as_of, zone=zone),
         enterprises=tuple(enterprises),
         inspectors=tuple(inspectors),
         conflicts=conflicts,

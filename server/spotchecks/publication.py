@@ -18,12 +18,13 @@ from schemas.enforcement import ActionStatus
 from schemas.vocab import District, EnforcementKind, HazardLevel, HazardStatus, InspectionStatus, Sector, label
 from server.accounts.policy import Actor
 from server import exports
+from server.context import Context
 from server.enforcement.tables import EnforcementAction
 from server.hazards.tables import Hazard
 from server.inspections import lifecycle as inspection_lifecycle
 from server.inspections.tables import Inspection
 from server.registry.tables import Enterprise
-from server.spotchecks import campaigns, clock, policy
+from server.spotchecks import campaigns, policy
 from server.spotchecks.tables import SpotCheckTask
 
 
@@ -69,7 +70,7 @@ async def _findings(inspection_ids: list[uuid.UUID]) -> dict[uuid.UUID, policy.C
     return findings
 
 
-async def public_results(actor: Actor, campaign_id: uuid.UUID) -> list[wire.PublicResult]:
+async def public_results(ctx: Context, actor: Actor, campaign_id: uuid.UUID) -> list[wire.PublicResult]:
     """Checks of a campaign a supervisor approved: enterprise, date, outcome — no inspectors, no personal data.
 
     A check that is only submitted (not yet reviewed) or was returned is not published.
@@ -100,7 +101,7 @@ async def public_results(actor: Actor, campaign_id: uuid.UUID) -> list[wire.Publ
                 credit_code=e["credit_code"],
                 district=label(District(e["district"])),
                 sector=label(Sector(e["sector"])),
-                inspection_date=clock.local_date(states[r["inspection"]]["submitted_at"]),
+                inspection_date=ctx.local_date(states[r["inspection"]]["submitted_at"]),
                 outcome=policy.public_outcome(found),
                 general_hazards=found.general_hazards,
                 major_hazards=found.major_hazards,

@@ -18,12 +18,13 @@ from schemas.vocab import InspectionKind
 from server.accounts.policy import SYSTEM
 from server.audit import service as audit_service
 from server.checklists import service as checklists_service
+from server.context import Context
 from server.inspections import assignment as inspection_assignment
 from server.inspections import records as inspection_records
 from server.notifications import service as notifications
 from server.registry import service as registry_service
 from server import database
-from server.spotchecks import clock, tasks
+from server.spotchecks import tasks
 # Both register with the inspections, so every process that releases a task has them: a released task follows
 # its check (completion), a covert check stays hidden until its task is released (covert).
 from server.spotchecks import completion, covert  # noqa: F401
@@ -42,8 +43,8 @@ def release_kind(campaign: dict[str, Any]) -> InspectionKind:
     return InspectionKind.ENFORCEMENT if campaign["enforcement"] else InspectionKind.SPOT_CHECK
 
 
-async def release_task(task: dict[str, Any], campaign: dict[str, Any], now: dt.datetime) -> None:
-    """Turn a task into an inspection of its team and send the target to their phones."""
+async def release_task(ctx: Context, task: dict[str, Any], campaign: dict[str, Any], now: dt.datetime) -> None:
+    """Turn a task into an inspection of its team and send the target to their phones (released at ``now``)."""
     target = await registry_service.get(SYSTEM, task["enterprise"])
     templates = await checklists_service.current_for_sector(target.sector)
     inspection_id = await inspection_assignment.create_for_task(
@@ -72,7 +73,7 @@ async def release_task(task: dict[str, Any], campaign: dict[str, Any], now: dt.d
     await notifications.notify(
         [uuid.UUID(u) for u in task["team"]], kind="covert_released" if campaign["covert"] else "spot_check_released",
         key=f"released:{task['id']}", title=f"新的{'暗访' if campaign['covert'] else '双随机'}检查任务已下达：{target.name}",
-        body=f"计划日期 {task['planned_date']}，请同步后查看。", entity=("inspection", inspection_id), now=now,
+        body=f"计划日期 {task['planned_date']}，请同步后查看。", entity=("inspection", inspection_id), settings=ctx.settings, now=now,
     )
     released = {**task, "released_at": now, "status": "released", "inspection": inspection_id}
     await sync_service.publish(
@@ -80,19 +81,19 @@ async def release_task(task: dict[str, Any], campaign: dict[str, Any], now: dt.d
     )
 
 
-async def release_due_tasks(now: dt.datetime | None = None) -> int:
+async def release_due_tasks(ctx: Context) -> int:
     """Release every drawn task whose release time has come (see :func:`release_due_tasks_counted`)."""
-    released, _ = await release_due_tasks_counted(now)
+    released, _ = await release_due_tasks_counted(ctx)
     return released
 
 
-async def release_due_tasks_counted(now: dt.datetime | None = None) -> tuple[int, int]:
-    """Release every due task, each in its own unit of work (``now`` for tests); ``(released, failed)``.
+async def release_due_tasks_counted(ctx: Context) -> tuple[int, int]:
+    """Release every task due at ``ctx``'s time, each in its own unit of work; ``(released, failed)``.
 
     One task that cannot be released (its row, its team, its enterprise) is logged with its id and left
     ``drawn`` for the next run; it never holds back the others.
     """
-    now = now or clock.now()
+    now = ctx.now()
     due = await SpotCheckTask.select(SpotCheckTask.id).where(
         (SpotCheckTask.status == "drawn") & (SpotCheckTask.release_at <= now)
     ).order_by(SpotCheckTask.release_at)
@@ -100,14 +101,14 @@ async def release_due_tasks_counted(now: dt.datetime | None = None) -> tuple[int
     for row in due:
         try:
             async with database.transaction():
-                released += await _release_if_due(row["id"], now)
+                released += await _release_if_due(ctx, row["id"], now)
         except Exception:  # one bad task must not stop the rest; it stays drawn and is retried next run
             log.exception("spot-check task %s could not be released; left for the next run", row["id"])
             failed += 1
     return released, failed
 
 
-async def _release_if_due(task_id: uuid.UUID, now: dt.datetime) -> int:
+async def _release_if_due(ctx: Context, task_id: uuid.UUID, now: dt.datetime) -> int:
     query = SpotCheckTask.select().where((SpotCheckTask.id == task_id) & (SpotCheckTask.status == "drawn")).output(
         load_json=True
     )
@@ -118,5 +119,5 @@ async def _release_if_due(task_id: uuid.UUID, now: dt.datetime) -> int:
     if task is None:
         return 0
     campaign = await Campaign.select().where(Campaign.id == task["campaign"]).first()
-    await release_task(task, campaign, now)
+    await release_task(ctx, task, campaign, now)
     return 1

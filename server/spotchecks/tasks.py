@@ -17,8 +17,9 @@ from typing import Any
 from schemas import spotchecks as wire
 from schemas.vocab import Role
 from server.accounts.policy import Actor
+from server.context import Context
 from server.errors import PermissionDenied
-from server.spotchecks import campaigns, clock
+from server.spotchecks import campaigns
 from server.spotchecks.tables import Campaign, SpotCheckTask
 
 
@@ -67,7 +68,7 @@ def _task_state(row: dict[str, Any], today: dt.date) -> tuple[str, bool]:
     return status, overdue
 
 
-async def list_tasks(actor: Actor, campaign_id: uuid.UUID) -> list[wire.SpotCheckTask]:
+async def list_tasks(ctx: Context, actor: Actor, campaign_id: uuid.UUID) -> list[wire.SpotCheckTask]:
     """The campaign's targets and teams: for its own supervisor only."""
     await campaigns.owned_campaign(actor, campaign_id)
     rows = await SpotCheckTask.select(
@@ -75,7 +76,7 @@ async def list_tasks(actor: Actor, campaign_id: uuid.UUID) -> list[wire.SpotChec
     ).where(SpotCheckTask.campaign == campaign_id).order_by(SpotCheckTask.draw.attempt).order_by(
         SpotCheckTask.position
     ).output(load_json=True)
-    today = clock.local_date(clock.now())
+    today = ctx.today()
     tasks = []
     for r in rows:
         status, overdue = _task_state(r, today)
@@ -100,13 +101,13 @@ async def list_tasks(actor: Actor, campaign_id: uuid.UUID) -> list[wire.SpotChec
     return tasks
 
 
-async def progress(actor: Actor, campaign_id: uuid.UUID, *, now: dt.datetime | None = None) -> wire.CampaignProgress:
+async def progress(ctx: Context, actor: Actor, campaign_id: uuid.UUID) -> wire.CampaignProgress:
     """Drawn, released, done, overdue: counts only, no targets."""
     campaign = await campaigns.readable_campaign(actor, campaign_id)
     rows = await SpotCheckTask.select(
         SpotCheckTask.status, SpotCheckTask.inspection, SpotCheckTask.planned_date
     ).where(SpotCheckTask.campaign == campaign_id)
-    today = clock.local_date(now or clock.now())
+    today = ctx.today()
     counts: Counter[str] = Counter()
     for r in rows:
         status, overdue = _task_state(r, today)

@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from server import database
 from server.stats import cache, sql
 from server.stats.definitions import HAZARD, INSPECTION, MEASURES, SOURCES, VIOLATION, Dim
 from server.stats.dialect import Connection, in_list
@@ -48,7 +49,7 @@ async def collect(
     From the rollups, with their ``generation`` (read after the read's freshness), the counts are kept in
     this process: a later read recounts from the rollups only the months recounted since (:func:`_count_rollup`).
     """
-    today = query.today or local_today()
+    today = query.today or local_today(database.timezone())
     if backend == "rollup":
         out = await _count_rollup(conn, query, plan, today, generation)
     else:
@@ -65,7 +66,7 @@ async def collect(
 async def _count_base(conn: Connection, query: StatsQuery, plan: Plan, today: dt.date) -> Collected:
     out: Collected = defaultdict(dict)
     for source in SOURCES.values():
-        p = Params()
+        p = Params(database.timezone())
         text = sql.base_aggregate(source, plan.current, plan.previous, query.filters, plan.dim, plan.grain, p)
         if text is None:
             continue
@@ -184,14 +185,14 @@ async def _month_sums(
     """Each month's sums from the monthly rollups and its overdue open hazards (``restrict``: only ``months``)."""
     out: dict[str, Collected] = {m: {} for m in months}
     only = [dt.date.fromisoformat(m) for m in months] if restrict else None
-    p = Params()
+    p = Params(database.timezone())
     text = sql.rollup_aggregate(plan.current, plan.previous, query.filters, plan.dim, plan.grain, p, months=only)
     for row in await conn.fetch(text, *p.values):
         values = out[str(row["m"])[:10]].setdefault(_key(plan, row["grp"], row["cur"]), {})
         for key in MEASURES:
             values[key] = values.get(key, 0) + (row[key] or 0)
     group = sql.rollup_group(plan.dim, plan.grain)
-    p = Params()
+    p = Params(database.timezone())
     spans = f"((month >= {p(plan.previous.start)} AND month < {p(plan.previous.end)}) OR (month >= {p(plan.current.start)} AND month < {p(plan.current.end)}))"
     where = [spans, f"deadline_date < {p(today)}", *sql.rollup_filters(query.filters, p)]
     if only is not None:
@@ -250,7 +251,7 @@ async def _cube_rows(
 ) -> list[dict[str, Any]]:
     """The rows of a per-period cube (``stats_coverage``, ``stats_repeat_offenders``) that answer a plan: one per group."""
     f, dim = query.filters, plan.dim
-    p = Params()
+    p = Params(database.timezone())
     if dim is Dim.PERIOD:
         grain = plan.grain
         starts = [b.start for b in plan.buckets] + [add_months(b.start, -12) for b in plan.buckets]
@@ -279,7 +280,7 @@ async def _collect_live_base(
 ) -> None:
     """逾期未整改 (depends on today) and 重复违章人员 (distinct people), counted from the base tables."""
     dim, f = plan.dim, query.filters
-    p = Params()
+    p = Params(database.timezone())
     group = sql.base_group(HAZARD, dim, plan.grain)
     if group is not None:
         where = [
@@ -294,7 +295,7 @@ async def _collect_live_base(
         )
         for row in await conn.fetch(text, *p.values):
             out[_key(plan, row["grp"], row["cur"])]["hazards_overdue"] = row["n"]
-    p = Params()
+    p = Params(database.timezone())
     group = sql.base_group(VIOLATION, dim, plan.grain)
     if group is not None:
         where = [sql.moment_range(VIOLATION, [plan.previous, plan.current], p), *sql.base_filters(VIOLATION, f, p)]
@@ -310,7 +311,7 @@ async def _collect_live_base(
 
 async def _collect_coverage_base(conn: Connection, query: StatsQuery, plan: Plan, out: Collected) -> None:
     f, dim = query.filters, plan.dim
-    p = Params()
+    p = Params(database.timezone())
     group = sql.base_group(INSPECTION, dim, plan.grain)
     where = [INSPECTION.where, sql.moment_range(INSPECTION, [plan.previous, plan.current], p), *sql.base_filters(INSPECTION, f, p)]
     text = (

@@ -18,7 +18,8 @@ macro               PostgreSQL                                      SQLite
 Placeholders are written ``$n`` (asyncpg); SQLite reads them as ``?n``.
 SQLite stores a timestamp as UTC text (``2025-03-10 02:00:00+00:00``), which
 its date functions read; the bureau's zone is turned into a fixed offset,
-which is exact for a zone without daylight saving (checked at import).
+which is exact for a zone without daylight saving (checked when a connection is made).
+Every rendering is for one zone (``FIELDCHECK_TIMEZONE``), which the connection carries.
 """
 
 from __future__ import annotations
@@ -32,47 +33,52 @@ from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
 
-from server import database
-from server.stats.periods import TIMEZONE, TZ
+from server import database, localtime
 
 
-def _fixed_offset_hours() -> int:
-    winter = dt.datetime(2025, 1, 15, tzinfo=TZ).utcoffset()
-    summer = dt.datetime(2025, 7, 15, tzinfo=TZ).utcoffset()
+def offset_hours(zone: str) -> int:
+    """The whole-hour offset of ``zone`` from UTC; ``RuntimeError`` for a zone with daylight saving or half hours."""
+    winter = localtime.at(dt.date(2025, 1, 15), dt.time(), zone).utcoffset()
+    summer = localtime.at(dt.date(2025, 7, 15), dt.time(), zone).utcoffset()
     if winter != summer or winter is None or winter.total_seconds() % 3600:
-        raise RuntimeError(f"statistics on SQLite need a whole-hour zone without daylight saving, not {TIMEZONE}")
+        raise RuntimeError(f"statistics on SQLite need a whole-hour zone without daylight saving, not {zone}")
     return int(winter.total_seconds() // 3600)
 
 
-OFFSET_HOURS = _fixed_offset_hours()
-_SHIFT = f"'{OFFSET_HOURS:+d} hours'"
-
 _TEAM_FROM = 'FROM inspection_inspector t JOIN app_user u ON u.id = t."user" WHERE t.inspection = {0}'
 
-_PG = {
-    "month": lambda x: f"date_trunc('month', ({x}) AT TIME ZONE '{TIMEZONE}')::date",
-    "day": lambda x: f"(({x}) AT TIME ZONE '{TIMEZONE}')::date",
-    "minute": lambda x: f"to_char(({x}) AT TIME ZONE '{TIMEZONE}', 'YYYY-MM-DD HH24:MI')",
-    "trunc_month": lambda x: f"date_trunc('month', {x})::date",
-    "trunc_quarter": lambda x: f"date_trunc('quarter', {x})::date",
-    "trunc_year": lambda x: f"date_trunc('year', {x})::date",
-    "team": lambda x: f"(SELECT string_agg(u.display_name, '、' ORDER BY u.display_name) {_TEAM_FROM.format(x)})",
-    "person_key": lambda x: f"hashtextextended({x}, 0)",
-}
 
-_SQLITE = {
-    "month": lambda x: f"date({x}, {_SHIFT}, 'start of month')",
-    "day": lambda x: f"date({x}, {_SHIFT})",
-    "minute": lambda x: f"strftime('%Y-%m-%d %H:%M', {x}, {_SHIFT})",
-    "trunc_month": lambda x: f"date({x}, 'start of month')",
-    "trunc_quarter": lambda x: (
-        f"date({x}, 'start of month', '-' || ((CAST(strftime('%m', {x}) AS INTEGER) - 1) % 3) || ' months')"
-    ),
-    "trunc_year": lambda x: f"date({x}, 'start of year')",
-    "team": lambda x: f"(SELECT group_concat(n, '、') FROM (SELECT u.display_name AS n {_TEAM_FROM.format(x)} ORDER BY n))",
-    # SQLite compares the text as fast as a number; the column's declared type does not bind it.
-    "person_key": lambda x: f"({x})",
-}
+def _pg(zone: str) -> dict[str, Any]:
+    """PostgreSQL's spellings of the macros, cutting days and months in ``zone``."""
+    return {
+        "month": lambda x: f"date_trunc('month', ({x}) AT TIME ZONE '{zone}')::date",
+        "day": lambda x: f"(({x}) AT TIME ZONE '{zone}')::date",
+        "minute": lambda x: f"to_char(({x}) AT TIME ZONE '{zone}', 'YYYY-MM-DD HH24:MI')",
+        "trunc_month": lambda x: f"date_trunc('month', {x})::date",
+        "trunc_quarter": lambda x: f"date_trunc('quarter', {x})::date",
+        "trunc_year": lambda x: f"date_trunc('year', {x})::date",
+        "team": lambda x: f"(SELECT string_agg(u.display_name, '、' ORDER BY u.display_name) {_TEAM_FROM.format(x)})",
+        "person_key": lambda x: f"hashtextextended({x}, 0)",
+    }
+
+
+def _sqlite(zone: str) -> dict[str, Any]:
+    """SQLite's spellings of the macros, cutting days and months at the fixed offset of ``zone``."""
+    shift = f"'{offset_hours(zone):+d} hours'"
+    return {
+        "month": lambda x: f"date({x}, {shift}, 'start of month')",
+        "day": lambda x: f"date({x}, {shift})",
+        "minute": lambda x: f"strftime('%Y-%m-%d %H:%M', {x}, {shift})",
+        "trunc_month": lambda x: f"date({x}, 'start of month')",
+        "trunc_quarter": lambda x: (
+            f"date({x}, 'start of month', '-' || ((CAST(strftime('%m', {x}) AS INTEGER) - 1) % 3) || ' months')"
+        ),
+        "trunc_year": lambda x: f"date({x}, 'start of year')",
+        "team": lambda x: f"(SELECT group_concat(n, '、') FROM (SELECT u.display_name AS n {_TEAM_FROM.format(x)} ORDER BY n))",
+        # SQLite compares the text as fast as a number; the column's declared type does not bind it.
+        "person_key": lambda x: f"({x})",
+    }
+
 
 _MACRO = re.compile(r"@([a-z_]+)\(")
 
@@ -105,17 +111,24 @@ def expand(text: str, macros: dict[str, Any]) -> str:
     return "".join(out)
 
 
+@functools.cache
+def _macros(engine: str, zone: str) -> dict[str, Any]:
+    return _pg(zone) if engine == "postgres" else _sqlite(zone)
+
+
 @functools.lru_cache(maxsize=4096)
-def render_postgres(text: str) -> str:
-    return expand(text, _PG)
+def render_postgres(text: str, zone: str) -> str:
+    """``text`` in PostgreSQL's SQL, days and months cut in ``zone``."""
+    return expand(text, _macros("postgres", zone))
 
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
 
 @functools.lru_cache(maxsize=4096)
-def render_sqlite(text: str) -> str:
-    return _PLACEHOLDER.sub(r"?\1", expand(text, _SQLITE))
+def render_sqlite(text: str, zone: str) -> str:
+    """``text`` in SQLite's SQL (``?n`` placeholders), days and months cut at ``zone``'s offset."""
+    return _PLACEHOLDER.sub(r"?\1", expand(text, _macros("sqlite", zone)))
 
 
 def in_list(values: Iterable[Any], p: Any) -> str:
@@ -128,24 +141,25 @@ def in_list(values: Iterable[Any], p: Any) -> str:
 
 
 class PostgresConnection:
-    """An asyncpg connection that renders the macros."""
+    """An asyncpg connection that renders the macros, cutting days and months in ``zone``."""
 
     is_postgres = True
 
-    def __init__(self, raw: Any) -> None:
+    def __init__(self, raw: Any, zone: str) -> None:
         self.raw = raw
+        self.zone = zone
 
     async def fetch(self, text: str, *args: Any) -> list[dict[str, Any]]:
-        return [dict(r) for r in await self.raw.fetch(render_postgres(text), *args)]
+        return [dict(r) for r in await self.raw.fetch(render_postgres(text, self.zone), *args)]
 
     async def fetchval(self, text: str, *args: Any) -> Any:
-        return await self.raw.fetchval(render_postgres(text), *args)
+        return await self.raw.fetchval(render_postgres(text, self.zone), *args)
 
     async def execute(self, text: str, *args: Any) -> None:
-        await self.raw.execute(render_postgres(text), *args)
+        await self.raw.execute(render_postgres(text, self.zone), *args)
 
     async def executemany(self, text: str, rows: list[tuple[Any, ...]]) -> None:
-        await self.raw.executemany(render_postgres(text), rows)
+        await self.raw.executemany(render_postgres(text, self.zone), rows)
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[None]:
@@ -156,7 +170,7 @@ class PostgresConnection:
 
     async def rows(self, text: str, *args: Any) -> AsyncIterator[list[Any]]:
         """Every row, read with a server-side cursor (inside a transaction)."""
-        async for record in self.raw.cursor(render_postgres(text), *args, prefetch=500):
+        async for record in self.raw.cursor(render_postgres(text, self.zone), *args, prefetch=500):
             yield list(record.values())
 
 
@@ -165,24 +179,26 @@ class SQLiteConnection:
 
     is_postgres = False
 
-    def __init__(self, raw: Any) -> None:
+    def __init__(self, raw: Any, zone: str) -> None:
+        offset_hours(zone)  # refused here, before any figure is counted in a zone SQLite cannot follow
         self.raw = raw
+        self.zone = zone
         self._depth = 0
 
     async def fetch(self, text: str, *args: Any) -> list[dict[str, Any]]:
-        async with self.raw.execute(render_sqlite(text), args) as cursor:
+        async with self.raw.execute(render_sqlite(text, self.zone), args) as cursor:
             return [dict(r) for r in await cursor.fetchall()]
 
     async def fetchval(self, text: str, *args: Any) -> Any:
-        async with self.raw.execute(render_sqlite(text), args) as cursor:
+        async with self.raw.execute(render_sqlite(text, self.zone), args) as cursor:
             row = await cursor.fetchone()
         return None if row is None else next(iter(row.values()))
 
     async def execute(self, text: str, *args: Any) -> None:
-        await self.raw.execute(render_sqlite(text), args)
+        await self.raw.execute(render_sqlite(text, self.zone), args)
 
     async def executemany(self, text: str, rows: list[tuple[Any, ...]]) -> None:
-        await self.raw.executemany(render_sqlite(text), rows)
+        await self.raw.executemany(render_sqlite(text, self.zone), rows)
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[None]:
@@ -204,7 +220,7 @@ class SQLiteConnection:
             self._depth -= 1
 
     async def rows(self, text: str, *args: Any) -> AsyncIterator[list[Any]]:
-        async with self.raw.execute(render_sqlite(text), args) as cursor:
+        async with self.raw.execute(render_sqlite(text, self.zone), args) as cursor:
             while batch := await cursor.fetchmany(500):
                 for row in batch:
                     yield list(row.values())
@@ -220,16 +236,16 @@ async def connect() -> AsyncIterator[Connection]:
     if not isinstance(engine, PostgresEngine):
         raw = await engine.get_connection()  # type: ignore[attr-defined]
         try:
-            yield SQLiteConnection(raw)
+            yield SQLiteConnection(raw, database.timezone())
         finally:
             await raw.close()
     elif engine.pool is not None:
         async with engine.pool.acquire() as raw:
-            yield PostgresConnection(raw)
+            yield PostgresConnection(raw, database.timezone())
     else:
         raw = await engine.get_new_connection()
         try:
-            yield PostgresConnection(raw)
+            yield PostgresConnection(raw, database.timezone())
         finally:
             await raw.close()
 
@@ -238,5 +254,5 @@ def wrap(conn: Any) -> Connection:
     """A caller's own connection (a raw asyncpg one from the generator) in the statistics' shape."""
     if isinstance(conn, PostgresConnection | SQLiteConnection):
         return conn
-    return PostgresConnection(conn)
+    return PostgresConnection(conn, database.timezone())
 

@@ -23,6 +23,7 @@ from schemas.vocab import (
     Sector,
     ViolationType,
 )
+from server import database
 from server.accounts.policy import Actor
 from server.errors import InvalidInput
 from server.stats import sql
@@ -124,7 +125,7 @@ def _drill_plan(query: StatsQuery, indicator: Indicator, by: Dim | None, group: 
         # 每千家次: the records of the numerator (the checks are its own figure).
         return _record_drill(query, period, numerator.source, numerator.condition, by, group)
     if indicator.key == "hazards_overdue":
-        today = query.today or local_today()
+        today = query.today or local_today(database.timezone())
         return _record_drill(
             query, period, HAZARD, sql.UNRECTIFIED_SQL + " AND h.deadline_date < {today}", by, group, today=today
         )
@@ -166,7 +167,7 @@ def _record_drill(
     counted: str | None = None,
     today: dt.date | None = None,
 ) -> _Drill:
-    p = Params()
+    p = Params(database.timezone())
     if today is not None:
         condition = condition.format(today=p(today))
     where = [source.where, condition, sql.moment_range(source, [period], p), *sql.base_filters(source, query.filters, p)]
@@ -184,7 +185,7 @@ def _record_drill(
 
 
 def _repeat_drill(query: StatsQuery, period: Period, by: Dim | None, group: str | None) -> _Drill:
-    p = Params()
+    p = Params(database.timezone())
     where = [sql.moment_range(VIOLATION, [period], p), *sql.base_filters(VIOLATION, query.filters, p)]
     where += _group_condition(VIOLATION, by, group, p)
     scope = " AND ".join(where)
@@ -203,7 +204,7 @@ def _repeat_drill(query: StatsQuery, period: Period, by: Dim | None, group: str 
 
 
 def _enterprise_drill(query: StatsQuery, period: Period, indicator: Indicator, by: Dim | None, group: str | None) -> _Drill:
-    p = Params()
+    p = Params(database.timezone())
     f = query.filters
     checks_where = [INSPECTION.where, sql.moment_range(INSPECTION, [period], p)]
     department = f.department_id

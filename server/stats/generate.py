@@ -23,12 +23,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from schemas.identifiers import CREDIT_CODE_ALPHABET, credit_code_check_char
 from schemas.vocab import District, EnforcementKind, InspectionKind, RiskGrade, Role, Sector, ViolationType
-from server.stats.periods import TZ
+from server import database, localtime
 
 #: Departments that inspect (codes shared with ``fieldcheck demo``), with the share of inspectors.
 INSPECTING_DEPARTMENTS = {
@@ -142,12 +143,13 @@ async def generate(
     conn: asyncpg.Connection, plan: Plan, *, password_hash: str, progress: bool = True,
     rebuild: Callable[[asyncpg.Connection], Any] | None = None,
 ) -> Report:
-    """Load a synthetic city into the (migrated) database behind ``conn``."""
+    """Load a synthetic city into the (migrated) database behind ``conn`` (the active one: its time zone)."""
+    zone = localtime.zone(database.timezone())
     started = time.perf_counter()
     rng = random.Random(plan.seed)
     new_id = _Ids(rng)
     counts: dict[str, int] = {}
-    today = plan.today or dt.datetime.now(TZ).date()
+    today = plan.today or dt.datetime.now(zone).date()
     now = dt.datetime.now(dt.UTC)
     await conn.execute("SET session_replication_role = replica")
     await conn.execute("SET statement_timeout = 0")
@@ -227,10 +229,10 @@ async def generate(
         for start in range(0, plan.inspections, plan.chunk):
             n = min(plan.chunk, plan.inspections - start)
             await _chunk(conn, rng, new_id, n, plan, enterprises, ent_cum, days, day_cum, departments, inspectors,
-                         templates, people, people_cum, today, counts)
+                         templates, people, people_cum, today, counts, zone)
             bar.advance(n)
 
-        await _spot_checks(conn, rng, new_id, enterprises, departments, first, today, counts)
+        await _spot_checks(conn, rng, new_id, enterprises, departments, first, today, counts, zone)
     finally:
         # Rebuilt even when the load fails half-way, so the database is never left without its indexes.
         bar = Progress("重建索引", max(len(deferred), 1), progress and bool(deferred))
@@ -278,8 +280,8 @@ def _accumulate(weights: list[float]) -> list[float]:
     return out
 
 
-def _at(day: dt.date, rng: random.Random) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(8 + rng.randrange(10), rng.randrange(60)), TZ)
+def _at(day: dt.date, rng: random.Random, zone: ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(8 + rng.randrange(10), rng.randrange(60)), zone)
 
 
 async def _chunk(
@@ -287,7 +289,7 @@ async def _chunk(
     enterprises: list[tuple[uuid.UUID, Sector, District, RiskGrade]], ent_cum: list[float],
     days: list[dt.date], day_cum: list[float], departments: dict[str, uuid.UUID],
     inspectors: dict[str, list[uuid.UUID]], templates: dict[Sector, tuple[uuid.UUID, list[uuid.UUID]]],
-    people: list[tuple[str, str]], people_cum: list[float], today: dt.date, counts: dict[str, int],
+    people: list[tuple[str, str]], people_cum: list[float], today: dt.date, counts: dict[str, int], zone: ZoneInfo,
 ) -> None:
     picks = rng.choices(enterprises, cum_weights=ent_cum, k=n)
     when = rng.choices(days, cum_weights=day_cum, k=n)
@@ -297,7 +299,7 @@ async def _chunk(
         inspection_id = new_id()
         department_code = rng.choices(*zip(*SECTOR_DEPARTMENTS[sector], strict=True))[0]
         team = rng.sample(inspectors[department_code], 2)
-        submitted = _at(day, rng)
+        submitted = _at(day, rng, zone)
         status = rng.choices(["reviewed", "submitted", "in_progress", "cancelled"], weights=[70, 27, 2, 1])[0]
         template_id, items = templates[sector]
         inspections.append((inspection_id, str(kind), status, enterprise_id, template_id, departments[department_code],
@@ -370,7 +372,7 @@ def _hazard(
 async def _spot_checks(
     conn: asyncpg.Connection, rng: random.Random, new_id: _Ids,
     enterprises: list[tuple[uuid.UUID, Sector, District, RiskGrade]], departments: dict[str, uuid.UUID],
-    first: dt.date, today: dt.date, counts: dict[str, int],
+    first: dt.date, today: dt.date, counts: dict[str, int], zone: ZoneInfo,
 ) -> None:
     """Quarterly 双随机 plans per inspecting department, one in four of them covert."""
     campaigns, draws, tasks = [], [], []
@@ -388,7 +390,7 @@ async def _spot_checks(
                 status = ("done" if rng.random() < 0.9 else "released") if planned < today else "drawn"
                 if rng.random() < 0.03:
                     status = "cancelled"
-                release_at = dt.datetime.combine(planned, dt.time(), TZ)
+                release_at = dt.datetime.combine(planned, dt.time(), zone)
                 # As the release job leaves them: a task past "drawn" was released at its release time.
                 released_at = None if status in ("drawn", "cancelled") else release_at
                 tasks.append((new_id(), campaign_id, draw_id, enterprise[0], str(enterprise[2]), "[]", planned,

@@ -1,5 +1,8 @@
 """Statistical periods (月 / 季 / 年) in the bureau's time zone, and their 同比 counterparts. Pure, no I/O.
 
+Months, quarters and years are cut at midnight in the bureau's zone (``FIELDCHECK_TIMEZONE``), as its
+reports are; every function that turns a period into instants takes that zone (``server.localtime``).
+
 A period is written the way a report names it: ``2025`` (year), ``2025-Q2``
 (quarter), ``2025-03`` (month). Every period is a half-open range of calendar
 months ``[start, end)``; the same period one year earlier is its 同比 base.
@@ -13,13 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from server.settings import get_settings
-
-#: Months, quarters and years are cut at midnight in the bureau's time zone (FIELDCHECK_TIMEZONE, Beijing time by
-#: default), as its reports are. Read once, when statistics are first imported: the SQL of the indicators is built
-#: from it (``stats.definitions``), like every other setting read at start-up.
-TIMEZONE = get_settings().hazards.timezone
-TZ = ZoneInfo(TIMEZONE)
+from server import localtime
 
 _QUARTER_NAMES = {1: "一", 2: "二", 3: "三", 4: "四"}
 _PATTERN = re.compile(r"^(?P<year>\d{4})(?:-(?:Q(?P<quarter>[1-4])|(?P<month>0[1-9]|1[0-2])))?$")
@@ -77,12 +74,12 @@ class Period:
         """The same period one year earlier (the 同比 base)."""
         return Period(add_months(self.start, -12), self.grain)
 
-    def start_at(self) -> dt.datetime:
-        """The first instant of the period (midnight in the bureau's zone), timezone-aware."""
-        return dt.datetime.combine(self.start, dt.time(), TZ)
+    def start_at(self, zone: ZoneInfo | str) -> dt.datetime:
+        """The first instant of the period (midnight in the bureau's ``zone``), timezone-aware."""
+        return localtime.midnight(self.start, zone)
 
-    def end_at(self) -> dt.datetime:
-        return dt.datetime.combine(self.end, dt.time(), TZ)
+    def end_at(self, zone: ZoneInfo | str) -> dt.datetime:
+        return localtime.midnight(self.end, zone)
 
     def contains(self, day: dt.date) -> bool:
         return self.start <= day < self.end
@@ -123,9 +120,9 @@ def period_of(day: dt.date, grain: Grain) -> Period:
     return Period(dt.date(day.year, day.month, 1), grain)
 
 
-def local_today(now: dt.datetime | None = None) -> dt.date:
-    """Today's date in Beijing (the day a deadline is compared with)."""
-    return (now or dt.datetime.now(dt.UTC)).astimezone(TZ).date()
+def local_today(zone: ZoneInfo | str, now: dt.datetime | None = None) -> dt.date:
+    """Today's date in the bureau's ``zone`` (the day a deadline is compared with); ``now``: the wall clock."""
+    return localtime.local_date(now or dt.datetime.now(dt.UTC), zone)
 
 
 def change_ratio(current: float | None, previous: float | None) -> float | None:
@@ -142,11 +139,11 @@ class Span:
     start: dt.date
     end: dt.date
 
-    def start_at(self) -> dt.datetime:
-        return dt.datetime.combine(self.start, dt.time(), TZ)
+    def start_at(self, zone: ZoneInfo | str) -> dt.datetime:
+        return localtime.midnight(self.start, zone)
 
-    def end_at(self) -> dt.datetime:
-        return dt.datetime.combine(self.end, dt.time(), TZ)
+    def end_at(self, zone: ZoneInfo | str) -> dt.datetime:
+        return localtime.midnight(self.end, zone)
 
 
 def trend_spans(period: Period, grain: Grain) -> tuple[Span, Span, list[Period]]:

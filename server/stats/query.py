@@ -17,6 +17,7 @@ from typing import Literal
 
 from schemas import stats as wire
 from schemas.vocab import Role
+from server import database
 from server.accounts.policy import Actor
 from server.errors import InvalidInput, PermissionDenied
 from server.stats.definitions import Dim
@@ -42,7 +43,7 @@ def query_from(
     period: str | None, district: str | None = None, sector: str | None = None, department_id: uuid.UUID | None = None
 ) -> StatsQuery:
     try:
-        parsed = parse_period(period) if period else Period(dt.date(local_today().year, 1, 1), Grain.YEAR)
+        parsed = parse_period(period) if period else Period(dt.date(local_today(database.timezone()).year, 1, 1), Grain.YEAR)
     except ValueError as exc:
         raise InvalidInput("期间格式有误，应为 2025、2025-Q2 或 2025-03", str(exc), field="period") from None
     return StatsQuery(parsed, Filters(district=district, sector=sector, department_id=department_id))
@@ -63,7 +64,7 @@ def scoped(actor: Actor, query: StatsQuery) -> StatsQuery:
 
 def scope_of(query: StatsQuery) -> wire.Scope:
     before = query.period.year_before()
-    today = query.today or local_today()
+    today = query.today or local_today(database.timezone())
     return wire.Scope(
         period=query.period.key,
         period_label=query.period.label,

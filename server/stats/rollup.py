@@ -22,10 +22,11 @@ import asyncpg
 
 from schemas import stats as wire
 from schemas.problems import ErrorCode
+from server import database, localtime
 from server.errors import Unavailable
 from server.stats import sql
 from server.stats.dialect import Connection, connect, wrap
-from server.stats.periods import TZ, Grain, period_of
+from server.stats.periods import Grain, period_of
 from server.stats.query import Backend, Plan
 from server.stats.sql import Params
 
@@ -189,7 +190,7 @@ async def freshness_and_generation(conn: Connection, plans: Iterable[Plan]) -> t
     refuse_failed([m for m, r in needed if r["failed_at"] is not None], *plans)
     as_of = min([now, *(_as_time(r["marked_at"]) for _, r in needed)])
     fresh = wire.Freshness(
-        as_of=as_of.isoformat(), as_of_label=as_of.astimezone(TZ).strftime("%Y-%m-%d %H:%M:%S"), pending=bool(needed)
+        as_of=as_of.isoformat(), as_of_label=as_of.astimezone(localtime.zone(conn.zone)).strftime("%Y-%m-%d %H:%M:%S"), pending=bool(needed)
     )
     return fresh, generation
 
@@ -266,7 +267,7 @@ async def _people_of(conn: Connection, month: dt.date) -> Counter[tuple[Any, ...
 
 
 async def _run(conn: Connection, build: Any) -> None:
-    p = Params()
+    p = Params(database.timezone())
     text = build(p)
     if text is not None:
         await conn.execute(text, *p.values)
@@ -278,4 +279,4 @@ async def read_freshness(conn: Connection, backend: Backend, plans: Iterable[Pla
     if backend == "rollup":
         return await freshness(conn, plans)
     now = dt.datetime.now(dt.UTC)
-    return wire.Freshness(as_of=now.isoformat(), as_of_label=now.astimezone(TZ).strftime("%Y-%m-%d %H:%M:%S"))
+    return wire.Freshness(as_of=now.isoformat(), as_of_label=now.astimezone(localtime.zone(conn.zone)).strftime("%Y-%m-%d %H:%M:%S"))

@@ -24,10 +24,14 @@ NONE_GROUP = "none"
 
 
 class Params:
-    """Collects positional parameters; calling it with a value returns its placeholder."""
+    """Collects positional parameters; calling it with a value returns its placeholder.
 
-    def __init__(self) -> None:
+    ``zone`` is the bureau's time zone, in which a period's bounds become instants.
+    """
+
+    def __init__(self, zone: str) -> None:
         self.values: list[Any] = []
+        self.zone = zone
 
     def __call__(self, value: Any) -> str:
         self.values.append(value)
@@ -56,7 +60,9 @@ def moment_range(source: Source, periods: list[Period | Span], p: Params) -> str
         if source.moment_is_date:
             parts.append(f"({source.moment} >= {p(period.start)} AND {source.moment} < {p(period.end)})")
         else:
-            parts.append(f"({source.moment} >= {p(period.start_at())} AND {source.moment} < {p(period.end_at())})")
+            parts.append(
+                f"({source.moment} >= {p(period.start_at(p.zone))} AND {source.moment} < {p(period.end_at(p.zone))})"
+            )
     return "(" + " OR ".join(parts) + ")"
 
 
@@ -119,7 +125,7 @@ def from_clause(source: Source, dim: Dim | None) -> str:
 def current_flag(source: Source, current: Period | Span, p: Params) -> str:
     if source.moment_is_date:
         return f"({source.moment} >= {p(current.start)})"
-    return f"({source.moment} >= {p(current.start_at())})"
+    return f"({source.moment} >= {p(current.start_at(p.zone))})"
 
 
 def base_aggregate(

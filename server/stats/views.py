@@ -15,6 +15,7 @@ from typing import Any
 
 from schemas import stats as wire
 from schemas.vocab import LABELS, District, Sector
+from server import database
 from server.accounts.policy import Actor
 from server.stats.collection import REGISTRY_KEY, Collected, Generation, RegistryCells, collect, registry_cells, values_at
 from server.stats.definitions import DIM_LABELS, HEADLINE, INDICATORS, MEASURES, Dim, Indicator, Kind, supports
@@ -118,7 +119,7 @@ async def _breakdown(
     plan = plan_of(query, by, grain)
     collected = await collect(conn, query, plan, backend, registry, generation=generation)
     rows: list[wire.BreakdownRow] = []
-    today = query.today or local_today()
+    today = query.today or local_today(database.timezone())
     if by is Dim.PERIOD:
         for bucket in plan.buckets:
             here = values_at(collected, bucket.start.isoformat(), True, by)
@@ -157,7 +158,7 @@ async def _groups(
         if (None, True) in collected and any(collected[(None, True)].get(k) for k in MEASURES) and not f.department_id:
             out.append((None, "未指定科室"))
         return out
-    p = Params()
+    p = Params(database.timezone())
     ids = in_list((uuid.UUID(s) for s in sorted(seen)), p)
     names = {
         str(r["id"]): r["display_name"]

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK
 
 from schemas import bounds
@@ -16,15 +17,18 @@ from schemas.vocab import Role
 from server import database, metrics
 from server.accounts.auth import requires_role
 from server.api_docs import Bodies
-from server.deps import AppSettings, CurrentActor
+from server.deps import AppContext, CurrentActor
 from server.errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
 from server.sync import pull as pull_service
 from server.sync import push as push_service
+from server.sync.registry import Registry
 
 MSGPACK = "application/msgpack"
 JSON = "application/json"
 #: Responses above this many bytes are gzip-compressed when the client accepts it.
 GZIP_MIN_BYTES = 1024
+#: The app's dispatch table (``app.state.sync_registry``), asked for by name.
+SyncRegistry = NamedDependency[Registry]
 
 
 def _encoding_of(content_type: str) -> str:
@@ -117,8 +121,11 @@ class SyncController(Controller):
         status_code=HTTP_200_OK,
         opt={"doc": _negotiated(_PushRequestShape, wire.PushResponse), "errors": (415,)},
     )
-    async def push(self, request: Request, actor: CurrentActor, settings: AppSettings) -> Response[bytes]:
+    async def push(
+        self, request: Request, actor: CurrentActor, context: AppContext, sync_registry: SyncRegistry
+    ) -> Response[bytes]:
         """上传离线记录（JSON 或 MessagePack，可 gzip）：一次事务内逐条处理，每条返回 applied / rejected / conflict。"""
+        settings = context.settings
         data, encoding = await _decode(request, wire.PushRequest, settings.sync.max_push_bytes)
         if len(data.mutations) > settings.sync.max_push_mutations:
             raise PayloadTooLarge(
@@ -126,7 +133,7 @@ class SyncController(Controller):
                 field="mutations",
             )
         async with database.transaction():
-            result = await push_service.push(actor, data, encoding=encoding)
+            result = await push_service.push(context, sync_registry, actor, data, encoding=encoding)
         metrics.count_push(result.outcomes)
         return _respond(request, result)
 
@@ -136,12 +143,17 @@ class SyncController(Controller):
         status_code=HTTP_200_OK,
         opt={"doc": _negotiated(wire.PullRequest, wire.PullResponse), "errors": (415,)},
     )
-    async def pull(self, request: Request, actor: CurrentActor, settings: AppSettings) -> Response[bytes]:
+    async def pull(
+        self, request: Request, actor: CurrentActor, context: AppContext, sync_registry: SyncRegistry
+    ) -> Response[bytes]:
         """按游标分页拉取本人可见范围内的变更；离开范围的记录以 remove 下发。"""
+        settings = context.settings
         data, _ = await _decode(request, wire.PullRequest, settings.sync.max_push_bytes)
         if data.limit > settings.sync.pull_page_size:
             data = msgspec.structs.replace(data, limit=settings.sync.pull_page_size)
         async with database.transaction():
-            result = await pull_service.pull(actor, data, encoding=_response_encoding(request))
+            result = await pull_service.pull(
+                context, sync_registry, actor, data, encoding=_response_encoding(request)
+            )
         metrics.count_pull(len(result.changes))
         return _respond(request, result)

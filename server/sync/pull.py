@@ -1,7 +1,8 @@
 """Pull: one page of what changed in the caller's scopes since their cursors.
 
 The scopes a user may see are recomputed at every pull from
-:data:`PROVIDERS` (their assignments and what those need). Against the
+the scope providers the domains registered (:mod:`server.sync.registry`:
+their assignments and what those need). Against the
 phone's cursors that gives three groups:
 
 - scopes the phone already follows: rows after its cursor (tombstones too);
@@ -19,58 +20,30 @@ cursor is in the page or an earlier one (``service.read``).
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Awaitable, Callable, Iterable
-
 import msgspec
 
 from schemas import sync as wire
 from server.accounts.policy import Actor
+from server.context import Context
 from server.errors import InvalidInput, PermissionDenied
-from server.sync import scopes
 from server.sync import service as sync_service
-
-
-async def _personal(actor: Actor) -> Iterable[str]:
-    return [scopes.user(actor.user_id)] if actor.user_id else []
-
-
-async def _inspections(actor: Actor) -> Iterable[str]:
-    from server.inspections import records as inspection_records
-
-    return await inspection_records.sync_scopes(actor)
-
-
-async def _rechecks(actor: Actor) -> Iterable[str]:
-    from server.hazards import rechecks as hazard_rechecks
-
-    return await hazard_rechecks.sync_scopes(actor)
-
-
-#: Functions giving the scope keys a user's phone receives. A domain that needs
-#: more (e.g. rechecks: ``hazard:``/``recheck:`` keys of the assignee) appends one.
-PROVIDERS: list[Callable[[Actor], Awaitable[Iterable[str]]]] = [_personal, _inspections, _rechecks]
-
-
-async def scopes_for(actor: Actor) -> set[str]:
-    keys: set[str] = set()
-    for provider in PROVIDERS:
-        keys.update(await provider(actor))
-    return keys
+from server.sync.registry import Registry
 
 
 def _as_json(payload: bytes) -> msgspec.Raw:
     return msgspec.Raw(msgspec.json.encode(msgspec.msgpack.decode(payload)))
 
 
-async def pull(actor: Actor, request: wire.PullRequest, *, encoding: str = "msgpack") -> wire.PullResponse:
+async def pull(
+    ctx: Context, registry: Registry, actor: Actor, request: wire.PullRequest, *, encoding: str = "msgpack"
+) -> wire.PullResponse:
     """One page of changes for the caller's phone (run inside a transaction)."""
     if request.protocol > wire.PROTOCOL_VERSION:
         raise InvalidInput("客户端协议版本高于服务器，请等待服务器升级", "protocol version not supported", field="protocol")
     if actor.device_id is not None and request.device_id != actor.device_id:
         raise PermissionDenied("设备与登录凭证不符，请在本设备重新登录", "device does not match the token", field="device_id")
     hw = await sync_service.high_watermark()
-    allowed = await scopes_for(actor)
+    allowed = await registry.scopes_for(ctx, actor)
     # A cursor above the watermark cannot come from this database (restored from backup): start that scope over.
     cursors = {key: (after if after <= hw else 0) for key, after in request.cursors.items() if key in allowed}
     for key in allowed:
@@ -89,5 +62,5 @@ async def pull(actor: Actor, request: wire.PullRequest, *, encoding: str = "msgp
         cursors=new_cursors,
         dropped_scopes=dropped,
         has_more=more,
-        server_time=dt.datetime.now(dt.UTC),
+        server_time=ctx.now(),
     )

@@ -13,7 +13,7 @@ The caller opens one transaction for the whole push. Inside it:
    (``UnitOfWork.savepoint``): a domain error rolls back its writes, its audit
    entries and its published changes, and becomes a ``rejected`` outcome;
 4. runs of consecutive mutations of a kind with a bulk handler are applied in
-   one go (see :mod:`server.sync.mutations`);
+   one go (see :mod:`server.sync.registry`);
 5. the new outcomes are stored in ``device_mutation`` in the same
    transaction, so the effects and the record that they happened commit or
    vanish together: a crash mid-push leaves nothing half-applied, and the
@@ -47,8 +47,10 @@ from schemas import sync as wire
 from schemas.problems import ErrorCode
 from server import database
 from server.accounts.policy import Actor, may_write
+from server.context import Context
 from server.errors import FieldcheckError, InvalidInput, PermissionDenied
-from server.sync import mutations, sql
+from server.sync import sql
+from server.sync.registry import BatchHandler, Registry
 
 log = logging.getLogger("fieldcheck.sync")
 
@@ -103,8 +105,10 @@ def _decode_error(seq: int, error: Exception) -> wire.Rejected:
     )
 
 
-async def push(actor: Actor, request: wire.PushRequest, *, encoding: str = "msgpack") -> wire.PushResponse:
-    """Apply a batch (inside the caller's transaction) and answer every mutation in it."""
+async def push(
+    ctx: Context, registry: Registry, actor: Actor, request: wire.PushRequest, *, encoding: str = "msgpack"
+) -> wire.PushResponse:
+    """Apply a batch (inside the caller's transaction) with ``registry``'s handlers and answer every mutation in it."""
     if request.protocol > wire.PROTOCOL_VERSION:
         raise InvalidInput("客户端协议版本高于服务器，请等待服务器升级", "protocol version not supported", field="protocol")
     if not may_write(actor):
@@ -167,14 +171,14 @@ async def push(actor: Actor, request: wire.PushRequest, *, encoding: str = "msgp
             fresh.append((head.seq, head.kind, outcomes[head.seq]))
             index += 1
             continue
-        bulk = mutations.batch_handler(head.kind)
+        bulk = registry.batch_handler(head.kind)
         end = index + 1
         if bulk is not None:
             while end < len(todo) and todo[end][1] is not None and todo[end][0].kind == head.kind:
                 end += 1
         run = [m for _, m in todo[index:end]]
-        results = await _apply_run(uow, actor, head.kind, run, bulk) if bulk and len(run) > 1 else [
-            await _apply_one(uow, actor, head.kind, run[0])
+        results = await _apply_run(ctx, registry, uow, actor, head.kind, run, bulk) if bulk and len(run) > 1 else [
+            await _apply_one(ctx, registry, uow, actor, head.kind, run[0])
         ]
         for m, result in zip(run, results, strict=True):
             outcomes[m.seq] = result
@@ -183,7 +187,7 @@ async def push(actor: Actor, request: wire.PushRequest, *, encoding: str = "msgp
                 held.update(about[m.seq])
         index = end
     await _store(device, fresh)
-    return wire.PushResponse(outcomes=[outcomes[h.seq] for h in heads], server_time=dt.datetime.now(dt.UTC))
+    return wire.PushResponse(outcomes=[outcomes[h.seq] for h in heads], server_time=ctx.now())
 
 
 def _inspections_of(mutation: Any) -> list[uuid.UUID]:
@@ -215,15 +219,17 @@ def _outcome_of(seq: int, result: wire.Applied | wire.Conflict | None) -> wire.O
     return wire.Applied(seq=seq) if result is None else result
 
 
-async def _apply_one(uow: database.UnitOfWork, actor: Actor, kind: str, mutation: Any) -> wire.Outcome:
-    handler = mutations.handler(kind)
+async def _apply_one(
+    ctx: Context, registry: Registry, uow: database.UnitOfWork, actor: Actor, kind: str, mutation: Any
+) -> wire.Outcome:
+    handler = registry.handler(kind)
     if handler is None:
         return wire.Rejected(seq=mutation.seq, code=str(ErrorCode.INVALID_INPUT),
                              message=f"服务器暂不支持此类记录（{kind}）", message_en=f"no handler for {kind}", field="kind")
     for attempt in (1, 2):
         try:
             async with uow.savepoint():
-                return _outcome_of(mutation.seq, await handler(actor, mutation))
+                return _outcome_of(mutation.seq, await handler(ctx, actor, mutation))
         except FieldcheckError as error:
             if error.retryable:
                 raise
@@ -239,11 +245,12 @@ async def _apply_one(uow: database.UnitOfWork, actor: Actor, kind: str, mutation
 
 
 async def _apply_run(
-    uow: database.UnitOfWork, actor: Actor, kind: str, run: Sequence[Any], bulk: mutations.BatchHandler
+    ctx: Context, registry: Registry, uow: database.UnitOfWork, actor: Actor, kind: str, run: Sequence[Any],
+    bulk: BatchHandler,
 ) -> list[wire.Outcome]:
     try:
         async with uow.savepoint():
-            results = await bulk(actor, run)
+            results = await bulk(ctx, actor, run)
     except FieldcheckError as error:
         if error.retryable:
             raise
@@ -254,7 +261,7 @@ async def _apply_run(
         log.exception("bulk %s of %d failed; applying one at a time", kind, len(run))
         results = None
     if results is None:
-        return [await _apply_one(uow, actor, kind, m) for m in run]
+        return [await _apply_one(ctx, registry, uow, actor, kind, m) for m in run]
     outcomes: list[wire.Outcome] = []
     for m, result in zip(run, results, strict=True):
         if isinstance(result, FieldcheckError):

@@ -22,11 +22,12 @@ from schemas.vocab import Role, ViolationType
 from server import database
 from server.accounts.policy import Actor, may_manage_department
 from server.audit import service as audit_service
+from server.context import Context
 from server.errors import InvalidInput, NotFound, PermissionDenied, StateConflict
 from server.hooks import Hooks
 from server.inspections import access
 from server.inspections.access import Mode, Write
-from server.settings import Settings, get_settings
+from server.settings import Settings
 from server.sync import scopes
 from server.sync import service as sync_service
 from server.violations import policy
@@ -356,9 +357,9 @@ async def _offenders(keys: list[str], window: Any, min_records: int, min_enterpr
     return out
 
 
-# --- offline mutations (registered in server/sync/mutations.py) ---------------------
+# --- offline mutations (registered in sync_handlers.py) ----------------------------
 
 
-async def apply_add_violation(actor: Actor, mutation: wire.AddViolation) -> sync_wire.Applied:
-    record = await record_violation(actor, mutation.violation, get_settings())
+async def apply_add_violation(ctx: Context, actor: Actor, mutation: wire.AddViolation) -> sync_wire.Applied:
+    record = await record_violation(actor, mutation.violation, ctx.settings, now=ctx.now())
     return sync_wire.Applied(seq=mutation.seq, entity_type=ENTITY, entity_id=record.id)

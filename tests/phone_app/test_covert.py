@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from server.spotchecks import release as spotcheck_release
-from tests.conftest import username_of
+from tests.conftest import context_at, username_of
 from tests.phone_app.conftest import Phone
 from tests.server.spotchecks.conftest import make_world, target_traces
 
@@ -65,7 +65,7 @@ async def test_a_covert_task_appears_only_after_release(client, served, phone):
     assert await page.locator("[data-inspection]").count() == 0
 
     due = dt.datetime.fromisoformat(task["release_at"].replace("Z", "+00:00"))
-    assert await spotcheck_release.release_due_tasks(due) == 1
+    assert await spotcheck_release.release_due_tasks(context_at(client, due)) == 1
     await p.sync()
     await page.wait_for_selector("[data-inspection]")
     card = await page.inner_text("[data-inspection]")

@@ -24,7 +24,7 @@ from server.audit import service as audit_service
 from server.audit.tables import AuditEntry
 from server.checklists.tables import ChecklistItem, ChecklistTemplate
 from server.registry.tables import ConflictOfInterest, Enterprise
-from tests.conftest import stop_process
+from tests.conftest import app_of, stop_process
 from tests.server.audit.tampering import forced
 
 FIELDCHECK = shutil.which("fieldcheck", path=str(Path(sys.executable).parent)) or "fieldcheck"
@@ -161,9 +161,9 @@ async def _counts() -> dict[str, int]:
 
 
 async def test_demo_loader_is_idempotent_and_realistic(client):
-    first = await demo.load(password="demo-pass-123", history=False)  # the history: tests/server/stats/test_demo_history.py
+    first = await demo.load(app_of(client).state.settings, password="demo-pass-123", history=False)  # the history: tests/server/stats/test_demo_history.py
     counts = await _counts()
-    second = await demo.load(password="demo-pass-123", history=False)
+    second = await demo.load(app_of(client).state.settings, password="demo-pass-123", history=False)
     assert await _counts() == counts
     assert sum(second.created.values()) == 0 and sum(first.existing.values()) == 0
     assert counts["departments"] == 7 and counts["users"] == 17 and 180 <= counts["enterprises"] <= 220

@@ -9,7 +9,7 @@ import httpx
 
 from schemas.inspections import StartInspection
 from server.app import create_app
-from server.settings import Settings, use_settings
+from server.settings import Settings
 from tests.server.sync.conftest import Team, make_phone, team  # noqa: F401  (fixture)
 from tests.server.sync.test_push import NOW
 
@@ -24,23 +24,20 @@ def _value(text: str, name: str) -> float:
 async def test_metrics_count_pushes_for_the_scraper_only(client: httpx.AsyncClient, team: Team, app, settings: Settings) -> None:  # noqa: F811
     assert (await client.get("/metrics")).status_code == 404  # no token configured: not served at all
     scraped = create_app(dataclasses.replace(settings, server=dataclasses.replace(settings.server, metrics_token=TOKEN)))
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=scraped), base_url="http://fieldcheck.test") as scraper:
-            assert (await scraper.get("/metrics")).status_code == 404
-            assert (await scraper.get("/metrics", headers={"authorization": "Bearer wrong"})).status_code == 404
-            phone_headers = (await make_phone(client, team.inspectors[0])).headers
-            assert (await scraper.get("/metrics", headers=phone_headers)).status_code == 404  # a user's token is not it
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=scraped), base_url="http://fieldcheck.test") as scraper:
+        assert (await scraper.get("/metrics")).status_code == 404
+        assert (await scraper.get("/metrics", headers={"authorization": "Bearer wrong"})).status_code == 404
+        phone_headers = (await make_phone(client, team.inspectors[0])).headers
+        assert (await scraper.get("/metrics", headers=phone_headers)).status_code == 404  # a user's token is not it
 
-            before = (await scraper.get("/metrics", headers={"authorization": f"Bearer {TOKEN}"})).text
-            phone = await make_phone(client, team.inspectors[0])
-            inspection = await team.assign(client)
-            await phone.push([StartInspection(seq=phone.seq(), inspection_id=inspection, started_at=NOW)])
-            await phone.pull_all()
-            response = await scraper.get("/metrics", headers={"authorization": f"Bearer {TOKEN}"})
-            assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
-            after = response.text
-    finally:
-        use_settings(app.state.settings)
+        before = (await scraper.get("/metrics", headers={"authorization": f"Bearer {TOKEN}"})).text
+        phone = await make_phone(client, team.inspectors[0])
+        inspection = await team.assign(client)
+        await phone.push([StartInspection(seq=phone.seq(), inspection_id=inspection, started_at=NOW)])
+        await phone.pull_all()
+        response = await scraper.get("/metrics", headers={"authorization": f"Bearer {TOKEN}"})
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+        after = response.text
     assert _value(after, "fieldcheck_sync_pushes_total") == _value(before, "fieldcheck_sync_pushes_total") + 1
     applied = 'fieldcheck_sync_mutations_total{outcome="applied"}'
     assert _value(after, applied) == _value(before, applied) + 1

@@ -177,7 +177,7 @@ async def live(app, settings, tmp_path_factory):
     """The demo world on the session database, and a server subprocess answering over it."""
     database.activate(app.state.engine)
     await truncate_all()
-    await demo.load(password=PASSWORD)
+    await demo.load(app.state.settings, password=PASSWORD)
     port = _free_port()
     data_dir = tmp_path_factory.mktemp("schemathesis")
     process = subprocess.Popen(

@@ -58,7 +58,6 @@ from server.enforcement.tables import EnforcementAction
 from server.evidence.tables import Evidence
 from server.hazards.tables import Hazard
 from server.inspections.tables import InspectionAmendment, ItemResult, ItemResultConflict
-from server.sync.pull import scopes_for
 from server.sync.tables import Change, DeviceMutation
 from server.violations.tables import ViolationRecord
 from storage import keys
@@ -241,9 +240,11 @@ def _uploads_settled(phone: SyncClient) -> bool:
     return all(u.status in ("done", "failed") for u in phone._uploads.statuses())
 
 
-async def _server_view(user_id: uuid.UUID, device_id: uuid.UUID) -> dict[str, list[dict]]:
+async def _server_view(app: Any, user_id: uuid.UUID, device_id: uuid.UUID) -> dict[str, list[dict]]:
     """What the server says this user's phone should hold: live change rows in the user's scopes."""
-    keys_ = await scopes_for(Actor(user_id=user_id, role=Role.INSPECTOR, device_id=device_id))
+    keys_ = await app.state.sync_registry.scopes_for(
+        app.state.context, Actor(user_id=user_id, role=Role.INSPECTOR, device_id=device_id)
+    )
     rows = await Change.select(Change.entity_type, Change.entity_id, Change.payload).where(
         Change.scope.is_in(sorted(keys_)), Change.payload.is_not_null()
     )
@@ -298,7 +299,9 @@ async def _replayed_item_results(fleet: Fleet, inspections: list[uuid.UUID]) -> 
     return state, conflicts, seen
 
 
-async def _check_invariants(fleet: Fleet, users: list[uuid.UUID], inspections: list[uuid.UUID]) -> None:
+async def _check_invariants(
+    app: Any, fleet: Fleet, users: list[uuid.UUID], inspections: list[uuid.UUID]
+) -> None:
     phones = fleet.phones
     kept = {p.device_id: p.store.outcomes(acknowledged=True) for p in phones}
     rejected_ids = {(p.device_id, o.entity_id) for p in phones for o in kept[p.device_id] if o.outcome == "rejected"}
@@ -349,7 +352,7 @@ async def _check_invariants(fleet: Fleet, users: list[uuid.UUID], inspections: l
 
     # every replica is the server's view of its scope
     for p, owner in zip(phones, OWNER, strict=True):
-        view = await _server_view(users[owner], p.device_id)
+        view = await _server_view(app, users[owner], p.device_id)
         for kind in KINDS:
             assert await p.records(kind) == view[kind], kind
 
@@ -407,7 +410,7 @@ async def _scenario(app: Any, http: httpx.AsyncClient, folder: Path, plans: list
         for step in steps:
             await _act(fleet, step, inspection_of, items)
         await _heal(fleet)
-        await _check_invariants(fleet, users, made)
+        await _check_invariants(app, fleet, users, made)
     finally:
         for t in transports:
             t.plan = []

@@ -158,23 +158,19 @@ async def test_a_server_taking_fewer_mutations_per_push_than_the_phone_sends_sti
     import dataclasses
 
     from server.app import create_app
-    from server.settings import use_settings
 
     inspection = await team.assign(client, [team.inspectors[0]])
     normal = app.state.settings
     strict = create_app(dataclasses.replace(normal, sync=dataclasses.replace(normal.sync, max_push_mutations=2)))
-    try:
-        sc, network = phone(strict, tmp_path, {})
-        async with sc:
-            await sc.login(await username_of(team.inspectors[0]), PASSWORD)
-            await sc.start_inspection(inspection)
-            ids = [await sc.record_item_result(inspection, item, outcome="pass") for item in team.items]
-            report = await sc.sync()
-            assert report.complete and report.pushed == 1 + len(ids) and report.rejected == 0, report.error
-            assert (await sc.status()).all_synced
-        assert any(line.startswith("ok POST /api/v1/sync/push") for line in network.seen)
-    finally:
-        use_settings(normal)
+    sc, network = phone(strict, tmp_path, {})
+    async with sc:
+        await sc.login(await username_of(team.inspectors[0]), PASSWORD)
+        await sc.start_inspection(inspection)
+        ids = [await sc.record_item_result(inspection, item, outcome="pass") for item in team.items]
+        report = await sc.sync()
+        assert report.complete and report.pushed == 1 + len(ids) and report.rejected == 0, report.error
+        assert (await sc.status()).all_synced
+    assert any(line.startswith("ok POST /api/v1/sync/push") for line in network.seen)
     assert await ItemResult.count().where(ItemResult.id.is_in(ids)) == len(ids)
 
 
@@ -184,10 +180,8 @@ def test_settings_no_phone_can_work_with_are_refused_at_start_up(app, tmp_path):
     import pytest
 
     from server.app import create_app
-    from server.settings import use_settings
     from tests.conftest import make_settings
 
-    normal = app.state.settings
     base = make_settings(tmp_path)
     cases = {
         "SYNC_MAX_PUSH_MUTATIONS": dataclasses.replace(base, sync=dataclasses.replace(base.sync, max_push_mutations=0)),
@@ -196,10 +190,7 @@ def test_settings_no_phone_can_work_with_are_refused_at_start_up(app, tmp_path):
             base, evidence=dataclasses.replace(base.evidence, chunk_bytes=1024 * 1024)
         ),
     }
-    try:
-        for name, settings in cases.items():
-            with pytest.raises(ValueError, match=name):
-                create_app(settings)
-        create_app(base)  # the defaults start
-    finally:
-        use_settings(normal)
+    for name, settings in cases.items():
+        with pytest.raises(ValueError, match=name):
+            create_app(settings)
+    create_app(base)  # the defaults start

@@ -26,7 +26,7 @@ from server.accounts.tables import Department, LoginThrottle, User
 from server.app import create_app
 from server.audit.tables import AuditEntry
 from server.errors import NotAuthenticated
-from server.settings import AuthSettings, use_settings
+from server.settings import AuthSettings
 from tests.conftest import PASSWORD, login, make_department, make_user, username_of
 from tests.server.sync.conftest import sqlite_app  # noqa: F401 (the embedded app fixture)
 
@@ -398,21 +398,18 @@ async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(client, setti
     limit = settings.auth.max_failed_logins
     await make_user(Role.INSPECTOR, username="inspector-t4")
     behind_proxy = create_app(dataclasses.replace(settings, auth=dataclasses.replace(settings.auth, trusted_proxies="10.0.0.0/8, fd00::/8")))
-    try:
-        async with _caller(behind_proxy, "10.0.0.5") as proxy, _caller(behind_proxy, "203.0.113.8") as direct:
-            def via(client_address: str) -> dict:
-                return {"X-Forwarded-For": f"{client_address}, 10.0.0.9"}
+    async with _caller(behind_proxy, "10.0.0.5") as proxy, _caller(behind_proxy, "203.0.113.8") as direct:
+        def via(client_address: str) -> dict:
+            return {"X-Forwarded-For": f"{client_address}, 10.0.0.9"}
 
-            # Through the proxy, each client behind it is its own source.
-            assert [await _try(proxy, "inspector-t4", headers=via("198.51.100.20")) for _ in range(limit + 1)] == [401] * limit + [429]
-            assert await _try(proxy, "inspector-t4", PASSWORD, headers=via("198.51.100.21")) == 200
-            # A caller that is not a proxy cannot pose as another address: its own is counted.
-            for _ in range(limit):
-                await _try(direct, "inspector-t4", headers=via("198.51.100.22"))
-            assert await _try(direct, "inspector-t4", PASSWORD, headers=via("198.51.100.22")) == 429
-            assert await _try(proxy, "inspector-t4", PASSWORD, headers=via("198.51.100.22")) == 200
-    finally:
-        use_settings(settings)
+        # Through the proxy, each client behind it is its own source.
+        assert [await _try(proxy, "inspector-t4", headers=via("198.51.100.20")) for _ in range(limit + 1)] == [401] * limit + [429]
+        assert await _try(proxy, "inspector-t4", PASSWORD, headers=via("198.51.100.21")) == 200
+        # A caller that is not a proxy cannot pose as another address: its own is counted.
+        for _ in range(limit):
+            await _try(direct, "inspector-t4", headers=via("198.51.100.22"))
+        assert await _try(direct, "inspector-t4", PASSWORD, headers=via("198.51.100.22")) == 429
+        assert await _try(proxy, "inspector-t4", PASSWORD, headers=via("198.51.100.22")) == 200
     logins = await AuditEntry.select(AuditEntry.changes).where(AuditEntry.action == "auth.login").order_by(AuditEntry.seq)
     sources = [json.loads(r["changes"]).get("source") if isinstance(r["changes"], str) else r["changes"].get("source") for r in logins]
     assert sources == ["198.51.100.21", "198.51.100.22"]

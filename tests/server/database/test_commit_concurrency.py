@@ -88,7 +88,7 @@ _WRITER = textwrap.dedent(
 )
 
 
-async def test_writers_in_several_processes_keep_the_chain_and_the_feed(client, settings, tmp_path):
+async def test_writers_in_several_processes_keep_the_chain_and_the_feed(app, client, settings, tmp_path):
     reader = Actor(user_id=uuid.uuid4(), role=Role.INSPECTOR)
     scope = scopes.user(reader.user_id)
     store = FilesystemStore(tmp_path / "store")
@@ -108,7 +108,7 @@ async def test_writers_in_several_processes_keep_the_chain_and_the_feed(client, 
     while True:
         done = finished.done()
         async with database.transaction():
-            page = await pull(reader, wire.PullRequest(device_id=uuid.uuid4(), cursors=cursors, limit=7))
+            page = await pull(app.state.context, app.state.sync_registry, reader, wire.PullRequest(device_id=uuid.uuid4(), cursors=cursors, limit=7))
         for change in page.changes:
             assert isinstance(change, wire.Put)
             assert change.seq > last_seq, "a position came back below one already read"

@@ -16,7 +16,7 @@ from litestar import Litestar
 
 from schemas import evidence as ev
 from schemas import sync as wire
-from server.settings import JobSettings, Settings, StorageSettings, use_settings
+from server.settings import JobSettings, Settings, StorageSettings
 from tests.conftest import make_settings
 from tests.server.sync.conftest import Phone, Team, make_phone, team  # noqa: F401 - fixture re-export
 
@@ -46,7 +46,6 @@ async def make_s3_app(app: Litestar, pg_url: str, s3_endpoint: str, data_dir) ->
     # Its start-up hooks run, but not its scheduler: jobs at work during other tests would change what they read.
     settings = make_settings(data_dir, database_url=pg_url, storage=storage, jobs=JobSettings(enabled=False))
     application = create_app(settings)
-    use_settings(app.state.settings)  # create_app made its settings the process-wide ones; keep the root app's
     for hook in application.on_startup:
         await hook()
     return application

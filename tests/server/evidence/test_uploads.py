@@ -287,7 +287,6 @@ async def test_downloads_are_streamed_as_attachments_that_no_browser_sniffs(fiel
 
 async def test_presigned_downloads_when_asked_for_force_type_and_attachment(field: Field) -> None:
     from server.app import create_app
-    from server.settings import use_settings
 
     data = images.photo(seed=20)
     evidence_id = _applied(await field.attach(data))
@@ -296,7 +295,6 @@ async def test_presigned_downloads_when_asked_for_force_type_and_attachment(fiel
     presigning = create_app(
         dataclasses.replace(settings, evidence=dataclasses.replace(settings.evidence, presigned_downloads=True))
     )
-    use_settings(settings)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=presigning), base_url="http://fieldcheck.test") as c:
         response = await c.get(f"/api/v1/evidence/{evidence_id}/content", headers=field.phone.headers)
     assert response.headers["x-content-type-options"] == "nosniff"

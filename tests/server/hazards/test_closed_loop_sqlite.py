@@ -11,7 +11,7 @@ import httpx
 from schemas.identifiers import id_number_check_char
 from server import database
 from server.hazards import escalation as hazard_escalation
-from server.settings import get_settings
+from tests.conftest import app_of
 from tests.server.hazards.factories import make_world
 from tests.server.registry.conftest import sqlite_client  # noqa: F401  (fixture)
 
@@ -50,7 +50,7 @@ async def test_closed_loop_on_sqlite(sqlite_client: httpx.AsyncClient):  # noqa:
     )
     async with database.transaction():
         run = await hazard_escalation.escalate_overdue(
-            get_settings(), now=dt.datetime.combine(deadline + dt.timedelta(days=9), dt.time(10), ZoneInfo("Asia/Shanghai"))
+            app_of(sqlite_client).state.settings, now=dt.datetime.combine(deadline + dt.timedelta(days=9), dt.time(10), ZoneInfo("Asia/Shanghai"))
         )
     assert (run.escalations, run.rechecks_created) == (2, 1)
     shown = (await client.get(f"/api/v1/hazards/{late.json()['id']}", headers=inspector)).json()

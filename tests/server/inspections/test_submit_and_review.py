@@ -18,7 +18,7 @@ from server.errors import PermissionDenied
 from server.inspections import lifecycle as inspection_lifecycle
 from server.inspections.tables import Inspection, InspectionAmendment, ItemResult
 from sync_client import SyncClient
-from tests.conftest import PASSWORD, login, make_department, make_user, username_of
+from tests.conftest import PASSWORD, context_at, login, make_department, make_user, username_of
 from tests.server.sync.conftest import Phone, answers, make_phone, team  # noqa: F401  (fixture)
 
 NOW = dt.datetime(2026, 11, 29, 8, 0, tzinfo=dt.UTC)
@@ -109,7 +109,7 @@ async def test_only_a_supervisor_of_the_department_reviews_and_leaders_never_wri
     admin_id = await make_user(Role.ADMIN)
     with pytest.raises(PermissionDenied):
         async with database.transaction():
-            await inspection_lifecycle.review(Actor(user_id=admin_id, role=Role.ADMIN), inspection,
+            await inspection_lifecycle.review(context_at(client), Actor(user_id=admin_id, role=Role.ADMIN), inspection,
                                              InspectionReview(decision="approve"))
     assert await status_of(inspection) == "submitted"
 

@@ -20,7 +20,7 @@ from server.audit.tables import AuditEntry
 from server.inspections.tables import Inspection
 from server.jobs.catalogue import JOBS
 from server.jobs.tables import JobRun
-from server.settings import JobSettings, Settings, use_settings
+from server.settings import JobSettings, Settings
 from tests.conftest import login, make_user, username_of
 from tests.server.spotchecks.conftest import World, world  # noqa: F401  (fixture)
 
@@ -159,7 +159,6 @@ async def test_the_server_releases_due_tasks_by_itself(world: World, app, settin
     finally:
         for hook in server.on_shutdown:
             await hook()
-        use_settings(app.state.settings)
 
 
 async def test_jobs_off_means_no_scheduler(app, settings: Settings) -> None:
@@ -171,7 +170,6 @@ async def test_jobs_off_means_no_scheduler(app, settings: Settings) -> None:
     finally:
         for hook in server.on_shutdown:
             await hook()
-        use_settings(app.state.settings)
 
 
 async def test_only_administrators_see_and_run_jobs(client: httpx.AsyncClient) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from schemas.vocab import Role
 from server.spotchecks import release as spotcheck_release
-from tests.conftest import login, make_user, username_of
+from tests.conftest import context_at, login, make_user, username_of
 from tests.server.spotchecks.conftest import BASE, World
 
 
@@ -50,7 +50,8 @@ async def test_a_draw_reads_no_unreleased_covert_task_of_another_campaign(world:
     assert not any(p[0] in targets for p in pairs)
 
     # Once released, the covert checks are history like any other: they count for later draws.
-    await spotcheck_release.release_due_tasks(max(dt.datetime.fromisoformat(t["release_at"].replace("Z", "+00:00")) for t in tasks))
+    due = max(dt.datetime.fromisoformat(t["release_at"].replace("Z", "+00:00")) for t in tasks)
+    await spotcheck_release.release_due_tasks(context_at(world.client, due))
     later = await world.client.post(f"{BASE}/campaigns", json={**body, "name": "发布后的另一暗访抽查"}, headers=other)
     after = await other_supervisors_draw(world, other, later.json()["id"])
     pairs = {tuple(p) for p in after["pool_snapshot"]["past_pairs"]}

@@ -32,7 +32,7 @@ from server.audit.tables import AuditEntry
 from server.spotchecks import draws as spotcheck_draws
 from server.spotchecks import release as spotcheck_release
 from server.documents.verify_limit import VerifyLimiter
-from tests.conftest import make_department, make_user
+from tests.conftest import context_at, make_department, make_user
 from tests.server.spotchecks.conftest import BASE, World, target_traces
 from tests.server.spotchecks.test_covert_inputs import pool_of
 from tests.server.stats.conftest import comparable, every_statistic
@@ -165,7 +165,9 @@ async def test_every_reader_hides_an_unreleased_covert_task_from_everyone_but_it
     # The covert draw, committed (its inputs frozen) but not revealed: the world without its task.
     owner = Actor(user_id=world.supervisor_id, role=Role.SUPERVISOR, department_id=world.department_id)
     async with database.transaction():
-        committed = await spotcheck_draws.commit_draw(owner, uuid.UUID(campaign["id"]), spot_wire.DrawRequest())
+        committed = await spotcheck_draws.commit_draw(
+            app.state.context, owner, uuid.UUID(campaign["id"]), spot_wire.DrawRequest()
+        )
     ids = {
         "enterprise_id": [str(e) for e in world.enterprises],
         "campaign_id": [campaign["id"], theirs.json()["id"]],
@@ -232,7 +234,7 @@ async def test_every_reader_hides_an_unreleased_covert_task_from_everyone_but_it
 
     # Released: the team sees the target on their phones and lists; nobody else's view gains it.
     due = max(dt.datetime.fromisoformat(t["release_at"].replace("Z", "+00:00")) for t in await world.tasks(campaign["id"]))
-    assert await spotcheck_release.release_due_tasks(due) >= 1
+    assert await spotcheck_release.release_due_tasks(context_at(world.client, due)) >= 1
     theirs_now = (await client.get(f"{BASE}/campaigns/{theirs.json()['id']}/tasks", headers=colleague)).json()
     released = [*await world.tasks(campaign["id"]), *theirs_now]
     entitled = {u for t in released if t["enterprise_id"] == str(target) and t["status"] == "released" for u in t["team"]}

@@ -18,7 +18,7 @@ from server.inspections.tables import Inspection
 from server.spotchecks import release as spotcheck_release
 from server.spotchecks.tables import SpotCheckTask
 from server.stats import rollup as stats_rollup
-from tests.conftest import login, make_user, username_of
+from tests.conftest import context_at, login, make_user, username_of
 from tests.server.spotchecks.conftest import BASE, World
 from tests.server.sync.conftest import answers
 
@@ -63,7 +63,7 @@ async def test_an_officer_who_declared_a_conflict_after_the_draw_holds_the_relea
     )
     assert declared.status_code == 201, declared.text
     late = dt.datetime.fromisoformat(task["release_at"].replace("Z", "+00:00"))
-    assert await spotcheck_release.release_due_tasks(late) == 0
+    assert await spotcheck_release.release_due_tasks(context_at(world.client, late)) == 0
     assert await _stored(task) == "drawn" and await Inspection.count() == 0
 
 

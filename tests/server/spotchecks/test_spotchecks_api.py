@@ -24,7 +24,7 @@ from server.inspections.tables import Inspection, InspectionInspector
 from server.registry.tables import ConflictOfInterest, Enterprise
 from server.spotchecks import release as spotcheck_release
 from server.spotchecks import tasks as spotcheck_tasks
-from tests.conftest import login, make_user, username_of
+from tests.conftest import context_at, login, make_user, username_of
 from tests.server.spotchecks.conftest import BASE, World, target_traces
 from tests.server.sync.conftest import answers
 from tests.server.test_cli import _clean_env, _run
@@ -36,8 +36,8 @@ def parse_instant(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-async def release(now: dt.datetime) -> int:
-    return await spotcheck_release.release_due_tasks(now)
+async def release(world: World, now: dt.datetime) -> int:
+    return await spotcheck_release.release_due_tasks(context_at(world.client, now))
 
 
 async def raw_pulls(world: World, user_id: uuid.UUID) -> list[bytes]:
@@ -247,9 +247,9 @@ async def test_before_release_no_trace_of_the_target_reaches_the_team(world: Wor
     # Release the earliest task only: its team sees its target, the rest stays hidden.
     first = min(tasks, key=lambda t: t["release_at"])
     first_at = parse_instant(first["release_at"])
-    assert await release(first_at - dt.timedelta(seconds=1)) == 0
+    assert await release(world, first_at - dt.timedelta(seconds=1)) == 0
     released_now = [t for t in tasks if parse_instant(t["release_at"]) <= first_at]
-    assert await release(first_at) == len(released_now)
+    assert await release(world, first_at) == len(released_now)
     still_hidden = [t for t in tasks if t not in released_now]
     hidden_traces = [trace for t in still_hidden for trace in await target_traces(uuid.UUID(t["enterprise_id"]))]
 
@@ -284,7 +284,7 @@ async def test_before_release_no_trace_of_the_target_reaches_the_team(world: Wor
     for member in outsiders:
         assert leaks(await raw_pulls(world, member), hidden_traces) == []
 
-    assert await release(max(parse_instant(t["release_at"]) for t in tasks)) == len(still_hidden)
+    assert await release(world, max(parse_instant(t["release_at"]) for t in tasks)) == len(still_hidden)
     statuses = [t["status"] for t in await world.tasks(campaign["id"])]
     assert statuses == ["released"] * 3
     audit = await AuditEntry.count().where(AuditEntry.action == "spot_check.release")
@@ -313,7 +313,7 @@ async def test_announced_tasks_are_released_at_once_and_completed_checks_are_pub
     assert (progress["drawn"], progress["released"], progress["done"], progress["overdue"]) == (2, 2, 1, 0)
     actor = Actor(user_id=world.supervisor_id, role=Role.SUPERVISOR, department_id=world.department_id)
     late = dt.datetime.combine(dt.date.fromisoformat(campaign["period_end"]) + dt.timedelta(days=2), dt.time(12), tzinfo=dt.UTC)
-    overdue = await spotcheck_tasks.progress(actor, uuid.UUID(campaign["id"]), now=late)
+    overdue = await spotcheck_tasks.progress(context_at(world.client, late), actor, uuid.UUID(campaign["id"]))
     assert overdue.overdue == 1 and overdue.done == 1
 
     results = await world.client.get(f"{BASE}/campaigns/{campaign['id']}/results", headers=world.supervisor)
@@ -444,7 +444,7 @@ async def test_two_release_jobs_at_once_release_each_task_once(world: World) -> 
     await world.draw(campaign["id"])
     tasks = await world.tasks(campaign["id"])
     late = max(parse_instant(t["release_at"]) for t in tasks)
-    counts = await asyncio.gather(*(spotcheck_release.release_due_tasks(late) for _ in range(3)))
+    counts = await asyncio.gather(*(spotcheck_release.release_due_tasks(context_at(world.client, late)) for _ in range(3)))
     assert sum(counts) == 4
     made = await Inspection.select(Inspection.spot_check_task_id).where(Inspection.spot_check_task_id.is_not_null())
     assert sorted(str(r["spot_check_task_id"]) for r in made) == sorted(t["id"] for t in tasks)
@@ -464,7 +464,7 @@ async def test_anyone_allowed_can_rerun_a_draw_from_its_published_inputs(world: 
     assert msgspec.json.decode(policy.canonical(rerun)) == inputs["result"]
     assert policy.result_hash(rerun) == inputs["result_hash"] == draw["result_hash"]
 
-    await release(max(parse_instant(t["release_at"]) for t in await world.tasks(campaign["id"])))
+    await release(world, max(parse_instant(t["release_at"]) for t in await world.tasks(campaign["id"])))
     after = await world.client.get(f"{BASE}/draws/{draw['id']}/inputs", headers=leader)
     assert after.status_code == 200 and after.json()["pool_hash"] == draw["pool_hash"]
     assert (await world.client.get(f"{BASE}/draws/{draw['id']}/verify", headers=leader)).json()["ok"] is True
@@ -487,7 +487,7 @@ async def test_one_task_that_cannot_be_released_does_not_hold_back_the_others(wo
     )
     try:
         late = max(parse_instant(t["release_at"]) for t in tasks)
-        assert await release(late) == 2
+        assert await release(world, late) == 2
         after = {t["id"]: t for t in await world.tasks(campaign["id"])}
         assert after[bad["id"]]["status"] == "drawn"
         assert all(after[t["id"]]["status"] == "released" for t in tasks[1:])
@@ -495,5 +495,5 @@ async def test_one_task_that_cannot_be_released_does_not_hold_back_the_others(wo
         await engine.run_ddl("DROP TRIGGER refuse_one_release ON inspection")
         await engine.run_ddl("DROP FUNCTION refuse_one_release()")
     # Once the cause is gone the next run releases it.
-    assert await release(late) == 1
+    assert await release(world, late) == 1
     assert {t["status"] for t in await world.tasks(campaign["id"])} == {"released"}

@@ -9,6 +9,7 @@ import httpx
 
 from server import database
 from server.spotchecks import release as spotcheck_release
+from tests.conftest import context_at
 from tests.server.registry.conftest import sqlite_client  # noqa: F401  (fixture)
 from tests.server.spotchecks.conftest import BASE, make_world, target_traces
 
@@ -26,7 +27,7 @@ async def test_draw_release_and_verify_on_sqlite(sqlite_client: httpx.AsyncClien
     assert before.status_code == 200 and not [t for t in traces if t in before.content]
 
     last = max(dt.datetime.fromisoformat(t["release_at"].replace("Z", "+00:00")) for t in tasks)
-    assert await spotcheck_release.release_due_tasks(last) == 2
+    assert await spotcheck_release.release_due_tasks(context_at(sqlite_client, last)) == 2
     after = (await sqlite_client.get(f"{BASE}/my-tasks", headers=headers)).json()
     assert {t["enterprise_id"] for t in after if t["released"]} >= {tasks[0]["enterprise_id"]}
     inspections = (await sqlite_client.get("/api/v1/inspections/", headers=headers)).json()

@@ -52,14 +52,15 @@ from server.hazards.tables import Recheck, RecheckAssignee
 from server.inspections import assignment as inspection_assignment
 from server.inspections import item_results as inspection_item_results
 from server.inspections import lifecycle as inspection_lifecycle
-from server.settings import Settings, get_settings
+from server.context import Context, FixedClock
+from server.settings import Settings
 from server.spotchecks import campaigns as spotcheck_campaigns
 from server.spotchecks import draws as spotcheck_draws
 from server.spotchecks import release as spotcheck_release
 from server.spotchecks.tables import SpotCheckTask
 from server.stats import rollup as stats_rollup
 from server.violations import service as violations_service
-from tests.conftest import login, make_department, make_enterprise, make_user, username_of
+from tests.conftest import app_of, login, make_department, make_enterprise, make_user, username_of
 from tests.server.registry.conftest import sqlite_client  # noqa: F401 (fixture)
 
 BJ = dt.timezone(dt.timedelta(hours=8))
@@ -105,6 +106,14 @@ class City:
     items: list[uuid.UUID]
     template_id: uuid.UUID
     _headers: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def context(self) -> Context:
+        return Context(self.settings)
+
+    def at_time(self, moment: dt.datetime) -> Context:
+        """The city's settings with a clock stopped at ``moment`` (a job or a phone acting then)."""
+        return Context(self.settings, FixedClock(moment))
 
     async def headers(self, who: str) -> dict[str, str]:
         if who not in self._headers:
@@ -160,9 +169,9 @@ class City:
         answers = list(outcomes or []) + ["not_applicable"] * (len(self.items) - len(outcomes or []))
         async with database.transaction():
             await inspection_lifecycle.apply_start_inspection(
-                actor, StartInspection(seq=1, inspection_id=inspection_id, started_at=when)
+                self.context, actor, StartInspection(seq=1, inspection_id=inspection_id, started_at=when)
             )
-            results = await inspection_item_results.apply_record_item_results(actor, [
+            results = await inspection_item_results.apply_record_item_results(self.context, actor, [
                 RecordItemResult(seq=2 + n, id=uuid.uuid4(), inspection_id=inspection_id, item_id=item, outcome=outcome,
                                  recorded_at=when)
                 for n, (item, outcome) in enumerate(zip(self.items, answers, strict=True))
@@ -183,7 +192,8 @@ class City:
             facts = await inspection_records_department(inspection_id)
             async with database.transaction():
                 await inspection_lifecycle.review(
-                    await self.supervisor_of(department[facts]), inspection_id, InspectionReview(decision="approve")
+                    self.context, await self.supervisor_of(department[facts]), inspection_id,
+                    InspectionReview(decision="approve"),
                 )
 
     async def add_hazard(self, hazard: Hazard, inspection: str, found: dt.datetime) -> uuid.UUID:
@@ -271,8 +281,9 @@ async def add_campaign(
     teams of one from 危险化学品安全监督管理科 (C is its only inspector), so the draw's result is determined.
     Returns its tasks, ordered by enterprise name."""
     supervisor = await city.supervisor_of(department)
+    drawn = Context(city.settings, FixedClock(drawn_at))
     async with database.transaction():
-        campaign = await spotcheck_campaigns.create_campaign(supervisor, CampaignCreate(
+        campaign = await spotcheck_campaigns.create_campaign(drawn, supervisor, CampaignCreate(
             name="2025年暗查暗访" if covert else "2025年“双随机”抽查", period_start=day, period_end=day,
             covert=covert, enforcement=False,
             rules=CampaignRules(
@@ -280,10 +291,10 @@ async def add_campaign(
                 inspector_department_ids=[city.departments["D2"]], weekdays=[1, 2, 3, 4, 5, 6, 7],
                 release_time="00:00",
             ),
-        ), now=drawn_at)
-        draw = await spotcheck_draws.commit_draw(supervisor, campaign.id, DrawRequest(), now=drawn_at)
+        ))
+        draw = await spotcheck_draws.commit_draw(drawn, supervisor, campaign.id, DrawRequest())
     async with database.transaction():  # revealed once the commitment is in the audit chain
-        await spotcheck_draws.reveal_draw(supervisor, draw.id, now=drawn_at)
+        await spotcheck_draws.reveal_draw(drawn, supervisor, draw.id)
     tasks = await SpotCheckTask.select().where(SpotCheckTask.campaign == campaign.id).output(load_json=True)
     names = {v: k for k, v in city.enterprises.items()}
     assert len(tasks) == sample, tasks  # the whole pool
@@ -323,7 +334,7 @@ async def build_city(client: httpx.AsyncClient) -> City:
                 ),
             ],
         ))
-    city = City(client, get_settings(), {"D1": d1, "D2": d2}, users, enterprises, {}, {},
+    city = City(client, app_of(client).state.settings, {"D1": d1, "D2": d2}, users, enterprises, {}, {},
                 [i.id for i in template.items], template.id)
     today = dt.datetime.now(BJ).date()
 
@@ -395,7 +406,8 @@ async def city_covert(city: City) -> dict[str, dict[str, Any]]:
     )
     names = {v: k for k, v in city.enterprises.items()}
     assert {names[t["enterprise"]] for t in tasks} == {"E1", "E2", "E5"}
-    assert await spotcheck_release.release_due_tasks(at("2025-04-01", "00:00")) == 3  # the release job, at release time
+    # the release job, at release time
+    assert await spotcheck_release.release_due_tasks(city.at_time(at("2025-04-01", "00:00"))) == 3
     released = await SpotCheckTask.select().where(SpotCheckTask.id.is_in([t["id"] for t in tasks]))
     return {names[t["enterprise"]]: t for t in released}
 

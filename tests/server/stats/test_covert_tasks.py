@@ -58,7 +58,7 @@ async def test_an_unreleased_covert_task_counts_nowhere_and_counts_from_its_rele
 
     # Released through the release job: from now on it counts, and the drill-down lists it.
     release_at = dt.datetime.fromisoformat(tasks[0]["release_at"].replace("Z", "+00:00"))
-    assert await spotcheck_release.release_due_tasks(release_at) == 1
+    assert await spotcheck_release.release_due_tasks(city.at_time(release_at)) == 1
     for who in ("L", "ADMIN", "S1"):
         summary = (await city.get(who, "summary", period=period)).json()
         assert _figure(summary, "spot_tasks") == 1 and _figure(summary, "spot_tasks_covert") == 1, who

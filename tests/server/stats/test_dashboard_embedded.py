@@ -17,8 +17,7 @@ import pytest
 
 from server import demo
 from server.inspections.tables import Inspection
-from server.settings import get_settings
-from server.stats.periods import TZ
+from tests.dates import BUREAU_TZ as TZ
 from tests.browser import Tab, external_requests, serve_app, tab  # noqa: F401  (tab is a fixture)
 from tests.server.sync.conftest import sqlite_app  # noqa: F401  (fixture)
 
@@ -30,7 +29,7 @@ def _kpi(name: str) -> str:
 
 
 async def test_the_first_dashboard_is_alive_on_the_embedded_default(sqlite_app, tab: Tab) -> None:  # noqa: F811
-    await demo.load(password="demo-pass-123", settings=get_settings())
+    await demo.load(sqlite_app.state.settings, password="demo-pass-123")
     today = dt.datetime.now(TZ).date()
     start = dt.datetime(today.year, 1, 1, tzinfo=TZ)
     hand = await Inspection.count().where(Inspection.status.is_in(["submitted", "reviewed"]) & (Inspection.submitted_at >= start))

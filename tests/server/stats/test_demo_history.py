@@ -10,11 +10,12 @@ from server import demo
 from server.enforcement.tables import EnforcementAction
 from server.hazards.tables import Hazard
 from server.inspections.tables import Inspection
-from server.settings import get_settings
 from server.spotchecks.tables import Campaign, SpotCheckTask
 from server.stats import rollup as stats_rollup
-from server.stats.periods import TZ, add_months
+from server.stats.periods import add_months
 from server.violations.tables import ViolationRecord
+from tests.conftest import app_of
+from tests.dates import BUREAU_TZ as TZ
 
 
 def _figure(body: dict, key: str) -> float | None:
@@ -22,11 +23,11 @@ def _figure(body: dict, key: str) -> float | None:
 
 
 async def test_demo_history_counts_by_hand_on_both_engines(engine_client: httpx.AsyncClient) -> None:
-    settings = get_settings()  # the app's, with its keys (the 三违 ID hash needs one)
-    report = await demo.load(password="demo-pass-123", settings=settings)
+    settings = app_of(engine_client).state.settings  # the app's, with its keys (the 三违 ID hash needs one)
+    report = await demo.load(settings, password="demo-pass-123")
     assert report.history is not None and report.history.skipped == 0, report.history
     assert report.history.checks > 150 and report.history.hazards and report.history.closed and report.history.actions
-    again = await demo.load(password="demo-pass-123", settings=settings)
+    again = await demo.load(settings, password="demo-pass-123")
     assert again.history is not None and again.history.checks == 0  # a second run adds nothing
 
     login = await engine_client.post("/api/v1/auth/login", json={"username": "leader1", "password": "demo-pass-123"})

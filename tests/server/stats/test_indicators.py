@@ -15,7 +15,8 @@ from server.stats import rollup as stats_rollup
 from server.stats import views as stats_views
 from server.stats.definitions import INDICATORS, MEASURES, Dim, Kind
 from server.registry import service as registry_service
-from server.stats.periods import TZ, Grain
+from server.stats.periods import Grain
+from tests.dates import BUREAU_TZ as TZ
 from tests.server.stats.conftest import City, Hazard, at
 
 #: 2025, whole city, counted by hand from what conftest.build_city does (not from the statistics' SQL).

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.stats.periods import TZ, Grain, Period, add_months, change_ratio, parse_period, period_of, trend_spans
+from server.stats.periods import Grain, Period, add_months, change_ratio, parse_period, period_of, trend_spans
+from tests.dates import BUREAU_TZ as TZ
 
 days = st.dates(min_value=dt.date(2001, 1, 1), max_value=dt.date(2099, 12, 31))
 grains = st.sampled_from(list(Grain))
@@ -45,7 +46,7 @@ def test_trend_spans_line_up_with_their_buckets(day: dt.date, grain: Grain) -> N
 def test_boundaries_are_beijing_midnight(moment: dt.datetime) -> None:
     local_day = moment.astimezone(TZ).date()
     period = period_of(local_day, Grain.MONTH)
-    assert period.start_at() <= moment < period.end_at()
+    assert period.start_at(TZ) <= moment < period.end_at(TZ)
 
 
 @pytest.mark.parametrize("text", ["2025-00", "2025-13", "2025-Q5", "1999", "25", "2025-3", "2025 ", "2025-q1"])

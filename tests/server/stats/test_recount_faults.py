@@ -14,7 +14,7 @@ from schemas.inspections import StartInspection, SubmitInspection
 from schemas.vocab import Role
 from server import database
 from server.stats import rollup as stats_rollup
-from server.stats.periods import TZ
+from tests.dates import BUREAU_TZ as TZ
 from tests.conftest import login, make_user, username_of
 from tests.server.sync.conftest import Team, answers, make_phone, team  # noqa: F401 (fixture)
 

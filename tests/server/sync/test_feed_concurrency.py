@@ -28,7 +28,7 @@ class Thing(msgspec.Struct):
     n: int
 
 
-async def test_overlapping_writers_and_a_pulling_reader(client):
+async def test_overlapping_writers_and_a_pulling_reader(app, client):
     reader = Actor(user_id=uuid.uuid4(), role=Role.INSPECTOR)
     scope = scopes.user(reader.user_id)
     rng = random.Random(7)
@@ -60,7 +60,8 @@ async def test_overlapping_writers_and_a_pulling_reader(client):
         while True:
             finished = done.is_set()
             async with database.transaction():
-                page = await pull(reader, wire.PullRequest(device_id=uuid.uuid4(), cursors=cursors, limit=5))
+                page = await pull(app.state.context, app.state.sync_registry, reader,
+                                  wire.PullRequest(device_id=uuid.uuid4(), cursors=cursors, limit=5))
             for change in page.changes:
                 assert isinstance(change, wire.Put)
                 assert change.seq > last_seq  # positions only ever grow

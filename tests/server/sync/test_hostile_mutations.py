@@ -18,7 +18,7 @@ import msgspec
 import msgspec.inspect as mi
 
 from schemas import sync as wire
-from server.sync import mutations
+from server.sync.registry import kind_of
 from tests.server.sync.conftest import Team, make_phone, team  # noqa: F401  (fixture)
 
 #: nul/long/edge are refused as they are decoded; "plausible" passes decoding (each field within its own
@@ -82,7 +82,7 @@ def _value(info: mi.Type, name: str, variant: str, inspection_id: uuid.UUID, *, 
 def _hostile(mutation_type: type, seq: int, variant: str, inspection_id: uuid.UUID) -> dict[str, Any]:
     info = mi.type_info(mutation_type)
     body = {f.encode_name: _value(f.type, f.name, variant, inspection_id) for f in info.fields}
-    body.update({"kind": mutations.kind_of(mutation_type), "seq": seq})
+    body.update({"kind": kind_of(mutation_type), "seq": seq})
     return body
 
 

@@ -12,6 +12,7 @@ from schemas.inspections import RecordItemResult
 from schemas.vocab import InspectionStatus
 from server.inspections.tables import Inspection
 from server.sync import scopes
+from tests.conftest import app_of
 from tests.server.sync.conftest import make_phone
 
 
@@ -177,10 +178,9 @@ async def test_a_submitted_check_leaves_the_phone_once_its_keeping_time_is_over(
     import datetime as dt
 
     from schemas.inspections import SubmitInspection
-    from server.settings import get_settings
     from tests.server.sync.conftest import answers
 
-    keep = dt.timedelta(hours=get_settings().sync.keep_submitted_hours)
+    keep = dt.timedelta(hours=app_of(client).state.settings.sync.keep_submitted_hours)
     old, new = await team.assign(client, [team.inspectors[0]]), await team.assign(client, [team.inspectors[0]])
     phone = await make_phone(client, team.inspectors[0])
     _, cursors = await phone.pull_all()

@@ -9,7 +9,7 @@ import tracemalloc
 import httpx
 import msgspec
 
-from server.settings import get_settings
+from tests.conftest import app_of
 from tests.server.sync.conftest import Team, make_phone, team  # noqa: F401 (fixture)
 
 
@@ -32,7 +32,7 @@ async def test_a_gzip_bomb_push_is_413_with_flat_memory(client: httpx.AsyncClien
         tracemalloc.stop()
     assert response.status_code == 413, response.text
     assert response.json()["code"] == "payload_too_large"
-    assert peak < 4 * get_settings().sync.max_push_bytes, f"peak {peak / 2**20:.0f} MiB"
+    assert peak < 4 * app_of(client).state.settings.sync.max_push_bytes, f"peak {peak / 2**20:.0f} MiB"
     assert elapsed < 5, elapsed
 
     # A push just under the bound still inflates and is answered.

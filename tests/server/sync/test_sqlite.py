@@ -85,7 +85,8 @@ async def test_feed_order_on_sqlite_with_overlapping_writers(sqlite_app):
         nonlocal cursors
         while True:
             async with database.transaction():
-                page = await pull(reader, wire.PullRequest(device_id=uuid.uuid4(), cursors=cursors, limit=3))
+                page = await pull(sqlite_app.state.context, sqlite_app.state.sync_registry, reader,
+                                  wire.PullRequest(device_id=uuid.uuid4(), cursors=cursors, limit=3))
             seen.extend(c.entity_id for c in page.changes)
             cursors = page.cursors
             if not page.has_more:
