@@ -63,7 +63,7 @@ async def test_a_kept_answer_is_the_actors_own_scope_and_never_shows_a_covert_ta
 
     # Released: from the next recount it counts for its department and the city, never for D2.
     release_at = dt.datetime.fromisoformat(tasks[0]["release_at"].replace("Z", "+00:00"))
-    assert await spotcheck_release.release_due_tasks(release_at) == 1
+    assert await spotcheck_release.release_due_tasks(city.at_time(release_at)) == 1
     await stats_rollup.refresh()
     for _ in range(2):
         for who in ("L", "S2", "S1", "ADMIN"):
