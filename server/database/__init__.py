@@ -66,14 +66,13 @@ _AFTER_MIGRATE: list[Callable[[], Awaitable[None]]] = []
 _current: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar("fieldcheck_uow", default=None)
 
 
-class _ZonedPostgres(PostgresEngine):
-    """A PostgreSQL engine that knows the bureau's time zone of the settings it was built from."""
+#: id(engine) -> (engine, the time zone of the settings it was built from), kept beside the engine: Piccolo's
+#: engines have ``__slots__``, and a subclass for PostgreSQL only to carry one string would be one more engine type.
+_ZONES: dict[int, tuple[Engine, str]] = {}
 
-    fieldcheck_timezone: str
 
-
-class _ZonedSQLite(SQLiteEngine):
-    """Piccolo's SQLite engine bound to the bureau's time zone, one hop to the connection's thread per statement inside a transaction.
+class _SQLiteEngine(SQLiteEngine):
+    """Piccolo's SQLite engine, one hop to the connection's thread per statement inside a transaction.
 
     Piccolo sends ``PRAGMA foreign_keys = 1`` before every statement of a
     transaction, then the statement, then a fetch and a close: four hops
@@ -83,8 +82,6 @@ class _ZonedSQLite(SQLiteEngine):
     the statement and reads its rows in one hop. RETURNING gives inserted keys
     (SQLite >= 3.35); older versions keep Piccolo's path.
     """
-
-    fieldcheck_timezone: str
 
     async def _run_in_existing_connection(
         self, connection: Any, query: str, args: list[Any] | None = None, query_type: str = "generic",
@@ -98,7 +95,7 @@ class _ZonedSQLite(SQLiteEngine):
 def build_engine(settings: Settings) -> Engine:
     """The Piccolo engine for these settings (not yet connected), bound to their time zone (:func:`timezone`)."""
     db = settings.database
-    engine: _ZonedPostgres | _ZonedSQLite
+    engine: Engine
     if db.is_postgres:
         config: dict[str, Any] = {
             "dsn": db.url,
@@ -106,12 +103,12 @@ def build_engine(settings: Settings) -> Engine:
         }
         if db.password:  # any character works here; inside the URL '@', ':' or '/' would break it
             config["password"] = db.password
-        engine = _ZonedPostgres(config=config)
+        engine = PostgresEngine(config=config)
     else:
         data_dir = Path(settings.server.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
-        engine = _ZonedSQLite(path=str(data_dir / "fieldcheck.sqlite3"))
-    engine.fieldcheck_timezone = settings.hazards.timezone
+        engine = _SQLiteEngine(path=str(data_dir / "fieldcheck.sqlite3"))
+    _ZONES[id(engine)] = (engine, settings.hazards.timezone)
     return engine
 
 
@@ -160,10 +157,10 @@ def timezone() -> str:
     the statistics read it here, with their connection. Every other service is given it (``server.context``).
     """
     engine = get_engine()
-    zone = getattr(engine, "fieldcheck_timezone", None)
-    if zone is None:
+    built = _ZONES.get(id(engine))
+    if built is None or built[0] is not engine:
         raise RuntimeError("database engine not built by server.database.build_engine: its time zone is unknown")
-    return zone
+    return built[1]
 
 
 async def start(settings: Settings) -> Engine:
