@@ -139,7 +139,7 @@ class SyncClient:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         rng: random.Random | None = None,
         push_batch: int = 500,
-        pull_limit: int = 2000,
+        pull_limit: int = 5000,
     ) -> None:
         self._base_url = base_url
         self._store_path = Path(store_path)
@@ -153,6 +153,7 @@ class SyncClient:
         self._net: Transport | None = None
         self._lock = asyncio.Lock()
         self._uploads: Any = None
+        self._progress: Callable[[SyncReport], Any] | None = None
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -225,17 +226,22 @@ class SyncClient:
 
     # --- sync ------------------------------------------------------------------
 
-    async def sync(self) -> SyncReport:
-        """Push the outbox, then pull until caught up. Never raises for network or auth trouble: see the report."""
+    async def sync(self, *, progress: Callable[[SyncReport], Any] | None = None) -> SyncReport:
+        """Push the outbox, then pull until caught up. Never raises for network or auth trouble: see the report.
+
+        ``progress`` is called with the report so far after each pull page is stored (``pulled`` counts the
+        changes kept on the phone), so an initial sync of many pages can show how far it has come.
+        """
         async with self._lock:
-            report = await self._sync_locked()
+            report = await self._sync_locked(progress)
         if self._uploads is not None:
             counts = self._uploads.counts()
             report.uploads_waiting, report.uploads_failed = counts["waiting"], counts["failed"]
         return report
 
-    async def _sync_locked(self) -> SyncReport:
+    async def _sync_locked(self, progress: Callable[[SyncReport], Any] | None = None) -> SyncReport:
         report = SyncReport()
+        self._progress = progress
         try:
             await self._push(report)
             await self._pull(report)
@@ -324,7 +330,7 @@ class SyncClient:
 
     async def _pull(self, report: SyncReport) -> None:
         cursors = self.store.cursors()
-        asked: asyncio.Task[wire.PullResponse] | None = asyncio.create_task(self._pull_page(cursors))
+        asked: asyncio.Task[protocol.PulledPage] | None = asyncio.create_task(self._pull_page(cursors))
         try:
             while asked is not None:
                 page = protocol.page(await asked, protocol.MSGPACK)
@@ -335,6 +341,8 @@ class SyncClient:
                 asked = asyncio.create_task(self._pull_page(cursors)) if page.has_more else None
                 await asyncio.to_thread(self.store.apply_page, page.puts, page.removes, page.cursors, page.dropped_scopes)
                 report.pulled += len(page.puts) + len(page.removes)
+                if self._progress is not None:
+                    self._progress(report)
         except BaseException:
             if asked is not None:
                 asked.cancel()
@@ -342,10 +350,10 @@ class SyncClient:
             raise
         self.store.finish_pull()
 
-    async def _pull_page(self, cursors: dict[str, int]) -> wire.PullResponse:
+    async def _pull_page(self, cursors: dict[str, int]) -> protocol.PulledPage:
         assert self._net is not None
         request = wire.PullRequest(device_id=self.device_id, cursors=cursors, limit=self._pull_limit)
-        return await self._net.call("/api/v1/sync/pull", request, wire.PullResponse)
+        return await self._net.call("/api/v1/sync/pull", request, protocol.PulledPage)
 
     # --- reading ------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ No I/O here; :mod:`sync_client._transport` does the network and
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import random
 import uuid
@@ -47,10 +48,14 @@ def compress(body: bytes) -> tuple[bytes, dict[str, str]]:
     return gzip.compress(body, compresslevel=5), {"Content-Encoding": "gzip"}
 
 
-def record_bytes(raw: msgspec.Raw, content_type: str) -> bytes:
-    """A pulled record as the replica stores it (MessagePack), whatever the wire encoding was."""
+def record_bytes(raw: msgspec.Raw, content_type: str) -> bytes | msgspec.Raw:
+    """A pulled record as the replica stores it (MessagePack), whatever the wire encoding was.
+
+    A MessagePack record is stored as it arrived: SQLite takes the ``Raw`` view as a blob, nothing is copied
+    or re-encoded.
+    """
     if content_type.startswith(MSGPACK):
-        return bytes(raw)
+        return raw
     return msgspec.msgpack.encode(msgspec.json.decode(raw))
 
 
@@ -92,28 +97,64 @@ def answers(response: sync.PushResponse) -> list[Answer]:
 # --- pull -----------------------------------------------------------------------
 
 
+class PulledPut(msgspec.Struct, array_like=True, tag_field="op", tag="put", gc=False):
+    """``sync.Put`` as the phone reads it: the id kept as the text the replica stores, the record undecoded."""
+
+    seq: int
+    scope: str
+    entity_type: str
+    entity_id: str
+    record: msgspec.Raw
+
+
+class PulledRemove(msgspec.Struct, array_like=True, tag_field="op", tag="remove", gc=False):
+    """``sync.Remove`` as the phone reads it."""
+
+    seq: int
+    scope: str
+    entity_type: str
+    entity_id: str
+
+
+class PulledPage(msgspec.Struct, kw_only=True):
+    """``sync.PullResponse`` as the phone decodes it (same wire shape): no UUID objects, no per-record work.
+
+    The replica keys records by their id's text, so decoding each id into a ``uuid.UUID`` only to turn it
+    back into text was most of a page's decoding time.
+    """
+
+    protocol: int = sync.PROTOCOL_VERSION
+    changes: list[PulledPut | PulledRemove]
+    cursors: dict[str, int]
+    dropped_scopes: list[str] = msgspec.field(default_factory=list)
+    has_more: bool = False
+    server_time: dt.datetime | None = None
+
+
 @dataclass(frozen=True)
 class Page:
     """One pull page, ready for ``Store.apply_page``."""
 
-    puts: list[tuple[str, str, str, int, bytes]]
+    puts: list[tuple[str, str, str, int, bytes | msgspec.Raw]]
     removes: list[tuple[str, str, str]]
     cursors: dict[str, int]
     dropped_scopes: list[str]
     has_more: bool
 
 
-def page(response: sync.PullResponse, content_type: str) -> Page:
-    puts: list[tuple[str, str, str, int, bytes]] = []
-    removes: list[tuple[str, str, str]] = []
-    for change in response.changes:
-        if isinstance(change, sync.Put):
-            puts.append(
-                (change.scope, change.entity_type, str(change.entity_id), change.seq,
-                 record_bytes(change.record, content_type))
-            )
-        else:
-            removes.append((change.scope, change.entity_type, str(change.entity_id)))
+def page(response: PulledPage | sync.PullResponse, content_type: str) -> Page:
+    changes = response.changes
+    put_type = PulledPut if isinstance(response, PulledPage) else sync.Put
+    if content_type.startswith(MSGPACK) and put_type is PulledPut:
+        # The initial sync's path: ids already text, records stored as they came.
+        puts = [(c.scope, c.entity_type, c.entity_id, c.seq, c.record) for c in changes if type(c) is PulledPut]
+    else:
+        puts = [(c.scope, c.entity_type, str(c.entity_id), c.seq, record_bytes(c.record, content_type))
+                for c in changes if isinstance(c, put_type)]
+    if len(puts) == len(changes):
+        removes: list[tuple[str, str, str]] = []
+    else:
+        removes = [(c.scope, c.entity_type, str(c.entity_id)) for c in changes if not isinstance(c, put_type)]
     return Page(puts, removes, dict(response.cursors), list(response.dropped_scopes), response.has_more)
 
 

@@ -50,7 +50,10 @@ async def test_two_phones_on_sqlite(sqlite_app, tmp_path):
         await a.record_item_result(inspection, uuid.uuid4(), outcome="fail")  # not on the checklist
         await a.record_item_result(inspection, items[1], outcome="fail", note="安全标识缺失")
         await b.record_item_result(inspection, items[0], outcome="fail")
-        ra, rb = await a.sync(), await b.sync()
+        seen: list[int] = []
+        ra, rb = await a.sync(), await b.sync(progress=lambda report: seen.append(report.pulled))
+        # pages of 2: told after each stored page, the count growing to what the sync reports
+        assert len(seen) > 1 and seen == sorted(set(seen)) and seen[-1] == rb.pulled, (seen, rb.pulled)
         assert ra.complete and (ra.pushed, ra.rejected) == (3, 1)
         assert rb.complete and rb.conflicts == 1
         [kept] = (await b.status()).conflicts  # the phone is told, with both sides
