@@ -179,7 +179,7 @@ class SyncSettings:
     """Limits of the offline sync protocol."""
 
     max_push_mutations: int = setting("SYNC_MAX_PUSH_MUTATIONS", 1000, "单次推送最多变更数 / mutations per push")
-    pull_page_size: int = setting("SYNC_PULL_PAGE_SIZE", 1000, "单页拉取最多记录数 / changes per pull page")
+    pull_page_size: int = setting("SYNC_PULL_PAGE_SIZE", 5000, "单页拉取最多记录数 / changes per pull page")
     max_push_bytes: int = setting(
         "SYNC_MAX_PUSH_BYTES", 4 * 1024 * 1024, "gzip 解压后的推送/拉取请求体上限（字节）/ largest sync body after inflating gzip"
     )
