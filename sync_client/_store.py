@@ -109,6 +109,8 @@ class StoredOutcome(msgspec.Struct, frozen=True):
 
 #: Page cache of the connection that writes pull pages, in KiB (the most memory it holds).
 PAGE_CACHE_KIB = 32 * 1024
+#: WAL pages written through that connection between two checkpoints (4 KiB each: at most ~32 MiB of WAL).
+WAL_CHECKPOINT_PAGES = 8192
 
 
 def _by_record(put: tuple[str, str, str, int, Any]) -> tuple[str, str]:
@@ -147,6 +149,9 @@ class Store:
         self._pages = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         self._pages.execute("PRAGMA synchronous=FULL")
         self._pages.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+        # Checkpoints every 8,192 WAL pages (32 MiB) rather than 1,000: a page of thousands of random ids
+        # rewrites most index pages, so a 4 MiB WAL was copied back into the file after nearly every commit.
+        self._pages.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
 
     def close(self) -> None:
         self._pages.close()
