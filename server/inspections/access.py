@@ -92,9 +92,14 @@ class InspectionFacts:
     team: tuple[uuid.UUID, ...]
     hidden: bool  # a covert check whose task is not released yet
     row: Mapping[str, Any]
+    lead: uuid.UUID | None = None  # the member who leads (first named)
 
     def on_team(self, actor: Actor) -> bool:
         return actor.user_id is not None and actor.user_id in self.team
+
+    def team_rows(self) -> list[dict[str, Any]]:
+        """The team as ``records.teams_of`` gives it (user, is_lead), for publishing without reading it again."""
+        return [{"user": u, "is_lead": u == self.lead} for u in self.team]
 
 
 # --- pure rules ------------------------------------------------------------------
@@ -185,6 +190,11 @@ async def hidden_inspections(inspection_ids: Iterable[uuid.UUID]) -> set[uuid.UU
     covert = await Inspection.select(Inspection.id, Inspection.spot_check_task_id).where(
         Inspection.id.is_in(ids), Inspection.kind == InspectionKind.COVERT
     )
+    return await _hidden_among(covert)
+
+
+async def _hidden_among(covert: Sequence[Mapping[str, Any]]) -> set[uuid.UUID]:
+    """Which of these covert rows (id, spot_check_task_id) are still secret: their task is not released."""
     if not covert:
         return set()
     task_ids = [r["spot_check_task_id"] for r in covert if r["spot_check_task_id"] is not None]
@@ -215,16 +225,20 @@ async def load_many(inspection_ids: Iterable[uuid.UUID], *, lock: bool = False) 
         await sql.lock(sql.LOCK_INSPECTION, [str(i) for i in ids])
     rows = await Inspection.select().where(Inspection.id.is_in(ids))
     teams: dict[uuid.UUID, list[uuid.UUID]] = {r["id"]: [] for r in rows}
+    leads: dict[uuid.UUID, uuid.UUID] = {}
     if rows:
-        for member in await InspectionInspector.select(InspectionInspector.inspection, InspectionInspector.user).where(
-            InspectionInspector.inspection.is_in(list(teams))
-        ):
+        for member in await InspectionInspector.select(
+            InspectionInspector.inspection, InspectionInspector.user, InspectionInspector.is_lead
+        ).where(InspectionInspector.inspection.is_in(list(teams))):
             teams[member["inspection"]].append(member["user"])
-    hidden = await hidden_inspections([r["id"] for r in rows if r["kind"] == InspectionKind.COVERT])
+            if member["is_lead"]:
+                leads[member["inspection"]] = member["user"]
+    hidden = await _hidden_among([r for r in rows if r["kind"] == InspectionKind.COVERT])  # rows already read
     return {
         r["id"]: InspectionFacts(
             id=r["id"], kind=InspectionKind(r["kind"]), status=InspectionStatus(r["status"]), department=r["department"],
             enterprise=r["enterprise"], team=tuple(teams[r["id"]]), hidden=r["id"] in hidden, row=r,
+            lead=leads.get(r["id"]),
         )
         for r in rows
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from schemas.inspections import Inspection, InspectionAssign, InspectionCreate
 from schemas.problems import ErrorCode
@@ -69,15 +70,15 @@ async def assign_team(actor: Actor, inspection_id: uuid.UUID, data: InspectionAs
     await check_named_team(row["kind"], row["enterprise"], data.inspector_ids)
     now = records.current_time()
     await InspectionInspector.delete().where(InspectionInspector.inspection == inspection_id)
-    await write_team(inspection_id, data.inspector_ids, now)
-    await InspectionRow.update(
-        {InspectionRow.updated_at: now, InspectionRow.version: InspectionRow.version + 1}
-    ).where(InspectionRow.id == inspection_id)
+    team = await write_team(inspection_id, data.inspector_ids, now)
+    assigned = await records.update_row(
+        inspection_id, {InspectionRow.updated_at: now, InspectionRow.version: InspectionRow.version + 1}
+    )
     audit_service.record(actor, "inspection.assign", "inspection", inspection_id, {
         "inspector_ids": [[str(u) for u in inspection.team], [str(u) for u in data.inspector_ids]],
     })
     await records.publish_template(row["template"])
-    return await records.publish(inspection_id)
+    return await records.publish(inspection_id, row=assigned, team=team)
 
 
 async def create(actor: Actor, data: InspectionCreate) -> Inspection:
@@ -97,14 +98,14 @@ async def create(actor: Actor, data: InspectionCreate) -> Inspection:
     if data.id is not None and await InspectionRow.exists().where(InspectionRow.id == data.id):
         raise StateConflict("该检查已存在", "an inspection with this id exists", code=ErrorCode.DUPLICATE, field="id")
     inspection_id = data.id or uuid.uuid4()
-    await insert_inspection(
+    row, team = await insert_inspection(
         inspection_id, kind=data.kind, enterprise_id=data.enterprise_id, template_id=data.template_id,
         department_id=actor.department_id, planned_date=data.planned_date, created_by=actor.user_id,
         team=data.inspector_ids,
     )
     audit_service.record(actor, "inspection.create", "inspection", inspection_id, data)
     await records.publish_template(data.template_id)
-    return await records.publish(inspection_id)
+    return await records.publish(inspection_id, row=row, team=team)
 
 
 async def create_for_task(
@@ -128,14 +129,16 @@ async def create_for_task(
     return inspection_id
 
 
-async def write_team(inspection_id: uuid.UUID, team: Sequence[uuid.UUID], now: dt.datetime) -> None:
-    """The members of an inspection's team, the first listed leading."""
+async def write_team(inspection_id: uuid.UUID, team: Sequence[uuid.UUID], now: dt.datetime) -> list[dict[str, Any]]:
+    """The members of an inspection's team, the first listed leading; gives them as ``records.teams_of`` does."""
+    members = [{"user": u, "is_lead": n == 0} for n, u in enumerate(team)]
     await InspectionInspector.insert(
         *[
-            InspectionInspector(id=uuid.uuid4(), inspection=inspection_id, user=u, is_lead=(n == 0), assigned_at=now)
-            for n, u in enumerate(team)
+            InspectionInspector(id=uuid.uuid4(), inspection=inspection_id, assigned_at=now, **m)
+            for m in members
         ]
     )
+    return members
 
 
 async def insert_inspection(
@@ -153,15 +156,15 @@ async def insert_inspection(
     started_at: dt.datetime | None = None,
     longitude: float | None = None,
     latitude: float | None = None,
-) -> None:
-    """Write an inspection and its team (the first member leads)."""
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Write an inspection and its team (the first member leads); gives the row as written (RETURNING) and the team."""
     now = records.current_time()
-    await InspectionRow.insert(
+    [row] = await InspectionRow.insert(
         InspectionRow(
             id=inspection_id, kind=kind, status=status, enterprise=enterprise_id, template=template_id,
             department=department_id, spot_check_task_id=spot_check_task_id, planned_date=planned_date,
             started_at=started_at, longitude=longitude, latitude=latitude, created_by=created_by,
             created_at=now, updated_at=now, version=1,
         )
-    )
-    await write_team(inspection_id, team, now)
+    ).returning(*InspectionRow.all_columns())
+    return row, await write_team(inspection_id, team, now)

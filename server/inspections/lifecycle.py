@@ -87,7 +87,7 @@ async def apply_start_inspection(ctx: Context, actor: Actor, mutation: StartInsp
         await assignment.require_enterprise(mutation.enterprise_id)
         await assignment.require_template(mutation.template_id)
         await access.require_team(InspectionKind.ROUTINE, mutation.enterprise_id, [actor.user_id], field="enterprise_id")
-        await assignment.insert_inspection(
+        opened, team = await assignment.insert_inspection(
             mutation.inspection_id, kind=InspectionKind.ROUTINE, status=InspectionStatus.IN_PROGRESS,
             enterprise_id=mutation.enterprise_id, template_id=mutation.template_id, department_id=actor.department_id,
             started_at=mutation.started_at, longitude=mutation.longitude, latitude=mutation.latitude,
@@ -95,13 +95,15 @@ async def apply_start_inspection(ctx: Context, actor: Actor, mutation: StartInsp
         )
         await records.publish_template(mutation.template_id)
         audit_service.record(actor, "inspection.open_patrol", "inspection", mutation.inspection_id, mutation)
+        record = await records.publish(mutation.inspection_id, row=opened, team=team)
     else:
         inspection, _ = await access.writable(actor, mutation.inspection_id, Write.START)
         row = inspection.row
         if row["status"] != InspectionStatus.PLANNED:
             # Already started by a teammate (or submitted): starting again changes nothing.
             return sync_wire.Applied(seq=mutation.seq, entity_type="inspection", entity_id=row["id"], version=row["version"])
-        await InspectionRow.update(
+        started = await records.update_row(
+            mutation.inspection_id,
             {
                 InspectionRow.status: InspectionStatus.IN_PROGRESS,
                 InspectionRow.started_at: mutation.started_at,
@@ -109,10 +111,10 @@ async def apply_start_inspection(ctx: Context, actor: Actor, mutation: StartInsp
                 InspectionRow.latitude: mutation.latitude,
                 InspectionRow.updated_at: ctx.now(),
                 InspectionRow.version: InspectionRow.version + 1,
-            }
-        ).where(InspectionRow.id == mutation.inspection_id)
+            },
+        )
         audit_service.record(actor, "inspection.start", "inspection", mutation.inspection_id, mutation)
-    record = await records.publish(mutation.inspection_id)
+        record = await records.publish(mutation.inspection_id, row=started, team=inspection.team_rows())
     return sync_wire.Applied(seq=mutation.seq, entity_type="inspection", entity_id=record.id, version=record.version)
 
 
@@ -140,7 +142,8 @@ async def submit(actor: Actor, inspection_id: uuid.UUID, data: SubmitInspection 
     await ensure_all_answered(inspection_id, row["template"])
     await _run_submit_guards(inspection_id)
     submitted_at = data.submitted_at or records.current_time()
-    await InspectionRow.update(
+    submitted = await records.update_row(
+        inspection_id,
         {
             InspectionRow.status: InspectionStatus.SUBMITTED,
             InspectionRow.submitted_at: submitted_at,
@@ -149,11 +152,11 @@ async def submit(actor: Actor, inspection_id: uuid.UUID, data: SubmitInspection 
             InspectionRow.signed_by_name: data.signed_by_name,
             InspectionRow.updated_at: records.current_time(),
             InspectionRow.version: InspectionRow.version + 1,
-        }
-    ).where(InspectionRow.id == inspection_id)
+        },
+    )
     audit_service.record(actor, "inspection.submit", "inspection", inspection_id, data)
     await _follow_task(row["spot_check_task_id"], InspectionStatus.SUBMITTED)
-    return await records.publish(inspection_id)
+    return await records.publish(inspection_id, row=submitted, team=inspection.team_rows())
 
 
 async def review(ctx: Context, actor: Actor, inspection_id: uuid.UUID, data: InspectionReview) -> Inspection:
@@ -185,18 +188,17 @@ async def review(ctx: Context, actor: Actor, inspection_id: uuid.UUID, data: Ins
             raise InvalidInput("退回修改须写明理由", "returning a check needs the reason", field="reason")
         values[InspectionRow.status] = InspectionStatus.IN_PROGRESS
         values[InspectionRow.submitted_at] = None
-    await InspectionRow.update(values).where(InspectionRow.id == inspection_id)
+    reviewed = await records.update_row(inspection_id, values)
     await _follow_task(row["spot_check_task_id"], values[InspectionRow.status])
     audit_service.record(actor, f"inspection.review_{data.decision}", "inspection", inspection_id,
                          {"decision": data.decision, "reason": data.reason, "status": [row["status"], values[InspectionRow.status]]})
     if data.decision != "approve":
-        team = await records.teams_of([inspection_id])
         await notifications.notify(
-            [m["user"] for m in team.get(inspection_id, [])], kind="check_returned",
+            list(inspection.team), kind="check_returned",
             key=f"check_returned:{inspection_id}:{now.isoformat()}", title="检查记录被退回修改",
             body=data.reason, entity=("inspection", inspection_id), settings=ctx.settings, now=now,
         )
-    return await records.publish(inspection_id)
+    return await records.publish(inspection_id, row=reviewed, team=inspection.team_rows())
 
 
 async def cancel(actor: Actor, inspection_id: uuid.UUID, data: InspectionCancel) -> Inspection:
@@ -210,14 +212,14 @@ async def cancel(actor: Actor, inspection_id: uuid.UUID, data: InspectionCancel)
     if not data.reason.strip():
         raise InvalidInput("取消检查须写明理由", "cancelling a check needs the reason", field="reason")
     now = records.current_time()
-    await InspectionRow.update({
+    cancelled = await records.update_row(inspection_id, {
         InspectionRow.status: InspectionStatus.CANCELLED, InspectionRow.review_note: data.reason,
         InspectionRow.updated_at: now, InspectionRow.version: InspectionRow.version + 1,
-    }).where(InspectionRow.id == inspection_id)
+    })
     await _follow_task(inspection.row["spot_check_task_id"], InspectionStatus.CANCELLED)
     audit_service.record(actor, "inspection.cancel", "inspection", inspection_id,
                          {"reason": data.reason, "status": [inspection.status, InspectionStatus.CANCELLED]})
-    return await records.publish(inspection_id)
+    return await records.publish(inspection_id, row=cancelled, team=inspection.team_rows())
 
 
 async def apply_submit_inspection(ctx: Context, actor: Actor, mutation: SubmitInspection) -> sync_wire.Applied:

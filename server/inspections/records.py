@@ -240,10 +240,26 @@ async def publish_template(template_id: uuid.UUID | None) -> None:
     await sync_service.publish("checklist_template", template_id, template, scope=scopes.template(template_id))
 
 
-async def publish(inspection_id: uuid.UUID) -> Inspection:
-    """Publish an inspection's current state to its scope (after any write to it or its team)."""
-    row = await InspectionRow.select().where(InspectionRow.id == inspection_id).first()
-    team = (await teams_of([inspection_id]))[inspection_id]
+async def update_row(inspection_id: uuid.UUID, values: dict[Any, Any]) -> dict[str, Any]:
+    """Write ``values`` to the inspection's row and give the row as it now is (UPDATE … RETURNING: no second read)."""
+    rows = await InspectionRow.update(values).where(InspectionRow.id == inspection_id).returning(
+        *InspectionRow.all_columns()
+    )
+    return rows[0]
+
+
+async def publish(
+    inspection_id: uuid.UUID, *, row: dict[str, Any] | None = None, team: Sequence[dict[str, Any]] | None = None
+) -> Inspection:
+    """Publish an inspection's current state to its scope (after any write to it or its team).
+
+    ``row`` (as :func:`update_row` gives it) and ``team`` (as :func:`teams_of`, e.g. ``facts.team_rows()`` of a
+    write that left the team alone) are the current state the caller holds; what it does not pass is read.
+    """
+    if row is None:
+        row = await InspectionRow.select().where(InspectionRow.id == inspection_id).first()
+    if team is None:
+        team = (await teams_of([inspection_id]))[inspection_id]
     record = to_wire(row, team)
     await sync_service.publish("inspection", inspection_id, record, scope=scopes.inspection(inspection_id))
     return record

@@ -169,3 +169,38 @@ async def test_a_returned_check_reaches_the_phone_which_corrects_and_resubmits(c
     assert approved.status_code == 200 and approved.json()["summary"] == "发现问题1项"
     actions = [a["action"] for a in await AuditEntry.select(AuditEntry.action).where(AuditEntry.entity_id == str(inspection))]
     assert actions.count("inspection.submit") == 2 and "inspection.review_return" in actions
+
+
+async def test_what_each_write_answers_and_publishes_is_the_row_as_stored(client, team):
+    # submit, review and cancel give the row their UPDATE returned and the team loaded before it, not a second read:
+    # what they answer must be what a fresh read finds.
+    async def fresh(inspection: uuid.UUID) -> dict:
+        response = await client.get(f"/api/v1/inspections/{inspection}", headers=team.supervisor)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    inspection = await team.assign(client)
+    phone = await make_phone(client, team.inspectors[0])
+    await answer(phone, inspection, team.items)
+    base = f"/api/v1/inspections/{inspection}"
+    submitted = await client.post(f"{base}/submit", json={"summary": "检查完毕", "signed_by_name": "企业负责人"},
+                                  headers=phone.headers)
+    assert submitted.status_code == 200, submitted.text
+    assert submitted.json() == await fresh(inspection) and submitted.json()["version"] >= 2
+    assert submitted.json()["lead_inspector_id"] == str(team.inspectors[0])
+    returned = await client.post(f"{base}/review", json={"decision": "return", "reason": "请补拍照片"},
+                                 headers=team.supervisor)
+    assert returned.status_code == 200, returned.text
+    assert returned.json() == await fresh(inspection) and returned.json()["review_note"] == "请补拍照片"
+    cancelled = await client.post(f"{base}/cancel", json={"reason": "企业停产"}, headers=team.supervisor)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json() == await fresh(inspection) and cancelled.json()["status"] == "cancelled"
+
+    other = await team.assign(client)
+    await answer(phone, other, team.items)
+    [outcome] = await phone.push([SubmitInspection(seq=phone.seq(), inspection_id=other, submitted_at=NOW)])
+    assert isinstance(outcome, wire.Applied), outcome
+    approved = await client.post(f"/api/v1/inspections/{other}/review", json={"decision": "approve"},
+                                 headers=team.supervisor)
+    assert approved.status_code == 200, approved.text
+    assert approved.json() == await fresh(other) and approved.json()["version"] == outcome.version + 1
