@@ -213,8 +213,10 @@ async def start_rectification(
     now = records.current_time(now)
     row = await permissions.locked_hazard(hazard_id)
     await permissions.check_may_change(actor, row)
-    await records.write_transition(actor, row, policy.start_rectification(records.facts_of(row)), "hazard.start_rectification", now)
-    return await records.publish_hazard(hazard_id, settings, now)
+    written = await records.write_transition(
+        actor, row, policy.start_rectification(records.facts_of(row)), "hazard.start_rectification", now
+    )
+    return await records.publish_hazard(hazard_id, settings, now, row=written)
 
 
 async def report_rectification(
@@ -231,7 +233,7 @@ async def report_rectification(
     await permissions.check_may_change(actor, row)
     new = policy.report_rectification(records.facts_of(row))
     reported_at = report.reported_at or now
-    await records.write_transition(
+    written = await records.write_transition(
         actor,
         row,
         new,
@@ -245,8 +247,8 @@ async def report_rectification(
         changes={"note": report.note, "evidence_ids": report.evidence_ids, "reported_at": reported_at.isoformat()},
     )
     if not await rechecks.has_open_recheck(hazard_id):
-        await rechecks.create_recheck(SYSTEM, {**row, "status": new.status}, RecheckReason.RECTIFICATION_REPORTED, settings, now=now)
-    return await records.publish_hazard(hazard_id, settings, now)
+        await rechecks.create_recheck(SYSTEM, written, RecheckReason.RECTIFICATION_REPORTED, settings, now=now)
+    return await records.publish_hazard(hazard_id, settings, now, row=written)  # a recheck leaves the row alone
 
 
 async def close_hazard(
@@ -255,13 +257,14 @@ async def close_hazard(
     """销号 (摘牌 for a major hazard) after a passed recheck; supervisors only."""
     now = records.current_time(now)
     row = await permissions.supervised_hazard(actor, hazard_id, "销号", "closes a hazard")
-    await close_row(actor, row, now)
-    return await records.publish_hazard(hazard_id, settings, now)
+    closed = await close_row(actor, row, now)
+    return await records.publish_hazard(hazard_id, settings, now, row=closed)
 
 
-async def close_row(actor: Actor, row: dict[str, Any], now: dt.datetime) -> None:
+async def close_row(actor: Actor, row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """Close the hazard (销号); gives its row as it now is."""
     new = policy.close_hazard(records.facts_of(row))
-    await records.write_transition(actor, row, new, "hazard.close", now, extra={Hazard.closed_at: now, Hazard.closed_by: actor.user_id})
+    return await records.write_transition(actor, row, new, "hazard.close", now, extra={Hazard.closed_at: now, Hazard.closed_by: actor.user_id})
 
 
 async def apply_add_hazard(ctx: Context, actor: Actor, mutation: wire.AddHazard) -> sync_wire.Applied:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from schemas import hazards as wire
 from schemas import sync as sync_wire
@@ -70,9 +71,10 @@ async def record_recheck(
         recheck_id,
         {"hazard_id": row["id"], "passed": result.passed, "note": result.note, "evidence_ids": result.evidence_ids},
     )
+    current: dict[str, Any] | None = row  # the hazard as it now is, while known without reading it
     if new != before:
         reopened = before.status == HazardStatus.CLOSED
-        await records.write_transition(
+        row = current = await records.write_transition(
             actor,
             row,
             new,
@@ -81,13 +83,13 @@ async def record_recheck(
             extra={Hazard.closed_at: None, Hazard.closed_by: None} if reopened else None,
             changes={"recheck_id": recheck_id, "passed": result.passed},
         )
-        row = await permissions.locked_hazard(row["id"])
         if result.passed and new.level == HazardLevel.GENERAL:
-            await lifecycle.close_row(actor, row, now)
+            current = await lifecycle.close_row(actor, row, now)
         elif not result.passed:
             await escalation.escalate_after_failed_recheck(row, settings, now)
+            current = None  # the ladder may have written it again
         await _cancel_other_rechecks(row["id"], recheck_id, localtime.local_date(now, settings.hazards.timezone))
-    await records.publish_hazard(row["id"], settings, now)
+    await records.publish_hazard(row["id"], settings, now, row=current)
     return await rechecks.publish_recheck(recheck_id, today=localtime.local_date(now, settings.hazards.timezone))
 
 

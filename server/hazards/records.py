@@ -150,16 +150,24 @@ async def to_wire(rows: Sequence[dict[str, Any]], settings: Settings, now: dt.da
     ]
 
 
-async def one(hazard_id: uuid.UUID, settings: Settings, now: dt.datetime | None) -> wire.Hazard:
-    row = await Hazard.select().where(Hazard.id == hazard_id).first()
+async def one(
+    hazard_id: uuid.UUID, settings: Settings, now: dt.datetime | None, *, row: dict[str, Any] | None = None
+) -> wire.Hazard:
+    if row is None:
+        row = await Hazard.select().where(Hazard.id == hazard_id).first()
     if row is None:
         raise NotFound("隐患不存在", "hazard not found", field="hazard_id")
     return (await to_wire([row], settings, now))[0]
 
 
-async def publish_hazard(hazard_id: uuid.UUID, settings: Settings, now: dt.datetime) -> wire.Hazard:
-    """Send the hazard to its inspection's team and to the inspectors rechecking it (``hazard:`` scope)."""
-    record = await one(hazard_id, settings, now)
+async def publish_hazard(
+    hazard_id: uuid.UUID, settings: Settings, now: dt.datetime, *, row: dict[str, Any] | None = None
+) -> wire.Hazard:
+    """Send the hazard to its inspection's team and to the inspectors rechecking it (``hazard:`` scope).
+
+    ``row``: the hazard's row as it now is, when the caller holds it (what :func:`write_transition` gave); else read.
+    """
+    record = await one(hazard_id, settings, now, row=row)
     keys = [scopes.inspection(record.inspection_id), scopes.hazard(record.id)]
     await sync_service.publish(ENTITY, record.id, record, scope=keys)
     return record
@@ -184,8 +192,8 @@ async def write_transition(
     now: dt.datetime,
     extra: dict[Any, Any] | None = None,
     changes: dict[str, Any] | None = None,
-) -> None:
-    """Store a transition and audit it (status, deadline and level as [old, new])."""
+) -> dict[str, Any]:
+    """Store a transition and audit it (status, deadline and level as [old, new]); gives the row as it now is."""
     old = facts_of(row)
     values: dict[Any, Any] = {
         Hazard.status: new.status,
@@ -198,7 +206,7 @@ async def write_transition(
         **_five_columns(new.five_in_place if new.five_in_place != old.five_in_place else None),
         **(extra or {}),
     }
-    await Hazard.update(values).where(Hazard.id == row["id"])
+    [written] = await Hazard.update(values).where(Hazard.id == row["id"]).returning(*Hazard.all_columns())
     diff: dict[str, Any] = {}
     if old.status != new.status:
         diff["status"] = [old.status, new.status]
@@ -207,3 +215,4 @@ async def write_transition(
     if old.escalation_level != new.escalation_level:
         diff["escalation_step"] = [old.escalation_level, new.escalation_level]
     audit_service.record(actor, action, ENTITY, row["id"], {**diff, **(changes or {})})
+    return written

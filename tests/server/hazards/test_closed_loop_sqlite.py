@@ -33,8 +33,12 @@ async def test_closed_loop_on_sqlite(sqlite_client: httpx.AsyncClient):  # noqa:
     )
     assert hazard.status_code == 201, hazard.text
     hazard_id = hazard.json()["id"]
-    assert (await client.post(f"/api/v1/hazards/{hazard_id}/rectification-report",
-                              json={"note": "已开启", "evidence_ids": [str(uuid.uuid4())]}, headers=inspector)).status_code == 200
+    reported = await client.post(f"/api/v1/hazards/{hazard_id}/rectification-report",
+                                 json={"note": "已开启", "evidence_ids": [str(uuid.uuid4())]}, headers=inspector)
+    assert reported.status_code == 200, reported.text
+    # answered from the row the UPDATE returned: equal to a fresh read on SQLite's RETURNING too
+    assert reported.json() == (await client.get(f"/api/v1/hazards/{hazard_id}", headers=inspector)).json()
+    assert reported.json()["rectification_reported_at"] and reported.json()["status"] == "rectification_reported"
     recheck = (await client.get("/api/v1/rechecks/", headers=supervisor)).json()[0]
     assert not {uuid.UUID(a) for a in recheck["assignee_ids"]} & set(world.inspectors[:2])
     done = await client.post(f"/api/v1/rechecks/{recheck['id']}/result", json={"passed": True},

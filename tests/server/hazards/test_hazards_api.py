@@ -254,6 +254,8 @@ async def test_major_hazard_waits_for_supervisor_after_passed_recheck(client: ht
     closed = await client.post(f"/api/v1/hazards/{hazard_id}/close", headers=await world.headers(world.supervisor_id))
     assert closed.status_code == 200, closed.text
     assert closed.json()["status"] == "closed" and closed.json()["listed_supervision"] is False
+    # answered from the row the closing UPDATE returned: what a fresh read finds
+    assert closed.json() == (await client.get(f"/api/v1/hazards/{hazard_id}", headers=inspector)).json()
 
 
 async def test_failed_recheck_sets_new_deadline_and_escalates_one_rung(client: httpx.AsyncClient, world: World):
