@@ -54,7 +54,7 @@ async def record_recheck(
     before = records.facts_of(row)
     new = policy.record_recheck(before, passed=result.passed, new_deadline_date=result.new_deadline_date, today=today)
     checked_at = result.checked_at or now
-    await Recheck.update(
+    [recorded] = await Recheck.update(
         {
             Recheck.status: RecheckStatus.PASSED if result.passed else RecheckStatus.FAILED,
             Recheck.passed: result.passed,
@@ -63,7 +63,7 @@ async def record_recheck(
             Recheck.result_by: actor.user_id,
             Recheck.result_at: checked_at,
         }
-    ).where(Recheck.id == recheck_id)
+    ).where(Recheck.id == recheck_id).returning(*Recheck.all_columns())
     audit_service.record(
         actor,
         "recheck.result",
@@ -90,7 +90,9 @@ async def record_recheck(
             current = None  # the ladder may have written it again
         await _cancel_other_rechecks(row["id"], recheck_id, localtime.local_date(now, settings.hazards.timezone))
     await records.publish_hazard(row["id"], settings, now, row=current)
-    return await rechecks.publish_recheck(recheck_id, today=localtime.local_date(now, settings.hazards.timezone))
+    return await rechecks.publish_recheck(
+        recheck_id, today=localtime.local_date(now, settings.hazards.timezone), row=recorded, assignees=assignees
+    )
 
 
 async def _cancel_other_rechecks(hazard_id: uuid.UUID, keep: uuid.UUID, today: dt.date) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from schemas import hazards as wire
@@ -53,11 +53,23 @@ async def assigned_enterprises(actor: Actor) -> set[uuid.UUID]:
 registry_service.WORK_SOURCES.register("hazards", assigned_enterprises)
 
 
-async def publish_recheck(recheck_id: uuid.UUID, *, today: dt.date) -> wire.Recheck:
+async def publish_recheck(
+    recheck_id: uuid.UUID,
+    *,
+    today: dt.date,
+    row: dict[str, Any] | None = None,
+    assignees: Iterable[uuid.UUID] | None = None,
+) -> wire.Recheck:
     """Send a recheck task to its assignees' phones (``recheck:`` scope, in their set while it is pending).
 
-    ``today`` is the bureau's date the task's ``overdue`` is read against (here and in the others below)."""
-    record = await get_recheck_record(recheck_id, today=today)
+    ``today`` is the bureau's date the task's ``overdue`` is read against (here and in the others below).
+    ``row`` (as an INSERT/UPDATE … RETURNING gave it) and ``assignees`` are its current state when the caller holds
+    them; the record is then made without reading the recheck again.
+    """
+    if row is None or assignees is None:
+        record = await get_recheck_record(recheck_id, today=today)
+    else:
+        record = (await _rechecks_to_wire([row], today, {recheck_id: list(assignees)}))[0]
     await sync_service.publish(records.RECHECK_ENTITY, record.id, record, scope=scopes.recheck(record.id))
     return record
 
@@ -116,7 +128,7 @@ async def create_recheck(
         load[p["user"]] = load.get(p["user"], 0) + 1
     chosen = policy.choose_recheckers(pool, finders, load, settings.hazards.recheck_team_size)
     recheck_id = uuid.uuid4()
-    await Recheck.insert(
+    [row] = await Recheck.insert(
         Recheck(
             id=recheck_id,
             hazard=hazard["id"],
@@ -128,7 +140,7 @@ async def create_recheck(
             evidence_ids=[],
             created_at=now,
         )
-    )
+    ).returning(*Recheck.all_columns())
     if chosen:
         await RecheckAssignee.insert(*[RecheckAssignee(id=uuid.uuid4(), recheck=recheck_id, user=u) for u in chosen])
     audit_service.record(
@@ -138,7 +150,7 @@ async def create_recheck(
         recheck_id,
         {"hazard_id": hazard["id"], "reason": reason, "assignee_ids": chosen, "campaign_id": campaign_id},
     )
-    await publish_recheck(recheck_id, today=localtime.local_date(now, settings.hazards.timezone))
+    await publish_recheck(recheck_id, today=localtime.local_date(now, settings.hazards.timezone), row=row, assignees=chosen)
     return recheck_id
 
 
@@ -160,11 +172,15 @@ async def get_recheck_record(recheck_id: uuid.UUID, *, today: dt.date) -> wire.R
     return (await _rechecks_to_wire([row], today))[0]
 
 
-async def _rechecks_to_wire(rows: Sequence[dict[str, Any]], today: dt.date) -> list[wire.Recheck]:
+async def _rechecks_to_wire(
+    rows: Sequence[dict[str, Any]], today: dt.date, assignees: dict[uuid.UUID, list[uuid.UUID]] | None = None
+) -> list[wire.Recheck]:
+    """The wire records of these rechecks; ``assignees`` by recheck when the caller holds them (else read)."""
     ids = [r["id"] for r in rows]
-    assignees: dict[uuid.UUID, list[uuid.UUID]] = {}
-    if ids:
-        for a in await RecheckAssignee.select().where(RecheckAssignee.recheck.is_in(ids)):
+    if assignees is None:
+        assignees = {}
+        members = await RecheckAssignee.select().where(RecheckAssignee.recheck.is_in(ids)) if ids else []
+        for a in members:
             assignees.setdefault(a["recheck"], []).append(a["user"])
     return [
         wire.Recheck(

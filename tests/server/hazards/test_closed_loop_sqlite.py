@@ -44,6 +44,9 @@ async def test_closed_loop_on_sqlite(sqlite_client: httpx.AsyncClient):  # noqa:
     done = await client.post(f"/api/v1/rechecks/{recheck['id']}/result", json={"passed": True},
                              headers=await world.headers(uuid.UUID(recheck["assignee_ids"][0])))
     assert done.status_code == 200, done.text
+    # the recheck and its hazard are answered from the rows their UPDATEs returned: equal to a fresh read
+    listed = (await client.get("/api/v1/rechecks/", params={"hazard_id": hazard_id}, headers=supervisor)).json()
+    assert [done.json()] == [r for r in listed if r["id"] == recheck["id"]] and done.json()["status"] == "passed"
     assert (await client.get(f"/api/v1/hazards/{hazard_id}", headers=inspector)).json()["status"] == "closed"
 
     late = await client.post(
