@@ -66,11 +66,16 @@ async def _one(engine: str) -> dict[str, object]:
     settings = Settings.from_env().with_secrets()
     if engine == "sqlite-piccolo":
         path = str(Path(settings.server.data_dir) / "fieldcheck.sqlite3")
-        database.build_engine = lambda _settings: SQLiteEngine(path=path)  # the baseline: Piccolo's engine as shipped
+        def piccolo_engine(built_for: Settings) -> SQLiteEngine:  # the baseline: Piccolo's engine as shipped
+            shipped = SQLiteEngine(path=path)
+            database._ZONES[id(shipped)] = (shipped, built_for.hazards.timezone)  # as build_engine binds its zone
+            return shipped
+
+        database.build_engine = piccolo_engine
     await database.start(settings)
     count = _count_statements()
     wall, cpu = time.perf_counter(), time.process_time()
-    report = await demo.load(settings=settings)
+    report = await demo.load(settings)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     await database.stop()
     h = report.history
