@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
@@ -272,9 +273,13 @@ def create_app(settings: Settings, *, extra_route_handlers: list[Any] | None = N
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await database.start(settings)
         tuned = gc_tuning.tune(settings)  # what is alive now (imports, routes, tables, the pool) is frozen
+        # Numbers what a commit's own settle could not (its connection lost just after COMMIT): seconds, not never.
+        settler = asyncio.get_running_loop().create_task(database.settle_forever(database.SETTLE_INTERVAL_S))
         try:
             yield
         finally:
+            settler.cancel()
+            await asyncio.gather(settler, return_exceptions=True)
             gc_tuning.restore(tuned)
             await database.stop()
 

@@ -25,22 +25,26 @@ head in Python before the new hash could be computed: lock, read the head,
 hash, insert, commit — four round trips with the lock held, each stretched by
 the event loop of a busy process, so a second server process added nothing.
 With version 3 the content part (``body``) is hashed in Python before the
-lock, outside any serialisation, and only the link, one SHA-256 per entry
-over fixed-size text, is computed by PostgreSQL (``sha256()``) in the
-INSERT…SELECT that reads the head. That statement runs inside the unit of
-work's single commit round trip (``server.database``: lock, feed numbering,
-this append, COMMIT in one message), so the lock is held for server time
-only: the statements and the commit's WAL flush (``server.database`` says
-what bound that flush still sets). The alternatives were weighed: per-partition chains with a periodic
-root would remove the serialisation but make every verification, checkpoint
-and gap argument a two-level one (and the change feed needs a total commit
-order anyway); a sequence plus a "visible up to" watermark fits the feed but
-not a hash chain, whose every link needs its predecessor. On SQLite the
-write transaction is exclusive, and the same hashes are computed in Python.
+commit, outside any serialisation, and only the link, one SHA-256 per entry
+over fixed-size text, is computed by PostgreSQL (``sha256()``). A commit
+takes no lock: it leaves its entries in ``audit_pending``, and right after,
+a *settle* (``server.database``) links everything pending after the head in
+one round trip under the chain lock (``fieldcheck_settle_audit``, m0030), so
+one lock hold and one commit flush serve every writer that committed
+meanwhile, in any number of server processes. The writer returns after its
+settle: what a request recorded is in the chain when it answers (a failed
+settle leaves the entries pending, and the next settle links them;
+:func:`verify` settles first). The alternatives were weighed: per-partition
+chains with a periodic root would remove the serialisation but make every
+verification, checkpoint and gap argument a two-level one (and the change
+feed needs a total commit order anyway); a sequence plus a "visible up to"
+watermark fits the feed but not a hash chain, whose every link needs its
+predecessor. On SQLite the write transaction is exclusive, and the same
+hashes are computed in Python.
 
 Entries are buffered by the unit of work (a commit hook, ``_Chain``) and
-appended at its end, so concurrent writers never fork the chain: each sees
-the head the previous committer left.
+appended only by settles, one at a time under the chain lock, so concurrent
+writers never fork the chain: each settle sees the head the previous one left.
 
 On PostgreSQL a trigger also refuses UPDATE and DELETE on the table. A
 superuser can disable it; the chain is what then shows the change.
@@ -162,7 +166,7 @@ def canonical_entry(
 
 
 def link_hash(prev_hash: str, seq: int, body: str) -> str:
-    """Version 3's link: what PostgreSQL computes in ``_APPEND_SQL`` (``sha256`` over the same text)."""
+    """Version 3's link: what PostgreSQL computes in ``fieldcheck_settle_audit`` (m0030) (``sha256`` over the same text)."""
     return hashlib.sha256(f"{prev_hash}:{seq}:{body}".encode()).hexdigest()
 
 
@@ -220,31 +224,24 @@ def _body_hash(entry: PendingEntry, entry_id: uuid.UUID) -> str:
     return _digest({**_content(**_fields(entry)), "id": str(entry_id), "version": CHAIN_VERSION})
 
 
-#: Appends the staged entries after the head, linking each to the one before, in one statement (run
-#: under the chain lock inside the commit round trip). Same link as :func:`link_hash`.
-_APPEND_SQL = """
-WITH RECURSIVE head AS (
-    SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1
-), link (ord, seq, prev_hash, hash) AS (
-    SELECT 0, coalesce((SELECT seq FROM head), 0), ''::text, coalesce((SELECT hash FROM head), '{genesis}')::text
-    UNION ALL
-    SELECT p.ord, l.seq + 1, l.hash,
-           encode(sha256(convert_to(l.hash || ':' || (l.seq + 1)::text || ':' || p.body_hash, 'UTF8')), 'hex')
-    FROM link AS l JOIN pg_temp.fieldcheck_pending_audit AS p ON p.ord = l.ord + 1
-)
-INSERT INTO audit_entry (id, seq, at, actor_id, actor_role, device_id, action, entity_type, entity_id, changes,
-                         prev_hash, hash, chain_version)
-SELECT p.id, l.seq, p.at, p.actor_id, p.actor_role, p.device_id, p.action, p.entity_type, p.entity_id, p.changes,
-       l.prev_hash, l.hash, {version}
-FROM link AS l JOIN pg_temp.fieldcheck_pending_audit AS p ON p.ord = l.ord""".format(genesis=GENESIS_HASH, version=CHAIN_VERSION)
+#: Moves a commit's staged entries into ``audit_pending`` (``m0030``), where a settle links them after the head.
+_PENDING_SQL = """
+INSERT INTO audit_pending (commit_order, ord, commit_id, id, at, actor_id, actor_role, device_id, action, entity_type,
+                           entity_id, changes, body_hash)
+SELECT o.n, p.ord, '{commit_id}'::uuid, p.id, p.at, p.actor_id, p.actor_role, p.device_id, p.action, p.entity_type,
+       p.entity_id, p.changes, p.body_hash
+FROM pg_temp.fieldcheck_pending_audit AS p, (SELECT nextval('fieldcheck_commit_order') AS n) AS o"""
 
 
 class _Chain:
     """The commit hook appending a transaction's entries to the chain (see the module docstring)."""
 
     name = "audit"
+    pending_table = "audit_pending"
+    #: Links every pending entry after the head, in commit order, with :func:`link_hash`'s link (m0030's function).
+    settle_sql = f"SELECT fieldcheck_settle_audit('{GENESIS_HASH}', {CHAIN_VERSION:d})"
 
-    async def stage(self, items: Sequence[PendingEntry]) -> str:
+    async def stage(self, items: Sequence[PendingEntry], commit_id: uuid.UUID) -> str:
         ids = [uuid.uuid4() for _ in items]
         connection = database.current().transaction.connection
         await connection.execute(
@@ -261,7 +258,7 @@ class _Chain:
             [msgspec.json.encode(e.changes).decode() for e in items],
             [_body_hash(e, i) for e, i in zip(items, ids, strict=True)],
         )
-        return _APPEND_SQL
+        return _PENDING_SQL.format(commit_id=uuid.UUID(str(commit_id)))
 
     async def write(self, items: Sequence[PendingEntry]) -> None:
         head = await AuditEntry.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq, ascending=False).first()
@@ -409,6 +406,7 @@ async def verify(store: ObjectStore | None = None, secret: str = "") -> VerifyRe
     the latest signed checkpoint with the same hash there: deleting the last
     entries, or rewriting the tail, is reported with the range it lost.
     """
+    await database.settle()  # what committed is in the chain before it is walked
     pin = None
     if store is not None:
         try:
@@ -480,6 +478,7 @@ async def write_checkpoint(store: ObjectStore, secret: str) -> VerifyReport:
     for those before it), so this is cheap enough to run often. The report's
     ``checkpoint`` is the one written (or already there for this head).
     """
+    await database.settle()
     try:
         pin = await latest_checkpoint(store, secret)
     except _ForgedCheckpoint as forged:

@@ -15,30 +15,40 @@ Commit hooks
     At the end of a successful block that holds any such items:
 
     - PostgreSQL: each hook stages its items (writes them to a temporary
-      table on the transaction's connection: awaits, no lock) and returns one
-      parameterless statement; then a single simple-query round trip sends
-      ``SELECT pg_advisory_xact_lock(CHAIN_LOCK_KEY); <statements>; COMMIT``.
-      The lock is taken, used and released (at commit) inside that one
-      message, so it is never held while Python awaits anything: its hold is
-      the server's own execution time plus the commit's WAL flush, which a
-      busy event loop or a second server process cannot stretch. That flush
-      is still inside the lock (it must be: releasing the lock before the
-      commit is visible would let a later number become visible first), so
-      write throughput is bounded by about one commit flush per transaction;
-      ``bench/commit_throughput.py`` measures the hold. Going past that bound
-      means numbering many transactions' entries in one later transaction (a
-      sequencer), which changes when an entry joins the chain.
+      table on the transaction's connection) and returns one parameterless
+      statement that moves them into its *pending* table (``m0030``), tagged
+      with the transaction's ``commit_id`` and a ``commit_order`` drawn from a
+      sequence as they move. Those statements and COMMIT go in one round trip,
+      with no lock: writers commit side by side, in as many server processes
+      as there are, and their WAL flushes are grouped by PostgreSQL. Numbering
+      waits for the *settle*: right after the commit, on the same connection,
+      :func:`settle` asks whether this transaction's items are still pending
+      (another settle may have taken them) and, if so, sends
+      ``BEGIN; SELECT pg_advisory_xact_lock(CHAIN_LOCK_KEY); <each hook's
+      settle statement>; COMMIT`` in one message. A settle numbers everything
+      pending, so one lock hold and one commit flush cover every transaction
+      that committed meanwhile; the writers behind it find their items taken
+      and return without the lock. The lock is never held while Python awaits
+      anything. The request returns after its settle, so whoever wrote reads
+      its own numbered entries. A settle that fails (the connection lost right
+      after the commit) leaves the items pending, never lost: the next settle
+      of any writer, or the loop every process runs (:func:`settle_forever`),
+      numbers them.
     - SQLite: every write transaction is ``BEGIN IMMEDIATE`` and so exclusive
       already; each hook writes its items in Python before COMMIT.
 
-    Anything numbered under the lock is numbered in commit order: a reader that
-    has seen number N will never later find a newly committed N-1.
+    Anything numbered under the lock is numbered in the order of the settles,
+    each of which commits before it lets the next one in: a reader that has
+    seen number N will never later find a newly committed N-1.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import logging
 import os
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -51,14 +61,18 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from server.settings import Settings
 
-#: Key of the PostgreSQL advisory lock taken by the commit round trip of every transaction with
-#: commit-hook items (audit chain + change-feed numbering). Arbitrary but fixed.
+#: Key of the PostgreSQL advisory lock a settle holds while it numbers what commits left pending
+#: (audit chain + change-feed numbering). Arbitrary but fixed.
 CHAIN_LOCK_KEY = 0x46434B43
+#: Seconds between the rounds of :func:`settle_forever` in each API process.
+SETTLE_INTERVAL_S = 1.0
 #: Key of the session advisory lock held while one process migrates and installs
 #: the audit guard, so several workers starting on one database take turns.
 STARTUP_LOCK_KEY = 0x46434B53
 
 os.environ.setdefault("PICCOLO_CONF", "server.piccolo_conf")
+
+log = logging.getLogger("fieldcheck.database")
 
 _engine: Engine | None = None
 #: Steps each start runs after migrating, inside the start-up turn (``after_migrate``).
@@ -226,9 +240,14 @@ class CommitHook(Protocol):
 
     #: The key its items are added under (``UnitOfWork.add``).
     name: str
+    #: PostgreSQL: the table its commits leave items in until a settle numbers them (has a ``commit_id`` column).
+    pending_table: str
+    #: PostgreSQL: one parameterless statement numbering every pending item (run under the chain lock).
+    settle_sql: str
 
-    async def stage(self, items: Sequence[Any]) -> str:
-        """PostgreSQL: put ``items`` where one parameterless statement can read them; return that statement."""
+    async def stage(self, items: Sequence[Any], commit_id: uuid.UUID) -> str:
+        """PostgreSQL: put ``items`` where one parameterless statement can read them; return the statement
+        that moves them into ``pending_table`` under ``commit_id`` (run in the commit's round trip)."""
         ...
 
     async def write(self, items: Sequence[Any]) -> None:
@@ -251,6 +270,8 @@ class UnitOfWork:
 
     transaction: Any
     pending: dict[str, list[Any]] = field(default_factory=dict)
+    #: Names this transaction's items in the pending tables, so its settle knows whether they are still there.
+    commit_id: uuid.UUID = field(default_factory=uuid.uuid4)
 
     def add(self, hook: str, *items: Any) -> None:
         """Queue ``items`` for the commit hook named ``hook``."""
@@ -292,6 +313,8 @@ class _Transaction(PostgresTransaction):
     def __init__(self, engine: PostgresEngine) -> None:
         super().__init__(engine=engine)
         self.commit_script = "COMMIT"
+        #: Set when the commit left items pending: the commit id and the hooks whose tables hold them.
+        self.settle_after: tuple[uuid.UUID, list[CommitHook]] | None = None
 
     async def begin(self) -> None:
         await self.connection.execute("BEGIN")
@@ -321,6 +344,8 @@ class _Transaction(PostgresTransaction):
                         except Exception:  # noqa: BLE001 - the connection is broken; the pool replaces it
                             pass
                     raise
+                if self.settle_after is not None:
+                    await _settle_quietly(self.connection, *self.settle_after)
         finally:
             if self.engine.pool:
                 await self.engine.pool.release(self.connection)
@@ -357,12 +382,83 @@ async def _finish(uow: UnitOfWork) -> None:
     if not due:
         return
     if isinstance(get_engine(), PostgresEngine):
-        statements = [f"SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY:d})"]
-        statements += [await hook.stage(items) for hook, items in due]
+        statements = [await hook.stage(items, uow.commit_id) for hook, items in due]
         if isinstance(uow.transaction, _Transaction):
             uow.transaction.commit_script = ";\n".join([*statements, "COMMIT"])
-        else:  # joined a plain Piccolo transaction opened outside: its owner commits
+            uow.transaction.settle_after = (uow.commit_id, [hook for hook, _ in due])
+        else:  # joined a plain Piccolo transaction opened outside: its owner commits; the next settle numbers them
             await uow.transaction.connection.execute(";\n".join(statements))
         return
     for hook, items in due:
         await hook.write(items)
+
+
+async def _settle_on(connection: Any, commit_id: uuid.UUID | None = None, hooks: Sequence[CommitHook] = ()) -> bool:
+    """Number every pending item on ``connection`` (outside any transaction); False if there was nothing to do.
+
+    With ``commit_id``, only if that commit's items are still in ``hooks``' pending tables (no other settle
+    took them first); without, if anything at all is pending.
+    """
+    if commit_id is None:
+        probes = [f"EXISTS (SELECT 1 FROM {hook.pending_table})" for hook in _COMMIT_HOOKS.values()]
+        pending = await connection.fetchval("SELECT " + " OR ".join(probes))
+    else:
+        probes = [f"EXISTS (SELECT 1 FROM {hook.pending_table} WHERE commit_id = $1)" for hook in hooks]
+        pending = await connection.fetchval("SELECT " + " OR ".join(probes), commit_id)
+    if not pending:
+        return False
+    script = [f"BEGIN; SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY:d})"]
+    script += [hook.settle_sql for hook in _COMMIT_HOOKS.values()]
+    try:
+        await connection.execute(";\n".join([*script, "COMMIT"]))
+    except BaseException:
+        if not connection.is_closed():  # a failed statement left the settle's transaction aborted
+            try:
+                await connection.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 - the connection is broken; the pool replaces it
+                pass
+        raise
+    return True
+
+
+async def _settle_quietly(connection: Any, commit_id: uuid.UUID, hooks: Sequence[CommitHook]) -> None:
+    """A commit's own settle: its writes are committed whatever happens here, so a failure is logged, not raised."""
+    try:
+        await _settle_on(connection, commit_id, hooks)
+    except Exception:  # noqa: BLE001 - the items stay pending; the next settle (any writer's, or the loop) numbers them
+        log.warning("settle after commit failed; the items stay pending for the next settle", exc_info=True)
+
+
+async def settle() -> bool:
+    """Number whatever committed transactions left pending (PostgreSQL; SQLite has nothing pending).
+
+    Commits settle their own items before they return (see the module docstring); this is for the loop
+    that catches what a failed settle left, and for readers that must see every committed entry
+    numbered (verifying the audit chain). Uses a connection of its own: call it outside a unit of work.
+    Returns whether there was anything to number.
+    """
+    engine = get_engine()
+    if not isinstance(engine, PostgresEngine) or not _COMMIT_HOOKS:
+        return False
+    if _current.get() is not None:
+        raise RuntimeError("settle() commits on a connection of its own: call it outside a unit of work")
+    if engine.pool:
+        async with engine.pool.acquire() as connection:
+            return await _settle_on(connection)
+    connection = await engine.get_new_connection()
+    try:
+        return await _settle_on(connection)
+    finally:
+        await connection.close()
+
+
+async def settle_forever(interval_s: float) -> None:
+    """:func:`settle`, then sleep, forever (each API process runs it); a failed round is logged and retried."""
+    while True:
+        try:
+            await settle()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - the database away: the next round tries again
+            log.warning("settle round failed", exc_info=True)
+        await asyncio.sleep(interval_s)

@@ -11,11 +11,12 @@ is the manager's operations, as for any generated migration.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine import engine_finder
+from piccolo.engine.postgres import PostgresEngine
 
 Step = Callable[[], Awaitable[None]]
 
@@ -45,3 +46,21 @@ def statements(*sql: str) -> Step:
             await engine.run_ddl(statement)
 
     return run
+
+
+def postgres_only(migration_id: str, description: str, forwards: Sequence[str], backwards: Sequence[str]) -> MigrationManager:
+    """A hand-written migration of raw statements that PostgreSQL runs and SQLite skips (functions, helper tables)."""
+    manager = MigrationManager(migration_id=migration_id, app_name="fieldcheck", description=description)
+
+    def run_on_postgres(sql: Sequence[str]) -> Step:
+        async def run() -> None:
+            engine = engine_finder()
+            if isinstance(engine, PostgresEngine):
+                for statement in sql:
+                    await engine.run_ddl(statement)
+
+        return run
+
+    manager.add_raw(run_on_postgres(forwards))
+    manager.add_raw_backwards(run_on_postgres(backwards))
+    return manager

@@ -20,19 +20,23 @@ Publishing
     the query's rows go to the commit's staging by SQL, never through Python.
 
 Why a pull never skips a late commit
-    Positions (``change.seq``) are handed out by this module's commit hook,
-    whose statement ``server.database`` runs in the one round trip that takes
-    the chain lock (``pg_advisory_xact_lock``) and commits (on SQLite the
-    write transaction itself is exclusive). PostgreSQL releases a transaction's locks only
-    after its commit is visible, so the next writer numbers its rows after
-    every earlier number is committed (or rolled back, leaving a gap). Numbers
+    Positions (``change.seq``) are handed out only by settles (``server.database``):
+    a commit leaves its entries in ``change_pending``, and a settle, in a
+    transaction of its own under the chain lock (``pg_advisory_xact_lock``),
+    numbers everything pending into ``change`` and commits (on SQLite the
+    write transaction itself is exclusive and numbers its own entries).
+    PostgreSQL releases a transaction's locks only after its commit is
+    visible, so the next settle numbers its rows after every earlier number is
+    committed (or rolled back, leaving a gap). Numbers
     therefore become visible strictly in order: any snapshot sees *all*
     positions up to the highest it sees. A pull first reads that highest
     position ``hw``, then reads rows ``cursor < seq <= hw`` (a later statement
     sees at least as much), and the next cursor never passes ``hw`` — so a
     transaction that started early but commits late can never land below a
     cursor already handed out. A plain ``updated_at`` or a sequence taken at
-    INSERT time (outside the lock) would allow exactly that.
+    INSERT time (outside the lock) would allow exactly that. A writer's
+    request settles before it answers, so a phone that pushed pulls its own
+    results next.
 """
 
 from __future__ import annotations
@@ -53,11 +57,26 @@ _SCOPE = re.compile(r"^[a-z_]+:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[
 Entry = tuple[str, str, uuid.UUID, bytes | None]  # scope, entity_type, entity_id, payload
 
 
-_FEED_SQL = """
+#: Moves a commit's staged entries into ``change_pending`` (``m0030``), to be numbered by a settle.
+_PENDING_SQL = """
+INSERT INTO change_pending (commit_order, ord, commit_id, scope, entity_type, entity_id, payload, updated_at)
+SELECT o.n, p.ord, '{commit_id}'::uuid, p.scope, p.entity_type, p.entity_id, p.payload, p.updated_at
+FROM pg_temp.fieldcheck_pending_change AS p, (SELECT nextval('fieldcheck_commit_order') AS n) AS o"""
+
+#: Numbers every pending entry after the feed's top, in commit order; of several states of one record in one
+#: scope, the last committed wins (two writers of one record hold its row lock in turn: the later one moved its
+#: entries later, with the higher ``commit_order``). Run by a settle, under the chain lock.
+_SETTLE_SQL = """
+WITH moved AS (
+    DELETE FROM change_pending RETURNING *
+), latest AS (
+    SELECT DISTINCT ON (scope, entity_type, entity_id) *
+    FROM moved ORDER BY scope, entity_type, entity_id, commit_order DESC, ord DESC
+)
 INSERT INTO change (seq, scope, entity_type, entity_id, payload, updated_at)
-SELECT head.top + row_number() OVER (ORDER BY p.ord), p.scope, p.entity_type, p.entity_id, p.payload, p.updated_at
-FROM pg_temp.fieldcheck_pending_change AS p, (SELECT coalesce(max(seq), 0) AS top FROM change) AS head
-ORDER BY p.ord
+SELECT head.top + row_number() OVER (ORDER BY l.commit_order, l.ord), l.scope, l.entity_type, l.entity_id, l.payload,
+       l.updated_at
+FROM latest AS l, (SELECT coalesce(max(seq), 0) AS top FROM change) AS head
 ON CONFLICT (scope, entity_type, entity_id) DO UPDATE
 SET seq = excluded.seq, payload = excluded.payload, updated_at = excluded.updated_at"""
 
@@ -75,8 +94,10 @@ class _Feed:
     """The commit hook numbering a transaction's published entries (see the module docstring)."""
 
     name = "change_feed"
+    pending_table = "change_pending"
+    settle_sql = _SETTLE_SQL
 
-    async def stage(self, items: Sequence[Entry]) -> str:
+    async def stage(self, items: Sequence[Entry], commit_id: uuid.UUID) -> str:
         queried = _QUERIED in items
         latest = _latest([i for i in items if i is not _QUERIED])
         keys = list(latest)
@@ -96,7 +117,7 @@ class _Feed:
             [latest[k] for k in keys],
             dt.datetime.now(dt.UTC),
         )
-        return _FEED_SQL
+        return _PENDING_SQL.format(commit_id=uuid.UUID(str(commit_id)))
 
     async def write(self, items: Sequence[Entry]) -> None:
         latest = _latest([i for i in items if i is not _QUERIED])

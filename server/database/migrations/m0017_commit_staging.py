@@ -1,8 +1,8 @@
 """Commit staging (hand-written, PostgreSQL only): functions that put a transaction's feed and audit items in temp tables.
 
-The unit of work's commit runs the change-feed numbering and the audit append
-as parameterless statements inside the one round trip that takes the chain
-lock and commits (``server.database``). Their input is staged before that, by
+The unit of work's commit runs parameterless statements that read what these
+functions staged, in its commit round trip (``server.database``; since m0030
+they move the items to the pending tables a settle numbers). Their input is staged before that, by
 these functions, into ``ON COMMIT DELETE ROWS`` temporary tables that each
 function creates on first use in a session (a temp table made in a rolled-back
 transaction is gone again, so no caller can know it exists). On SQLite the
@@ -10,8 +10,8 @@ hooks write directly and this migration does nothing.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine import engine_finder
-from piccolo.engine.postgres import PostgresEngine
+
+from server.database.migration_sql import postgres_only
 
 ID = "2026-12-04T00:00:17:000000"
 VERSION = "1.38.0"
@@ -53,24 +53,12 @@ STATEMENTS = (
 )
 
 
+BACKWARDS = (
+    "DROP FUNCTION IF EXISTS fieldcheck_stage_change(text[], text[], uuid[], bytea[], timestamptz)",
+    "DROP FUNCTION IF EXISTS fieldcheck_stage_audit(uuid[], timestamptz[], uuid[], text[], uuid[], text[], "
+    "text[], text[], text[], text[])",
+)
+
+
 async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="fieldcheck", description=DESCRIPTION)
-
-    async def create() -> None:
-        engine = engine_finder()
-        if isinstance(engine, PostgresEngine):
-            for statement in STATEMENTS:
-                await engine.run_ddl(statement)
-
-    async def drop() -> None:
-        engine = engine_finder()
-        if isinstance(engine, PostgresEngine):
-            await engine.run_ddl("DROP FUNCTION IF EXISTS fieldcheck_stage_change(text[], text[], uuid[], bytea[], timestamptz)")
-            await engine.run_ddl(
-                "DROP FUNCTION IF EXISTS fieldcheck_stage_audit(uuid[], timestamptz[], uuid[], text[], uuid[], text[], "
-                "text[], text[], text[], text[])"
-            )
-
-    manager.add_raw(create)
-    manager.add_raw_backwards(drop)
-    return manager
+    return postgres_only(ID, DESCRIPTION, STATEMENTS, BACKWARDS)

@@ -8,8 +8,10 @@ against the last checkpoint, holds exactly the committed entries with no gap,
 and the reader, whose cursor only ever moved forward, received every
 committed record exactly once and nothing of a rolled-back one.
 
-The commit round trip (``server.database``) is what this exercises: numbering
-and appending under a lock that lives only inside one message to the server.
+The commit path (``server.database``) is what this exercises: commits that take
+no lock, and settles that number and append under a lock living only inside
+one message to the server. No writer's settle may fail (the lock, not a
+unique violation, is what keeps two settles apart).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ SECRET = "commit-concurrency-key-" + uuid.uuid4().hex
 
 _WRITER = textwrap.dedent(
     """
-    import asyncio, random, sys, uuid
+    import asyncio, logging, random, sys, uuid
     from pathlib import Path
     import msgspec
     from schemas.vocab import Role
@@ -56,6 +58,10 @@ _WRITER = textwrap.dedent(
     async def main():
         url, data_dir, scope, process = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
         tasks, count = int(sys.argv[5]), int(sys.argv[6])
+        failures = []
+        handler = logging.Handler(logging.WARNING)
+        handler.emit = failures.append
+        logging.getLogger("fieldcheck.database").addHandler(handler)
         await database.start(make_settings(data_dir, database_url=url))
         actor = Actor(user_id=uuid.uuid4(), role=Role.SUPERVISOR)
         rng = random.Random(process)
@@ -82,6 +88,7 @@ _WRITER = textwrap.dedent(
         await database.stop()
         print(" ".join(["kept", *map(str, kept)]))
         print(" ".join(["dropped", *map(str, dropped)]))
+        print("failures", len(failures))
 
     asyncio.run(main())
     """
@@ -130,6 +137,8 @@ async def test_writers_in_several_processes_keep_the_chain_and_the_feed(app, cli
         assert proc.returncode == 0, err.decode(errors="replace")[-3000:]
         for line in out.decode().splitlines():
             label, *ids = line.split() or [""]
+            if label == "failures":
+                assert ids == ["0"], f"{ids[0]} settles failed in writer process (see the fieldcheck.database log)"
             if label in ("kept", "dropped"):
                 (kept if label == "kept" else dropped).update(uuid.UUID(i) for i in ids)
     assert dropped, "no transaction rolled back: the test would not show rolled-back items stay out"

@@ -127,7 +127,8 @@ async def _signed(client, team) -> tuple[uuid.UUID, object]:  # type: ignore[no-
     inspection = await team.assign(client)
     phone = await make_phone(client, team.inspectors[0])
     outcomes = await phone.push(answers(phone, inspection, team.items)
-                                + [SubmitInspection(seq=phone.seq(), inspection_id=inspection, submitted_at=NOW)])
+                                + [SubmitInspection(seq=phone.seq(), inspection_id=inspection,
+                                                    submitted_at=dt.datetime.now(dt.UTC))])  # still on the phones
     assert all(isinstance(o, wire.Applied) for o in outcomes), outcomes
     return inspection, phone
 

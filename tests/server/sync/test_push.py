@@ -74,7 +74,6 @@ async def test_a_push_interrupted_before_commit_leaves_nothing_and_the_retry_app
     """Kill the database session of a push while it waits to commit: nothing of the batch may remain."""
     import asyncpg
 
-    from server import database
 
     inspection = await team.assign(client)
     phone = await make_phone(client, team.inspectors[0])
@@ -82,23 +81,26 @@ async def test_a_push_interrupted_before_commit_leaves_nothing_and_the_retry_app
              for item in team.items]
     counts = (await ItemResult.count(), await DeviceMutation.count(), await Change.count(), await AuditEntry.count())
     admin = await asyncpg.connect(app.state.settings.database.url)
+    holder = await asyncpg.connect(app.state.settings.database.url)  # its transaction would freeze admin's view
     try:
-        await admin.execute("SELECT pg_advisory_lock($1)", database.CHAIN_LOCK_KEY)  # the push will wait at commit
+        # The commit moves the batch's feed entries into change_pending: held up there, the push waits at commit.
+        await holder.execute("BEGIN; LOCK TABLE change_pending IN EXCLUSIVE MODE")
         task = asyncio.create_task(phone.push_raw(batch))
         for _ in range(200):
             waiting = await admin.fetch(
-                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%pg_advisory_xact_lock%'"
-                " AND pid <> pg_backend_pid() AND datname = current_database()"
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%change_pending%'"
+                " AND query LIKE '%COMMIT%' AND pid <> pg_backend_pid() AND datname = current_database()"
             )
             if waiting:
                 break
             await asyncio.sleep(0.02)
         assert waiting, "the push never reached its commit"
         await admin.execute("SELECT pg_terminate_backend($1)", waiting[0]["pid"])  # the crash
-        await admin.execute("SELECT pg_advisory_unlock($1)", database.CHAIN_LOCK_KEY)
+        await holder.execute("ROLLBACK")
         response = await task
         assert response.status_code >= 500
     finally:
+        await holder.close()
         await admin.close()
     assert (await ItemResult.count(), await DeviceMutation.count(), await Change.count(), await AuditEntry.count()) == counts
 

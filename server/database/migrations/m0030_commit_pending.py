@@ -1,0 +1,97 @@
+"""Settled after commit (hand-written, PostgreSQL only): where a commit leaves its feed and audit items to be numbered.
+
+A write transaction no longer takes the chain lock: its commit round trip
+moves what it staged (``m0017``'s temporary tables) into ``change_pending``
+and ``audit_pending`` and commits, in parallel with every other writer. Right
+after, on the same connection, a short transaction of its own takes the chain
+lock and *settles* everything pending, its own and any other commit's: numbers
+the feed rows into ``change`` and appends the audit entries to the chain
+(``fieldcheck_settle_audit``), in one round trip (``server.database``).
+
+Order: ``commit_order`` is drawn from ``fieldcheck_commit_order`` once per
+statement, when the commit moves its rows here; ``ord`` keeps the order within
+the transaction. Two transactions writing the same record hold its row lock in
+turn, so the later one draws the higher ``commit_order``. ``commit_id`` names
+the transaction (Python knows it) so its settle can see whether another
+settle has taken its rows already. On SQLite the write transaction is
+exclusive and the hooks write the numbered tables directly; this migration
+does nothing there.
+"""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+
+from server.database.migration_sql import postgres_only
+
+ID = "2026-12-06T00:00:30:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "commit items pending settlement"
+
+STATEMENTS = (
+    "CREATE SEQUENCE IF NOT EXISTS fieldcheck_commit_order",
+    """CREATE TABLE IF NOT EXISTS change_pending (
+        commit_order bigint NOT NULL, ord integer NOT NULL, commit_id uuid NOT NULL,
+        scope text NOT NULL, entity_type text NOT NULL, entity_id uuid NOT NULL, payload bytea,
+        updated_at timestamptz NOT NULL,
+        PRIMARY KEY (commit_order, ord)
+    )""",
+    "CREATE INDEX IF NOT EXISTS change_pending_commit ON change_pending (commit_id)",
+    """CREATE TABLE IF NOT EXISTS audit_pending (
+        commit_order bigint NOT NULL, ord integer NOT NULL, commit_id uuid NOT NULL,
+        id uuid NOT NULL, at timestamptz NOT NULL, actor_id uuid, actor_role text NOT NULL, device_id uuid,
+        action text NOT NULL, entity_type text NOT NULL, entity_id text NOT NULL, changes json NOT NULL,
+        body_hash text NOT NULL,
+        PRIMARY KEY (commit_order, ord)
+    )""",
+    "CREATE INDEX IF NOT EXISTS audit_pending_commit ON audit_pending (commit_id)",
+    # Appends every pending entry after the chain's head, in (commit_order, ord) order, linking each to the one
+    # before (the link of server.audit.service.link_hash); returns how many. Run under the chain lock only.
+    """CREATE OR REPLACE FUNCTION fieldcheck_settle_audit(genesis text, version integer) RETURNS integer
+    LANGUAGE plpgsql SET client_min_messages = warning AS $$
+    DECLARE
+        appended integer;
+    BEGIN
+        CREATE TEMP TABLE IF NOT EXISTS fieldcheck_settling_audit (
+            ord integer PRIMARY KEY, id uuid NOT NULL, at timestamptz NOT NULL, actor_id uuid, actor_role text NOT NULL,
+            device_id uuid, action text NOT NULL, entity_type text NOT NULL, entity_id text NOT NULL,
+            changes json NOT NULL, body_hash text NOT NULL
+        ) ON COMMIT DELETE ROWS;
+        WITH moved AS (DELETE FROM audit_pending RETURNING *)
+        INSERT INTO pg_temp.fieldcheck_settling_audit
+            (ord, id, at, actor_id, actor_role, device_id, action, entity_type, entity_id, changes, body_hash)
+        SELECT row_number() OVER (ORDER BY commit_order, moved.ord), id, at, actor_id, actor_role, device_id, action,
+               entity_type, entity_id, changes, body_hash
+        FROM moved;
+        GET DIAGNOSTICS appended = ROW_COUNT;
+        IF appended = 0 THEN
+            RETURN 0;
+        END IF;
+        WITH RECURSIVE head AS (
+            SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1
+        ), link (ord, seq, prev_hash, hash) AS (
+            SELECT 0, coalesce((SELECT seq FROM head), 0), ''::text, coalesce((SELECT hash FROM head), genesis)::text
+            UNION ALL
+            SELECT p.ord, l.seq + 1, l.hash,
+                   encode(sha256(convert_to(l.hash || ':' || (l.seq + 1)::text || ':' || p.body_hash, 'UTF8')), 'hex')
+            FROM link AS l JOIN pg_temp.fieldcheck_settling_audit AS p ON p.ord = l.ord + 1
+        )
+        INSERT INTO audit_entry (id, seq, at, actor_id, actor_role, device_id, action, entity_type, entity_id, changes,
+                                 prev_hash, hash, chain_version)
+        SELECT p.id, l.seq, p.at, p.actor_id, p.actor_role, p.device_id, p.action, p.entity_type, p.entity_id,
+               p.changes, l.prev_hash, l.hash, version
+        FROM link AS l JOIN pg_temp.fieldcheck_settling_audit AS p ON p.ord = l.ord;
+        RETURN appended;
+    END;
+    $$""",
+)
+
+
+BACKWARDS = (
+    "DROP FUNCTION IF EXISTS fieldcheck_settle_audit(text, integer)",
+    "DROP TABLE IF EXISTS audit_pending",
+    "DROP TABLE IF EXISTS change_pending",
+    "DROP SEQUENCE IF EXISTS fieldcheck_commit_order",
+)
+
+
+async def forwards() -> MigrationManager:
+    return postgres_only(ID, DESCRIPTION, STATEMENTS, BACKWARDS)
