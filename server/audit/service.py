@@ -239,7 +239,7 @@ class _Chain:
     name = "audit"
     pending_table = "audit_pending"
     #: Links every pending entry after the head, in commit order, with :func:`link_hash`'s link (m0030's function).
-    settle_sql = f"SELECT fieldcheck_settle_audit('{GENESIS_HASH}', {CHAIN_VERSION:d})"
+    settle_sql = f"PERFORM fieldcheck_settle_audit('{GENESIS_HASH}', {CHAIN_VERSION:d})"
 
     async def stage(self, items: Sequence[PendingEntry], commit_id: uuid.UUID) -> str:
         ids = [uuid.uuid4() for _ in items]

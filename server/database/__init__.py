@@ -23,12 +23,13 @@ Commit hooks
       as there are, and their WAL flushes are grouped by PostgreSQL. Numbering
       waits for the *settle*: right after the commit, on the same connection,
       :func:`settle` asks whether this transaction's items are still pending
-      (another settle may have taken them) and, if so, sends
-      ``BEGIN; SELECT pg_advisory_xact_lock(CHAIN_LOCK_KEY); <each hook's
-      settle statement>; COMMIT`` in one message. A settle numbers everything
-      pending, so one lock hold and one commit flush cover every transaction
-      that committed meanwhile; the writers behind it find their items taken
-      and return without the lock. The lock is never held while Python awaits
+      (another settle may have taken them) and, if so, sends one ``DO``
+      block: take the chain lock (``pg_advisory_xact_lock(CHAIN_LOCK_KEY)``),
+      ask again, and only if they are still pending run each hook's settle
+      statement. A settle numbers everything pending, so one lock hold and one
+      commit flush cover every transaction that committed meanwhile; the
+      writers queued behind it find their items taken and let the lock go at
+      once. The lock is never held while Python awaits
       anything. The request returns after its settle, so whoever wrote reads
       its own numbered entries. A settle that fails (the connection lost right
       after the commit) leaves the items pending, never lost: the next settle
@@ -242,7 +243,7 @@ class CommitHook(Protocol):
     name: str
     #: PostgreSQL: the table its commits leave items in until a settle numbers them (has a ``commit_id`` column).
     pending_table: str
-    #: PostgreSQL: one parameterless statement numbering every pending item (run under the chain lock).
+    #: PostgreSQL: one parameterless PL/pgSQL statement numbering every pending item (run under the chain lock).
     settle_sql: str
 
     async def stage(self, items: Sequence[Any], commit_id: uuid.UUID) -> str:
@@ -396,28 +397,24 @@ async def _finish(uow: UnitOfWork) -> None:
 async def _settle_on(connection: Any, commit_id: uuid.UUID | None = None, hooks: Sequence[CommitHook] = ()) -> bool:
     """Number every pending item on ``connection`` (outside any transaction); False if there was nothing to do.
 
-    With ``commit_id``, only if that commit's items are still in ``hooks``' pending tables (no other settle
-    took them first); without, if anything at all is pending.
+    With ``commit_id``, only if that commit's items are still in ``hooks``' pending tables; without, if
+    anything at all is pending. Asked once before the lock (most commits find their items taken by a
+    settle that ran meanwhile, and never queue) and again once it is held: writers that queued behind a
+    settle that took their items commit at once, without the settle's work or a WAL flush of their own.
     """
     if commit_id is None:
-        probes = [f"EXISTS (SELECT 1 FROM {hook.pending_table})" for hook in _COMMIT_HOOKS.values()]
-        pending = await connection.fetchval("SELECT " + " OR ".join(probes))
+        probe = " OR ".join(f"EXISTS (SELECT 1 FROM {hook.pending_table})" for hook in _COMMIT_HOOKS.values())
     else:
-        probes = [f"EXISTS (SELECT 1 FROM {hook.pending_table} WHERE commit_id = $1)" for hook in hooks]
-        pending = await connection.fetchval("SELECT " + " OR ".join(probes), commit_id)
-    if not pending:
+        mine = f"'{uuid.UUID(str(commit_id))}'::uuid"
+        probe = " OR ".join(f"EXISTS (SELECT 1 FROM {hook.pending_table} WHERE commit_id = {mine})" for hook in hooks)
+    if not await connection.fetchval("SELECT " + probe):
         return False
-    script = [f"BEGIN; SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY:d})"]
-    script += [hook.settle_sql for hook in _COMMIT_HOOKS.values()]
-    try:
-        await connection.execute(";\n".join([*script, "COMMIT"]))
-    except BaseException:
-        if not connection.is_closed():  # a failed statement left the settle's transaction aborted
-            try:
-                await connection.execute("ROLLBACK")
-            except Exception:  # noqa: BLE001 - the connection is broken; the pool replaces it
-                pass
-        raise
+    steps = "\n".join(f"{hook.settle_sql};" for hook in _COMMIT_HOOKS.values())
+    # One statement, so one transaction: the lock is released when it commits, and an error rolls all of it back.
+    await connection.execute(
+        f"DO $settle$ BEGIN PERFORM pg_advisory_xact_lock({CHAIN_LOCK_KEY:d}); IF {probe} THEN\n{steps}\n"
+        "END IF; END $settle$"
+    )
     return True
 
 

@@ -63,23 +63,6 @@ INSERT INTO change_pending (commit_order, ord, commit_id, scope, entity_type, en
 SELECT o.n, p.ord, '{commit_id}'::uuid, p.scope, p.entity_type, p.entity_id, p.payload, p.updated_at
 FROM pg_temp.fieldcheck_pending_change AS p, (SELECT nextval('fieldcheck_commit_order') AS n) AS o"""
 
-#: Numbers every pending entry after the feed's top, in commit order; of several states of one record in one
-#: scope, the last committed wins (two writers of one record hold its row lock in turn: the later one moved its
-#: entries later, with the higher ``commit_order``). Run by a settle, under the chain lock.
-_SETTLE_SQL = """
-WITH moved AS (
-    DELETE FROM change_pending RETURNING *
-), latest AS (
-    SELECT DISTINCT ON (scope, entity_type, entity_id) *
-    FROM moved ORDER BY scope, entity_type, entity_id, commit_order DESC, ord DESC
-)
-INSERT INTO change (seq, scope, entity_type, entity_id, payload, updated_at)
-SELECT head.top + row_number() OVER (ORDER BY l.commit_order, l.ord), l.scope, l.entity_type, l.entity_id, l.payload,
-       l.updated_at
-FROM latest AS l, (SELECT coalesce(max(seq), 0) AS top FROM change) AS head
-ON CONFLICT (scope, entity_type, entity_id) DO UPDATE
-SET seq = excluded.seq, payload = excluded.payload, updated_at = excluded.updated_at"""
-
 
 def _latest(entries: Sequence[Entry]) -> dict[tuple[str, str, uuid.UUID], bytes | None]:
     """One state per (scope, record): the last one published, in the order of its last publish."""
@@ -95,7 +78,8 @@ class _Feed:
 
     name = "change_feed"
     pending_table = "change_pending"
-    settle_sql = _SETTLE_SQL
+    #: Numbers every pending entry after the feed's top, in commit order (m0030's function, which says how).
+    settle_sql = "PERFORM fieldcheck_settle_change()"
 
     async def stage(self, items: Sequence[Entry], commit_id: uuid.UUID) -> str:
         queried = _QUERIED in items

@@ -43,6 +43,25 @@ STATEMENTS = (
         PRIMARY KEY (commit_order, ord)
     )""",
     "CREATE INDEX IF NOT EXISTS audit_pending_commit ON audit_pending (commit_id)",
+    # Numbers every pending feed entry after the feed's top, in (commit_order, ord) order; of several states of one
+    # record in one scope the last committed wins (two writers of one record hold its row lock in turn, so the
+    # later one moved its entries later, with the higher commit_order). Run under the chain lock only.
+    """CREATE OR REPLACE FUNCTION fieldcheck_settle_change() RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN
+    WITH moved AS (
+        DELETE FROM change_pending RETURNING *
+    ), latest AS (
+        SELECT DISTINCT ON (scope, entity_type, entity_id) *
+        FROM moved ORDER BY scope, entity_type, entity_id, commit_order DESC, ord DESC
+    )
+    INSERT INTO change (seq, scope, entity_type, entity_id, payload, updated_at)
+    SELECT head.top + row_number() OVER (ORDER BY l.commit_order, l.ord), l.scope, l.entity_type, l.entity_id,
+           l.payload, l.updated_at
+    FROM latest AS l, (SELECT coalesce(max(seq), 0) AS top FROM change) AS head
+    ON CONFLICT (scope, entity_type, entity_id) DO UPDATE
+    SET seq = excluded.seq, payload = excluded.payload, updated_at = excluded.updated_at;
+    END;
+    $$""",
     # Appends every pending entry after the chain's head, in (commit_order, ord) order, linking each to the one
     # before (the link of server.audit.service.link_hash); returns how many. Run under the chain lock only.
     """CREATE OR REPLACE FUNCTION fieldcheck_settle_audit(genesis text, version integer) RETURNS integer
@@ -87,6 +106,7 @@ STATEMENTS = (
 
 BACKWARDS = (
     "DROP FUNCTION IF EXISTS fieldcheck_settle_audit(text, integer)",
+    "DROP FUNCTION IF EXISTS fieldcheck_settle_change()",
     "DROP TABLE IF EXISTS audit_pending",
     "DROP TABLE IF EXISTS change_pending",
     "DROP SEQUENCE IF EXISTS fieldcheck_commit_order",
