@@ -226,9 +226,9 @@ def _body_hash(entry: PendingEntry, entry_id: uuid.UUID) -> str:
 
 #: Moves a commit's staged entries into ``audit_pending`` (``m0030``), where a settle links them after the head.
 _PENDING_SQL = """
-INSERT INTO audit_pending (commit_order, ord, commit_id, id, at, actor_id, actor_role, device_id, action, entity_type,
+INSERT INTO audit_pending (commit_order, ord, id, at, actor_id, actor_role, device_id, action, entity_type,
                            entity_id, changes, body_hash)
-SELECT o.n, p.ord, '{commit_id}'::uuid, p.id, p.at, p.actor_id, p.actor_role, p.device_id, p.action, p.entity_type,
+SELECT o.n, p.ord, p.id, p.at, p.actor_id, p.actor_role, p.device_id, p.action, p.entity_type,
        p.entity_id, p.changes, p.body_hash
 FROM pg_temp.fieldcheck_pending_audit AS p, (SELECT nextval('fieldcheck_commit_order') AS n) AS o"""
 
@@ -241,7 +241,7 @@ class _Chain:
     #: Links every pending entry after the head, in commit order, with :func:`link_hash`'s link (m0030's function).
     settle_sql = f"PERFORM fieldcheck_settle_audit('{GENESIS_HASH}', {CHAIN_VERSION:d})"
 
-    async def stage(self, items: Sequence[PendingEntry], commit_id: uuid.UUID) -> str:
+    async def stage(self, items: Sequence[PendingEntry]) -> str:
         ids = [uuid.uuid4() for _ in items]
         connection = database.current().transaction.connection
         await connection.execute(
@@ -258,7 +258,7 @@ class _Chain:
             [msgspec.json.encode(e.changes).decode() for e in items],
             [_body_hash(e, i) for e, i in zip(items, ids, strict=True)],
         )
-        return _PENDING_SQL.format(commit_id=uuid.UUID(str(commit_id)))
+        return _PENDING_SQL
 
     async def write(self, items: Sequence[PendingEntry]) -> None:
         head = await AuditEntry.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq, ascending=False).first()

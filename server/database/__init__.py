@@ -16,22 +16,21 @@ Commit hooks
 
     - PostgreSQL: each hook stages its items (writes them to a temporary
       table on the transaction's connection) and returns one parameterless
-      statement that moves them into its *pending* table (``m0030``), tagged
-      with the transaction's ``commit_id`` and a ``commit_order`` drawn from a
-      sequence as they move. Those statements and COMMIT go in one round trip,
-      with no lock: writers commit side by side, in as many server processes
-      as there are, and their WAL flushes are grouped by PostgreSQL. Numbering
-      waits for the *settle*: right after the commit, on the same connection,
-      :func:`settle` asks whether this transaction's items are still pending
-      (another settle may have taken them) and, if so, sends one ``DO``
-      block: take the chain lock (``pg_advisory_xact_lock(CHAIN_LOCK_KEY)``),
-      ask again, and only if they are still pending run each hook's settle
-      statement. A settle numbers everything pending, so one lock hold and one
-      commit flush cover every transaction that committed meanwhile; the
-      writers queued behind it find their items taken and let the lock go at
-      once. The lock is never held while Python awaits
-      anything. The request returns after its settle, so whoever wrote reads
-      its own numbered entries. A settle that fails (the connection lost right
+      statement that moves them into its *pending* table (``m0030``), in a
+      ``commit_order`` drawn from a sequence as they move. Those statements
+      and COMMIT go in one round trip, with no lock: writers commit side by
+      side, in as many server processes as there are, and their WAL flushes
+      are grouped by PostgreSQL. Numbering waits for a *settle*
+      (:func:`settle`): one ``DO`` block that takes the chain lock
+      (``pg_advisory_xact_lock(CHAIN_LOCK_KEY)``) and runs each hook's settle
+      statement, which numbers *everything* pending. The commit's connection
+      goes back to the pool and the request waits for the next settle of its
+      process to start and finish (``_Settler``): all the commits of a process
+      that finish while one settle runs share the next, so one lock hold and
+      one WAL flush cover many transactions, and a settle that finds nothing
+      left (another process took it) lets the lock go at once. The lock is
+      never held while Python awaits anything. The request returns after that
+      settle, so whoever wrote reads its own numbered entries. A settle that fails (the connection lost right
       after the commit) leaves the items pending, never lost: the next settle
       of any writer, or the loop every process runs (:func:`settle_forever`),
       numbers them.
@@ -49,7 +48,6 @@ import asyncio
 import contextvars
 import logging
 import os
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -241,14 +239,14 @@ class CommitHook(Protocol):
 
     #: The key its items are added under (``UnitOfWork.add``).
     name: str
-    #: PostgreSQL: the table its commits leave items in until a settle numbers them (has a ``commit_id`` column).
+    #: PostgreSQL: the table its commits leave items in until a settle numbers them.
     pending_table: str
     #: PostgreSQL: one parameterless PL/pgSQL statement numbering every pending item (run under the chain lock).
     settle_sql: str
 
-    async def stage(self, items: Sequence[Any], commit_id: uuid.UUID) -> str:
+    async def stage(self, items: Sequence[Any]) -> str:
         """PostgreSQL: put ``items`` where one parameterless statement can read them; return the statement
-        that moves them into ``pending_table`` under ``commit_id`` (run in the commit's round trip)."""
+        that moves them into ``pending_table`` (run in the commit's round trip)."""
         ...
 
     async def write(self, items: Sequence[Any]) -> None:
@@ -271,8 +269,6 @@ class UnitOfWork:
 
     transaction: Any
     pending: dict[str, list[Any]] = field(default_factory=dict)
-    #: Names this transaction's items in the pending tables, so its settle knows whether they are still there.
-    commit_id: uuid.UUID = field(default_factory=uuid.uuid4)
 
     def add(self, hook: str, *items: Any) -> None:
         """Queue ``items`` for the commit hook named ``hook``."""
@@ -314,8 +310,8 @@ class _Transaction(PostgresTransaction):
     def __init__(self, engine: PostgresEngine) -> None:
         super().__init__(engine=engine)
         self.commit_script = "COMMIT"
-        #: Set when the commit left items pending: the commit id and the hooks whose tables hold them.
-        self.settle_after: tuple[uuid.UUID, list[CommitHook]] | None = None
+        #: Set when the commit leaves items pending: the request then waits for a settle before it returns.
+        self.settle_after = False
 
     async def begin(self) -> None:
         await self.connection.execute("BEGIN")
@@ -345,14 +341,14 @@ class _Transaction(PostgresTransaction):
                         except Exception:  # noqa: BLE001 - the connection is broken; the pool replaces it
                             pass
                     raise
-                if self.settle_after is not None:
-                    await _settle_quietly(self.connection, *self.settle_after)
         finally:
             if self.engine.pool:
                 await self.engine.pool.release(self.connection)
             else:
                 await self.connection.close()
             self.engine.current_transaction.reset(self.context)
+        if exception is None and self.settle_after:
+            await _settler().after_commit()  # its connection is back in the pool: waiting holds nothing
         return exception is None
 
 
@@ -383,10 +379,10 @@ async def _finish(uow: UnitOfWork) -> None:
     if not due:
         return
     if isinstance(get_engine(), PostgresEngine):
-        statements = [await hook.stage(items, uow.commit_id) for hook, items in due]
+        statements = [await hook.stage(items) for hook, items in due]
         if isinstance(uow.transaction, _Transaction):
             uow.transaction.commit_script = ";\n".join([*statements, "COMMIT"])
-            uow.transaction.settle_after = (uow.commit_id, [hook for hook, _ in due])
+            uow.transaction.settle_after = True
         else:  # joined a plain Piccolo transaction opened outside: its owner commits; the next settle numbers them
             await uow.transaction.connection.execute(";\n".join(statements))
         return
@@ -394,19 +390,13 @@ async def _finish(uow: UnitOfWork) -> None:
         await hook.write(items)
 
 
-async def _settle_on(connection: Any, commit_id: uuid.UUID | None = None, hooks: Sequence[CommitHook] = ()) -> bool:
+async def _settle_on(connection: Any) -> bool:
     """Number every pending item on ``connection`` (outside any transaction); False if there was nothing to do.
 
-    With ``commit_id``, only if that commit's items are still in ``hooks``' pending tables; without, if
-    anything at all is pending. Asked once before the lock (most commits find their items taken by a
-    settle that ran meanwhile, and never queue) and again once it is held: writers that queued behind a
-    settle that took their items commit at once, without the settle's work or a WAL flush of their own.
+    Asked once before the lock (nothing pending: no lock at all) and again once it is held: a settle
+    queued behind one that took everything lets the lock go at once, without work or a WAL flush.
     """
-    if commit_id is None:
-        probe = " OR ".join(f"EXISTS (SELECT 1 FROM {hook.pending_table})" for hook in _COMMIT_HOOKS.values())
-    else:
-        mine = f"'{uuid.UUID(str(commit_id))}'::uuid"
-        probe = " OR ".join(f"EXISTS (SELECT 1 FROM {hook.pending_table} WHERE commit_id = {mine})" for hook in hooks)
+    probe = " OR ".join(f"EXISTS (SELECT 1 FROM {hook.pending_table})" for hook in _COMMIT_HOOKS.values())
     if not await connection.fetchval("SELECT " + probe):
         return False
     steps = "\n".join(f"{hook.settle_sql};" for hook in _COMMIT_HOOKS.values())
@@ -418,12 +408,48 @@ async def _settle_on(connection: Any, commit_id: uuid.UUID | None = None, hooks:
     return True
 
 
-async def _settle_quietly(connection: Any, commit_id: uuid.UUID, hooks: Sequence[CommitHook]) -> None:
-    """A commit's own settle: its writes are committed whatever happens here, so a failure is logged, not raised."""
-    try:
-        await _settle_on(connection, commit_id, hooks)
-    except Exception:  # noqa: BLE001 - the items stay pending; the next settle (any writer's, or the loop) numbers them
-        log.warning("settle after commit failed; the items stay pending for the next settle", exc_info=True)
+class _Settler:
+    """One settle at a time per process, shared by every commit that waits for one (group commit).
+
+    A commit that left items pending asks for a settle that *starts after* its commit: the next one. All
+    the commits that ask while a settle runs share the one after it, so a process sends one settle per
+    round however many writers it has, and they wait on a future, not on a pooled connection.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._next: asyncio.Future[None] | None = None
+        self._runner: asyncio.Task[None] | None = None
+
+    async def after_commit(self) -> None:
+        if self._next is None:
+            self._next = self.loop.create_future()
+        waiting = self._next
+        if self._runner is None or self._runner.done():
+            self._runner = self.loop.create_task(self._run())
+        await asyncio.shield(waiting)  # a cancelled request leaves the settle running for the others
+
+    async def _run(self) -> None:
+        while self._next is not None:
+            round_, self._next = self._next, None
+            try:
+                await settle()
+            except Exception:  # noqa: BLE001 - the items stay pending; the next settle (any writer's, or the loop) numbers them
+                log.warning("settle after commit failed; the items stay pending for the next settle", exc_info=True)
+            finally:
+                round_.set_result(None)
+
+
+_SETTLERS: dict[int, _Settler] = {}
+
+
+def _settler() -> _Settler:
+    """This event loop's settler."""
+    loop = asyncio.get_running_loop()
+    found = _SETTLERS.get(id(loop))
+    if found is None or found.loop is not loop:
+        found = _SETTLERS[id(loop)] = _Settler()
+    return found
 
 
 async def settle() -> bool:

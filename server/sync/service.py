@@ -59,8 +59,8 @@ Entry = tuple[str, str, uuid.UUID, bytes | None]  # scope, entity_type, entity_i
 
 #: Moves a commit's staged entries into ``change_pending`` (``m0030``), to be numbered by a settle.
 _PENDING_SQL = """
-INSERT INTO change_pending (commit_order, ord, commit_id, scope, entity_type, entity_id, payload, updated_at)
-SELECT o.n, p.ord, '{commit_id}'::uuid, p.scope, p.entity_type, p.entity_id, p.payload, p.updated_at
+INSERT INTO change_pending (commit_order, ord, scope, entity_type, entity_id, payload, updated_at)
+SELECT o.n, p.ord, p.scope, p.entity_type, p.entity_id, p.payload, p.updated_at
 FROM pg_temp.fieldcheck_pending_change AS p, (SELECT nextval('fieldcheck_commit_order') AS n) AS o"""
 
 
@@ -81,7 +81,7 @@ class _Feed:
     #: Numbers every pending entry after the feed's top, in commit order (m0030's function, which says how).
     settle_sql = "PERFORM fieldcheck_settle_change()"
 
-    async def stage(self, items: Sequence[Entry], commit_id: uuid.UUID) -> str:
+    async def stage(self, items: Sequence[Entry]) -> str:
         queried = _QUERIED in items
         latest = _latest([i for i in items if i is not _QUERIED])
         keys = list(latest)
@@ -101,7 +101,7 @@ class _Feed:
             [latest[k] for k in keys],
             dt.datetime.now(dt.UTC),
         )
-        return _PENDING_SQL.format(commit_id=uuid.UUID(str(commit_id)))
+        return _PENDING_SQL
 
     async def write(self, items: Sequence[Entry]) -> None:
         latest = _latest([i for i in items if i is not _QUERIED])

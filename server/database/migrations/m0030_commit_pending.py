@@ -2,20 +2,18 @@
 
 A write transaction no longer takes the chain lock: its commit round trip
 moves what it staged (``m0017``'s temporary tables) into ``change_pending``
-and ``audit_pending`` and commits, in parallel with every other writer. Right
-after, on the same connection, a short transaction of its own takes the chain
-lock and *settles* everything pending, its own and any other commit's: numbers
-the feed rows into ``change`` and appends the audit entries to the chain
-(``fieldcheck_settle_audit``), in one round trip (``server.database``).
+and ``audit_pending`` and commits, in parallel with every other writer. A
+*settle* (``server.database``), a short transaction of its own, then takes the
+chain lock and numbers everything pending, of every commit since the last
+one: the feed rows into ``change`` (``fieldcheck_settle_change``) and the audit
+entries onto the chain (``fieldcheck_settle_audit``), in one round trip.
 
 Order: ``commit_order`` is drawn from ``fieldcheck_commit_order`` once per
 statement, when the commit moves its rows here; ``ord`` keeps the order within
 the transaction. Two transactions writing the same record hold its row lock in
-turn, so the later one draws the higher ``commit_order``. ``commit_id`` names
-the transaction (Python knows it) so its settle can see whether another
-settle has taken its rows already. On SQLite the write transaction is
-exclusive and the hooks write the numbered tables directly; this migration
-does nothing there.
+turn, so the later one draws the higher ``commit_order``. On SQLite the write
+transaction is exclusive and the hooks write the numbered tables directly;
+this migration does nothing there.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -29,20 +27,18 @@ DESCRIPTION = "commit items pending settlement"
 STATEMENTS = (
     "CREATE SEQUENCE IF NOT EXISTS fieldcheck_commit_order",
     """CREATE TABLE IF NOT EXISTS change_pending (
-        commit_order bigint NOT NULL, ord integer NOT NULL, commit_id uuid NOT NULL,
+        commit_order bigint NOT NULL, ord integer NOT NULL,
         scope text NOT NULL, entity_type text NOT NULL, entity_id uuid NOT NULL, payload bytea,
         updated_at timestamptz NOT NULL,
         PRIMARY KEY (commit_order, ord)
     )""",
-    "CREATE INDEX IF NOT EXISTS change_pending_commit ON change_pending (commit_id)",
     """CREATE TABLE IF NOT EXISTS audit_pending (
-        commit_order bigint NOT NULL, ord integer NOT NULL, commit_id uuid NOT NULL,
+        commit_order bigint NOT NULL, ord integer NOT NULL,
         id uuid NOT NULL, at timestamptz NOT NULL, actor_id uuid, actor_role text NOT NULL, device_id uuid,
         action text NOT NULL, entity_type text NOT NULL, entity_id text NOT NULL, changes json NOT NULL,
         body_hash text NOT NULL,
         PRIMARY KEY (commit_order, ord)
     )""",
-    "CREATE INDEX IF NOT EXISTS audit_pending_commit ON audit_pending (commit_id)",
     # Numbers every pending feed entry after the feed's top, in (commit_order, ord) order; of several states of one
     # record in one scope the last committed wins (two writers of one record hold its row lock in turn, so the
     # later one moved its entries later, with the higher commit_order). Run under the chain lock only.

@@ -1,7 +1,7 @@
 """A commit takes no lock and never loses what it left to be numbered (PostgreSQL; ``server.database``).
 
 A push commits its results while the chain lock is held elsewhere: the check's rows are in the database
-before the feed and the audit chain number them, and the request answers once its settle has. A settle
+before the feed and the audit chain number them, and the request answers once a settle has. A settle
 killed right after the commit leaves the entries pending, not lost: the next settle numbers them, the
 phone pulls them and the chain verifies with them in it.
 """
