@@ -5,9 +5,11 @@
 
 Each writer process opens ``--tasks`` concurrent transactions at a time, each recording one audit entry
 and publishing three change-feed entries (what a small sync push or an API write commits), for
-``--seconds``. Nothing else runs in those processes, so this isolates the commit path: where the chain
-lock was held across four awaits (the baseline tree, by default the main checkout, when it exists)
-and where it lives inside one commit round trip (this tree). Each (tree, processes) gets a fresh
+``--seconds``. Nothing else runs in those processes, so this isolates the commit path of this tree
+(commits take no lock; a settle per process numbers what many commits left pending, under the chain
+lock) against the baseline tree's (``--baseline-tree``, a checkout of an earlier commit, when it exists:
+before 646eccd every commit took the chain lock in its own round trip, or before that across four
+awaits). Pass a worktree of the commit to compare with. Each (tree, processes) gets a fresh
 database migrated by that tree. Prints transactions/s, commit latency p50/p99, how long the chain lock
 is held per transaction (the share of back-to-back samples of ``pg_locks``, from another connection,
 that found it held, times the run's length, over the transactions committed), the audit chain verified

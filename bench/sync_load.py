@@ -12,8 +12,9 @@ the processes in turn. Reported per run: push and pull latency p50/p95/p99 (one 
 until ``has_more`` is false), mutations applied per second, requests that failed (non-200, transport
 errors, or a mutation not applied).
 
-The baseline is the same load, same run, against ``--baseline-tree`` (by default the main checkout,
-whose unit of work holds the chain lock across four awaits), when that folder exists. Everything runs
+The baseline is the same load, same run, against ``--baseline-tree`` (a checkout of an earlier
+commit, e.g. ``git worktree add /tmp/base 1ddba08``; by default the main checkout), when that folder
+exists. Everything runs
 on this machine: the phones' own Python process competes with the servers and PostgreSQL for the
 same cores, so figures are for comparison within one run, not capacity claims.
 """

@@ -3,8 +3,9 @@
 Writers open transactions at staggered times, publish, dawdle, and commit in
 a different order than they started (one long transaction starts first and
 commits last). A reader pulls small pages the whole time. Positions are
-handed out under the chain lock at commit, so a page can never be cut above a
-position whose transaction is still open.
+handed out only by settles, one at a time under the chain lock, after the
+commits they number, so a page can never be cut above a position whose
+transaction is still open.
 """
 
 from __future__ import annotations
