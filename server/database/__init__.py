@@ -77,6 +77,8 @@ _engine: Engine | None = None
 #: Steps each start runs after migrating, inside the start-up turn (``after_migrate``).
 _AFTER_MIGRATE: list[Callable[[], Awaitable[None]]] = []
 _current: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar("fieldcheck_uow", default=None)
+#: Inside :func:`settled_at_end`: commits do not wait for a settle each.
+_settle_later: contextvars.ContextVar[bool] = contextvars.ContextVar("fieldcheck_settle_later", default=False)
 
 
 #: id(engine) -> (engine, the time zone of the settings it was built from), kept beside the engine: Piccolo's
@@ -347,7 +349,7 @@ class _Transaction(PostgresTransaction):
             else:
                 await self.connection.close()
             self.engine.current_transaction.reset(self.context)
-        if exception is None and self.settle_after:
+        if exception is None and self.settle_after and not _settle_later.get():
             await _settler().after_commit()  # its connection is back in the pool: waiting holds nothing
         return exception is None
 
@@ -473,6 +475,22 @@ async def settle() -> bool:
         return await _settle_on(connection)
     finally:
         await connection.close()
+
+
+@asynccontextmanager
+async def settled_at_end() -> AsyncIterator[None]:
+    """Many transactions one after another (a bulk command: the demo city) with one settle at the end.
+
+    A commit's wait for a settle costs one more round trip and WAL flush; a command committing thousands
+    of transactions in a row reads none of its own feed positions or chain entries, so it pays that once.
+    Call it outside a unit of work; what committed is settled even if the block raises.
+    """
+    token = _settle_later.set(True)
+    try:
+        yield
+    finally:
+        _settle_later.reset(token)
+        await settle()
 
 
 async def settle_forever(interval_s: float) -> None:

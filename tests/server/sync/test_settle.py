@@ -100,3 +100,29 @@ async def test_settle_refuses_to_run_inside_a_unit_of_work(app):
             assert "outside a unit of work" in str(refused)
         else:
             raise AssertionError("settle ran inside a unit of work: it would wait on a second pooled connection")
+
+
+async def test_a_bulk_command_settles_once_at_the_end_and_numbers_every_commit(app, monkeypatch):
+    from schemas.vocab import Role
+    from server.accounts.policy import Actor
+
+    def no_wait() -> None:
+        raise AssertionError("a commit inside settled_at_end waited for a settle")
+
+    actor = Actor(user_id=uuid.uuid4(), role=Role.SUPERVISOR)
+    entities = [str(uuid.uuid4()) for _ in range(5)]
+    async with database.settled_at_end():
+        monkeypatch.setattr(database, "_settler", no_wait)
+        for n, entity in enumerate(entities, start=1):
+            async with database.transaction():
+                audit_service.record(actor, "test.bulk", "thing", entity, {"n": n})
+    monkeypatch.undo()
+    admin = await asyncpg.connect(app.state.settings.database.url)
+    try:
+        assert await _pending(admin) == (0, 0)
+    finally:
+        await admin.close()
+    rows = await AuditEntry.select(AuditEntry.seq, AuditEntry.entity_id).where(
+        AuditEntry.entity_id.is_in(entities)).order_by(AuditEntry.seq)
+    assert [r["entity_id"] for r in rows] == entities  # numbered in commit order
+    assert (await audit_service.verify()).ok
