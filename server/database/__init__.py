@@ -30,10 +30,11 @@ Commit hooks
       one WAL flush cover many transactions, and a settle that finds nothing
       left (another process took it) lets the lock go at once. The lock is
       never held while Python awaits anything. The request returns after that
-      settle, so whoever wrote reads its own numbered entries. A settle that fails (the connection lost right
-      after the commit) leaves the items pending, never lost: the next settle
-      of any writer, or the loop every process runs (:func:`settle_forever`),
-      numbers them.
+      settle, so whoever wrote reads its own numbered entries. A settle that
+      fails (its connection lost) leaves the items pending, never lost: the
+      next settle, or the loop every process runs (:func:`settle_forever`),
+      numbers them. A bulk command that commits thousands of transactions in
+      a row settles once at its end instead (:func:`settled_at_end`).
     - SQLite: every write transaction is ``BEGIN IMMEDIATE`` and so exclusive
       already; each hook writes its items in Python before COMMIT.
 
@@ -438,8 +439,13 @@ class _Settler:
                 await settle()
             except Exception:  # noqa: BLE001 - the items stay pending; the next settle (any writer's, or the loop) numbers them
                 log.warning("settle after commit failed; the items stay pending for the next settle", exc_info=True)
-            finally:
-                round_.set_result(None)
+            except BaseException:  # cancelled (the loop closing): nobody may be left waiting for a round that never runs
+                for waiting in (round_, self._next):
+                    if waiting is not None and not waiting.done():
+                        waiting.set_result(None)
+                self._next = None
+                raise
+            round_.set_result(None)
 
 
 _SETTLERS: dict[int, _Settler] = {}
@@ -457,9 +463,9 @@ def _settler() -> _Settler:
 async def settle() -> bool:
     """Number whatever committed transactions left pending (PostgreSQL; SQLite has nothing pending).
 
-    Commits settle their own items before they return (see the module docstring); this is for the loop
-    that catches what a failed settle left, and for readers that must see every committed entry
-    numbered (verifying the audit chain). Uses a connection of its own: call it outside a unit of work.
+    A commit waits for the next settle of its process before it returns (see the module docstring); this
+    is also what the loop runs to catch what a failed settle left, and what readers run that must see
+    every committed entry numbered (verifying the audit chain). Uses a connection of its own: call it outside a unit of work.
     Returns whether there was anything to number.
     """
     engine = get_engine()
