@@ -463,11 +463,16 @@ async def count_users(
 # up every other writer, sync pushes included.
 
 
-async def new_password_hash(password: str, username: str) -> str:
-    """Refuse a weak new password, else its argon2 hash; call it outside any transaction."""
+def check_new_password(password: str, username: str) -> None:
+    """Refuse a weak new password (``weak_password``)."""
     problem = policy.password_problem(password, username)
     if problem is not None:
         raise InvalidInput(problem, "weak password", code=ErrorCode.WEAK_PASSWORD, field="password")
+
+
+async def new_password_hash(password: str, username: str) -> str:
+    """Refuse a weak new password, else its argon2 hash; call it outside any transaction."""
+    check_new_password(password, username)
     return await hash_password(password)
 
 

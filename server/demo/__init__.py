@@ -80,11 +80,15 @@ async def _departments(report: DemoReport) -> dict[str, object]:
     return ids
 
 
-async def _password_hashes(password: str) -> dict[str, str]:
-    """The argon2 hash of each missing account's password, side by side and before any unit of work opens."""
-    missing = [u.username for u in world.USERS if not await User.exists().where(User.username == u.username)]
-    hashes = await asyncio.gather(*(accounts_service.new_password_hash(password, name) for name in missing))
-    return dict(zip(missing, hashes, strict=True))
+async def _missing_accounts() -> list[str]:
+    existing = await User.select(User.username).where(User.username.is_in([u.username for u in world.USERS]))
+    return [u.username for u in world.USERS if u.username not in {r["username"] for r in existing}]
+
+
+async def _password_hashes(password: str, usernames: list[str]) -> dict[str, str]:
+    """The argon2 hash of each account's password, side by side (threads), touching no database."""
+    hashes = await asyncio.gather(*(accounts_service.new_password_hash(password, name) for name in usernames))
+    return dict(zip(usernames, hashes, strict=True))
 
 
 async def _users(
@@ -116,16 +120,23 @@ async def _users(
 
 async def _enterprises(report: DemoReport) -> list[object]:
     ids: list[object] = []
-    for enterprise in world.enterprises():
-        row = await Enterprise.select(Enterprise.id).where(Enterprise.credit_code == enterprise.credit_code).first()
-        if row is None:
+    demo = world.enterprises()
+    present = {
+        r["credit_code"]: r["id"]
+        for r in await Enterprise.select(Enterprise.id, Enterprise.credit_code).where(
+            Enterprise.credit_code.is_in([e.credit_code for e in demo])
+        )
+    }
+    for enterprise in demo:
+        known = present.get(enterprise.credit_code)
+        if known is None:
             created = await registry_service.create(
                 SYSTEM, registry_wire.EnterpriseCreate(**dataclasses.asdict(enterprise))
             )
             ids.append(created.id)
         else:
-            ids.append(row["id"])
-        report.count("enterprises", row is None)
+            ids.append(known)
+        report.count("enterprises", known is None)
     return ids
 
 
@@ -205,14 +216,25 @@ async def load(settings: Settings, *, password: str = DEFAULT_PASSWORD, history:
     """Create whatever part of the demo world is missing (the database must be started), then its history
     (under ``settings``: their time zone, their ID-number key)."""
     report = DemoReport()
-    hashes = await _password_hashes(password)
+    # argon2 runs in threads (about 0.2 s of CPU an account) while the parts of the world that need no
+    # account are written; the accounts wait for their hashes.
+    missing = await _missing_accounts()
+    for username in missing:
+        accounts_service.check_new_password(password, username)  # a weak password is refused before any write
+    hashing = asyncio.ensure_future(_password_hashes(password, missing))
+    try:
+        async with database.transaction():
+            departments = await _departments(report)
+        async with database.transaction():
+            enterprises = await _enterprises(report)
+        async with database.transaction():
+            await _checklists(report)
+        hashes = await hashing
+    finally:
+        if not hashing.done():
+            hashing.cancel()  # a write above failed: the error is what the caller sees
     async with database.transaction():
-        departments = await _departments(report)
         users = await _users(report, departments, password, hashes)
-    async with database.transaction():
-        enterprises = await _enterprises(report)
-    async with database.transaction():
-        await _checklists(report)
         await _conflicts(report, users, enterprises)
     async with database.transaction():
         await _inspections(report, users, enterprises)

@@ -87,8 +87,8 @@ def _when(rng: random.Random, month: dt.date, today: dt.date, zone: ZoneInfo) ->
 
 
 async def _actors() -> dict[str, Any]:
-    rows = await User.select().where(User.username.is_in([*_TEAM_POOL, "supervisor1", "supervisor2"]))
-    return {r["username"]: accounts_service.actor_of(r) for r in rows}
+    """Every account as an actor, by username: the team pool and the supervisors act, any inspector may recheck."""
+    return {r["username"]: accounts_service.actor_of(r) for r in await User.select()}
 
 
 async def _templates() -> dict[str, tuple[uuid.UUID, list[uuid.UUID], set[uuid.UUID]]]:
@@ -182,7 +182,7 @@ async def _campaigns(
     # The release job, run at each covert task's release time (announced tasks went out with their draw).
     for release_at in sorted({t["release_at"] for t in tasks if t["status"] == "drawn" and t["release_at"] <= now}):
         await spotcheck_release.release_due_tasks(Context(settings_, FixedClock(release_at)))
-    by_user = {a.user_id: a for a in actors.values()}
+    by_user = {actors[n].user_id: actors[n] for n in (*_TEAM_POOL, "supervisor1", "supervisor2")}
     sectors = {e["id"]: e["sector"] for e in await Enterprise.select(Enterprise.id, Enterprise.sector)}
     released = await SpotCheckTask.select().where(
         SpotCheckTask.campaign.is_in(campaign_ids) & (SpotCheckTask.status == "released")
@@ -297,11 +297,11 @@ async def _carry_out(
         await hazard_lifecycle.report_rectification(lead, hazard_id, RectificationReport(
             note="企业报告已整改", reported_at=reported,
         ), settings_, now=reported)
-        await _recheck(hazard_id, rng, reported, now, settings_, report)
+        await _recheck(hazard_id, rng, reported, now, settings_, report, actors)
 
 
 async def _recheck(hazard_id: uuid.UUID, rng: random.Random, reported: dt.datetime, now: dt.datetime, settings_: Settings,
-                   report: HistoryReport) -> None:
+                   report: HistoryReport, actors: dict[str, Any]) -> None:
     assignee = await RecheckAssignee.select(RecheckAssignee.recheck, RecheckAssignee.user).where(
         (RecheckAssignee.recheck.hazard == hazard_id) & (RecheckAssignee.recheck.status == "pending")
     ).first()
@@ -310,8 +310,8 @@ async def _recheck(hazard_id: uuid.UUID, rng: random.Random, reported: dt.dateti
     checked = reported + dt.timedelta(days=rng.randrange(1, 4))
     if checked >= now:
         return
-    user = await User.select().where(User.id == assignee["user"]).first()
-    await hazard_recheck_results.record_recheck(accounts_service.actor_of(user), assignee["recheck"], RecheckResult(
+    rechecker = next(a for a in actors.values() if a.user_id == assignee["user"])
+    await hazard_recheck_results.record_recheck(rechecker, assignee["recheck"], RecheckResult(
         passed=True, note="复查合格", checked_at=checked,
     ), settings_, now=checked)
     report.closed += 1
