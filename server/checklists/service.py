@@ -76,11 +76,6 @@ async def get(actor: Actor, template_id: uuid.UUID) -> wire.ChecklistTemplate:
     return await _template(row)
 
 
-async def template_exists(template_id: uuid.UUID) -> bool:
-    """Whether a checklist version with this id exists (other domains check a reference with it)."""
-    return await ChecklistTemplate.exists().where(ChecklistTemplate.id == template_id)
-
-
 async def item_ids_by_template(template_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, set[uuid.UUID]]:
     """The item ids of each of these versions (what an item result or a hazard may name for a check using it)."""
     items: dict[uuid.UUID, set[uuid.UUID]] = {t: set() for t in template_ids}

@@ -280,8 +280,11 @@ async def require_team(
     members: Sequence[uuid.UUID],
     *,
     field: str = "inspector_ids",
+    certificates: Mapping[uuid.UUID, str | None] | None = None,
 ) -> None:
-    """:func:`check_team` with the members' 执法证 numbers and the enterprise's declared conflicts."""
-    certificates = await accounts_service.badge_numbers(members)
+    """:func:`check_team` with the members' 执法证 numbers (read unless the caller has them) and the enterprise's
+    declared conflicts."""
+    if certificates is None:
+        certificates = await accounts_service.badge_numbers(members)
     conflicts = await registry_service.conflicted_users(enterprise_id, members)
     check_team(kind, members, certificates, conflicts, field=field)

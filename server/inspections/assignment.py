@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from schemas.checklists import ChecklistTemplate
 from schemas.inspections import Inspection, InspectionAssign, InspectionCreate
 from schemas.problems import ErrorCode
 from schemas.vocab import InspectionKind, InspectionStatus, Role
@@ -33,7 +34,7 @@ async def check_named_team(kind: InspectionKind, enterprise_id: uuid.UUID, inspe
     users = (await accounts_service.users_by_id(list(inspector_ids))).values()
     if len(users) != len(inspector_ids) or any(u.role != Role.INSPECTOR or not u.active for u in users):
         raise InvalidInput("检查人员须为在职的执法检查人员", "inspectors must be active inspectors", field="inspector_ids")
-    await access.require_team(kind, enterprise_id, inspector_ids)
+    await access.require_team(kind, enterprise_id, inspector_ids, certificates={u.id: u.badge_number for u in users})
 
 
 async def require_enterprise(enterprise_id: uuid.UUID) -> None:
@@ -44,10 +45,15 @@ async def require_enterprise(enterprise_id: uuid.UUID) -> None:
         raise InvalidInput("企业不存在", "unknown enterprise", field="enterprise_id") from None
 
 
-async def require_template(template_id: uuid.UUID | None) -> None:
-    """Refuse a check with a checklist that does not exist (none named is fine)."""
-    if template_id is not None and not await checklists_service.template_exists(template_id):
-        raise InvalidInput("检查表不存在", "unknown checklist template", field="template_id")
+async def require_template(template_id: uuid.UUID | None) -> ChecklistTemplate | None:
+    """Refuse a check with a checklist that does not exist (none named is fine); gives it, for
+    ``records.publish_template``."""
+    if template_id is None:
+        return None
+    try:
+        return await checklists_service.get(SYSTEM, template_id)
+    except NotFound:
+        raise InvalidInput("检查表不存在", "unknown checklist template", field="template_id") from None
 
 
 #: Kinds whose team is chosen by a draw or the recheck rule, never named by hand afterwards.
@@ -94,9 +100,7 @@ async def create(actor: Actor, data: InspectionCreate) -> Inspection:
         )
     await require_enterprise(data.enterprise_id)
     await check_named_team(data.kind, data.enterprise_id, data.inspector_ids)
-    await require_template(data.template_id)
-    if data.id is not None and await InspectionRow.exists().where(InspectionRow.id == data.id):
-        raise StateConflict("该检查已存在", "an inspection with this id exists", code=ErrorCode.DUPLICATE, field="id")
+    template = await require_template(data.template_id)
     inspection_id = data.id or uuid.uuid4()
     row, team = await insert_inspection(
         inspection_id, kind=data.kind, enterprise_id=data.enterprise_id, template_id=data.template_id,
@@ -104,7 +108,7 @@ async def create(actor: Actor, data: InspectionCreate) -> Inspection:
         team=data.inspector_ids,
     )
     audit_service.record(actor, "inspection.create", "inspection", inspection_id, data)
-    await records.publish_template(data.template_id)
+    await records.publish_template(data.template_id, template)
     return await records.publish(inspection_id, row=row, team=team)
 
 
@@ -118,15 +122,15 @@ async def create_for_task(
     planned_date: dt.date | None,
     created_by: uuid.UUID | None,
     team: Sequence[uuid.UUID],
-) -> uuid.UUID:
-    """The inspection a released spot-check task becomes (its team checked like any other); not yet published."""
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The inspection a released spot-check task becomes (its team checked like any other); not yet published.
+
+    Gives its row and team as :func:`insert_inspection` does (what ``records.publish`` takes)."""
     await access.require_team(kind, enterprise_id, team)
-    inspection_id = uuid.uuid4()
-    await insert_inspection(
-        inspection_id, kind=kind, enterprise_id=enterprise_id, template_id=template_id, department_id=department_id,
+    return await insert_inspection(
+        uuid.uuid4(), kind=kind, enterprise_id=enterprise_id, template_id=template_id, department_id=department_id,
         planned_date=planned_date, created_by=created_by, team=team, spot_check_task_id=task_id,
     )
-    return inspection_id
 
 
 async def write_team(inspection_id: uuid.UUID, team: Sequence[uuid.UUID], now: dt.datetime) -> list[dict[str, Any]]:
@@ -157,14 +161,19 @@ async def insert_inspection(
     longitude: float | None = None,
     latitude: float | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Write an inspection and its team (the first member leads); gives the row as written (RETURNING) and the team."""
+    """Write an inspection and its team (the first member leads); gives the row as written (RETURNING) and the team.
+
+    An id already taken is refused (``duplicate``) by the insert itself, which then writes nothing.
+    """
     now = records.current_time()
-    [row] = await InspectionRow.insert(
+    written = await InspectionRow.insert(
         InspectionRow(
             id=inspection_id, kind=kind, status=status, enterprise=enterprise_id, template=template_id,
             department=department_id, spot_check_task_id=spot_check_task_id, planned_date=planned_date,
             started_at=started_at, longitude=longitude, latitude=latitude, created_by=created_by,
             created_at=now, updated_at=now, version=1,
         )
-    ).returning(*InspectionRow.all_columns())
-    return row, await write_team(inspection_id, team, now)
+    ).on_conflict(target=InspectionRow.id, action="DO NOTHING").returning(*InspectionRow.all_columns())
+    if not written:
+        raise StateConflict("该检查已存在", "an inspection with this id exists", code=ErrorCode.DUPLICATE, field="id")
+    return written[0], await write_team(inspection_id, team, now)

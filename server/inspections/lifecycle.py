@@ -78,14 +78,15 @@ async def _run_submit_guards(inspection_id: uuid.UUID) -> None:
 
 async def apply_start_inspection(ctx: Context, actor: Actor, mutation: StartInspection) -> sync_wire.Applied:
     """Start an assigned inspection, or open a new 巡查 (the phone made its id)."""
-    exists = await InspectionRow.count().where(InspectionRow.id == mutation.inspection_id)
-    if not exists:
+    # Loaded (and locked) once: the planned check it starts, or nothing when the phone opens a patrol with this id.
+    inspection = (await access.load_many([mutation.inspection_id], lock=True)).get(mutation.inspection_id)
+    if inspection is None:
         if mutation.enterprise_id is None:
             raise NotFound("检查记录不存在", "inspection not found", field="inspection_id")
         if actor.role != Role.INSPECTOR:
             raise PermissionDenied("只有执法检查人员可以发起巡查", "only inspectors open patrols")
         await assignment.require_enterprise(mutation.enterprise_id)
-        await assignment.require_template(mutation.template_id)
+        template = await assignment.require_template(mutation.template_id)
         await access.require_team(InspectionKind.ROUTINE, mutation.enterprise_id, [actor.user_id], field="enterprise_id")
         opened, team = await assignment.insert_inspection(
             mutation.inspection_id, kind=InspectionKind.ROUTINE, status=InspectionStatus.IN_PROGRESS,
@@ -93,11 +94,11 @@ async def apply_start_inspection(ctx: Context, actor: Actor, mutation: StartInsp
             started_at=mutation.started_at, longitude=mutation.longitude, latitude=mutation.latitude,
             created_by=actor.user_id, team=[actor.user_id],
         )
-        await records.publish_template(mutation.template_id)
+        await records.publish_template(mutation.template_id, template)
         audit_service.record(actor, "inspection.open_patrol", "inspection", mutation.inspection_id, mutation)
         record = await records.publish(mutation.inspection_id, row=opened, team=team)
     else:
-        inspection, _ = await access.writable(actor, mutation.inspection_id, Write.START)
+        access.require_writable(actor, inspection, Write.START)
         row = inspection.row
         if row["status"] != InspectionStatus.PLANNED:
             # Already started by a teammate (or submitted): starting again changes nothing.

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from schemas.checklists import ChecklistTemplate
 from schemas.inspections import Amendment, Inspection, ItemResult
 from schemas.audit import AuditRecord
 from schemas.vocab import District, InspectionKind, InspectionStatus, ItemOutcome, Role, Sector
@@ -229,14 +230,18 @@ async def sync_scopes(ctx: Context, actor: Actor) -> set[str]:
     return keys
 
 
-async def publish_template(template_id: uuid.UUID | None) -> None:
-    """Put the checklist (with its items) on the phones of inspections using it; versions never change."""
+async def publish_template(template_id: uuid.UUID | None, template: ChecklistTemplate | None = None) -> None:
+    """Put the checklist (with its items) on the phones of inspections using it; versions never change.
+
+    ``template``: the checklist as ``checklists_service.get`` gave it in this unit of work, when the caller holds it.
+    """
     if template_id is None:
         return
-    from server.checklists import service as checklists_service
-    from server.accounts.policy import SYSTEM
+    if template is None:
+        from server.checklists import service as checklists_service
+        from server.accounts.policy import SYSTEM
 
-    template = await checklists_service.get(SYSTEM, template_id)
+        template = await checklists_service.get(SYSTEM, template_id)
     await sync_service.publish("checklist_template", template_id, template, scope=scopes.template(template_id))
 
 

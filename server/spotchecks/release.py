@@ -47,7 +47,7 @@ async def release_task(ctx: Context, task: dict[str, Any], campaign: dict[str, A
     """Turn a task into an inspection of its team and send the target to their phones (released at ``now``)."""
     target = await registry_service.get(SYSTEM, task["enterprise"])
     templates = await checklists_service.current_for_sector(target.sector)
-    inspection_id = await inspection_assignment.create_for_task(
+    row, team = await inspection_assignment.create_for_task(
         task_id=task["id"],
         kind=release_kind(campaign),
         enterprise_id=task["enterprise"],
@@ -57,6 +57,7 @@ async def release_task(ctx: Context, task: dict[str, Any], campaign: dict[str, A
         created_by=campaign["created_by"],
         team=[uuid.UUID(u) for u in task["team"]],
     )
+    inspection_id = row["id"]
     await SpotCheckTask.update(
         {SpotCheckTask.released_at: now, SpotCheckTask.status: "released", SpotCheckTask.inspection: inspection_id}
     ).where(SpotCheckTask.id == task["id"])
@@ -67,7 +68,7 @@ async def release_task(ctx: Context, task: dict[str, Any], campaign: dict[str, A
         task["id"],
         {"inspection_id": str(inspection_id), "campaign_id": str(campaign["id"]), "released_at": now.isoformat()},
     )
-    await inspection_records.publish(inspection_id)
+    await inspection_records.publish(inspection_id, row=row, team=team)  # the task's update leaves both alone
     # The enterprise record enters the team's replica now, through the scope the release just opened.
     await sync_service.publish("enterprise", task["enterprise"], target, scope=scopes.enterprise(task["enterprise"]))
     await notifications.notify(
