@@ -47,9 +47,6 @@ async def create_hazard(
             field="inspection_id",
         )
     inspection = dict(facts.row)
-    existing = await Hazard.select(Hazard.id, Hazard.inspection).where(Hazard.id == data.id).first()
-    if existing is not None:
-        raise StateConflict("该隐患已记录", "hazard already recorded", code=ErrorCode.DUPLICATE, field="id")
     item_is_major: bool | None = None
     if data.checklist_item_id is not None:
         item = await checklists_service.item_of(data.checklist_item_id)
@@ -71,7 +68,7 @@ async def create_hazard(
     )
     listed = policy.is_listed_supervision(facts)
     five = data.five_in_place
-    await Hazard.insert(
+    written = await Hazard.insert(
         Hazard(
             id=data.id,
             inspection=inspection["id"],
@@ -98,12 +95,14 @@ async def create_hazard(
             created_at=now,
             updated_at=now,
         )
-    )
+    ).on_conflict(target=Hazard.id, action="DO NOTHING").returning(*Hazard.all_columns())
+    if not written:  # the id is taken: the insert wrote nothing
+        raise StateConflict("该隐患已记录", "hazard already recorded", code=ErrorCode.DUPLICATE, field="id")
     audit_service.record(actor, "hazard.open", records.ENTITY, data.id, data)
     if listed:
         audit_service.record(actor, "hazard.list_supervision", records.ENTITY, data.id, {"listed_at": now.isoformat()})
-        await proposals.SECTION_113.one()(inspection["enterprise"], settings, now=now)
-    return await records.publish_hazard(data.id, settings, now)
+        await proposals.SECTION_113.one()(inspection["enterprise"], settings, now=now)  # proposes; leaves the row alone
+    return await records.publish_hazard(data.id, settings, now, row=written[0])
 
 
 async def get_hazard(actor: Actor, hazard_id: uuid.UUID, settings: Settings, *, now: dt.datetime | None = None) -> wire.Hazard:
