@@ -233,19 +233,19 @@ async def create(actor: Actor, data: wire.EnterpriseCreate) -> wire.Enterprise:
     """Register an enterprise; the credit code must be valid and not yet registered."""
     require_writer(actor)
     values = new_enterprise_values(data)
-    await _refuse_duplicate(values["credit_code"])
     now = dt.datetime.now(dt.UTC)
     row = Enterprise(id=uuid.uuid4(), version=1, created_at=now, updated_at=now, **values)
-    try:
-        await Enterprise.insert(row)
-    except Exception as exc:
-        if is_unique_violation(exc):  # a concurrent registration won the race
-            raise StateConflict(
-                "该统一社会信用代码已登记", "an enterprise with this credit code exists", code=ErrorCode.DUPLICATE, field="credit_code"
-            ) from None
-        raise
+    # The unique credit code answers "registered already?" (a concurrent registration included) in the insert itself,
+    # which then writes nothing and leaves the transaction usable.
+    written = await Enterprise.insert(row).on_conflict(target=Enterprise.credit_code, action="DO NOTHING").returning(
+        *Enterprise.all_columns()
+    )
+    if not written:
+        raise StateConflict(
+            "该统一社会信用代码已登记", "an enterprise with this credit code exists", code=ErrorCode.DUPLICATE, field="credit_code"
+        )
     audit_service.record(actor, "enterprise.create", "enterprise", row.id, values)
-    result = to_enterprise(await Enterprise.select().where(Enterprise.id == row.id).first())
+    result = to_enterprise(written[0])
     # Only phones granted this scope (an inspection of it they may see) ever receive it.
     await sync_service.publish("enterprise", row.id, result, scope=scopes.enterprise(row.id))
     return result
