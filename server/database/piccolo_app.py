@@ -7,6 +7,8 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig, table_finder
 
+from server.database import piccolo_speedups  # noqa: F401 - before any query is built (see its docstring)
+
 TABLE_MODULES = [
     "server.accounts.tables",
     "server.registry.tables",
