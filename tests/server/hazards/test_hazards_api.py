@@ -102,6 +102,20 @@ async def test_major_grade_must_come_from_a_major_criterion_item(client: httpx.A
     assert await Hazard.count() == 0
 
 
+async def test_a_taken_hazard_id_is_refused_and_the_first_hazard_is_left_as_it_was(client: httpx.AsyncClient, world: World):
+    inspection = await world.inspection()
+    headers = await world.headers(world.inspectors[0])
+    first = body(inspection)
+    assert (await client.post("/api/v1/hazards/", json=first, headers=headers)).status_code == 201
+    before = await AuditEntry.count()
+    again = await client.post(
+        "/api/v1/hazards/", json={**first, "description": "另一处隐患", "level": "general"}, headers=headers
+    )
+    assert again.status_code == 409 and again.json()["code"] == "duplicate" and again.json()["field"] == "id", again.text
+    assert (await hazard_row(first["id"]))["description"] == "配电箱未设置安全警示标志"
+    assert await Hazard.count() == 1 and await AuditEntry.count() == before
+
+
 async def test_major_hazard_opens_listed_for_supervision(client: httpx.AsyncClient, world: World):
     inspection = await world.inspection()
     deadline = today() + dt.timedelta(days=20)
