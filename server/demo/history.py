@@ -119,24 +119,25 @@ async def load(settings: Settings, *, seed: int = 2023, now: dt.datetime | None 
     weights = [{"A": 0.6, "B": 1.0, "C": 2.0, "D": 4.0}.get(str(e["risk_grade"]), 1.0) for e in enterprises]
     start = add_months(today.replace(day=1), -(MONTHS - 1))
     serial = 0
-    for m in range(MONTHS):
-        month = add_months(start, m)
-        share = 1.0 if add_months(month, 1) <= today else today.day / 30
-        # A month's work in one unit of work, as a phone's batch is; each check in a savepoint of its own.
-        async with database.transaction() as uow:
-            for _ in range(round(CHECKS_PER_MONTH * MONTH_WEIGHT[month.month] * share)):
-                enterprise = rng.choices(enterprises, weights)[0]
-                if enterprise["sector"] not in templates:
-                    continue
-                when = _when(rng, month, today, localtime.zone(settings.hazards.timezone))
-                try:
-                    async with uow.savepoint():
-                        await _one_check(report, rng, actors, templates, enterprise, when, now, serial, seed, settings)
-                except FieldcheckError as refused:  # a rule refused this story (a declared conflict, say): moving on
-                    report.skipped += 1
-                    reason = f"{refused.code}: {getattr(refused, 'message_en', '') or refused}"
-                    report.refusals[reason] = report.refusals.get(reason, 0) + 1
-                serial += 1
+    async with database.settled_at_end():  # 24 months of commits, numbered by one settle
+        for m in range(MONTHS):
+            month = add_months(start, m)
+            share = 1.0 if add_months(month, 1) <= today else today.day / 30
+            # A month's work in one unit of work, as a phone's batch is; each check in a savepoint of its own.
+            async with database.transaction() as uow:
+                for _ in range(round(CHECKS_PER_MONTH * MONTH_WEIGHT[month.month] * share)):
+                    enterprise = rng.choices(enterprises, weights)[0]
+                    if enterprise["sector"] not in templates:
+                        continue
+                    when = _when(rng, month, today, localtime.zone(settings.hazards.timezone))
+                    try:
+                        async with uow.savepoint():
+                            await _one_check(report, rng, actors, templates, enterprise, when, now, serial, seed, settings)
+                    except FieldcheckError as refused:  # a rule refused this story (a declared conflict, say): moving on
+                        report.skipped += 1
+                        reason = f"{refused.code}: {getattr(refused, 'message_en', '') or refused}"
+                        report.refusals[reason] = report.refusals.get(reason, 0) + 1
+                    serial += 1
     await _campaigns(report, rng, actors, templates, start, today, now, settings)
     return report
 
@@ -187,21 +188,22 @@ async def _campaigns(
     released = await SpotCheckTask.select().where(
         SpotCheckTask.campaign.is_in(campaign_ids) & (SpotCheckTask.status == "released")
     ).order_by(SpotCheckTask.planned_date).output(load_json=True)
-    for task in released:
-        when = dt.datetime.combine(task["planned_date"], dt.time(9 + rng.randrange(7), rng.randrange(60)), zone)
-        lead = by_user.get(uuid.UUID(str(task["team"][0]))) if task["team"] else None
-        template = templates.get(sectors.get(task["enterprise"]))
-        if when >= now or lead is None or template is None or rng.random() > DONE_SHARE:
-            continue
-        async with database.transaction() as uow:
-            try:
-                async with uow.savepoint():
-                    await _carry_out(report, rng, actors, template, task["inspection"], lead, when, now, settings_)
-                    report.spot_done += 1
-            except FieldcheckError as refused:
-                report.skipped += 1
-                reason = f"{refused.code}: {getattr(refused, 'message_en', '') or refused}"
-                report.refusals[reason] = report.refusals.get(reason, 0) + 1
+    async with database.settled_at_end():  # the released tasks carried out: nothing here reads the chain back
+        for task in released:
+            when = dt.datetime.combine(task["planned_date"], dt.time(9 + rng.randrange(7), rng.randrange(60)), zone)
+            lead = by_user.get(uuid.UUID(str(task["team"][0]))) if task["team"] else None
+            template = templates.get(sectors.get(task["enterprise"]))
+            if when >= now or lead is None or template is None or rng.random() > DONE_SHARE:
+                continue
+            async with database.transaction() as uow:
+                try:
+                    async with uow.savepoint():
+                        await _carry_out(report, rng, actors, template, task["inspection"], lead, when, now, settings_)
+                        report.spot_done += 1
+                except FieldcheckError as refused:
+                    report.skipped += 1
+                    reason = f"{refused.code}: {getattr(refused, 'message_en', '') or refused}"
+                    report.refusals[reason] = report.refusals.get(reason, 0) + 1
 
 
 async def _one_check(
