@@ -291,29 +291,38 @@ async def _carry_out(
         await enforcement_service.decide(deciding, action.id, EnforcementDecision(approve=True), settings_, now=decided)
         report.actions += 1
     for hazard_id, deadline, major in hazards:
-        if major or rng.random() > 0.85:
-            continue  # a major hazard waits for 摘牌; a few fixes are late or never come
+        if rng.random() > (0.7 if major else 0.85):
+            continue  # a few fixes are late or never come (a major one more often: 停产停业整顿, 资金)
         reported = dt.datetime.combine(deadline, dt.time(10), ctx.zone) - dt.timedelta(days=rng.randrange(0, 4))
         if reported >= now or reported <= when:
             continue
         await hazard_lifecycle.report_rectification(lead, hazard_id, RectificationReport(
             note="企业报告已整改", reported_at=reported,
         ), settings_, now=reported)
-        await _recheck(hazard_id, rng, reported, now, settings_, report, actors)
+        checked = await _recheck(hazard_id, rng, reported, now, settings_, actors)
+        if checked is None:
+            continue
+        if major:  # a passed 回头看 leaves a major hazard listed until the supervisor 摘牌销号
+            delisted = checked + dt.timedelta(days=rng.randrange(1, 8))
+            if delisted >= now:
+                continue
+            await hazard_lifecycle.close_hazard(actors["supervisor1"], hazard_id, settings_, now=delisted)
+        report.closed += 1
 
 
 async def _recheck(hazard_id: uuid.UUID, rng: random.Random, reported: dt.datetime, now: dt.datetime, settings_: Settings,
-                   report: HistoryReport, actors: dict[str, Any]) -> None:
+                   actors: dict[str, Any]) -> dt.datetime | None:
+    """The 回头看 of a reported fix, passed; when it was done (None if not yet)."""
     assignee = await RecheckAssignee.select(RecheckAssignee.recheck, RecheckAssignee.user).where(
         (RecheckAssignee.recheck.hazard == hazard_id) & (RecheckAssignee.recheck.status == "pending")
     ).first()
     if assignee is None:
-        return
+        return None
     checked = reported + dt.timedelta(days=rng.randrange(1, 4))
     if checked >= now:
-        return
+        return None
     rechecker = next(a for a in actors.values() if a.user_id == assignee["user"])
     await hazard_recheck_results.record_recheck(rechecker, assignee["recheck"], RecheckResult(
         passed=True, note="复查合格", checked_at=checked,
     ), settings_, now=checked)
-    report.closed += 1
+    return checked

@@ -60,6 +60,12 @@ async def test_demo_history_counts_by_hand_on_both_engines(engine_client: httpx.
     )
     assert _figure(year, "actions") == actions > 0
     assert 0 < _figure(year, "rectification_rate") < 100  # hazards went round the loop, not all of them closed
+    # Major hazards too: listed, fixed, rechecked and 摘牌销号 by a supervisor, some still open (动态清零 in progress).
+    majors = Hazard.level == "major"
+    found_last_year = majors & (Hazard.found_at >= lo) & (Hazard.found_at < hi)
+    delisted = await Hazard.count().where(found_last_year & (Hazard.status == "closed"))
+    assert _figure(year, "major_closed") == delisted > 0
+    assert _figure(year, "major_open") == await Hazard.count().where(found_last_year & (Hazard.status != "closed"))
     # The busy June of 安全生产月 against the Spring Festival lull, last year.
     trend = (await engine_client.get("/api/v1/stats/breakdown", params={"by": "period", "period": str(today.year - 1)},
                                      headers=headers)).json()
