@@ -53,11 +53,11 @@ def postgres_only(migration_id: str, description: str, forwards: Sequence[str], 
     manager = MigrationManager(migration_id=migration_id, app_name="fieldcheck", description=description)
 
     def run_on_postgres(sql: Sequence[str]) -> Step:
+        step = statements(*sql)
+
         async def run() -> None:
-            engine = engine_finder()
-            if isinstance(engine, PostgresEngine):
-                for statement in sql:
-                    await engine.run_ddl(statement)
+            if isinstance(engine_finder(), PostgresEngine):
+                await step()
 
         return run
 
